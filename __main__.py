@@ -1,0 +1,71 @@
+"""Monad Synapse on Kubernetes: settings in, components out, outputs exported."""
+
+import pulumi
+
+from components.app_config import AppConfiguration, AppConfigurationArgs
+from components.blue_green import BlueGreenApp, BlueGreenAppArgs
+from components.namespace import AppNamespace, AppNamespaceArgs
+from components.network_policy import AppNetworkPolicies, AppNetworkPoliciesArgs
+from settings import COLORS, load_settings
+
+# Validates every key first: a bad value stops the program before any resource exists.
+stack_inputs = load_settings(pulumi.Config(), pulumi.get_stack())
+settings = stack_inputs.settings
+
+namespace = AppNamespace("monad-synapse", AppNamespaceArgs(name=settings.namespace))
+
+network_policies = AppNetworkPolicies(
+    "monad-synapse-network",
+    AppNetworkPoliciesArgs(namespace=namespace.namespace, network=settings.network),
+)
+
+app_configuration = AppConfiguration(
+    "monad-synapse-config",
+    AppConfigurationArgs(
+        namespace=namespace.namespace,
+        domain=settings.domain,
+        maintenance_mode=settings.maintenance_mode,
+        app_config=settings.app_config,
+        jwt_secret_version=settings.jwt_secret_version,
+        database_url=stack_inputs.secrets.database_url,
+        redis_url=stack_inputs.secrets.redis_url,
+    ),
+)
+
+if settings.idle_is_cold:
+    pulumi.log.warn(
+        f"the idle color {settings.idle_color} keeps {settings.warm_idle_replicas} pod(s), fewer than the live "
+        f"minimum of {settings.autoscaling.min_replicas}: switching activeColor now would send live traffic to a "
+        f"cold color. Warm it first: pulumi config set idleReplicas auto -s {settings.stack} && pulumi up"
+    )
+
+app = BlueGreenApp(
+    "monad-synapse",
+    BlueGreenAppArgs(
+        namespace=namespace.namespace,
+        service_account_name=namespace.service_account_name,
+        active_color=settings.active_color,
+        images={color: settings.image_of(color) for color in COLORS},
+        warm_idle_replicas=settings.warm_idle_replicas,
+        autoscaling=settings.autoscaling,
+        resources=settings.resources,
+        vpa_update_mode=settings.vpa.update_mode,
+        config_map_name=app_configuration.config_map_name,
+        secret_name=app_configuration.secret_name,
+        rollout_annotations={
+            "monad-synapse.com/config-checksum": app_configuration.config_checksum,
+            "monad-synapse.com/secret-checksum": app_configuration.secret_checksum,
+        },
+    ),
+    # Pods may only start once the namespace's deny-by-default policies exist.
+    opts=pulumi.ResourceOptions(depends_on=[network_policies]),
+)
+
+pulumi.export("namespace", namespace.namespace)
+pulumi.export("activeColor", settings.active_color)
+pulumi.export("idleColor", settings.idle_color)
+pulumi.export("url", f"https://{settings.domain}")
+pulumi.export("liveService", app.live_service_name)
+pulumi.export("previewService", app.preview_service_name)
+for color in COLORS:
+    pulumi.export(f"{color}Image", settings.image_of(color))

@@ -1,0 +1,1 @@
+"""Component resources of the Monad Synapse stack, one concern per module."""

@@ -1,0 +1,117 @@
+"""The app's ConfigMap and Secret, and the checksums that roll pods when they change."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Mapping, Optional
+
+import pulumi
+import pulumi_kubernetes as k8s
+import pulumi_random as random
+
+from components.labels import APP_NAME, common_labels
+
+CONFIG_MAP_NAME = f"{APP_NAME}-config"
+SECRET_NAME = f"{APP_NAME}-secrets"
+APP_PORT = 3000
+JWT_SECRET_LENGTH = 64
+
+
+def config_map_data(domain: str, maintenance_mode: bool, app_config: Mapping[str, str]) -> dict[str, str]:
+    """Everything the app reads from monad-synapse-config (settings already
+    refused appConfig keys that collide with the managed ones)."""
+    managed = {
+        "MAINTENANCE_MODE": "true" if maintenance_mode else "false",
+        "NODE_ENV": "production",
+        "PORT": str(APP_PORT),
+        # Next.js standalone binds to HOSTNAME; the pod IP, not localhost.
+        "HOSTNAME": "0.0.0.0",
+        "APP_URL": f"https://{domain}",
+        "NEXT_TELEMETRY_DISABLED": "1",
+    }
+    return dict(sorted({**app_config, **managed}.items()))
+
+
+def checksum(data: Mapping[str, str]) -> str:
+    return hashlib.sha256(json.dumps(dict(data), sort_keys=True).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class AppConfigurationArgs:
+    namespace: pulumi.Input[str]
+    domain: str
+    maintenance_mode: bool
+    app_config: Mapping[str, str]
+    jwt_secret_version: int
+    database_url: pulumi.Output[str]
+    redis_url: pulumi.Output[str]
+
+
+class AppConfiguration(pulumi.ComponentResource):
+    """ConfigMap `monad-synapse-config` and Secret `monad-synapse-secrets`."""
+
+    config_map_name: pulumi.Output[str]
+    """Name of the ConfigMap the app reads with envFrom."""
+    secret_name: pulumi.Output[str]
+    """Name of the Secret the app reads with envFrom."""
+    config_checksum: pulumi.Output[str]
+    """SHA-256 of the ConfigMap data; a pod annotation, so a change rolls the pods."""
+    secret_checksum: pulumi.Output[str]
+    """SHA-256 over the Secret values; a pod annotation, so a change rolls the pods."""
+
+    def __init__(self, name: str, args: AppConfigurationArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("monad:app:AppConfiguration", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        data = config_map_data(args.domain, args.maintenance_mode, args.app_config)
+        config_map = k8s.core.v1.ConfigMap(
+            f"{name}-config-map",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=CONFIG_MAP_NAME, namespace=args.namespace, labels=common_labels("web")
+            ),
+            data=data,
+            opts=child,
+        )
+        # Rotation: a new keeper value replaces the RandomPassword, which
+        # yields a new value (what `kubectl patch secret` did by hand).
+        jwt_secret = random.RandomPassword(
+            f"{name}-jwt-secret",
+            length=JWT_SECRET_LENGTH,
+            special=False,
+            keepers={"jwtSecretVersion": str(args.jwt_secret_version)},
+            opts=child,
+        )
+        secret_values = {
+            "JWT_SECRET": jwt_secret.result,
+            "DATABASE_URL": args.database_url,
+            "REDIS_URL": args.redis_url,
+        }
+        secret = k8s.core.v1.Secret(
+            f"{name}-secret",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=SECRET_NAME, namespace=args.namespace, labels=common_labels("web")),
+            type="Opaque",
+            string_data={key: pulumi.Output.secret(value) for key, value in secret_values.items()},
+            opts=child,
+        )
+        # The checksum must not be a secret, or the whole pod template would be
+        # marked secret. Revealing it is safe: it hashes the 64-character random
+        # JWT secret together with the URLs, so it cannot be brute-forced back
+        # to a URL's password.
+        secret_checksum = pulumi.Output.unsecret(
+            pulumi.Output.all(*(secret_values[key] for key in sorted(secret_values))).apply(
+                lambda values: checksum({str(index): value for index, value in enumerate(values)})
+            )
+        )
+        self.config_map_name = config_map.metadata.name
+        self.secret_name = secret.metadata.name
+        self.config_checksum = pulumi.Output.from_input(checksum(data))
+        self.secret_checksum = secret_checksum
+        self.register_outputs(
+            {
+                "config_map_name": self.config_map_name,
+                "secret_name": self.secret_name,
+                "config_checksum": self.config_checksum,
+                "secret_checksum": self.secret_checksum,
+            }
+        )

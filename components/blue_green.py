@@ -1,0 +1,363 @@
+"""Blue/green workload: a Deployment, HPA, VPA and PDB per color, and the two
+Services whose selectors are the traffic switch.
+
+Design (see README "Blue/green"):
+* Both Deployments always exist and never set `spec.replicas` while an HPA
+  manages them: the live color's HPA scales between the configured bounds, the
+  idle color's HPA pins it to `idleReplicas` (warm standby). A switch therefore
+  changes two Service selectors and two HPA specs and nothing in any pod
+  template. It also avoids a server-side-apply trap: dropping `spec.replicas`
+  that Pulumi owned makes the API server reset it to 1.
+* Only a cold idle color (`idleReplicas: 0`) has no HPA; its Deployment then
+  sets `replicas: 0`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Mapping, Optional
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.app_config import APP_PORT
+from components.labels import APP_NAME, COLOR_LABEL, common_labels, selector_labels
+from settings import COLORS, Autoscaling, Resources
+
+CONTAINER_NAME = APP_NAME
+LIVE_SERVICE_NAME = APP_NAME
+PREVIEW_SERVICE_NAME = f"{APP_NAME}-preview"
+TRAFFIC_LABEL = "monad-synapse.com/traffic"
+HEALTH_PATH = "/api/health"
+RUN_AS_USER = 1001  # the non-root `nextjs` user of the Next.js Docker image
+PRESTOP_SLEEP_SECONDS = 10
+TERMINATION_GRACE_SECONDS = 45
+HEAP_SHARE_OF_MEMORY_LIMIT = 0.75
+_LABEL_VALUE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$")
+
+
+def deployment_name(color: str) -> str:
+    return f"{APP_NAME}-{color}"
+
+
+def hpa_name(color: str) -> str:
+    return f"{APP_NAME}-{color}-hpa"
+
+
+def node_heap_megabytes(memory_limit_mebibytes: int) -> int:
+    """V8 old-space size for NODE_OPTIONS: three quarters of the container's
+    memory limit, leaving room for buffers and native memory, so Node collects
+    garbage before the kernel OOM-kills the container."""
+    return max(64, int(memory_limit_mebibytes * HEAP_SHARE_OF_MEMORY_LIMIT))
+
+
+def image_version(image: str) -> Optional[str]:
+    """The tag of an image as an `app.kubernetes.io/version` label value, if it is one."""
+    name = image.split("@", 1)[0]
+    last = name.rsplit("/", 1)[-1]
+    if ":" not in last:
+        return None
+    tag = last.rsplit(":", 1)[1]
+    return tag if _LABEL_VALUE.match(tag) else None
+
+
+@dataclass(frozen=True)
+class BlueGreenAppArgs:
+    namespace: pulumi.Input[str]
+    service_account_name: pulumi.Input[str]
+    active_color: str
+    images: Mapping[str, str]
+    warm_idle_replicas: int
+    autoscaling: Autoscaling
+    resources: Resources
+    vpa_update_mode: str
+    config_map_name: pulumi.Input[str]
+    secret_name: pulumi.Input[str]
+    # Pod template annotations whose change must roll the pods (config and
+    # secret checksums): what `kubectl rollout restart` did by hand.
+    rollout_annotations: Mapping[str, pulumi.Input[str]]
+
+
+class BlueGreenApp(pulumi.ComponentResource):
+    """Two colors of the app and the Services that choose between them."""
+
+    live_service_name: pulumi.Output[str]
+    """Service `monad-synapse`: selects the active color."""
+    preview_service_name: pulumi.Output[str]
+    """Service `monad-synapse-preview`: selects the idle color."""
+    deployment_names: pulumi.Output[Mapping[str, str]]
+    """Deployment name of each color."""
+
+    def __init__(self, name: str, args: BlueGreenAppArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("monad:app:BlueGreenApp", name, None, opts)
+        self._args = args
+        idle_color = next(color for color in COLORS if color != args.active_color)
+
+        deployments = {color: self._deployment(name, color, args.images[color], idle_color) for color in COLORS}
+        autoscalers = {
+            args.active_color: self._hpa(
+                name, args.active_color, deployments[args.active_color],
+                args.autoscaling.min_replicas, args.autoscaling.max_replicas,
+            )
+        }
+
+        # Traffic moves only once Pulumi's await logic has seen the active
+        # color's Deployment fully rolled out and its HPA accepted.
+        live_service = self._service(
+            name, "live", LIVE_SERVICE_NAME, args.active_color,
+            depends_on=[deployments[args.active_color], autoscalers[args.active_color]],
+        )
+        preview_service = self._service(
+            name, "preview", PREVIEW_SERVICE_NAME, idle_color, depends_on=[deployments[idle_color]],
+        )
+        # The idle color shrinks to its standby size only after live traffic
+        # has left it: its HPA (or replicas: 0) is applied after the live Service.
+        if args.warm_idle_replicas > 0:
+            autoscalers[idle_color] = self._hpa(
+                name, idle_color, deployments[idle_color],
+                args.warm_idle_replicas, args.warm_idle_replicas, after=[live_service],
+            )
+
+        for color in COLORS:
+            self._pod_disruption_budget(name, color)
+            self._vertical_pod_autoscaler(name, color, deployments[color])
+
+        self.live_service_name = live_service.metadata.name
+        self.preview_service_name = preview_service.metadata.name
+        self.deployment_names = pulumi.Output.from_input(
+            {color: deployment.metadata.name for color, deployment in deployments.items()}
+        )
+        self.register_outputs(
+            {
+                "live_service_name": self.live_service_name,
+                "preview_service_name": self.preview_service_name,
+                "deployment_names": self.deployment_names,
+            }
+        )
+
+    # --- children --------------------------------------------------------------
+
+    def _child(self, depends_on: Optional[list] = None) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(parent=self, depends_on=depends_on)
+
+    def _metadata(self, name: str, color: Optional[str] = None, extra: Optional[dict] = None):
+        labels = common_labels("web") | ({COLOR_LABEL: color} if color else {}) | (extra or {})
+        return k8s.meta.v1.ObjectMetaArgs(name=name, namespace=self._args.namespace, labels=labels)
+
+    def _deployment(self, name: str, color: str, image: str, idle_color: str) -> k8s.apps.v1.Deployment:
+        args = self._args
+        cold_idle = color == idle_color and args.warm_idle_replicas == 0
+        pod_labels = selector_labels(color) | common_labels("web")
+        version = image_version(image)
+        if version:
+            pod_labels["app.kubernetes.io/version"] = version
+        return k8s.apps.v1.Deployment(
+            f"{name}-{color}-deployment",
+            metadata=self._metadata(deployment_name(color), color),
+            spec=k8s.apps.v1.DeploymentSpecArgs(
+                # Unset while an HPA owns the count, so `pulumi up` never fights it.
+                replicas=0 if cold_idle else None,
+                selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector_labels(color)),
+                strategy=k8s.apps.v1.DeploymentStrategyArgs(
+                    type="RollingUpdate",
+                    rolling_update=k8s.apps.v1.RollingUpdateDeploymentArgs(max_surge="25%", max_unavailable=0),
+                ),
+                min_ready_seconds=5,
+                progress_deadline_seconds=600,
+                revision_history_limit=5,
+                template=k8s.core.v1.PodTemplateSpecArgs(
+                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=pod_labels, annotations=dict(args.rollout_annotations)),
+                    spec=self._pod_spec(color, image),
+                ),
+            ),
+            opts=self._child(),
+        )
+
+    def _pod_spec(self, color: str, image: str) -> k8s.core.v1.PodSpecArgs:
+        args = self._args
+        probe = lambda period, timeout, failures: k8s.core.v1.ProbeArgs(  # noqa: E731
+            http_get=k8s.core.v1.HTTPGetActionArgs(path=HEALTH_PATH, port="http"),
+            period_seconds=period,
+            timeout_seconds=timeout,
+            failure_threshold=failures,
+        )
+        heap = node_heap_megabytes(args.resources.memory_limit_mebibytes)
+        spread = [
+            k8s.core.v1.TopologySpreadConstraintArgs(
+                max_skew=1,
+                topology_key=key,
+                when_unsatisfiable="ScheduleAnyway",
+                label_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector_labels(color)),
+                # Spread each rollout's new pods on their own, not against the old ones.
+                match_label_keys=["pod-template-hash"],
+            )
+            for key in ("topology.kubernetes.io/zone", "kubernetes.io/hostname")
+        ]
+        return k8s.core.v1.PodSpecArgs(
+            service_account_name=args.service_account_name,
+            automount_service_account_token=False,
+            enable_service_links=False,
+            termination_grace_period_seconds=TERMINATION_GRACE_SECONDS,
+            security_context=k8s.core.v1.PodSecurityContextArgs(
+                run_as_non_root=True,
+                run_as_user=RUN_AS_USER,
+                run_as_group=RUN_AS_USER,
+                fs_group=RUN_AS_USER,
+                seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
+            ),
+            topology_spread_constraints=spread,
+            containers=[
+                k8s.core.v1.ContainerArgs(
+                    name=CONTAINER_NAME,
+                    image=image,
+                    image_pull_policy="IfNotPresent",
+                    ports=[k8s.core.v1.ContainerPortArgs(name="http", container_port=APP_PORT, protocol="TCP")],
+                    env_from=[
+                        k8s.core.v1.EnvFromSourceArgs(
+                            config_map_ref=k8s.core.v1.ConfigMapEnvSourceArgs(name=args.config_map_name)
+                        ),
+                        k8s.core.v1.EnvFromSourceArgs(secret_ref=k8s.core.v1.SecretEnvSourceArgs(name=args.secret_name)),
+                    ],
+                    env=[k8s.core.v1.EnvVarArgs(name="NODE_OPTIONS", value=f"--max-old-space-size={heap}")],
+                    resources=k8s.core.v1.ResourceRequirementsArgs(
+                        requests={"cpu": args.resources.requests.cpu, "memory": args.resources.requests.memory},
+                        limits={"cpu": args.resources.limits.cpu, "memory": args.resources.limits.memory},
+                    ),
+                    # Startup gets up to 2 minutes; liveness only takes over after it.
+                    startup_probe=probe(period=5, timeout=3, failures=24),
+                    readiness_probe=probe(period=5, timeout=3, failures=3),
+                    liveness_probe=probe(period=10, timeout=5, failures=6),
+                    # Keep serving while the endpoint removal reaches every
+                    # ingress controller and kube-proxy, then get SIGTERM.
+                    lifecycle=k8s.core.v1.LifecycleArgs(
+                        pre_stop=k8s.core.v1.LifecycleHandlerArgs(
+                            sleep=k8s.core.v1.SleepActionArgs(seconds=PRESTOP_SLEEP_SECONDS)
+                        )
+                    ),
+                    security_context=k8s.core.v1.SecurityContextArgs(
+                        allow_privilege_escalation=False,
+                        read_only_root_filesystem=True,
+                        run_as_non_root=True,
+                        privileged=False,
+                        capabilities=k8s.core.v1.CapabilitiesArgs(drop=["ALL"]),
+                        seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
+                    ),
+                    # Next.js writes its image/ISR cache and temp files; the
+                    # root filesystem stays read-only.
+                    volume_mounts=[
+                        k8s.core.v1.VolumeMountArgs(name="tmp", mount_path="/tmp"),
+                        k8s.core.v1.VolumeMountArgs(name="next-cache", mount_path="/app/.next/cache"),
+                    ],
+                )
+            ],
+            volumes=[
+                k8s.core.v1.VolumeArgs(name="tmp", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(size_limit="256Mi")),
+                k8s.core.v1.VolumeArgs(
+                    name="next-cache", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(size_limit="1Gi")
+                ),
+            ],
+        )
+
+    def _hpa(
+        self,
+        name: str,
+        color: str,
+        deployment: k8s.apps.v1.Deployment,
+        minimum: int,
+        maximum: int,
+        after: Optional[list] = None,
+    ) -> k8s.autoscaling.v2.HorizontalPodAutoscaler:
+        autoscaling = self._args.autoscaling
+        utilization = lambda resource, percent: k8s.autoscaling.v2.MetricSpecArgs(  # noqa: E731
+            type="Resource",
+            resource=k8s.autoscaling.v2.ResourceMetricSourceArgs(
+                name=resource,
+                target=k8s.autoscaling.v2.MetricTargetArgs(type="Utilization", average_utilization=percent),
+            ),
+        )
+        return k8s.autoscaling.v2.HorizontalPodAutoscaler(
+            f"{name}-{color}-hpa",
+            metadata=self._metadata(hpa_name(color), color),
+            spec=k8s.autoscaling.v2.HorizontalPodAutoscalerSpecArgs(
+                scale_target_ref=k8s.autoscaling.v2.CrossVersionObjectReferenceArgs(
+                    api_version="apps/v1", kind="Deployment", name=deployment.metadata.name
+                ),
+                min_replicas=minimum,
+                max_replicas=maximum,
+                metrics=[
+                    utilization("cpu", autoscaling.cpu_utilization),
+                    utilization("memory", autoscaling.memory_utilization),
+                ],
+                # Scale up fast (a traffic spike), down slowly (avoid flapping).
+                behavior=k8s.autoscaling.v2.HorizontalPodAutoscalerBehaviorArgs(
+                    scale_up=k8s.autoscaling.v2.HPAScalingRulesArgs(
+                        stabilization_window_seconds=0,
+                        select_policy="Max",
+                        policies=[
+                            k8s.autoscaling.v2.HPAScalingPolicyArgs(type="Percent", value=100, period_seconds=15),
+                            k8s.autoscaling.v2.HPAScalingPolicyArgs(type="Pods", value=4, period_seconds=15),
+                        ],
+                    ),
+                    scale_down=k8s.autoscaling.v2.HPAScalingRulesArgs(
+                        stabilization_window_seconds=300,
+                        policies=[k8s.autoscaling.v2.HPAScalingPolicyArgs(type="Percent", value=20, period_seconds=60)],
+                    ),
+                ),
+            ),
+            opts=self._child(depends_on=after),
+        )
+
+    def _service(
+        self, name: str, role: str, service_name: str, color: str, depends_on: list
+    ) -> k8s.core.v1.Service:
+        return k8s.core.v1.Service(
+            f"{name}-{role}-service",
+            metadata=self._metadata(service_name, extra={TRAFFIC_LABEL: role}),
+            spec=k8s.core.v1.ServiceSpecArgs(
+                type="ClusterIP",
+                selector=selector_labels(color),
+                ports=[k8s.core.v1.ServicePortArgs(name="http", port=80, target_port="http", protocol="TCP")],
+            ),
+            opts=self._child(depends_on=depends_on),
+        )
+
+    def _pod_disruption_budget(self, name: str, color: str) -> None:
+        k8s.policy.v1.PodDisruptionBudget(
+            f"{name}-{color}-pdb",
+            metadata=self._metadata(f"{APP_NAME}-{color}-pdb", color),
+            spec=k8s.policy.v1.PodDisruptionBudgetSpecArgs(
+                # One pod at a time whatever the HPA's current count: at the
+                # minimum a drain keeps min-1 serving, and never blocks forever
+                # the way minAvailable = minReplicas would.
+                max_unavailable=1,
+                selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector_labels(color)),
+                # A crash-looping pod must not block node drains.
+                unhealthy_pod_eviction_policy="AlwaysAllow",
+            ),
+            opts=self._child(),
+        )
+
+    def _vertical_pod_autoscaler(self, name: str, color: str, deployment: k8s.apps.v1.Deployment) -> None:
+        k8s.apiextensions.CustomResource(
+            f"{name}-{color}-vpa",
+            api_version="autoscaling.k8s.io/v1",
+            kind="VerticalPodAutoscaler",
+            metadata=self._metadata(f"{APP_NAME}-{color}-vpa", color),
+            spec={
+                "targetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": deployment.metadata.name},
+                "updatePolicy": {"updateMode": self._args.vpa_update_mode},
+                "resourcePolicy": {
+                    "containerPolicies": [
+                        {
+                            "containerName": CONTAINER_NAME,
+                            "controlledResources": ["cpu", "memory"],
+                            # Recommend requests only: limits (and the Node heap
+                            # derived from them) stay what config says.
+                            "controlledValues": "RequestsOnly",
+                        }
+                    ]
+                },
+            },
+            opts=self._child(),
+        )

@@ -1,0 +1,716 @@
+"""Stack settings: the one place that reads Pulumi config.
+
+`load_settings` turns a stack's config into a frozen, typed `Settings` object
+and validates all of it before any resource is declared. Every problem is
+reported at once, each naming its key path, the bad value, what is allowed and
+the `pulumi config set` command that fixes it. Components receive `Settings`
+(or the parts they need) and never read `pulumi.Config` themselves.
+
+The pure part (`Settings.from_raw`) takes plain dicts, so it is tested without
+Pulumi mocks; `load_settings` only gathers the raw values and secrets.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from types import MappingProxyType
+from typing import Annotated, Any, Literal, Mapping, Optional, Union
+
+import pulumi
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
+
+PROJECT = "monad-synapse"
+APP_NAME = "monad-synapse"
+COLORS = ("blue", "green")
+
+# Keys the program writes into the ConfigMap or Secret itself; appConfig may
+# not override them, or a typo'd appConfig entry would silently win over the
+# managed value (or shadow a secret with a plaintext one).
+MANAGED_CONFIGMAP_KEYS = frozenset(
+    {"MAINTENANCE_MODE", "NODE_ENV", "PORT", "HOSTNAME", "APP_URL", "NEXT_TELEMETRY_DISABLED"}
+)
+MANAGED_SECRET_KEYS = frozenset({"JWT_SECRET", "DATABASE_URL", "REDIS_URL"})
+MANAGED_ENV_KEYS = frozenset({"NODE_OPTIONS"})
+MANAGED_APP_KEYS = MANAGED_CONFIGMAP_KEYS | MANAGED_SECRET_KEYS | MANAGED_ENV_KEYS
+
+# Top-level config keys that are Pulumi secrets, with an example for messages.
+SECRET_KEYS: Mapping[str, str] = MappingProxyType(
+    {
+        "databaseUrl": "postgresql://USER:PASSWORD@HOST:5432/monad_synapse",
+        "redisUrl": "rediss://:PASSWORD@HOST:6379/0",
+    }
+)
+
+# Example values used in "fix:" hints where a key has no default to suggest.
+EXAMPLES: Mapping[str, str] = MappingProxyType(
+    {
+        "colors.blue.image": "ghcr.io/monad-synapse/monad-synapse:1.4.2",
+        "colors.green.image": "ghcr.io/monad-synapse/monad-synapse:1.4.2",
+        "domain": "monad-synapse.com",
+        "namespace": "production",
+    }
+)
+
+_SECRET_LOOKING_KEY = re.compile(r"(PASSWORD|PASSWD|SECRET|TOKEN|PRIVATE_KEY|API_KEY|CREDENTIAL)")
+_ENV_VAR_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+# OCI distribution reference grammar, reduced to what a deployable image needs:
+# optional registry[:port], lower-case path components, a tag and/or a digest.
+_IMAGE_REFERENCE = re.compile(
+    r"^(?:(?P<registry>[a-zA-Z0-9](?:[a-zA-Z0-9.-]*[a-zA-Z0-9])?(?::[0-9]+)?)/)?"
+    r"(?P<path>[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*)"
+    r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?"
+    r"(?:@(?P<digest>sha256:[a-f0-9]{64}))?$"
+)
+# Kubernetes resource.Quantity: a signed decimal with a binary (Ki..Ei),
+# decimal (m, k, M..E) or exponent suffix.
+_QUANTITY = re.compile(
+    r"^(?P<number>[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))"
+    r"(?P<suffix>Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E|[eE][+-]?[0-9]+)?$"
+)
+_QUANTITY_MULTIPLIERS = {
+    None: Decimal(1),
+    "m": Decimal("0.001"),
+    "k": Decimal(10) ** 3,
+    "M": Decimal(10) ** 6,
+    "G": Decimal(10) ** 9,
+    "T": Decimal(10) ** 12,
+    "P": Decimal(10) ** 15,
+    "E": Decimal(10) ** 18,
+    "Ki": Decimal(2) ** 10,
+    "Mi": Decimal(2) ** 20,
+    "Gi": Decimal(2) ** 30,
+    "Ti": Decimal(2) ** 40,
+    "Pi": Decimal(2) ** 50,
+    "Ei": Decimal(2) ** 60,
+}
+
+
+def parse_quantity(text: str) -> Decimal:
+    """Value of a Kubernetes quantity ("250m" -> 0.25, "1Gi" -> 1073741824).
+
+    Raises ValueError for anything the API server would reject. Hand-written
+    because the grammar is ten lines and the alternative (the `kubernetes`
+    client) is a large runtime dependency for one function.
+    """
+    match = _QUANTITY.match(text.strip()) if isinstance(text, str) else None
+    if not match:
+        raise ValueError(f"{text!r} is not a Kubernetes quantity")
+    number = Decimal(match["number"])
+    suffix = match["suffix"]
+    if suffix and suffix[0] in "eE":
+        return number * (Decimal(10) ** int(suffix[1:]))
+    return number * _QUANTITY_MULTIPLIERS[suffix]
+
+
+def _quantity_text(value: Any) -> Any:
+    """Accept numbers for quantities (`--path resources.limits.cpu 1` stores an int)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)):
+        return str(value)
+    return value
+
+
+def _custom_error(error_type: str, message: str, **context: Any) -> PydanticCustomError:
+    return PydanticCustomError(error_type, message, context)
+
+
+class _Model(BaseModel):
+    """Base for config sections: camelCase keys, immutable, no unknown keys."""
+
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        alias_generator=to_camel,
+        populate_by_name=True,
+        validate_default=True,
+    )
+
+
+class ColorSpec(_Model):
+    image: str
+
+    @field_validator("image")
+    @classmethod
+    def _image_is_pinned(cls, image: str) -> str:
+        if not image.strip():
+            raise _custom_error("empty_image", "image is empty; give registry/repository:tag")
+        match = _IMAGE_REFERENCE.match(image)
+        if not match:
+            raise _custom_error(
+                "bad_image",
+                "not an image reference; expected registry/repository:tag or repository@sha256:<digest>",
+            )
+        if not match["tag"] and not match["digest"]:
+            raise _custom_error(
+                "untagged_image",
+                "image has no tag or digest, so every node may run a different build; pin a version tag or digest",
+            )
+        if match["tag"] == "latest" and not match["digest"]:
+            raise _custom_error(
+                "latest_image",
+                "the 'latest' tag is mutable, so a rollback would not restore the old build; pin a version tag or digest",
+            )
+        return image
+
+
+class Colors(_Model):
+    blue: ColorSpec
+    green: ColorSpec
+
+
+class Autoscaling(_Model):
+    min_replicas: int = Field(3, ge=1, le=1000)
+    max_replicas: int = Field(20, ge=1, le=1000)
+    cpu_utilization: int = Field(70, ge=1, le=100)
+    memory_utilization: int = Field(80, ge=1, le=100)
+
+    @model_validator(mode="after")
+    def _min_not_above_max(self) -> "Autoscaling":
+        if self.min_replicas > self.max_replicas:
+            raise _custom_error(
+                "min_above_max",
+                "minReplicas {value} is above maxReplicas {maximum}; the HPA would be rejected",
+                field="minReplicas",
+                value=self.min_replicas,
+                maximum=self.max_replicas,
+                suggestion=self.max_replicas,
+            )
+        return self
+
+
+class ResourceAmounts(_Model):
+    cpu: str
+    memory: str
+
+    @field_validator("cpu", "memory", mode="before")
+    @classmethod
+    def _numbers_are_quantities(cls, value: Any) -> Any:
+        return _quantity_text(value)
+
+    @field_validator("cpu", "memory")
+    @classmethod
+    def _is_positive_quantity(cls, value: str, info) -> str:
+        try:
+            amount = parse_quantity(value)
+        except ValueError:
+            raise _custom_error(
+                "bad_quantity",
+                "not a Kubernetes quantity; use e.g. 250m or 1 for cpu, 512Mi or 2Gi for memory",
+            ) from None
+        if amount <= 0:
+            raise _custom_error("non_positive_quantity", "must be greater than zero")
+        if info.field_name == "memory" and value.strip().endswith("m"):
+            raise _custom_error(
+                "millibyte_memory",
+                "'m' means milli-bytes for memory; you almost certainly meant Mi (mebibytes)",
+            )
+        return value.strip()
+
+
+class ResourceRequests(ResourceAmounts):
+    cpu: str = "250m"
+    memory: str = "512Mi"
+
+
+class ResourceLimits(ResourceAmounts):
+    cpu: str = "1"
+    memory: str = "1Gi"
+
+
+class Resources(_Model):
+    # Separate types so that setting one field (`--path resources.limits.memory
+    # 2Gi`) keeps the defaults of the others.
+    requests: ResourceRequests = ResourceRequests()
+    limits: ResourceLimits = ResourceLimits()
+
+    @model_validator(mode="after")
+    def _requests_within_limits(self) -> "Resources":
+        for resource in ("cpu", "memory"):
+            requested = getattr(self.requests, resource)
+            limit = getattr(self.limits, resource)
+            if parse_quantity(requested) > parse_quantity(limit):
+                raise _custom_error(
+                    "request_above_limit",
+                    "request {value} is above limits.{resource} {limit}; the API server rejects such a pod",
+                    field=f"requests.{resource}",
+                    value=requested,
+                    resource=resource,
+                    limit=limit,
+                    suggestion=limit,
+                )
+        return self
+
+    @property
+    def memory_limit_mebibytes(self) -> int:
+        return int(parse_quantity(self.limits.memory) / (Decimal(2) ** 20))
+
+
+class Vpa(_Model):
+    update_mode: str = "Off"
+
+    @field_validator("update_mode")
+    @classmethod
+    def _does_not_fight_hpa(cls, mode: str) -> str:
+        if mode in ("Auto", "Recreate", "InPlaceOrRecreate", "InPlace"):
+            raise _custom_error(
+                "vpa_fights_hpa",
+                "updateMode {mode} evicts or resizes pods on CPU and memory, the metrics the HPA scales on, "
+                "so the two autoscalers fight; use Off (recommendations only) or Initial (set at pod creation)",
+                mode=mode,
+            )
+        if mode not in ("Off", "Initial"):
+            raise _custom_error("bad_vpa_mode", "must be Off or Initial")
+        return mode
+
+
+class RateLimit(_Model):
+    connections: int = Field(50, ge=1, le=100000)
+    rps: int = Field(20, ge=1, le=100000)
+    burst_multiplier: int = Field(5, ge=1, le=100)
+
+
+class EgressTarget(_Model):
+    cidrs: tuple[str, ...]
+    port: int = Field(ge=1, le=65535)
+
+    @field_validator("cidrs")
+    @classmethod
+    def _valid_cidrs(cls, cidrs: tuple[str, ...]) -> tuple[str, ...]:
+        import ipaddress
+
+        if not cidrs:
+            raise _custom_error("no_cidrs", "needs at least one CIDR")
+        for cidr in cidrs:
+            try:
+                ipaddress.ip_network(cidr, strict=True)
+            except ValueError as error:
+                raise _custom_error("bad_cidr", "{cidr} is not a CIDR block: {reason}", cidr=cidr, reason=str(error)) from None
+        return cidrs
+
+
+_PRIVATE_RANGES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
+
+
+class PostgresEgress(EgressTarget):
+    cidrs: tuple[str, ...] = _PRIVATE_RANGES
+    port: int = Field(5432, ge=1, le=65535)
+
+
+class RedisEgress(EgressTarget):
+    cidrs: tuple[str, ...] = _PRIVATE_RANGES
+    port: int = Field(6379, ge=1, le=65535)
+
+
+class RpcEgress(EgressTarget):
+    # The Monad RPC endpoint is a public HTTPS service: allow the internet on
+    # 443 by default; pin it to the provider's ranges where they are known.
+    cidrs: tuple[str, ...] = ("0.0.0.0/0",)
+    port: int = Field(443, ge=1, le=65535)
+
+
+class Network(_Model):
+    ingress_namespace: str = "ingress-nginx"
+    monitoring_namespace: str = "monitoring"
+    dns_namespace: str = "kube-system"
+    postgres: PostgresEgress = PostgresEgress()
+    redis: RedisEgress = RedisEgress()
+    rpc: RpcEgress = RpcEgress()
+
+    @field_validator("ingress_namespace", "monitoring_namespace", "dns_namespace")
+    @classmethod
+    def _is_namespace_name(cls, name: str) -> str:
+        if not _DNS_LABEL.match(name):
+            raise _custom_error("bad_namespace", "not a namespace name (lower-case DNS label)")
+        return name
+
+
+def _check_app_config_key(key: str) -> str:
+    if not _ENV_VAR_NAME.match(key):
+        raise _custom_error("bad_app_config_key", "not an environment variable name ([A-Z_][A-Z0-9_]*)")
+    if key in MANAGED_APP_KEYS:
+        raise _custom_error(
+            "managed_app_config_key",
+            "collides with a key the program manages ({managed}); use that key's own config instead",
+            managed=", ".join(sorted(MANAGED_APP_KEYS)),
+        )
+    if _SECRET_LOOKING_KEY.search(key):
+        raise _custom_error(
+            "secret_in_app_config",
+            "looks like a secret, and appConfig lands in a plaintext ConfigMap; "
+            "keep secrets in Pulumi secrets (pulumi config set --secret)",
+        )
+    return key
+
+
+AppConfigKey = Annotated[str, AfterValidator(_check_app_config_key)]
+
+
+def _strict_bool(value: Any) -> Any:
+    """Pulumi passes top-level config as strings; accept exactly true/false."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise _custom_error("not_boolean", "must be true or false")
+
+
+class Settings(_Model):
+    """Validated configuration of one stack. Build it with `from_raw` or `load_settings`."""
+
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        alias_generator=to_camel,
+        populate_by_name=True,
+        validate_default=True,
+        arbitrary_types_allowed=True,
+    )
+
+    stack: str = Field(exclude=True)
+    active_color: Literal["blue", "green"] = "blue"
+    colors: Colors
+    idle_replicas: Union[Literal["auto"], int] = "auto"
+    autoscaling: Autoscaling = Autoscaling()
+    resources: Resources = Resources()
+    vpa: Vpa = Vpa()
+    maintenance_mode: bool = False
+    app_config: Mapping[AppConfigKey, str] = Field(default_factory=dict)
+    jwt_secret_version: int = Field(1, ge=0)
+    rate_limit: RateLimit = RateLimit()
+    network: Network = Network()
+    domain: str
+    namespace: str
+
+    @field_validator("maintenance_mode", mode="before")
+    @classmethod
+    def _maintenance_mode_is_boolean(cls, value: Any) -> Any:
+        return _strict_bool(value)
+
+    @field_validator("idle_replicas", mode="before")
+    @classmethod
+    def _idle_replicas_is_auto_or_count(cls, value: Any) -> Any:
+        if value is None or value == "auto":
+            return "auto"
+        if isinstance(value, bool):
+            raise _custom_error("bad_idle_replicas", "must be 'auto' or a whole number >= 0")
+        try:
+            count = int(str(value).strip())
+        except ValueError:
+            raise _custom_error("bad_idle_replicas", "must be 'auto' or a whole number >= 0") from None
+        if count < 0:
+            raise _custom_error("negative_idle_replicas", "must be 'auto' or a whole number >= 0")
+        return count
+
+    @field_validator("app_config", mode="before")
+    @classmethod
+    def _app_config_is_flat(cls, value: Any) -> Any:
+        if value is None:
+            return {}
+        if not isinstance(value, Mapping):
+            raise _custom_error("not_mapping", "must be a map of KEY: value; set entries with --path appConfig.KEY")
+        flat: dict[str, str] = {}
+        for key, item in value.items():
+            if isinstance(item, (dict, list)):
+                raise _custom_error(
+                    "nested_app_config",
+                    "appConfig.{key} is a {shape}; app settings are environment variables, give a plain value",
+                    field=str(key),
+                    key=str(key),
+                    value=item,
+                    shape=type(item).__name__,
+                )
+            flat[str(key)] = "true" if item is True else "false" if item is False else "" if item is None else str(item)
+        return flat
+
+    @field_validator("app_config")
+    @classmethod
+    def _app_config_is_read_only(cls, value: Mapping[str, str]) -> Mapping[str, str]:
+        return MappingProxyType(dict(sorted(value.items())))
+
+    @field_validator("domain")
+    @classmethod
+    def _domain_is_host_name(cls, domain: str) -> str:
+        labels = domain.split(".")
+        if (
+            len(domain) > 253
+            or len(labels) < 2
+            or not all(_DNS_LABEL.match(label) for label in labels)
+            or labels[-1].isdigit()
+        ):
+            raise _custom_error(
+                "bad_domain",
+                "not a valid host name: lower-case DNS labels separated by dots, no scheme, port, path or wildcard",
+            )
+        return domain
+
+    @field_validator("namespace")
+    @classmethod
+    def _namespace_is_dns_label(cls, namespace: str) -> str:
+        if not _DNS_LABEL.match(namespace):
+            raise _custom_error("bad_namespace", "not a namespace name: lower-case letters, digits and '-', at most 63")
+        return namespace
+
+    @property
+    def idle_color(self) -> str:
+        return "green" if self.active_color == "blue" else "blue"
+
+    @property
+    def warm_idle_replicas(self) -> int:
+        """Pods the idle color keeps; 'auto' follows the live minimum."""
+        if self.idle_replicas == "auto":
+            return self.autoscaling.min_replicas
+        return int(self.idle_replicas)
+
+    @property
+    def idle_is_cold(self) -> bool:
+        return self.warm_idle_replicas < self.autoscaling.min_replicas
+
+    def image_of(self, color: str) -> str:
+        return getattr(self.colors, color).image
+
+    @classmethod
+    def from_raw(cls, raw: Mapping[str, Any], stack: str) -> "Settings":
+        """Validate plain config values (top-level key -> value). Raises SettingsError."""
+        problems = _unknown_key_problems(raw, stack)
+        try:
+            known = {key: value for key, value in raw.items() if key in TOP_LEVEL_KEYS and value is not None}
+            settings = cls.model_validate({**known, "stack": stack})
+        except ValidationError as error:
+            problems.extend(_describe(item, stack) for item in error.errors())
+            raise SettingsError(stack, problems) from None
+        if problems:
+            raise SettingsError(stack, problems)
+        return settings
+
+
+# --- errors ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str
+    value: Any
+    message: str
+    fix: str
+
+    def __str__(self) -> str:
+        shown = "<not set>" if self.value is _MISSING else json.dumps(self.value, default=str)
+        return f"{self.path} = {shown}: {self.message}\n      fix: {self.fix}"
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "<not set>"
+
+
+_MISSING = _Missing()
+
+
+class SettingsError(pulumi.RunError):
+    """Every configuration problem of a stack, reported together.
+
+    A `pulumi.RunError`, so `pulumi up` prints the message without a traceback.
+    """
+
+    def __init__(self, stack: str, problems: list[Problem]):
+        self.stack = stack
+        self.problems = list(problems)
+        lines = [f"invalid configuration for stack '{stack}' ({len(self.problems)} problem(s)); nothing was deployed:"]
+        lines += [f"  - {problem}" for problem in self.problems]
+        super().__init__("\n".join(lines))
+
+
+def _fix_command(path: str, stack: str, suggestion: Optional[Any] = None, secret: bool = False) -> str:
+    shown = EXAMPLES.get(path, suggestion)
+    if shown is None:
+        shown = "<value>"
+    if isinstance(shown, bool):
+        shown = "true" if shown else "false"
+    flags = "--secret " if secret else ""
+    flags += "--path " if "." in path or "[" in path else ""
+    return f"pulumi config set {flags}{path} {shown} -s {stack}"
+
+
+def _default_for(path: tuple[str, ...]) -> Any:
+    """Default of a (nested) key from the model, to suggest in fixes."""
+    model: Any = Settings
+    current: Any = None
+    for part in path:
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            return None
+        names = {field.alias or name: name for name, field in model.model_fields.items()}
+        if part not in names:
+            return None
+        field = model.model_fields[names[part]]
+        if current is not None:
+            current = getattr(current, names[part])
+        elif not field.is_required():
+            current = field.get_default(call_default_factory=True)
+        model = field.annotation
+    return current if isinstance(current, (int, str, bool)) else None
+
+
+# Missing sections whose fix is setting their nested fields.
+_MISSING_SECTION_FIXES: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {"colors": ("colors.blue.image", "colors.green.image")}
+)
+
+
+def _describe(error: Mapping[str, Any], stack: str) -> Problem:
+    location = [str(part) for part in error["loc"]]
+    context = error.get("ctx") or {}
+    value: Any = error.get("input", _MISSING)
+    if "field" in context:
+        location.append(str(context["field"]))
+        value = context.get("value", value)
+    # Union/literal validators append the member name to the location; drop it.
+    location = [part for part in location if not part.startswith(("literal[", "int", "function-")) and part != "[key]"]
+    path = ".".join(location) or "<root>"
+    kind = error["type"]
+    message = error["msg"]
+    if kind == "missing":
+        value = _MISSING
+        message = "required, and not set"
+        if path in _MISSING_SECTION_FIXES:
+            fixes = " && ".join(_fix_command(nested, stack) for nested in _MISSING_SECTION_FIXES[path])
+            return Problem(path, value, message, fixes)
+    elif kind == "extra_forbidden":
+        parent = tuple(location[:-1])
+        known = _known_keys(parent)
+        guess = difflib.get_close_matches(location[-1], known, n=1)
+        message = "unknown key" + (f"; did you mean {'.'.join(parent + (guess[0],))}?" if guess else "")
+        message += f" Known keys here: {', '.join(known)}"
+        return Problem(path, value, message, f"pulumi config rm --path {path} -s {stack}")
+    elif kind.startswith(("greater_than", "less_than")) or kind in ("int_parsing", "int_type", "int_from_float"):
+        message = message.replace("Input should be", "must be") + " (a whole number)"
+    else:
+        message = message.replace("Input should be", "must be")
+    suggestion = context.get("suggestion", _default_for(tuple(location)))
+    return Problem(path, value, message, _fix_command(path, stack, suggestion))
+
+
+def _known_keys(parent: tuple[str, ...]) -> list[str]:
+    model: Any = Settings
+    for part in parent:
+        fields = {field.alias or name: field for name, field in model.model_fields.items()}
+        annotation = fields[part].annotation if part in fields else None
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return []
+        model = annotation
+    return sorted(field.alias or name for name, field in model.model_fields.items() if name != "stack")
+
+
+TOP_LEVEL_KEYS = tuple(_known_keys(())) + tuple(SECRET_KEYS)
+
+
+def _unknown_key_problems(raw: Mapping[str, Any], stack: str) -> list[Problem]:
+    problems = []
+    for key in sorted(raw):
+        if key in TOP_LEVEL_KEYS:
+            continue
+        # A common slip: `pulumi config set maxReplicas 15` instead of --path.
+        nested = [
+            f"{section}.{key}"
+            for section in _known_keys(())
+            if key in _known_keys((section,))
+        ]
+        guess = nested or difflib.get_close_matches(key, TOP_LEVEL_KEYS, n=1)
+        hint = f"; did you mean {guess[0]}?" if guess else ""
+        problems.append(
+            Problem(key, raw[key], f"unknown config key{hint}", f"pulumi config rm {key} -s {stack}")
+        )
+    return problems
+
+
+# --- loading from Pulumi config ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class StackSecrets:
+    """Secret config values, kept as Pulumi secret Outputs end to end."""
+
+    database_url: pulumi.Output[str]
+    redis_url: pulumi.Output[str]
+
+
+@dataclass(frozen=True)
+class StackInputs:
+    settings: Settings
+    secrets: StackSecrets
+
+
+_OBJECT_KEYS = frozenset(
+    key
+    for key in _known_keys(())
+    if key not in ("activeColor", "idleReplicas", "maintenanceMode", "jwtSecretVersion", "domain", "namespace")
+)
+
+
+def _configured_keys() -> set[str]:
+    """Top-level keys set for this project, to catch typos Pulumi passes through."""
+    from pulumi.runtime import config as runtime_config
+
+    names = set()
+    for full_key in list(runtime_config.CONFIG.get()) + list(runtime_config.get_config_env()):
+        namespace, _, key = full_key.partition(":")
+        if namespace == PROJECT and key:
+            names.add(key)
+    return names
+
+
+def load_settings(config: pulumi.Config, stack: str) -> StackInputs:
+    """Read and validate the whole stack config. Raises SettingsError."""
+    raw: dict[str, Any] = {}
+    problems: list[Problem] = []
+    for key in sorted(_configured_keys() | set(_known_keys(()))):
+        if key in SECRET_KEYS:
+            continue
+        if key in _OBJECT_KEYS:
+            try:
+                raw[key] = config.get_object(key)
+            except (json.JSONDecodeError, pulumi.ConfigTypeError):
+                problems.append(
+                    Problem(
+                        key,
+                        config.get(key),
+                        "must be a map; set its fields with --path",
+                        f"pulumi config set --path {key}.<field> <value> -s {stack}",
+                    )
+                )
+        else:
+            raw[key] = config.get(key)
+    secrets: dict[str, pulumi.Output[str]] = {}
+    for key, example in SECRET_KEYS.items():
+        value = config.get_secret(key)
+        if value is None:
+            problems.append(
+                Problem(key, _MISSING, "required secret, and not set", _fix_command(key, stack, example, secret=True))
+            )
+        else:
+            secrets[key] = value
+    try:
+        settings = Settings.from_raw(raw, stack)
+    except SettingsError as error:
+        raise SettingsError(stack, problems + error.problems) from None
+    if problems:
+        raise SettingsError(stack, problems)
+    return StackInputs(
+        settings=settings,
+        secrets=StackSecrets(database_url=secrets["databaseUrl"], redis_url=secrets["redisUrl"]),
+    )

@@ -1,0 +1,57 @@
+"""Rendered objects are valid for Kubernetes: core kinds with
+kubernetes-validate --strict, custom resources against their upstream CRDs."""
+
+from __future__ import annotations
+
+import kubernetes_validate
+import pytest
+
+from tools.schemas import is_core_object, validate_custom_resource
+
+# Oldest supported (sleep preStop action, unhealthyPodEvictionPolicy GA) and newest.
+KUBERNETES_VERSIONS = ("1.31.0", "1.37.0")
+VARIANTS = [
+    ("staging",),
+    ("production",),
+    ("production", "activeColor=green", "idleReplicas=0"),
+    ("production", "maintenanceMode=true", "vpa.updateMode=Initial", "appConfig.FEATURE_X=on"),
+]
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=["-".join(v) for v in VARIANTS])
+@pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
+def test_core_objects_pass_strict_schema(stack_objects, variant, version):
+    core = [obj for obj in stack_objects(*variant).values() if is_core_object(obj)]
+    assert len(core) >= 10
+    for obj in core:
+        try:
+            kubernetes_validate.validate(obj, version, strict=True)
+        except kubernetes_validate.ValidationError as error:
+            pytest.fail(f"{obj['kind']}/{obj['metadata']['name']}: {error.message} at {list(error.path)}")
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=["-".join(v) for v in VARIANTS])
+def test_custom_resources_pass_their_crd_schema(stack_objects, crds, variant):
+    custom = [obj for obj in stack_objects(*variant).values() if not is_core_object(obj)]
+    assert {obj["kind"] for obj in custom} >= {"VerticalPodAutoscaler"}
+    for obj in custom:
+        validate_custom_resource(obj, crds)
+
+
+def test_crd_validation_catches_a_bad_field(stack_objects, crds):
+    import jsonschema
+
+    vpa = dict(stack_objects("production")["VerticalPodAutoscaler/production/monad-synapse-blue-vpa"])
+    vpa["spec"] = {**vpa["spec"], "updatePolicy": {"updateMode": "Sometimes"}}
+    with pytest.raises(jsonschema.ValidationError):
+        validate_custom_resource(vpa, crds)
+    vpa["spec"] = {**vpa["spec"], "updatePolicy": {"updateMode": "Off"}, "unknownField": 1}
+    with pytest.raises(jsonschema.ValidationError):
+        validate_custom_resource(vpa, crds)
+
+
+def test_strict_validation_catches_a_bad_field(stack_objects):
+    service = dict(stack_objects("production")["Service/production/monad-synapse"])
+    service["spec"] = {**service["spec"], "selectr": {}}
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(service, KUBERNETES_VERSIONS[-1], strict=True)

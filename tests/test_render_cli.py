@@ -1,0 +1,163 @@
+"""The offline renderer's command-line contract, exercised as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tools.mock_engine import CLUSTER_SCOPED_KINDS, PROJECT_DIR
+
+DATABASE_URL = "postgresql://app:s3cr3t-Passw0rd@db.internal:5432/monad"
+REDIS_URL = "rediss://:r3dis-Passw0rd@cache.internal:6379/0"
+
+
+def run_render(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "tools.render", *args],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+    )
+
+
+def snapshot(directory: Path) -> dict[str, bytes]:
+    return {path.name: path.read_bytes() for path in sorted(directory.iterdir())}
+
+
+@pytest.fixture(scope="module")
+def staging_render(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("render") / "staging"
+    result = run_render(
+        "staging", "--out", str(out), "--set-secret", f"databaseUrl={DATABASE_URL}", "--set-secret", f"redisUrl={REDIS_URL}"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "rendered stack staging" in result.stdout
+    return out
+
+
+def test_writes_the_three_files(staging_render):
+    assert sorted(path.name for path in staging_render.iterdir()) == ["manifest.yaml", "outputs.json", "resources.json"]
+
+
+def test_outputs_contract(staging_render):
+    outputs = json.loads((staging_render / "outputs.json").read_text())
+    assert outputs["activeColor"] == "blue"
+    assert outputs["idleColor"] == "green"
+    assert outputs["namespace"] == "staging"
+    assert outputs["url"] == "https://staging.monad-synapse.com"
+
+
+def test_every_namespaced_object_names_its_namespace(staging_render):
+    documents = [doc for doc in yaml.safe_load_all((staging_render / "manifest.yaml").read_text()) if doc]
+    assert len(documents) > 10
+    for document in documents:
+        namespace = document["metadata"].get("namespace")
+        if document["kind"] in CLUSTER_SCOPED_KINDS:
+            assert namespace is None, document["kind"]
+        else:
+            assert namespace == "staging", f"{document['kind']}/{document['metadata']['name']}"
+
+
+def test_resources_contract(staging_render):
+    resources = json.loads((staging_render / "resources.json").read_text())
+    urns = {resource["urn"] for resource in resources}
+    assert all(set(resource) == {"urn", "type", "name", "parent", "dependsOn", "object"} for resource in resources)
+    (stack,) = [resource for resource in resources if resource["type"] == "pulumi:pulumi:Stack"]
+    assert stack["parent"] is None
+    for resource in resources:
+        if resource is not stack:
+            assert resource["parent"] in urns, resource["urn"]  # every resource is parented
+        assert set(resource["dependsOn"]) <= urns
+    objects = {resource["object"] for resource in resources if resource["object"]}
+    assert {"Namespace/staging", "Deployment/staging/monad-synapse-blue", "ConfigMap/staging/monad-synapse-config"} <= objects
+    components = [resource for resource in resources if resource["type"].startswith("monad:")]
+    assert components and all(resource["object"] is None for resource in components)
+    random = [resource for resource in resources if resource["type"].startswith("random:")]
+    assert random and random[0]["object"] is None
+
+
+def test_secrets_never_reach_files_or_terminal(tmp_path):
+    out = tmp_path / "out"
+    result = run_render(
+        "production", "--out", str(out),
+        "--set-secret", f"databaseUrl={DATABASE_URL}", "--set-secret", f"redisUrl={REDIS_URL}",
+    )
+    assert result.returncode == 0, result.stderr
+    everything = result.stdout + result.stderr + "".join(path.read_text() for path in out.iterdir())
+    for secret in (DATABASE_URL, REDIS_URL, "s3cr3t-Passw0rd", "r3dis-Passw0rd"):
+        assert secret not in everything
+    (secret_object,) = [
+        doc for doc in yaml.safe_load_all((out / "manifest.yaml").read_text()) if doc and doc["kind"] == "Secret"
+    ]
+    assert secret_object["stringData"] == {"DATABASE_URL": "[secret]", "JWT_SECRET": "[secret]", "REDIS_URL": "[secret]"}
+
+
+def test_same_inputs_give_byte_identical_files(tmp_path, staging_render):
+    again = tmp_path / "again"
+    result = run_render(
+        "staging", "--out", str(again),
+        "--set-secret", f"databaseUrl={DATABASE_URL}", "--set-secret", f"redisUrl={REDIS_URL}",
+    )
+    assert result.returncode == 0, result.stderr
+    assert snapshot(again) == snapshot(staging_render)
+
+
+def test_rerender_replaces_the_directory(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "stale.txt").write_text("from an older render")
+    assert run_render("staging", "--out", str(out)).returncode == 0
+    assert not (out / "stale.txt").exists()
+
+
+def test_unset_secrets_render_with_a_warning(tmp_path):
+    result = run_render("staging", "--out", str(tmp_path / "out"))
+    assert result.returncode == 0
+    assert "warning: secret databaseUrl is not set" in result.stderr
+
+
+def test_bad_config_exits_2_with_every_error_and_leaves_the_directory_alone(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "manifest.yaml").write_text("previous render\n")
+    before = snapshot(out)
+    result = run_render(
+        "staging", "--out", str(out),
+        "--set", "activeColor=purple", "--set", "autoscaling.minReplicas=9", "--set", "vpa.updateMode=Auto",
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    for key in ("activeColor", "autoscaling.minReplicas", "vpa.updateMode"):
+        assert key in result.stderr
+    assert snapshot(out) == before
+
+
+def test_bad_config_does_not_create_the_directory(tmp_path):
+    out = tmp_path / "never"
+    result = run_render("production", "--out", str(out), "--set", "domain=https://bad")
+    assert result.returncode == 2
+    assert "domain" in result.stderr and "Traceback" not in result.stderr
+    assert not out.exists()
+
+
+def test_unknown_stack_exits_2_naming_it(tmp_path):
+    result = run_render("prod", "--out", str(tmp_path / "x"))
+    assert result.returncode == 2
+    assert "unknown stack 'prod'" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize("args", [(), ("staging", "--set", "noequals"), ("staging", "--bogus")])
+def test_bad_flags_exit_2(args, tmp_path):
+    result = run_render(*args)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,297 @@
+"""Validation rules of settings.py: each accepts good values and refuses bad
+ones with a message naming the key, the value and the fix."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from settings import Settings, SettingsError, parse_quantity
+
+VALID = {
+    "colors": {
+        "blue": {"image": "ghcr.io/monad-synapse/monad-synapse:1.4.2"},
+        "green": {"image": "ghcr.io/monad-synapse/monad-synapse:1.5.0"},
+    },
+    "domain": "monad-synapse.com",
+    "namespace": "production",
+}
+
+
+def settings_with(**overrides: Any) -> Settings:
+    return Settings.from_raw({**VALID, **overrides}, "production")
+
+
+def problems_of(**overrides: Any) -> dict[str, str]:
+    """path -> full problem text, for a config that must be refused."""
+    with pytest.raises(SettingsError) as caught:
+        settings_with(**overrides)
+    return {problem.path: str(problem) for problem in caught.value.problems}
+
+
+def test_defaults_are_production_values():
+    settings = settings_with()
+    assert settings.active_color == "blue"
+    assert settings.idle_color == "green"
+    assert (settings.autoscaling.min_replicas, settings.autoscaling.max_replicas) == (3, 20)
+    assert (settings.autoscaling.cpu_utilization, settings.autoscaling.memory_utilization) == (70, 80)
+    assert settings.vpa.update_mode == "Off"
+    assert settings.maintenance_mode is False
+    assert settings.warm_idle_replicas == 3  # 'auto' follows the live minimum
+    assert settings.idle_is_cold is False
+
+
+def test_settings_are_immutable():
+    settings = settings_with()
+    with pytest.raises(Exception):
+        settings.active_color = "green"
+    with pytest.raises(TypeError):
+        settings.app_config["NEW"] = "x"  # type: ignore[index]
+
+
+@pytest.mark.parametrize("color", ["blue", "green"])
+def test_active_color_accepts_both_colors(color):
+    settings = settings_with(activeColor=color)
+    assert settings.active_color == color
+    assert settings.idle_color != color
+
+
+@pytest.mark.parametrize("color", ["red", "Blue", ""])
+def test_unknown_color_is_refused(color):
+    problem = problems_of(activeColor=color)["activeColor"]
+    assert "'blue' or 'green'" in problem
+    assert "pulumi config set activeColor blue -s production" in problem
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        "ghcr.io/monad-synapse/monad-synapse:1.4.2",
+        "registry.local:5000/team/app:v2",
+        "nginx:1.27",
+        "ghcr.io/monad-synapse/monad-synapse@sha256:" + "a" * 64,
+        "ghcr.io/monad-synapse/monad-synapse:latest@sha256:" + "b" * 64,
+    ],
+)
+def test_pinned_images_are_accepted(image):
+    assert settings_with(colors={**VALID["colors"], "green": {"image": image}}).image_of("green") == image
+
+
+@pytest.mark.parametrize(
+    ("image", "reason"),
+    [
+        ("", "empty"),
+        ("   ", "empty"),
+        ("ghcr.io/monad-synapse/monad-synapse", "no tag or digest"),
+        ("ghcr.io/monad-synapse/monad-synapse:latest", "'latest' tag is mutable"),
+        ("ghcr.io/Monad/App:1", "not an image reference"),
+        ("https://ghcr.io/app:1", "not an image reference"),
+    ],
+)
+def test_bad_images_are_refused(image, reason):
+    problem = problems_of(colors={**VALID["colors"], "blue": {"image": image}})["colors.blue.image"]
+    assert reason in problem
+    assert "--path colors.blue.image" in problem
+
+
+def test_missing_colors_says_how_to_set_both_images():
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_raw({"domain": "monad-synapse.com", "namespace": "production"}, "production")
+    (problem,) = caught.value.problems
+    assert problem.path == "colors"
+    assert "colors.blue.image" in problem.fix and "colors.green.image" in problem.fix
+
+
+@pytest.mark.parametrize(("minimum", "maximum"), [(1, 1), (3, 20), (8, 15)])
+def test_replica_bounds_accepted(minimum, maximum):
+    settings = settings_with(autoscaling={"minReplicas": minimum, "maxReplicas": maximum})
+    assert (settings.autoscaling.min_replicas, settings.autoscaling.max_replicas) == (minimum, maximum)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("minReplicas", 0), ("maxReplicas", 0), ("minReplicas", -2), ("maxReplicas", "many")]
+)
+def test_non_positive_replicas_are_refused(field, value):
+    problem = problems_of(autoscaling={field: value})[f"autoscaling.{field}"]
+    assert f"--path autoscaling.{field}" in problem
+
+
+def test_min_above_max_is_refused_naming_min_and_suggesting_max():
+    problem = problems_of(autoscaling={"minReplicas": 8, "maxReplicas": 5})["autoscaling.minReplicas"]
+    assert "above maxReplicas 5" in problem
+    assert "pulumi config set --path autoscaling.minReplicas 5 -s production" in problem
+
+
+@pytest.mark.parametrize("field", ["cpuUtilization", "memoryUtilization"])
+@pytest.mark.parametrize("value", [0, 101, -5])
+def test_utilization_outside_1_to_100_is_refused(field, value):
+    assert f"autoscaling.{field}" in problems_of(autoscaling={field: value})
+
+
+@pytest.mark.parametrize("value", [1, 100, "55"])
+def test_utilization_inside_range_accepted(value):
+    assert settings_with(autoscaling={"cpuUtilization": value}).autoscaling.cpu_utilization == int(value)
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("250m", 0.25), ("1", 1), ("1.5", 1.5), ("2Gi", 2 * 2**30), ("512Mi", 512 * 2**20), ("1e3", 1000), ("1k", 1000)],
+)
+def test_parse_quantity(text, value):
+    assert float(parse_quantity(text)) == pytest.approx(value)
+
+
+@pytest.mark.parametrize("text", ["", "abc", "1.2.3", "10 Mi", "5X", "Mi"])
+def test_parse_quantity_refuses_garbage(text):
+    with pytest.raises(ValueError):
+        parse_quantity(text)
+
+
+def test_setting_one_resource_keeps_the_other_defaults():
+    settings = settings_with(resources={"limits": {"memory": "2Gi"}})
+    assert settings.resources.limits.memory == "2Gi"
+    assert settings.resources.limits.cpu == "1"
+    assert settings.resources.requests.memory == "512Mi"
+    assert settings.resources.memory_limit_mebibytes == 2048
+
+
+def test_numeric_cpu_from_path_config_is_a_quantity():
+    assert settings_with(resources={"limits": {"cpu": 2}}).resources.limits.cpu == "2"
+
+
+@pytest.mark.parametrize(
+    ("resources", "path", "reason"),
+    [
+        ({"limits": {"memory": "lots"}}, "resources.limits.memory", "not a Kubernetes quantity"),
+        ({"requests": {"cpu": "0"}}, "resources.requests.cpu", "greater than zero"),
+        ({"requests": {"memory": "512m"}}, "resources.requests.memory", "milli-bytes"),
+        ({"requests": {"cpu": "2"}}, "resources.requests.cpu", "above limits.cpu"),
+        ({"limits": {"memory": "256Mi"}}, "resources.requests.memory", "above limits.memory 256Mi"),
+    ],
+)
+def test_bad_resources_are_refused(resources, path, reason):
+    problem = problems_of(resources=resources)[path]
+    assert reason in problem
+    assert f"--path {path}" in problem
+
+
+@pytest.mark.parametrize("mode", ["Off", "Initial"])
+def test_vpa_modes_that_do_not_evict_are_accepted(mode):
+    assert settings_with(vpa={"updateMode": mode}).vpa.update_mode == mode
+
+
+@pytest.mark.parametrize("mode", ["Auto", "Recreate", "InPlaceOrRecreate", "InPlace"])
+def test_vpa_modes_that_fight_the_hpa_are_refused(mode):
+    problem = problems_of(vpa={"updateMode": mode})["vpa.updateMode"]
+    assert "HPA" in problem and "Off" in problem
+
+
+def test_unknown_vpa_mode_is_refused():
+    assert "must be Off or Initial" in problems_of(vpa={"updateMode": "Sometimes"})["vpa.updateMode"]
+
+
+@pytest.mark.parametrize(("value", "expected"), [(True, True), (False, False), ("true", True), ("FALSE", False)])
+def test_maintenance_mode_accepts_booleans(value, expected):
+    assert settings_with(maintenanceMode=value).maintenance_mode is expected
+
+
+@pytest.mark.parametrize("value", ["yes", "1", "on", "maybe", 1])
+def test_non_boolean_maintenance_mode_is_refused(value):
+    assert "true or false" in problems_of(maintenanceMode=value)["maintenanceMode"]
+
+
+@pytest.mark.parametrize(("value", "expected"), [("auto", 3), (0, 0), ("2", 2), (5, 5)])
+def test_idle_replicas(value, expected):
+    settings = settings_with(idleReplicas=value)
+    assert settings.warm_idle_replicas == expected
+    assert settings.idle_is_cold is (expected < 3)
+
+
+@pytest.mark.parametrize("value", [-1, "-3", "some", True])
+def test_bad_idle_replicas_are_refused(value):
+    assert "'auto' or a whole number >= 0" in problems_of(idleReplicas=value)["idleReplicas"]
+
+
+@pytest.mark.parametrize("value", [0, 1, "7"])
+def test_jwt_secret_version_accepts_non_negative(value):
+    assert settings_with(jwtSecretVersion=value).jwt_secret_version == int(value)
+
+
+@pytest.mark.parametrize("value", [-1, "two"])
+def test_bad_jwt_secret_version_is_refused(value):
+    assert "jwtSecretVersion" in problems_of(jwtSecretVersion=value)
+
+
+def test_app_config_values_become_strings_sorted():
+    settings = settings_with(appConfig={"NEW_CONFIG_KEY": "new_value", "FEATURE_FLAG": True, "LIMIT": 3})
+    assert dict(settings.app_config) == {"FEATURE_FLAG": "true", "LIMIT": "3", "NEW_CONFIG_KEY": "new_value"}
+
+
+def test_every_bad_app_config_key_is_reported():
+    problems = problems_of(appConfig={"MAINTENANCE_MODE": "x", "JWT_SECRET": "y", "lower": "z", "STRIPE_API_KEY": "k"})
+    assert "collides with a key the program manages" in problems["appConfig.MAINTENANCE_MODE"]
+    assert "collides with a key the program manages" in problems["appConfig.JWT_SECRET"]
+    assert "not an environment variable name" in problems["appConfig.lower"]
+    assert "looks like a secret" in problems["appConfig.STRIPE_API_KEY"]
+
+
+def test_nested_app_config_value_is_refused():
+    assert "give a plain value" in problems_of(appConfig={"NESTED": {"a": 1}})["appConfig.NESTED"]
+
+
+@pytest.mark.parametrize("domain", ["monad-synapse.com", "staging.monad-synapse.com", "a-b.example.co.uk"])
+def test_host_names_accepted(domain):
+    assert settings_with(domain=domain).domain == domain
+
+
+@pytest.mark.parametrize(
+    "domain",
+    ["https://monad-synapse.com", "monad-synapse.com/", "*.monad-synapse.com", "Monad-Synapse.com", "localhost",
+     "monad_synapse.com", "-bad.com", "monad-synapse.com:443", "10.0.0.1", "a" * 64 + ".com"],
+)
+def test_bad_domains_are_refused(domain):
+    problem = problems_of(domain=domain)["domain"]
+    assert "not a valid host name" in problem
+    assert "pulumi config set domain monad-synapse.com -s production" in problem
+
+
+@pytest.mark.parametrize("namespace", ["Production", "prod_1", "", "-x", "a" * 64])
+def test_bad_namespaces_are_refused(namespace):
+    assert "namespace" in problems_of(namespace=namespace)
+
+
+def test_network_targets_keep_defaults_and_refuse_bad_cidrs():
+    settings = settings_with(network={"postgres": {"port": 6432}})
+    assert settings.network.postgres.port == 6432
+    assert "10.0.0.0/8" in settings.network.postgres.cidrs
+    problems = problems_of(network={"redis": {"cidrs": ["10.0.0.1/8"]}, "rpc": {"port": 70000}})
+    assert "host bits set" in problems["network.redis.cidrs"]
+    assert "network.rpc.port" in problems
+
+
+def test_unknown_nested_key_suggests_the_right_one():
+    problem = problems_of(autoscaling={"maxReplica": 15})["autoscaling.maxReplica"]
+    assert "did you mean autoscaling.maxReplicas" in problem
+    assert "pulumi config rm --path autoscaling.maxReplica" in problem
+
+
+def test_unknown_top_level_key_that_belongs_in_a_section_is_explained():
+    problem = problems_of(maxReplicas="15")["maxReplicas"]
+    assert "did you mean autoscaling.maxReplicas" in problem
+
+
+def test_all_problems_are_reported_at_once_with_value_and_fix():
+    with pytest.raises(SettingsError) as caught:
+        settings_with(activeColor="red", autoscaling={"maxReplicas": 0}, maintenanceMode="maybe", domain="x")
+    error = caught.value
+    assert {problem.path for problem in error.problems} == {
+        "activeColor",
+        "autoscaling.maxReplicas",
+        "maintenanceMode",
+        "domain",
+    }
+    text = str(error)
+    assert "4 problem(s)" in text and "nothing was deployed" in text
+    assert 'activeColor = "red"' in text
+    assert text.count("fix: pulumi config") == 4

@@ -1,0 +1,269 @@
+"""The blue/green workload: runbook names, pod hardening, autoscaling, and the
+runbook operations as config changes, each shown by comparing two renders."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from components.blue_green import image_version, node_heap_megabytes
+from tools.manifest import compare
+
+STACKS = ("staging", "production")
+
+
+def changes_between(stack_objects, stack: str, *sets: str):
+    return {change.identity: change for change in compare(stack_objects(stack), stack_objects(stack, *sets))}
+
+
+def deployment(objects, namespace: str, color: str) -> dict:
+    return objects[f"Deployment/{namespace}/monad-synapse-{color}"]
+
+
+# --- names and shape -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_runbook_names_in_each_stack(stack_objects, stack):
+    objects = stack_objects(stack)
+    ns = stack
+    for identity in (
+        f"Namespace/{ns}",
+        f"ServiceAccount/{ns}/monad-synapse",
+        f"ConfigMap/{ns}/monad-synapse-config",
+        f"Secret/{ns}/monad-synapse-secrets",
+        f"Deployment/{ns}/monad-synapse-blue",
+        f"Deployment/{ns}/monad-synapse-green",
+        f"Service/{ns}/monad-synapse",
+        f"Service/{ns}/monad-synapse-preview",
+        f"HorizontalPodAutoscaler/{ns}/monad-synapse-blue-hpa",
+        f"VerticalPodAutoscaler/{ns}/monad-synapse-blue-vpa",
+        f"VerticalPodAutoscaler/{ns}/monad-synapse-green-vpa",
+        f"PodDisruptionBudget/{ns}/monad-synapse-blue-pdb",
+        f"NetworkPolicy/{ns}/default-deny-all",
+    ):
+        assert identity in objects, identity
+    for color in ("blue", "green"):
+        template = deployment(objects, ns, color)["spec"]["template"]
+        assert template["metadata"]["labels"]["app.kubernetes.io/name"] == "monad-synapse"
+        assert template["metadata"]["labels"]["monad-synapse.com/color"] == color
+        assert [c["name"] for c in template["spec"]["containers"]] == ["monad-synapse"]
+
+
+def test_namespace_enforces_restricted_pod_security(stack_objects):
+    labels = stack_objects("production")["Namespace/production"]["metadata"]["labels"]
+    assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
+    account = stack_objects("production")["ServiceAccount/production/monad-synapse"]
+    assert account["automountServiceAccountToken"] is False
+
+
+@pytest.mark.parametrize("color", ["blue", "green"])
+def test_pods_meet_restricted_profile_and_carry_probes(stack_objects, color):
+    pod = deployment(stack_objects("production"), "production", color)["spec"]["template"]["spec"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert pod["automountServiceAccountToken"] is False
+    (container,) = pod["containers"]
+    security = container["securityContext"]
+    assert security["allowPrivilegeEscalation"] is False
+    assert security["readOnlyRootFilesystem"] is True
+    assert security["capabilities"] == {"drop": ["ALL"]}
+    assert {"requests", "limits"} <= set(container["resources"])
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+        assert container[probe]["httpGet"]["path"] == "/api/health"
+    mounted = {mount["mountPath"] for mount in container["volumeMounts"]}
+    assert {"/tmp", "/app/.next/cache"} <= mounted
+    assert container["lifecycle"]["preStop"]["sleep"]["seconds"] < pod["terminationGracePeriodSeconds"]
+    assert {c["topologyKey"] for c in pod["topologySpreadConstraints"]} == {
+        "topology.kubernetes.io/zone",
+        "kubernetes.io/hostname",
+    }
+
+
+def test_rollout_never_takes_a_pod_away_first(stack_objects):
+    strategy = deployment(stack_objects("production"), "production", "blue")["spec"]["strategy"]
+    assert strategy["rollingUpdate"]["maxUnavailable"] == 0
+
+
+def test_selectors_are_stable_name_and_color_only(stack_objects):
+    before = deployment(stack_objects("production"), "production", "green")
+    after = deployment(stack_objects("production", "colors.green.image=ghcr.io/monad-synapse/monad-synapse:2.0.0"), "production", "green")
+    assert before["spec"]["selector"] == after["spec"]["selector"] == {
+        "matchLabels": {"app.kubernetes.io/name": "monad-synapse", "monad-synapse.com/color": "green"}
+    }
+    assert after["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/version"] == "2.0.0"
+
+
+@pytest.mark.parametrize(("limit_mebibytes", "heap"), [(1024, 768), (2048, 1536), (64, 64)])
+def test_node_heap_follows_memory_limit(limit_mebibytes, heap):
+    assert node_heap_megabytes(limit_mebibytes) == heap
+
+
+def test_node_options_in_the_pod_follow_the_configured_limit(stack_objects):
+    container = deployment(stack_objects("production", "resources.limits.memory=2Gi"), "production", "blue")["spec"][
+        "template"
+    ]["spec"]["containers"][0]
+    assert {"name": "NODE_OPTIONS", "value": "--max-old-space-size=1536"} in container["env"]
+
+
+@pytest.mark.parametrize(
+    ("image", "version"),
+    [("ghcr.io/a/b:1.4.2", "1.4.2"), ("registry:5000/a/b:v2", "v2"), ("a/b@sha256:" + "c" * 64, None), ("a/b:-x", None)],
+)
+def test_image_version_label(image, version):
+    assert image_version(image) == version
+
+
+# --- traffic switch and autoscaling ----------------------------------------------
+
+
+@pytest.mark.parametrize("active", ["blue", "green"])
+def test_services_select_active_and_idle_colors(stack_objects, active):
+    objects = stack_objects("production", f"activeColor={active}")
+    idle = "green" if active == "blue" else "blue"
+    assert objects["Service/production/monad-synapse"]["spec"]["selector"]["monad-synapse.com/color"] == active
+    assert objects["Service/production/monad-synapse-preview"]["spec"]["selector"]["monad-synapse.com/color"] == idle
+    live_hpa = objects[f"HorizontalPodAutoscaler/production/monad-synapse-{active}-hpa"]["spec"]
+    assert (live_hpa["minReplicas"], live_hpa["maxReplicas"]) == (3, 20)
+    assert live_hpa["scaleTargetRef"]["name"] == f"monad-synapse-{active}"
+    metrics = {m["resource"]["name"]: m["resource"]["target"]["averageUtilization"] for m in live_hpa["metrics"]}
+    assert metrics == {"cpu": 70, "memory": 80}
+
+
+def test_hpa_managed_deployments_leave_replicas_unset(stack_objects):
+    objects = stack_objects("production")
+    for color in ("blue", "green"):
+        assert "replicas" not in deployment(objects, "production", color)["spec"]
+
+
+def test_idle_color_is_kept_warm_at_the_live_minimum_by_default(stack_objects):
+    idle_hpa = stack_objects("production")["HorizontalPodAutoscaler/production/monad-synapse-green-hpa"]["spec"]
+    assert idle_hpa["minReplicas"] == idle_hpa["maxReplicas"] == 3
+
+
+def test_cold_idle_color_scales_to_zero_and_warns(render_stack, stack_objects):
+    objects = stack_objects("production", "idleReplicas=0")
+    assert deployment(objects, "production", "green")["spec"]["replicas"] == 0
+    assert "HorizontalPodAutoscaler/production/monad-synapse-green-hpa" not in objects
+    warnings = render_stack("production", "idleReplicas=0").warnings
+    assert any("cold color" in warning and "idleReplicas" in warning for warning in warnings)
+    assert not any("cold color" in warning for warning in render_stack("production").warnings)
+
+
+def test_live_service_waits_for_the_active_deployment_and_hpa(render_stack):
+    resources = json.loads(render_stack("production").files["resources.json"])
+    by_object = {resource["object"]: resource for resource in resources if resource["object"]}
+    by_urn = {resource["urn"]: resource for resource in resources}
+    live = by_object["Service/production/monad-synapse"]
+    waits_for = {by_urn[urn]["object"] for urn in live["dependsOn"]}
+    assert {"Deployment/production/monad-synapse-blue", "HorizontalPodAutoscaler/production/monad-synapse-blue-hpa"} <= waits_for
+    idle_hpa = by_object["HorizontalPodAutoscaler/production/monad-synapse-green-hpa"]
+    assert live["urn"] in idle_hpa["dependsOn"]  # the idle color shrinks only after traffic left it
+
+
+def test_pod_disruption_budgets_allow_one_pod_at_a_time(stack_objects):
+    budget = stack_objects("production")["PodDisruptionBudget/production/monad-synapse-blue-pdb"]["spec"]
+    assert budget["maxUnavailable"] == 1
+    assert budget["unhealthyPodEvictionPolicy"] == "AlwaysAllow"
+
+
+@pytest.mark.parametrize("mode", ["Off", "Initial"])
+def test_vpa_mode_from_config(stack_objects, mode):
+    for color in ("blue", "green"):
+        vpa = stack_objects("production", f"vpa.updateMode={mode}")[f"VerticalPodAutoscaler/production/monad-synapse-{color}-vpa"]
+        assert vpa["spec"]["updatePolicy"]["updateMode"] == mode
+        assert vpa["spec"]["targetRef"]["name"] == f"monad-synapse-{color}"
+
+
+# --- config and secrets --------------------------------------------------------------
+
+
+def test_config_map_holds_managed_and_extra_settings(stack_objects):
+    data = stack_objects("staging", "appConfig.NEW_CONFIG_KEY=new_value")["ConfigMap/staging/monad-synapse-config"]["data"]
+    assert data["MAINTENANCE_MODE"] == "false"
+    assert data["NEW_CONFIG_KEY"] == "new_value"
+    assert data["APP_URL"] == "https://staging.monad-synapse.com"
+
+
+def test_secret_values_stay_pulumi_secrets(render_stack):
+    run = render_stack("production").run
+    (secret,) = [r for r in run.resources if r.type == "kubernetes:core/v1:Secret"]
+    from pulumi.runtime import rpc
+
+    string_data = secret.inputs["stringData"]
+    assert rpc.is_rpc_secret(string_data)
+    assert set(rpc.unwrap_rpc_secret(string_data)) == {"JWT_SECRET", "DATABASE_URL", "REDIS_URL"}
+
+
+def test_jwt_secret_version_rotates_the_generated_value(render_stack):
+    first = render_stack("production").run.generated_secrets
+    second = render_stack("production", "jwtSecretVersion=2").run.generated_secrets
+    assert first and second and first.isdisjoint(second)
+
+
+# --- the runbook operations as config changes --------------------------------------------
+
+BOTH_DEPLOYMENTS = {"Deployment/production/monad-synapse-blue", "Deployment/production/monad-synapse-green"}
+
+
+def test_maintenance_mode_updates_config_map_and_rolls_both_colors(stack_objects):
+    changes = changes_between(stack_objects, "production", "maintenanceMode=true")
+    assert set(changes) == {"ConfigMap/production/monad-synapse-config"} | BOTH_DEPLOYMENTS
+    assert changes["ConfigMap/production/monad-synapse-config"].paths == ("data.MAINTENANCE_MODE",)
+    assert all(changes[name].rolls_pods for name in BOTH_DEPLOYMENTS)
+
+
+def test_flipping_active_color_swaps_services_without_restarting_pods(stack_objects):
+    changes = changes_between(stack_objects, "production", "activeColor=green")
+    assert all(change.action == "changed" for change in changes.values())  # nothing created, deleted, replaced
+    assert {"Service/production/monad-synapse", "Service/production/monad-synapse-preview"} <= set(changes)
+    assert not any(identity.startswith("Deployment/") for identity in changes)
+    assert set(changes) - {"Service/production/monad-synapse", "Service/production/monad-synapse-preview"} == {
+        "HorizontalPodAutoscaler/production/monad-synapse-blue-hpa",
+        "HorizontalPodAutoscaler/production/monad-synapse-green-hpa",
+    }
+
+
+def test_scaling_changes_only_the_autoscalers(stack_objects):
+    changes = changes_between(stack_objects, "production", "autoscaling.maxReplicas=15", "autoscaling.minReplicas=8")
+    assert changes and all(identity.startswith("HorizontalPodAutoscaler/") for identity in changes)
+    live = stack_objects("production", "autoscaling.maxReplicas=15", "autoscaling.minReplicas=8")[
+        "HorizontalPodAutoscaler/production/monad-synapse-blue-hpa"
+    ]["spec"]
+    assert (live["minReplicas"], live["maxReplicas"]) == (8, 15)
+
+
+def test_memory_limit_updates_the_containers_only(stack_objects):
+    changes = changes_between(stack_objects, "production", "resources.limits.memory=2Gi")
+    assert set(changes) == BOTH_DEPLOYMENTS
+    for change in changes.values():
+        assert set(change.paths) == {
+            "spec.template.spec.containers[0].resources.limits.memory",
+            "spec.template.spec.containers[0].env[0].value",
+        }
+
+
+def test_jwt_rotation_rolls_both_colors(stack_objects):
+    changes = changes_between(stack_objects, "production", "jwtSecretVersion=2")
+    assert set(changes) == BOTH_DEPLOYMENTS
+    for change in changes.values():
+        assert change.paths == ("spec.template.metadata.annotations.monad-synapse.com/secret-checksum",)
+
+
+def test_new_app_config_key_rolls_both_colors(stack_objects):
+    changes = changes_between(stack_objects, "production", "appConfig.NEW_CONFIG_KEY=new_value")
+    assert set(changes) == {"ConfigMap/production/monad-synapse-config"} | BOTH_DEPLOYMENTS
+    assert all(changes[name].rolls_pods for name in BOTH_DEPLOYMENTS)
+
+
+def test_releasing_to_the_idle_color_touches_only_its_deployment(stack_objects):
+    changes = changes_between(stack_objects, "production", "colors.green.image=ghcr.io/monad-synapse/monad-synapse:1.5.0")
+    assert set(changes) == {"Deployment/production/monad-synapse-green"}
+    assert changes["Deployment/production/monad-synapse-green"].rolls_pods
+
+
+def test_database_url_change_rolls_both_colors(stack_objects):
+    before = stack_objects("production", secrets=("databaseUrl=postgresql://a:b@db:5432/x",))
+    after = stack_objects("production", secrets=("databaseUrl=postgresql://a:c@db:5432/x",))
+    assert {change.identity for change in compare(before, after)} == BOTH_DEPLOYMENTS

@@ -1,0 +1,1 @@
+"""Command-line tools around the Pulumi program (offline render, diff, ...)."""

@@ -1,0 +1,258 @@
+"""Offline render of a stack: what `pulumi up` would apply, without a cluster.
+
+    python -m tools.render STACK [--out DIR] [--set PATH=VALUE]... [--set-secret PATH=VALUE]...
+
+Runs the real `__main__.py` under Pulumi's mock engine and writes to DIR
+(default build/STACK):
+
+* manifest.yaml  - every Kubernetes object as it would be sent, one document
+                   each, in apply order; Secret values redacted;
+* outputs.json   - the stack outputs, secrets shown as "[secret]";
+* resources.json - every registered resource with its parent and dependencies.
+
+Exit codes: 0 rendered; 2 bad input (config, stack name, flags), with every
+problem on stderr and DIR left untouched; 1 an internal error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+import yaml
+
+from tools.mock_engine import (
+    PROJECT_DIR,
+    REDACTED,
+    ConfigInputError,
+    ProgramRun,
+    kubernetes_identity,
+    redact,
+    resolve_config,
+    run_program,
+)
+
+# Apply order for the manifest (the order Helm installs kinds in): what others
+# depend on first. Kinds not listed (custom resources) follow, by name.
+KIND_ORDER = (
+    "Namespace",
+    "NetworkPolicy",
+    "ResourceQuota",
+    "LimitRange",
+    "ServiceAccount",
+    "Secret",
+    "ConfigMap",
+    "StorageClass",
+    "PersistentVolume",
+    "PersistentVolumeClaim",
+    "CustomResourceDefinition",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "Role",
+    "RoleBinding",
+    "Service",
+    "DaemonSet",
+    "Pod",
+    "ReplicaSet",
+    "Deployment",
+    "HorizontalPodAutoscaler",
+    "StatefulSet",
+    "Job",
+    "CronJob",
+    "PodDisruptionBudget",
+    "IngressClass",
+    "Ingress",
+)
+
+
+class _ManifestDumper(yaml.SafeDumper):
+    """Block-style YAML; multi-line strings (scripts, dashboards) as literals."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in text else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=style)
+
+
+_ManifestDumper.add_representer(str, _represent_str)
+
+
+@dataclass
+class Rendering:
+    files: dict[str, str]
+    warnings: list[str]
+    run: ProgramRun
+
+
+def _ordered_object(obj: dict[str, Any]) -> dict[str, Any]:
+    """apiVersion, kind, metadata first (as kubectl shows them), then the rest."""
+    head = [key for key in ("apiVersion", "kind", "metadata") if key in obj]
+    tail = sorted(key for key in obj if key not in head)
+    return {key: _sorted_deep(obj[key]) for key in head + tail}
+
+
+def _sorted_deep(value: Any) -> Any:
+    """Sort keys; protobuf carries every number as a double, and the provider
+    sends integral ones as JSON integers, so do the same."""
+    if isinstance(value, dict):
+        return {key: _sorted_deep(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted_deep(item) for item in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _sort_key(obj: dict[str, Any]) -> tuple:
+    kind = obj.get("kind", "")
+    rank = KIND_ORDER.index(kind) if kind in KIND_ORDER else len(KIND_ORDER)
+    metadata = obj.get("metadata") or {}
+    return (rank, kind, metadata.get("namespace") or "", metadata.get("name") or "")
+
+
+def _output_value(value: Any) -> Any:
+    redacted = redact(value)
+    return REDACTED if redacted != value and not isinstance(value, (dict, list)) else redacted
+
+
+def build_files(run: ProgramRun) -> dict[str, str]:
+    objects = [_ordered_object(redact(resource.inputs)) for resource in run.resources if resource.is_kubernetes]
+    objects.sort(key=_sort_key)
+    manifest = "".join(
+        "---\n" + yaml.dump(obj, Dumper=_ManifestDumper, sort_keys=False, default_flow_style=False, width=100)
+        for obj in objects
+    )
+    outputs = {name: _output_value(run.outputs[name]) for name in sorted(run.outputs)}
+    resources = [
+        {
+            "urn": resource.urn,
+            "type": resource.type,
+            "name": resource.name,
+            "parent": resource.parent,
+            "dependsOn": list(resource.depends_on),
+            "object": kubernetes_identity(redact(resource.inputs)) if resource.is_kubernetes else None,
+        }
+        for resource in sorted(run.resources, key=lambda resource: resource.urn)
+    ]
+    return {
+        "manifest.yaml": manifest,
+        "outputs.json": json.dumps(outputs, indent=2, sort_keys=True) + "\n",
+        "resources.json": json.dumps(resources, indent=2) + "\n",
+    }
+
+
+class SecretLeak(Exception):
+    """A secret value reached a rendered file: a bug, never written out."""
+
+
+def render(
+    stack: str,
+    sets: tuple[str, ...] = (),
+    secret_sets: tuple[str, ...] = (),
+    project_dir: Path = PROJECT_DIR,
+) -> Rendering:
+    """Render in memory. Raises ConfigInputError, SettingsError or SecretLeak."""
+    resolved = resolve_config(stack, sets, secret_sets, project_dir)
+    run = run_program(resolved, project_dir)
+    files = build_files(run)
+    # Belt and braces: redaction works on Pulumi's secret markers; also refuse
+    # to write any file that contains a known secret value in plaintext.
+    for secret in resolved.secret_plaintexts | run.generated_secrets:
+        if len(secret) >= 4 and any(secret in text for text in files.values()):
+            raise SecretLeak("a secret value would appear in plaintext in the rendered files; nothing was written")
+    return Rendering(files=files, warnings=resolved.warnings + run.warnings, run=run)
+
+
+def write_atomically(files: dict[str, str], out_dir: Path) -> None:
+    """Replace out_dir with exactly these files, or leave it as it was."""
+    out_dir = out_dir.resolve()
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        for name, text in files.items():
+            (staging / name).write_text(text)
+        if out_dir.exists():
+            backup = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old.", dir=out_dir.parent))
+            os.rename(out_dir, backup / "previous")
+            os.rename(staging, out_dir)
+            shutil.rmtree(backup)
+        else:
+            os.rename(staging, out_dir)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.render",
+        description="Render a stack's Kubernetes objects offline under Pulumi's mock engine.",
+    )
+    parser.add_argument("stack", help="stack name (a Pulumi.STACK.yaml must exist)")
+    parser.add_argument("--out", type=Path, help="output directory (default: build/STACK)")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="PATH=VALUE",
+        help="override config like `pulumi config set --path PATH VALUE`",
+    )
+    parser.add_argument(
+        "--set-secret",
+        action="append",
+        default=[],
+        metavar="PATH=VALUE",
+        help="override config with a secret value (never written or printed)",
+    )
+    return parser
+
+
+class _UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # exit 2 with usage, like argparse, but testable
+        self.print_usage(sys.stderr)
+        raise _UsageError(message)
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    parser = _parser()
+    parser.__class__ = _Parser
+    try:
+        args = parser.parse_args(argv)
+    except _UsageError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    from settings import SettingsError  # the program's own validation
+
+    try:
+        rendering = render(args.stack, tuple(args.set), tuple(args.set_secret))
+    except (ConfigInputError, SettingsError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except SecretLeak as error:
+        print(f"internal error: {error}", file=sys.stderr)
+        return 1
+    for warning in rendering.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    out_dir = args.out or PROJECT_DIR / "build" / args.stack
+    write_atomically(rendering.files, out_dir)
+    kubernetes_objects = sum(1 for resource in rendering.run.resources if resource.is_kubernetes)
+    print(
+        f"rendered stack {args.stack}: {kubernetes_objects} Kubernetes objects, "
+        f"{len(rendering.run.resources)} resources -> {out_dir}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
