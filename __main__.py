@@ -4,6 +4,7 @@ import pulumi
 
 from components.app_config import AppConfiguration, AppConfigurationArgs
 from components.blue_green import BlueGreenApp, BlueGreenAppArgs
+from components.edge import AppEdge, EdgeArgs
 from components.namespace import AppNamespace, AppNamespaceArgs
 from components.network_policy import AppNetworkPolicies, AppNetworkPoliciesArgs
 from settings import COLORS, load_settings
@@ -16,7 +17,9 @@ namespace = AppNamespace("monad-synapse", AppNamespaceArgs(name=settings.namespa
 
 network_policies = AppNetworkPolicies(
     "monad-synapse-network",
-    AppNetworkPoliciesArgs(namespace=namespace.namespace, network=settings.network),
+    AppNetworkPoliciesArgs(
+        namespace=namespace.namespace, network=settings.network, edge_namespaces=settings.edge_namespaces
+    ),
 )
 
 app_configuration = AppConfiguration(
@@ -61,11 +64,27 @@ app = BlueGreenApp(
     opts=pulumi.ResourceOptions(depends_on=[network_policies]),
 )
 
+edge = AppEdge(
+    "monad-synapse-edge",
+    EdgeArgs(
+        namespace=namespace.namespace,
+        environment=settings.edge_environment,
+        domain=settings.domain,
+        preview_host=settings.preview_host,
+        edge=settings.edge,
+        rate_limit=settings.rate_limit,
+        live_service_name=app.live_service_name,
+        preview_service_name=app.preview_service_name,
+    ),
+)
+
 pulumi.export("namespace", namespace.namespace)
 pulumi.export("activeColor", settings.active_color)
 pulumi.export("idleColor", settings.idle_color)
 pulumi.export("url", f"https://{settings.domain}")
 pulumi.export("liveService", app.live_service_name)
 pulumi.export("previewService", app.preview_service_name)
+pulumi.export("hosts", edge.hosts)
+pulumi.export("edgeKind", settings.edge.kind)
 for color in COLORS:
     pulumi.export(f"{color}Image", settings.image_of(color))

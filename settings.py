@@ -279,53 +279,140 @@ class Vpa(_Model):
         return mode
 
 
+_PRIVATE_RANGES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
+
+
+def _check_cidrs(cidrs: tuple[str, ...]) -> tuple[str, ...]:
+    import ipaddress
+
+    for cidr in cidrs:
+        try:
+            ipaddress.ip_network(cidr, strict=True)
+        except ValueError as error:
+            raise _custom_error("bad_cidr", "{cidr} is not a CIDR block: {reason}", cidr=cidr, reason=str(error)) from None
+    return cidrs
+
+
+Cidrs = Annotated[tuple[str, ...], AfterValidator(_check_cidrs)]
+_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+
+
+def _check_object_name(name: str) -> str:
+    if len(name) > 253 or not _DNS_SUBDOMAIN.match(name):
+        raise _custom_error("bad_object_name", "not a Kubernetes object name (lower-case DNS subdomain)")
+    return name
+
+
+ObjectName = Annotated[str, AfterValidator(_check_object_name)]
+
+
 class RateLimit(_Model):
+    """Edge limits per client IP; the DDoS procedure lowers them."""
+
     connections: int = Field(50, ge=1, le=100000)
     rps: int = Field(20, ge=1, le=100000)
     burst_multiplier: int = Field(5, ge=1, le=100)
+    # Sources never limited (office, monitoring probes, partners).
+    allowlist_cidrs: Cidrs = ()
+
+
+class PreviewEdge(_Model):
+    enabled: bool = True
+    host: Optional[str] = None  # default preview.<domain>
+    # Who may reach the preview host; the office/VPN ranges by default.
+    allow_cidrs: Cidrs = _PRIVATE_RANGES
+
+
+class SharedGateway(_Model):
+    name: ObjectName
+    namespace: ObjectName
+    # Listener names on the shared Gateway for HTTPS (live and preview) and HTTP.
+    https_section_name: Optional[str] = None
+    http_section_name: Optional[str] = None
+
+
+class GatewayEdge(_Model):
+    class_name: ObjectName = "eg"
+    # Attach to a Gateway someone else runs instead of declaring one.
+    shared: Optional[SharedGateway] = None
+    # Envoy Gateway has no per-client connection limit: cap all concurrent
+    # connections per Envoy listener instead.
+    max_connections: int = Field(10000, ge=1)
+
+
+class Edge(_Model):
+    kind: Literal["ingress-nginx", "gateway"] = "ingress-nginx"
+    ingress_class_name: ObjectName = "nginx"
+    cluster_issuer: ObjectName = "letsencrypt-prod"
+    proxy_body_size: str = "8m"
+    proxy_connect_timeout_seconds: int = Field(5, ge=1, le=75)
+    proxy_read_timeout_seconds: int = Field(60, ge=1, le=3600)
+    hsts_max_age_seconds: int = Field(31536000, ge=0)
+    preview: PreviewEdge = PreviewEdge()
+    gateway: GatewayEdge = GatewayEdge()
+    # Gateway migration: keep serving the Ingresses until DNS has moved.
+    keep_ingress_during_migration: bool = False
+
+    @model_validator(mode="after")
+    def _migration_needs_gateway(self) -> "Edge":
+        if self.keep_ingress_during_migration and self.kind != "gateway":
+            raise _custom_error(
+                "migration_without_gateway",
+                "only means something while moving to edge.kind gateway; set edge.kind gateway first",
+                field="keepIngressDuringMigration",
+                value=True,
+                suggestion=False,
+            )
+        return self
+
+    @property
+    def serves_ingress(self) -> bool:
+        return self.kind == "ingress-nginx" or self.keep_ingress_during_migration
+
+    @property
+    def serves_gateway(self) -> bool:
+        return self.kind == "gateway"
+
+    @field_validator("proxy_body_size")
+    @classmethod
+    def _nginx_size(cls, size: str) -> str:
+        if not re.fullmatch(r"[1-9][0-9]*[kKmMgG]?", size):
+            raise _custom_error("bad_size", "must be an nginx size such as 8m, 512k or 1g")
+        return size
 
 
 class EgressTarget(_Model):
-    cidrs: tuple[str, ...]
+    cidrs: Cidrs
     port: int = Field(ge=1, le=65535)
 
     @field_validator("cidrs")
     @classmethod
-    def _valid_cidrs(cls, cidrs: tuple[str, ...]) -> tuple[str, ...]:
-        import ipaddress
-
+    def _at_least_one(cls, cidrs: tuple[str, ...]) -> tuple[str, ...]:
         if not cidrs:
             raise _custom_error("no_cidrs", "needs at least one CIDR")
-        for cidr in cidrs:
-            try:
-                ipaddress.ip_network(cidr, strict=True)
-            except ValueError as error:
-                raise _custom_error("bad_cidr", "{cidr} is not a CIDR block: {reason}", cidr=cidr, reason=str(error)) from None
         return cidrs
 
 
-_PRIVATE_RANGES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
-
-
 class PostgresEgress(EgressTarget):
-    cidrs: tuple[str, ...] = _PRIVATE_RANGES
+    cidrs: Cidrs = _PRIVATE_RANGES
     port: int = Field(5432, ge=1, le=65535)
 
 
 class RedisEgress(EgressTarget):
-    cidrs: tuple[str, ...] = _PRIVATE_RANGES
+    cidrs: Cidrs = _PRIVATE_RANGES
     port: int = Field(6379, ge=1, le=65535)
 
 
 class RpcEgress(EgressTarget):
     # The Monad RPC endpoint is a public HTTPS service: allow the internet on
     # 443 by default; pin it to the provider's ranges where they are known.
-    cidrs: tuple[str, ...] = ("0.0.0.0/0",)
+    cidrs: Cidrs = ("0.0.0.0/0",)
     port: int = Field(443, ge=1, le=65535)
 
 
 class Network(_Model):
-    ingress_namespace: str = "ingress-nginx"
+    # Namespace of the edge proxies; default follows edge.kind.
+    ingress_namespace: Optional[str] = None
     monitoring_namespace: str = "monitoring"
     dns_namespace: str = "kube-system"
     postgres: PostgresEgress = PostgresEgress()
@@ -334,8 +421,8 @@ class Network(_Model):
 
     @field_validator("ingress_namespace", "monitoring_namespace", "dns_namespace")
     @classmethod
-    def _is_namespace_name(cls, name: str) -> str:
-        if not _DNS_LABEL.match(name):
+    def _is_namespace_name(cls, name: Optional[str]) -> Optional[str]:
+        if name is not None and not _DNS_LABEL.match(name):
             raise _custom_error("bad_namespace", "not a namespace name (lower-case DNS label)")
         return name
 
@@ -393,6 +480,7 @@ class Settings(_Model):
     app_config: Mapping[AppConfigKey, str] = Field(default_factory=dict)
     jwt_secret_version: int = Field(1, ge=0)
     rate_limit: RateLimit = RateLimit()
+    edge: Edge = Edge()
     network: Network = Network()
     domain: str
     namespace: str
@@ -465,6 +553,56 @@ class Settings(_Model):
         if not _DNS_LABEL.match(namespace):
             raise _custom_error("bad_namespace", "not a namespace name: lower-case letters, digits and '-', at most 63")
         return namespace
+
+    @model_validator(mode="after")
+    def _preview_is_safe(self) -> "Settings":
+        preview = self.edge.preview
+        if preview.host is not None and not preview.host.endswith("." + self.domain):
+            raise _custom_error(
+                "preview_outside_domain",
+                "preview host {value} is not under domain {domain}; the certificate and cookies are scoped to it",
+                field="edge.preview.host",
+                value=preview.host,
+                domain=self.domain,
+                suggestion=f"preview.{self.domain}",
+            )
+        if preview.host is not None and not all(_DNS_LABEL.match(label) for label in preview.host.split(".")):
+            raise _custom_error("bad_preview_host", "not a valid host name", field="edge.preview.host", value=preview.host)
+        if self.stack == "production" and preview.enabled:
+            open_to_all = {"0.0.0.0/0", "::/0"} & set(preview.allow_cidrs)
+            if not preview.allow_cidrs or open_to_all:
+                raise _custom_error(
+                    "preview_exposed",
+                    "in production the preview host serves unreleased code; restrict it to trusted ranges "
+                    "(office, VPN) or disable it with edge.preview.enabled false",
+                    field="edge.preview.allowCidrs",
+                    value=list(preview.allow_cidrs),
+                    suggestion="[10.0.0.0/8]",
+                )
+        return self
+
+    @property
+    def preview_host(self) -> str:
+        return self.edge.preview.host or f"preview.{self.domain}"
+
+    @property
+    def edge_namespaces(self) -> tuple[str, ...]:
+        """Where the edge proxies run: the sources the app accepts traffic from."""
+        if self.network.ingress_namespace:
+            return (self.network.ingress_namespace,)
+        return tuple(
+            namespace
+            for namespace, serves in (
+                ("ingress-nginx", self.edge.serves_ingress),
+                ("envoy-gateway-system", self.edge.serves_gateway),
+            )
+            if serves
+        )
+
+    @property
+    def edge_environment(self) -> str:
+        """Short environment name in the runbook's edge object names (prod, staging)."""
+        return "prod" if self.stack == "production" else self.stack
 
     @property
     def idle_color(self) -> str:

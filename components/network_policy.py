@@ -37,6 +37,7 @@ def ip_blocks(target: EgressTarget) -> list[dict]:
 class AppNetworkPoliciesArgs:
     namespace: pulumi.Input[str]
     network: Network
+    edge_namespaces: tuple[str, ...]  # where the ingress controller / Envoy proxies run
 
 
 class AppNetworkPolicies(pulumi.ComponentResource):
@@ -99,7 +100,7 @@ class AppNetworkPolicies(pulumi.ComponentResource):
                     "policyTypes": ["Ingress", "Egress"],
                     "ingress": [
                         {
-                            "from": [from_namespace(network.ingress_namespace), from_namespace(network.monitoring_namespace)],
+                            "from": [from_namespace(source) for source in (*args.edge_namespaces, network.monitoring_namespace)],
                             "ports": [{"protocol": "TCP", "port": APP_PORT}],
                         }
                     ],

@@ -113,7 +113,7 @@ def test_blue_green_cold_idle_has_no_idle_hpa(run_component):
 
 
 def test_network_policies_component(run_component):
-    run = run_component(lambda: AppNetworkPolicies("net", AppNetworkPoliciesArgs(namespace="team-a", network=Network())))
+    run = run_component(lambda: AppNetworkPolicies("net", AppNetworkPoliciesArgs(namespace="team-a", network=Network(), edge_namespaces=("ingress-nginx",))))
     objects = kubernetes_objects(run)
     assert set(objects) == {
         "NetworkPolicy/default-deny-all",

@@ -295,3 +295,53 @@ def test_all_problems_are_reported_at_once_with_value_and_fix():
     assert "4 problem(s)" in text and "nothing was deployed" in text
     assert 'activeColor = "red"' in text
     assert text.count("fix: pulumi config") == 4
+
+
+# --- edge ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("field", "value"), [("connections", 0), ("rps", -1), ("burstMultiplier", 0)])
+def test_non_positive_rate_limits_are_refused(field, value):
+    assert f"rateLimit.{field}" in problems_of(rateLimit={field: value})
+
+
+def test_unknown_edge_kind_is_refused():
+    problem = problems_of(edge={"kind": "traefik"})["edge.kind"]
+    assert "'ingress-nginx' or 'gateway'" in problem
+
+
+def test_preview_host_outside_the_domain_is_refused():
+    problem = problems_of(edge={"preview": {"host": "preview.example.org"}})["edge.preview.host"]
+    assert "not under domain monad-synapse.com" in problem
+    assert "edge.preview.host preview.monad-synapse.com" in problem
+
+
+@pytest.mark.parametrize("cidrs", [[], ["0.0.0.0/0"], ["10.0.0.0/8", "::/0"]])
+def test_production_preview_open_to_everyone_is_refused(cidrs):
+    assert "edge.preview.allowCidrs" in problems_of(edge={"preview": {"allowCidrs": cidrs}})
+
+
+def test_open_preview_is_fine_outside_production_and_when_disabled():
+    staging = Settings.from_raw({**VALID, "namespace": "staging", "edge": {"preview": {"allowCidrs": []}}}, "staging")
+    assert staging.edge.preview.allow_cidrs == ()
+    assert settings_with(edge={"preview": {"enabled": False, "allowCidrs": []}}).edge.preview.enabled is False
+
+
+def test_edge_names_and_sources():
+    production = settings_with()
+    assert (production.edge_environment, production.preview_host, production.edge_namespaces) == (
+        "prod", "preview.monad-synapse.com", ("ingress-nginx",))
+    assert settings_with(edge={"kind": "gateway"}).edge_namespaces == ("envoy-gateway-system",)
+    migrating = settings_with(edge={"kind": "gateway", "keepIngressDuringMigration": True})
+    assert migrating.edge_namespaces == ("ingress-nginx", "envoy-gateway-system")
+    assert settings_with(network={"ingressNamespace": "edge"}).edge_namespaces == ("edge",)
+
+
+def test_keeping_ingresses_needs_gateway_mode():
+    problem = problems_of(edge={"keepIngressDuringMigration": True})["edge.keepIngressDuringMigration"]
+    assert "edge.kind gateway" in problem
+
+
+@pytest.mark.parametrize("size", ["8mb", "0", "-1m", "big"])
+def test_bad_body_size_is_refused(size):
+    assert "edge.proxyBodySize" in problems_of(edge={"proxyBodySize": size})

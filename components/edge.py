@@ -1,0 +1,329 @@
+"""Public edge: TLS certificate, and either ingress-nginx Ingresses or Gateway
+API routes with Envoy Gateway policies (`edge.kind`).
+
+Both modes give the same contract: HTTPS only (HTTP redirects), HSTS, the
+live host to Service `monad-synapse`, the preview host to
+`monad-synapse-preview` (restricted to `edge.preview.allowCidrs`), and
+per-client-IP rate limits from `rateLimit.*`, which DDoS mode lowers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.labels import APP_NAME, common_labels
+from settings import Edge, RateLimit
+
+NGINX = "nginx.ingress.kubernetes.io"
+RESPONSE_HEADERS_CONFIG_MAP = f"{APP_NAME}-response-headers"
+GATEWAY_API = "gateway.networking.k8s.io"
+
+
+def security_headers(hsts_max_age_seconds: int) -> dict[str, str]:
+    """Response headers for every edge response."""
+    return {
+        "Strict-Transport-Security": f"max-age={hsts_max_age_seconds}; includeSubDomains",
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "strict-origin-when-cross-origin",
+    }
+
+
+def rate_limit_annotations(rate_limit: RateLimit) -> dict[str, str]:
+    """ingress-nginx's per-client-IP limits (the annotations that exist:
+    the runbook's `rate-limit-connections` does not)."""
+    annotations = {
+        f"{NGINX}/limit-connections": str(rate_limit.connections),
+        f"{NGINX}/limit-rps": str(rate_limit.rps),
+        f"{NGINX}/limit-burst-multiplier": str(rate_limit.burst_multiplier),
+    }
+    if rate_limit.allowlist_cidrs:
+        annotations[f"{NGINX}/limit-whitelist"] = ",".join(rate_limit.allowlist_cidrs)
+    return annotations
+
+
+def ingress_annotations(edge: Edge, rate_limit: RateLimit, headers_ref: str) -> dict[str, str]:
+    """All annotations of an app Ingress. No `*-snippet` annotation, ever:
+    they inject raw nginx config (CVE-2021-25742)."""
+    return {
+        f"{NGINX}/ssl-redirect": "true",
+        f"{NGINX}/force-ssl-redirect": "true",
+        f"{NGINX}/proxy-body-size": edge.proxy_body_size,
+        f"{NGINX}/proxy-connect-timeout": str(edge.proxy_connect_timeout_seconds),
+        f"{NGINX}/proxy-read-timeout": str(edge.proxy_read_timeout_seconds),
+        f"{NGINX}/proxy-send-timeout": str(edge.proxy_read_timeout_seconds),
+        f"{NGINX}/custom-headers": headers_ref,
+        **rate_limit_annotations(rate_limit),
+    }
+
+
+def envoy_rate_limit_rules(rate_limit: RateLimit) -> list[dict]:
+    """Envoy Gateway local rate limit: a bucket per client IP (Distinct, Envoy
+    Gateway >= 1.4), allow-listed sources excluded (all selectors must hold)."""
+    selectors: list[dict] = [{"sourceCIDR": {"type": "Distinct", "value": "0.0.0.0/0"}}]
+    selectors += [{"sourceCIDR": {"type": "Exact", "value": cidr, "invert": True}} for cidr in rate_limit.allowlist_cidrs]
+    return [{"clientSelectors": selectors, "limit": {"requests": rate_limit.rps, "unit": "Second"}}]
+
+
+@dataclass(frozen=True)
+class EdgeArgs:
+    namespace: pulumi.Input[str]
+    environment: str  # prod, staging: part of the runbook's object names
+    domain: str
+    preview_host: str
+    edge: Edge
+    rate_limit: RateLimit
+    live_service_name: pulumi.Input[str]
+    preview_service_name: pulumi.Input[str]
+
+
+class AppEdge(pulumi.ComponentResource):
+    """Certificate plus Ingresses (ingress-nginx) or Gateway API routes (gateway)."""
+
+    tls_secret_name: pulumi.Output[str]
+    """Secret cert-manager writes the certificate to."""
+    hosts: pulumi.Output[list]
+    """Host names served (live, then preview when enabled)."""
+
+    def __init__(self, name: str, args: EdgeArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("monad:edge:AppEdge", name, None, opts)
+        self._name = name
+        self._args = args
+        preview = args.edge.preview
+        self._hosts = [args.domain] + ([args.preview_host] if preview.enabled else [])
+        self._tls_name = f"{APP_NAME}-{args.environment}-tls"
+
+        # Renewal stays the runbook's: `kubectl delete certificate <this name>`
+        # makes cert-manager issue it again into the same Secret.
+        certificate = k8s.apiextensions.CustomResource(
+            f"{name}-certificate",
+            api_version="cert-manager.io/v1",
+            kind="Certificate",
+            metadata=self._metadata(self._tls_name),
+            spec={
+                "secretName": self._tls_name,
+                "dnsNames": self._hosts,
+                "issuerRef": {"group": "cert-manager.io", "kind": "ClusterIssuer", "name": args.edge.cluster_issuer},
+                "privateKey": {"algorithm": "ECDSA", "size": 256, "rotationPolicy": "Always"},
+                "secretTemplate": {"labels": common_labels("edge")},
+            },
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        if args.edge.serves_ingress:
+            self._ingresses(certificate)
+        if args.edge.serves_gateway:
+            self._gateway_routes(certificate)
+
+        self.tls_secret_name = pulumi.Output.from_input(self._tls_name)
+        self.hosts = pulumi.Output.from_input(self._hosts)
+        self.register_outputs({"tls_secret_name": self.tls_secret_name, "hosts": self.hosts})
+
+    def _metadata(self, name: str, annotations: Optional[dict] = None) -> k8s.meta.v1.ObjectMetaArgs:
+        return k8s.meta.v1.ObjectMetaArgs(
+            name=name, namespace=self._args.namespace, labels=common_labels("edge"), annotations=annotations
+        )
+
+    # --- ingress-nginx ------------------------------------------------------------
+
+    def _ingresses(self, certificate: pulumi.Resource) -> None:
+        args, name = self._args, self._name
+        child = pulumi.ResourceOptions(parent=self)
+        headers = k8s.core.v1.ConfigMap(
+            f"{name}-response-headers",
+            metadata=self._metadata(RESPONSE_HEADERS_CONFIG_MAP),
+            data=security_headers(args.edge.hsts_max_age_seconds),
+            opts=child,
+        )
+        headers_ref = pulumi.Output.concat(args.namespace, "/", headers.metadata.name)
+        # The TLS Secret is written by cert-manager; serve it only once the
+        # Certificate exists (Pulumi's await for custom resources is "created").
+        after_certificate = pulumi.ResourceOptions(parent=self, depends_on=[certificate])
+
+        def ingress(logical: str, ingress_name: str, host: str, service: pulumi.Input[str], extra: dict) -> None:
+            annotations = headers_ref.apply(
+                lambda ref: ingress_annotations(args.edge, args.rate_limit, ref) | extra
+            )
+            k8s.networking.v1.Ingress(
+                f"{name}-{logical}-ingress",
+                metadata=k8s.meta.v1.ObjectMetaArgs(
+                    name=ingress_name, namespace=args.namespace, labels=common_labels("edge"), annotations=annotations
+                ),
+                spec=k8s.networking.v1.IngressSpecArgs(
+                    ingress_class_name=args.edge.ingress_class_name,
+                    tls=[k8s.networking.v1.IngressTLSArgs(hosts=[host], secret_name=self._tls_name)],
+                    rules=[
+                        k8s.networking.v1.IngressRuleArgs(
+                            host=host,
+                            http=k8s.networking.v1.HTTPIngressRuleValueArgs(
+                                paths=[
+                                    k8s.networking.v1.HTTPIngressPathArgs(
+                                        path="/",
+                                        path_type="Prefix",
+                                        backend=k8s.networking.v1.IngressBackendArgs(
+                                            service=k8s.networking.v1.IngressServiceBackendArgs(
+                                                name=service,
+                                                port=k8s.networking.v1.ServiceBackendPortArgs(name="http"),
+                                            )
+                                        ),
+                                    )
+                                ]
+                            ),
+                        )
+                    ],
+                ),
+                opts=after_certificate,
+            )
+
+        ingress("live", f"{APP_NAME}-{args.environment}-ingress", args.domain, args.live_service_name, {})
+        if args.edge.preview.enabled:
+            ingress(
+                "preview",
+                f"{APP_NAME}-{args.environment}-preview-ingress",
+                args.preview_host,
+                args.preview_service_name,
+                {f"{NGINX}/whitelist-source-range": ",".join(args.edge.preview.allow_cidrs)},
+            )
+
+    # --- Gateway API + Envoy Gateway ----------------------------------------------
+
+    def _gateway_routes(self, certificate: pulumi.Resource) -> None:
+        args, name = self._args, self._name
+        child = pulumi.ResourceOptions(parent=self)
+        shared = args.edge.gateway.shared
+        gateway_name = shared.name if shared else f"{APP_NAME}-{args.environment}-gateway"
+        gateway_namespace = shared.namespace if shared else None
+        https_section = shared.https_section_name if shared else "https"
+        http_section = shared.http_section_name if shared else "http"
+        depends: list[pulumi.Resource] = [certificate]
+
+        if shared is None:
+            listeners = [
+                {
+                    "name": "https" if index == 0 else "https-preview",
+                    "hostname": host,
+                    "port": 443,
+                    "protocol": "HTTPS",
+                    "tls": {"mode": "Terminate", "certificateRefs": [{"kind": "Secret", "name": self._tls_name}]},
+                    "allowedRoutes": {"namespaces": {"from": "Same"}},
+                }
+                for index, host in enumerate(self._hosts)
+            ]
+            listeners.append(
+                {"name": "http", "port": 80, "protocol": "HTTP", "allowedRoutes": {"namespaces": {"from": "Same"}}}
+            )
+            gateway = k8s.apiextensions.CustomResource(
+                f"{name}-gateway",
+                api_version=f"{GATEWAY_API}/v1",
+                kind="Gateway",
+                metadata=self._metadata(gateway_name),
+                spec={"gatewayClassName": args.edge.gateway.class_name, "listeners": listeners},
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[certificate]),
+            )
+            depends.append(gateway)
+            # Envoy Gateway has no per-client connection limit; cap the total
+            # per listener so a flood cannot exhaust the proxy.
+            k8s.apiextensions.CustomResource(
+                f"{name}-client-traffic-policy",
+                api_version="gateway.envoyproxy.io/v1alpha1",
+                kind="ClientTrafficPolicy",
+                metadata=self._metadata(f"{APP_NAME}-connections"),
+                spec={
+                    "targetRefs": [{"group": GATEWAY_API, "kind": "Gateway", "name": gateway_name}],
+                    "connection": {"connectionLimit": {"value": args.edge.gateway.max_connections}},
+                    "timeout": {"http": {"requestReceivedTimeout": f"{args.edge.proxy_read_timeout_seconds}s"}},
+                },
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[gateway]),
+            )
+
+        def parent_ref(section: Optional[str]) -> dict:
+            ref: dict = {"group": GATEWAY_API, "kind": "Gateway", "name": gateway_name}
+            if gateway_namespace:
+                ref["namespace"] = gateway_namespace
+            if section:
+                ref["sectionName"] = section
+            return ref
+
+        after_gateway = pulumi.ResourceOptions(parent=self, depends_on=depends)
+        hsts_filter = {
+            "type": "ResponseHeaderModifier",
+            "responseHeaderModifier": {
+                "set": [{"name": key, "value": value} for key, value in security_headers(args.edge.hsts_max_age_seconds).items()]
+            },
+        }
+
+        def route(logical: str, route_name: str, host: str, service: pulumi.Input[str], section: Optional[str]):
+            return k8s.apiextensions.CustomResource(
+                f"{name}-{logical}-route",
+                api_version=f"{GATEWAY_API}/v1",
+                kind="HTTPRoute",
+                metadata=self._metadata(route_name),
+                spec={
+                    "parentRefs": [parent_ref(section)],
+                    "hostnames": [host],
+                    "rules": [
+                        {
+                            "matches": [{"path": {"type": "PathPrefix", "value": "/"}}],
+                            "filters": [hsts_filter],
+                            "backendRefs": [{"name": service, "port": 80}],
+                            "timeouts": {"request": f"{args.edge.proxy_read_timeout_seconds}s"},
+                        }
+                    ],
+                },
+                opts=after_gateway,
+            )
+
+        routes = [route("live", APP_NAME, args.domain, args.live_service_name, https_section)]
+        route_names = [APP_NAME]
+        if args.edge.preview.enabled:
+            preview_section = "https-preview" if shared is None else https_section
+            routes.append(
+                route("preview", f"{APP_NAME}-preview", args.preview_host, args.preview_service_name, preview_section)
+            )
+            route_names.append(f"{APP_NAME}-preview")
+            k8s.apiextensions.CustomResource(
+                f"{name}-preview-security-policy",
+                api_version="gateway.envoyproxy.io/v1alpha1",
+                kind="SecurityPolicy",
+                metadata=self._metadata(f"{APP_NAME}-preview-allowlist"),
+                spec={
+                    "targetRefs": [{"group": GATEWAY_API, "kind": "HTTPRoute", "name": f"{APP_NAME}-preview"}],
+                    "authorization": {
+                        "defaultAction": "Deny",
+                        "rules": [
+                            {
+                                "name": "trusted-sources",
+                                "action": "Allow",
+                                "principal": {"clientCIDRs": list(args.edge.preview.allow_cidrs)},
+                            }
+                        ],
+                    },
+                },
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[routes[-1]]),
+            )
+
+        k8s.apiextensions.CustomResource(
+            f"{name}-https-redirect-route",
+            api_version=f"{GATEWAY_API}/v1",
+            kind="HTTPRoute",
+            metadata=self._metadata(f"{APP_NAME}-https-redirect"),
+            spec={
+                "parentRefs": [parent_ref(http_section)],
+                "hostnames": self._hosts,
+                "rules": [{"filters": [{"type": "RequestRedirect", "requestRedirect": {"scheme": "https", "statusCode": 301}}]}],
+            },
+            opts=after_gateway,
+        )
+        k8s.apiextensions.CustomResource(
+            f"{name}-rate-limit",
+            api_version="gateway.envoyproxy.io/v1alpha1",
+            kind="BackendTrafficPolicy",
+            metadata=self._metadata(f"{APP_NAME}-rate-limit"),
+            spec={
+                "targetRefs": [{"group": GATEWAY_API, "kind": "HTTPRoute", "name": route_name} for route_name in route_names],
+                "rateLimit": {"type": "Local", "local": {"rules": envoy_rate_limit_rules(args.rate_limit)}},
+            },
+            opts=pulumi.ResourceOptions(parent=self, depends_on=routes),
+        )

@@ -1,0 +1,181 @@
+"""The edge: runbook names, TLS, rate limits and DDoS mode, preview host,
+and gateway mode, shown by comparing renders."""
+
+from __future__ import annotations
+
+import pytest
+
+from components.edge import envoy_rate_limit_rules, rate_limit_annotations
+from settings import RateLimit
+from tools.manifest import compare
+
+NGINX = "nginx.ingress.kubernetes.io"
+# Every ingress-nginx annotation the program may use; all exist upstream.
+KNOWN_NGINX_ANNOTATIONS = {
+    f"{NGINX}/{name}"
+    for name in (
+        "ssl-redirect", "force-ssl-redirect", "proxy-body-size", "proxy-connect-timeout", "proxy-read-timeout",
+        "proxy-send-timeout", "custom-headers", "limit-connections", "limit-rps", "limit-burst-multiplier",
+        "limit-whitelist", "whitelist-source-range",
+    )
+}
+
+
+def edge_objects(objects: dict) -> dict:
+    return {k: v for k, v in objects.items() if v["metadata"]["labels"].get("app.kubernetes.io/component") == "edge"}
+
+
+@pytest.mark.parametrize(("stack", "env", "domain"), [("production", "prod", "monad-synapse.com"),
+                                                      ("staging", "staging", "staging.monad-synapse.com")])
+def test_ingress_and_certificate_keep_runbook_names(stack_objects, stack, env, domain):
+    objects = stack_objects(stack)
+    ingress = objects[f"Ingress/{stack}/monad-synapse-{env}-ingress"]
+    assert ingress["spec"]["ingressClassName"] == "nginx"
+    (rule,) = ingress["spec"]["rules"]
+    assert rule["host"] == domain
+    assert rule["http"]["paths"][0]["backend"]["service"]["name"] == "monad-synapse"
+    assert ingress["spec"]["tls"] == [{"hosts": [domain], "secretName": f"monad-synapse-{env}-tls"}]
+    certificate = objects[f"Certificate/{stack}/monad-synapse-{env}-tls"]
+    assert certificate["spec"]["secretName"] == f"monad-synapse-{env}-tls"
+    assert certificate["spec"]["issuerRef"] == {"group": "cert-manager.io", "kind": "ClusterIssuer", "name": "letsencrypt-prod"}
+    assert domain in certificate["spec"]["dnsNames"]
+    # The Ingress must not ask cert-manager's ingress-shim for a second Certificate.
+    assert not any(key.startswith("cert-manager.io/") for key in ingress["metadata"]["annotations"])
+
+
+def test_https_redirect_hsts_timeouts_and_no_snippets(stack_objects):
+    objects = stack_objects("production")
+    for identity, obj in objects.items():
+        if obj["kind"] == "Ingress":
+            annotations = obj["metadata"]["annotations"]
+            assert set(annotations) <= KNOWN_NGINX_ANNOTATIONS, identity
+            assert not any("snippet" in key for key in annotations)
+            assert annotations[f"{NGINX}/force-ssl-redirect"] == "true"
+            assert annotations[f"{NGINX}/proxy-read-timeout"] == "60"
+            assert annotations[f"{NGINX}/custom-headers"] == "production/monad-synapse-response-headers"
+    headers = objects["ConfigMap/production/monad-synapse-response-headers"]["data"]
+    assert headers["Strict-Transport-Security"].startswith("max-age=31536000")
+
+
+def test_rate_limits_are_on_by_default_with_real_annotation_names(stack_objects):
+    annotations = stack_objects("production")["Ingress/production/monad-synapse-prod-ingress"]["metadata"]["annotations"]
+    assert annotations[f"{NGINX}/limit-connections"] == "50"
+    assert annotations[f"{NGINX}/limit-rps"] == "20"
+    assert f"{NGINX}/rate-limit-connections" not in annotations  # the runbook's annotation does not exist
+
+
+def test_ddos_mode_touches_only_the_edge(stack_objects):
+    changes = compare(stack_objects("production"), stack_objects("production", "rateLimit.connections=10"))
+    assert {change.identity for change in changes} == {
+        "Ingress/production/monad-synapse-prod-ingress",
+        "Ingress/production/monad-synapse-prod-preview-ingress",
+    }
+    assert all(change.paths == (f"metadata.annotations.{NGINX}/limit-connections",) for change in changes)
+    assert not any(change.rolls_pods for change in changes)
+
+
+def test_allowlist_is_never_limited(stack_objects):
+    annotations = stack_objects("production", "rateLimit.allowlistCidrs[0]=203.0.113.0/24")[
+        "Ingress/production/monad-synapse-prod-ingress"
+    ]["metadata"]["annotations"]
+    assert annotations[f"{NGINX}/limit-whitelist"] == "203.0.113.0/24"
+
+
+def test_preview_host_routes_to_the_idle_color_and_is_restricted(stack_objects):
+    objects = stack_objects("production")
+    preview = objects["Ingress/production/monad-synapse-prod-preview-ingress"]
+    assert preview["spec"]["rules"][0]["host"] == "preview.monad-synapse.com"
+    assert preview["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["name"] == "monad-synapse-preview"
+    assert preview["metadata"]["annotations"][f"{NGINX}/whitelist-source-range"] == "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16"
+
+
+def test_preview_can_be_disabled(stack_objects):
+    objects = stack_objects("production", "edge.preview.enabled=false")
+    assert "Ingress/production/monad-synapse-prod-preview-ingress" not in objects
+    assert objects["Certificate/production/monad-synapse-prod-tls"]["spec"]["dnsNames"] == ["monad-synapse.com"]
+
+
+def test_gateway_mode_replaces_ingresses_with_gateway_api(stack_objects):
+    objects = stack_objects("production", "edge.kind=gateway")
+    kinds = {obj["kind"] for obj in edge_objects(objects).values()}
+    assert "Ingress" not in kinds
+    assert {"Certificate", "Gateway", "HTTPRoute", "BackendTrafficPolicy", "ClientTrafficPolicy", "SecurityPolicy"} <= kinds
+    gateway = objects["Gateway/production/monad-synapse-prod-gateway"]["spec"]
+    https = [listener for listener in gateway["listeners"] if listener["protocol"] == "HTTPS"]
+    assert {listener["hostname"] for listener in https} == {"monad-synapse.com", "preview.monad-synapse.com"}
+    assert all(listener["tls"]["certificateRefs"] == [{"kind": "Secret", "name": "monad-synapse-prod-tls"}] for listener in https)
+    live = objects["HTTPRoute/production/monad-synapse"]["spec"]
+    assert live["hostnames"] == ["monad-synapse.com"]
+    assert live["rules"][0]["backendRefs"] == [{"name": "monad-synapse", "port": 80}]
+    redirect = objects["HTTPRoute/production/monad-synapse-https-redirect"]["spec"]["rules"][0]["filters"][0]
+    assert redirect["requestRedirect"] == {"scheme": "https", "statusCode": 301}
+    # The app accepts traffic from Envoy's namespace instead of ingress-nginx's.
+    app_policy = objects["NetworkPolicy/production/monad-synapse-app"]["spec"]["ingress"][0]["from"]
+    assert {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "envoy-gateway-system"}}} in app_policy
+
+
+def test_same_rate_limit_keys_mean_the_same_in_both_modes(stack_objects):
+    sets = ("rateLimit.rps=7", "rateLimit.allowlistCidrs[0]=203.0.113.0/24")
+    nginx = stack_objects("production", *sets)["Ingress/production/monad-synapse-prod-ingress"]["metadata"]["annotations"]
+    envoy = stack_objects("production", "edge.kind=gateway", *sets)["BackendTrafficPolicy/production/monad-synapse-rate-limit"]
+    (rule,) = envoy["spec"]["rateLimit"]["local"]["rules"]
+    assert nginx[f"{NGINX}/limit-rps"] == str(rule["limit"]["requests"]) == "7"
+    assert rule["limit"]["unit"] == "Second"
+    assert {"sourceCIDR": {"type": "Distinct", "value": "0.0.0.0/0"}} in rule["clientSelectors"]
+    assert {"sourceCIDR": {"type": "Exact", "value": "203.0.113.0/24", "invert": True}} in rule["clientSelectors"]
+    targets = {ref["name"] for ref in envoy["spec"]["targetRefs"]}
+    assert targets == {"monad-synapse", "monad-synapse-preview"}
+
+
+def test_ddos_mode_in_gateway_mode_touches_only_the_rate_limit_policy(stack_objects):
+    before = stack_objects("production", "edge.kind=gateway")
+    after = stack_objects("production", "edge.kind=gateway", "rateLimit.rps=5")
+    assert [change.identity for change in compare(before, after)] == ["BackendTrafficPolicy/production/monad-synapse-rate-limit"]
+
+
+def test_shared_gateway_is_attached_to_not_declared(stack_objects):
+    objects = stack_objects(
+        "production", "edge.kind=gateway", "edge.gateway.shared.name=public", "edge.gateway.shared.namespace=gateways",
+        "edge.gateway.shared.httpsSectionName=websecure",
+    )
+    assert not any(obj["kind"] in ("Gateway", "ClientTrafficPolicy") for obj in objects.values())
+    (parent,) = objects["HTTPRoute/production/monad-synapse"]["spec"]["parentRefs"]
+    assert parent == {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "public",
+                      "namespace": "gateways", "sectionName": "websecure"}
+
+
+def test_migration_to_gateway_changes_only_edge_objects_and_the_edge_source(stack_objects):
+    changes = compare(stack_objects("production"), stack_objects("production", "edge.kind=gateway"))
+    touched = {change.identity for change in changes}
+    assert all(
+        identity.split("/")[0] in {"Ingress", "ConfigMap", "Gateway", "HTTPRoute", "BackendTrafficPolicy",
+                                   "ClientTrafficPolicy", "SecurityPolicy", "NetworkPolicy"}
+        for identity in touched
+    )
+    assert "NetworkPolicy/production/monad-synapse-app" in touched
+    assert not any(identity.startswith(("Deployment/", "Service/", "Certificate/")) for identity in touched)
+
+
+def test_migration_overlap_serves_both_edges_then_drops_the_ingresses(stack_objects):
+    overlap = stack_objects("production", "edge.kind=gateway", "edge.keepIngressDuringMigration=true")
+    kinds = [obj["kind"] for obj in edge_objects(overlap).values()]
+    assert kinds.count("Ingress") == 2 and "Gateway" in kinds
+    sources = overlap["NetworkPolicy/production/monad-synapse-app"]["spec"]["ingress"][0]["from"]
+    allowed = {peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] for peer in sources}
+    assert {"ingress-nginx", "envoy-gateway-system"} <= allowed
+    finished = compare(overlap, stack_objects("production", "edge.kind=gateway"))
+    assert {change.identity for change in finished if change.action == "removed"} == {
+        "Ingress/production/monad-synapse-prod-ingress",
+        "Ingress/production/monad-synapse-prod-preview-ingress",
+        "ConfigMap/production/monad-synapse-response-headers",
+    }
+
+
+def test_rate_limit_helpers():
+    limits = RateLimit(connections=10, rps=3, burst_multiplier=2)
+    assert rate_limit_annotations(limits) == {
+        f"{NGINX}/limit-connections": "10",
+        f"{NGINX}/limit-rps": "3",
+        f"{NGINX}/limit-burst-multiplier": "2",
+    }
+    assert envoy_rate_limit_rules(limits)[0]["limit"] == {"requests": 3, "unit": "Second"}
