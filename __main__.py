@@ -4,7 +4,10 @@ import pulumi
 
 from components.app_config import AppConfiguration, AppConfigurationArgs
 from components.blue_green import BlueGreenApp, BlueGreenAppArgs
-from components.edge import AppEdge, EdgeArgs
+from components.alert_rules import RuleContext
+from components.edge import AppEdge, EdgeArgs, certificate_name
+from components.exporters import DataStoreExporters, DataStoreExportersArgs, exporter_specs
+from components.monitoring import AppMonitoring, AppMonitoringArgs
 from components.namespace import AppNamespace, AppNamespaceArgs
 from components.network_policy import AppNetworkPolicies, AppNetworkPoliciesArgs
 from settings import COLORS, load_settings
@@ -78,6 +81,38 @@ edge = AppEdge(
     ),
 )
 
+monitoring = AppMonitoring(
+    "monad-synapse-monitoring",
+    AppMonitoringArgs(
+        namespace=settings.namespace,
+        monitoring=settings.monitoring,
+        rule_context=RuleContext(
+            namespace=settings.namespace,
+            runbook_base_url=settings.monitoring.runbook_base_url,
+            alerting=settings.monitoring.alerts,
+            availability_objective=settings.monitoring.availability_objective,
+            certificate_name=certificate_name(settings.edge_environment),
+            maintenance_mode=settings.maintenance_mode,
+        ),
+        slack_webhook_url=stack_inputs.secrets.alert_slack_webhook_url,
+        pagerduty_routing_key=stack_inputs.secrets.alert_pagerduty_routing_key,
+    ),
+    opts=pulumi.ResourceOptions(depends_on=[namespace]),
+)
+
+exporters = DataStoreExporters(
+    "monad-synapse-exporters",
+    DataStoreExportersArgs(
+        namespace=namespace.namespace,
+        specs=exporter_specs(settings.monitoring.exporters, settings.network.postgres, settings.network.redis),
+        secret_name=app_configuration.secret_name,
+        monitoring_namespace=settings.network.monitoring_namespace,
+        operator_labels=settings.monitoring.rule_labels,
+        connection_checksum=app_configuration.connection_checksum,
+    ),
+    opts=pulumi.ResourceOptions(depends_on=[network_policies]),
+)
+
 pulumi.export("namespace", namespace.namespace)
 pulumi.export("activeColor", settings.active_color)
 pulumi.export("idleColor", settings.idle_color)
@@ -86,5 +121,6 @@ pulumi.export("liveService", app.live_service_name)
 pulumi.export("previewService", app.preview_service_name)
 pulumi.export("hosts", edge.hosts)
 pulumi.export("edgeKind", settings.edge.kind)
+pulumi.export("alerts", monitoring.alert_names)
 for color in COLORS:
     pulumi.export(f"{color}Image", settings.image_of(color))

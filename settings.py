@@ -30,7 +30,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic.alias_generators import to_camel
+from pydantic.alias_generators import to_camel, to_snake
 from pydantic_core import PydanticCustomError
 
 PROJECT = "monad-synapse"
@@ -52,6 +52,8 @@ SECRET_KEYS: Mapping[str, str] = MappingProxyType(
     {
         "databaseUrl": "postgresql://USER:PASSWORD@HOST:5432/monad_synapse",
         "redisUrl": "rediss://:PASSWORD@HOST:6379/0",
+        "alertSlackWebhookUrl": "https://hooks.slack.com/services/T000/B000/XXXX",
+        "alertPagerdutyRoutingKey": "<32-character PagerDuty Events v2 integration key>",
     }
 )
 
@@ -142,31 +144,33 @@ class _Model(BaseModel):
     )
 
 
-class ColorSpec(_Model):
-    image: str
+def _check_image(image: str) -> str:
+    if not image.strip():
+        raise _custom_error("empty_image", "image is empty; give registry/repository:tag")
+    match = _IMAGE_REFERENCE.match(image)
+    if not match:
+        raise _custom_error(
+            "bad_image",
+            "not an image reference; expected registry/repository:tag or repository@sha256:<digest>",
+        )
+    if not match["tag"] and not match["digest"]:
+        raise _custom_error(
+            "untagged_image",
+            "image has no tag or digest, so every node may run a different build; pin a version tag or digest",
+        )
+    if match["tag"] == "latest" and not match["digest"]:
+        raise _custom_error(
+            "latest_image",
+            "the 'latest' tag is mutable, so a rollback would not restore the old build; pin a version tag or digest",
+        )
+    return image
 
-    @field_validator("image")
-    @classmethod
-    def _image_is_pinned(cls, image: str) -> str:
-        if not image.strip():
-            raise _custom_error("empty_image", "image is empty; give registry/repository:tag")
-        match = _IMAGE_REFERENCE.match(image)
-        if not match:
-            raise _custom_error(
-                "bad_image",
-                "not an image reference; expected registry/repository:tag or repository@sha256:<digest>",
-            )
-        if not match["tag"] and not match["digest"]:
-            raise _custom_error(
-                "untagged_image",
-                "image has no tag or digest, so every node may run a different build; pin a version tag or digest",
-            )
-        if match["tag"] == "latest" and not match["digest"]:
-            raise _custom_error(
-                "latest_image",
-                "the 'latest' tag is mutable, so a rollback would not restore the old build; pin a version tag or digest",
-            )
-        return image
+
+ImageRef = Annotated[str, AfterValidator(_check_image)]
+
+
+class ColorSpec(_Model):
+    image: ImageRef
 
 
 class Colors(_Model):
@@ -448,6 +452,70 @@ def _check_app_config_key(key: str) -> str:
 AppConfigKey = Annotated[str, AfterValidator(_check_app_config_key)]
 
 
+class Alerting(_Model):
+    """Alert thresholds (the runbook's numbers) and Slack channels."""
+
+    error_ratio: float = Field(0.05, gt=0, lt=1)
+    latency_p95_seconds: float = Field(2.0, gt=0)
+    resource_utilization: float = Field(0.8, gt=0, le=1)
+    auth_failures_per_second: float = Field(5.0, gt=0)
+    wallet_balance_minimum: float = Field(1000.0, ge=0)
+    game_win_ratio_maximum: float = Field(0.6, gt=0, lt=1)
+    certificate_expiry_days: int = Field(14, ge=1, le=90)
+    critical_channel: str = "#critical-alerts"
+    warning_channel: str = "#monad-synapse-alerts"
+    info_channel: str = "#monad-synapse-info"
+
+    @field_validator("critical_channel", "warning_channel", "info_channel")
+    @classmethod
+    def _slack_channel(cls, channel: str) -> str:
+        if not re.fullmatch(r"#[a-z0-9][a-z0-9_-]{0,79}", channel):
+            raise _custom_error("bad_channel", "must be a Slack channel like #critical-alerts")
+        return channel
+
+
+class Exporters(_Model):
+    postgres_image: ImageRef = "quay.io/prometheuscommunity/postgres-exporter:v0.17.1"
+    redis_image: ImageRef = "oliver006/redis_exporter:v1.74.0"
+
+
+def _check_label_map(labels: Mapping[str, str]) -> Mapping[str, str]:
+    for key, value in labels.items():
+        if not re.fullmatch(r"([a-z0-9.-]+/)?[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?", key):
+            raise _custom_error("bad_label", "{key} is not a Kubernetes label key", key=key)
+        if not re.fullmatch(r"([A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?)?", str(value)):
+            raise _custom_error("bad_label", "{value} is not a Kubernetes label value", value=value)
+    return MappingProxyType(dict(labels))
+
+
+class Monitoring(_Model):
+    # Labels the operator's ruleSelector (and alertmanagerConfigSelector)
+    # expects; kube-prometheus-stack selects `release: <its release name>`.
+    rule_labels: Annotated[Mapping[str, str], AfterValidator(_check_label_map)] = Field(
+        default_factory=lambda: {"release": "kube-prometheus-stack"}
+    )
+    metrics_path: str = "/api/metrics"
+    scrape_interval_seconds: int = Field(30, ge=5, le=300)
+    availability_objective: float = Field(99.9, gt=90, lt=100)
+    runbook_base_url: str = "https://github.com/monad-synapse/infrastructure/blob/main/README.md"
+    alerts: Alerting = Alerting()
+    exporters: Exporters = Exporters()
+
+    @field_validator("metrics_path")
+    @classmethod
+    def _absolute_path(cls, path: str) -> str:
+        if not re.fullmatch(r"/[A-Za-z0-9/_.-]*", path):
+            raise _custom_error("bad_path", "must be an absolute URL path such as /api/metrics")
+        return path
+
+    @field_validator("runbook_base_url")
+    @classmethod
+    def _https_url(cls, url: str) -> str:
+        if not re.fullmatch(r"https://[^\s#]+", url):
+            raise _custom_error("bad_url", "must be an https:// URL without a #fragment")
+        return url
+
+
 def _strict_bool(value: Any) -> Any:
     """Pulumi passes top-level config as strings; accept exactly true/false."""
     if isinstance(value, bool):
@@ -481,6 +549,7 @@ class Settings(_Model):
     jwt_secret_version: int = Field(1, ge=0)
     rate_limit: RateLimit = RateLimit()
     edge: Edge = Edge()
+    monitoring: Monitoring = Field(default_factory=Monitoring)
     network: Network = Network()
     domain: str
     namespace: str
@@ -785,6 +854,8 @@ class StackSecrets:
 
     database_url: pulumi.Output[str]
     redis_url: pulumi.Output[str]
+    alert_slack_webhook_url: pulumi.Output[str]
+    alert_pagerduty_routing_key: pulumi.Output[str]
 
 
 @dataclass(frozen=True)
@@ -850,5 +921,5 @@ def load_settings(config: pulumi.Config, stack: str) -> StackInputs:
         raise SettingsError(stack, problems)
     return StackInputs(
         settings=settings,
-        secrets=StackSecrets(database_url=secrets["databaseUrl"], redis_url=secrets["redisUrl"]),
+        secrets=StackSecrets(**{to_snake(key): value for key, value in secrets.items()}),
     )

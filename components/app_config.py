@@ -60,6 +60,8 @@ class AppConfiguration(pulumi.ComponentResource):
     """SHA-256 of the ConfigMap data; a pod annotation, so a change rolls the pods."""
     secret_checksum: pulumi.Output[str]
     """SHA-256 over the Secret values; a pod annotation, so a change rolls the pods."""
+    connection_checksum: pulumi.Output[str]
+    """SHA-256 over DATABASE_URL and REDIS_URL only, for pods that read just those."""
 
     def __init__(self, name: str, args: AppConfigurationArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("monad:app:AppConfiguration", name, None, opts)
@@ -103,12 +105,22 @@ class AppConfiguration(pulumi.ComponentResource):
                 lambda values: checksum({str(index): value for index, value in enumerate(values)})
             )
         )
+        # Hashing the URLs alone could let a weak password be guessed from the
+        # checksum; salt it with a random value generated once per stack.
+        salt = random.RandomPassword(f"{name}-checksum-salt", length=32, special=False, opts=child)
+        connection_checksum = pulumi.Output.unsecret(
+            pulumi.Output.all(salt.result, args.database_url, args.redis_url).apply(
+                lambda values: checksum({str(index): value for index, value in enumerate(values)})
+            )
+        )
         self.config_map_name = config_map.metadata.name
         self.secret_name = secret.metadata.name
         self.config_checksum = pulumi.Output.from_input(checksum(data))
         self.secret_checksum = secret_checksum
+        self.connection_checksum = connection_checksum
         self.register_outputs(
             {
+                "connection_checksum": self.connection_checksum,
                 "config_map_name": self.config_map_name,
                 "secret_name": self.secret_name,
                 "config_checksum": self.config_checksum,

@@ -68,6 +68,11 @@ def envoy_rate_limit_rules(rate_limit: RateLimit) -> list[dict]:
     return [{"clientSelectors": selectors, "limit": {"requests": rate_limit.rps, "unit": "Second"}}]
 
 
+def certificate_name(environment: str) -> str:
+    """The runbook's Certificate (and TLS Secret) name: monad-synapse-prod-tls."""
+    return f"{APP_NAME}-{environment}-tls"
+
+
 @dataclass(frozen=True)
 class EdgeArgs:
     namespace: pulumi.Input[str]
@@ -94,7 +99,7 @@ class AppEdge(pulumi.ComponentResource):
         self._args = args
         preview = args.edge.preview
         self._hosts = [args.domain] + ([args.preview_host] if preview.enabled else [])
-        self._tls_name = f"{APP_NAME}-{args.environment}-tls"
+        self._tls_name = certificate_name(args.environment)
 
         # Renewal stays the runbook's: `kubectl delete certificate <this name>`
         # makes cert-manager issue it again into the same Secret.

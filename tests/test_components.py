@@ -56,10 +56,11 @@ def test_app_configuration_keeps_secrets_secret_and_exposes_plain_checksums(run_
         captured["checksum"] = component.secret_checksum
 
     run = run_component(build)
-    assert len(children_of(run, "monad:app:AppConfiguration")) == 3  # ConfigMap, RandomPassword, Secret
+    # ConfigMap, Secret, the JWT RandomPassword and the checksum salt.
+    assert len(children_of(run, "monad:app:AppConfiguration")) == 4
     (secret,) = [r for r in run.resources if r.type == "kubernetes:core/v1:Secret"]
     assert rpc.is_rpc_secret(secret.inputs["stringData"])
-    (password,) = [r for r in run.resources if r.type.startswith("random:")]
+    (password,) = [r for r in run.resources if r.type.startswith("random:") and r.name.endswith("jwt-secret")]
     assert password.inputs["keepers"] == {"jwtSecretVersion": "3"}
     assert password.inputs["length"] >= 64
     from pulumi.runtime.sync_await import _sync_await

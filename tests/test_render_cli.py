@@ -94,10 +94,15 @@ def test_secrets_never_reach_files_or_terminal(tmp_path):
     everything = result.stdout + result.stderr + "".join(path.read_text() for path in out.iterdir())
     for secret in (DATABASE_URL, REDIS_URL, "s3cr3t-Passw0rd", "r3dis-Passw0rd"):
         assert secret not in everything
-    (secret_object,) = [
-        doc for doc in yaml.safe_load_all((out / "manifest.yaml").read_text()) if doc and doc["kind"] == "Secret"
-    ]
-    assert secret_object["stringData"] == {"DATABASE_URL": "[secret]", "JWT_SECRET": "[secret]", "REDIS_URL": "[secret]"}
+    secrets = {
+        doc["metadata"]["name"]: doc
+        for doc in yaml.safe_load_all((out / "manifest.yaml").read_text())
+        if doc and doc["kind"] == "Secret"
+    }
+    assert secrets["monad-synapse-secrets"]["stringData"] == {
+        "DATABASE_URL": "[secret]", "JWT_SECRET": "[secret]", "REDIS_URL": "[secret]"
+    }
+    assert set(secrets["monad-synapse-alerting"]["stringData"].values()) == {"[secret]"}
 
 
 def test_same_inputs_give_byte_identical_files(tmp_path, staging_render):

@@ -187,29 +187,34 @@ def test_config_map_holds_managed_and_extra_settings(stack_objects):
 
 
 def test_secret_values_stay_pulumi_secrets(render_stack):
-    run = render_stack("production").run
-    (secret,) = [r for r in run.resources if r.type == "kubernetes:core/v1:Secret"]
     from pulumi.runtime import rpc
 
-    string_data = secret.inputs["stringData"]
+    run = render_stack("production").run
+    secrets = {r.inputs["metadata"]["name"]: r for r in run.resources if r.type == "kubernetes:core/v1:Secret"}
+    string_data = secrets["monad-synapse-secrets"].inputs["stringData"]
     assert rpc.is_rpc_secret(string_data)
     assert set(rpc.unwrap_rpc_secret(string_data)) == {"JWT_SECRET", "DATABASE_URL", "REDIS_URL"}
+    assert rpc.is_rpc_secret(secrets["monad-synapse-alerting"].inputs["stringData"])
 
 
 def test_jwt_secret_version_rotates_the_generated_value(render_stack):
     first = render_stack("production").run.generated_secrets
     second = render_stack("production", "jwtSecretVersion=2").run.generated_secrets
-    assert first and second and first.isdisjoint(second)
+    # Exactly one generated value (the JWT secret) changes; the checksum salt stays.
+    assert len(first - second) == 1 and len(second - first) == 1
 
 
 # --- the runbook operations as config changes --------------------------------------------
 
 BOTH_DEPLOYMENTS = {"Deployment/production/monad-synapse-blue", "Deployment/production/monad-synapse-green"}
+EXPORTERS = {"Deployment/production/monad-synapse-postgres-exporter", "Deployment/production/monad-synapse-redis-exporter"}
+RULE = "PrometheusRule/production/monad-synapse"
 
 
 def test_maintenance_mode_updates_config_map_and_rolls_both_colors(stack_objects):
     changes = changes_between(stack_objects, "production", "maintenanceMode=true")
-    assert set(changes) == {"ConfigMap/production/monad-synapse-config"} | BOTH_DEPLOYMENTS
+    # The PrometheusRule gains the "maintenance mode active" info alert.
+    assert set(changes) == {"ConfigMap/production/monad-synapse-config", RULE} | BOTH_DEPLOYMENTS
     assert changes["ConfigMap/production/monad-synapse-config"].paths == ("data.MAINTENANCE_MODE",)
     assert all(changes[name].rolls_pods for name in BOTH_DEPLOYMENTS)
 
@@ -263,7 +268,10 @@ def test_releasing_to_the_idle_color_touches_only_its_deployment(stack_objects):
     assert changes["Deployment/production/monad-synapse-green"].rolls_pods
 
 
-def test_database_url_change_rolls_both_colors(stack_objects):
+def test_database_url_change_rolls_both_colors_and_the_exporters(stack_objects):
     before = stack_objects("production", secrets=("databaseUrl=postgresql://a:b@db:5432/x",))
     after = stack_objects("production", secrets=("databaseUrl=postgresql://a:c@db:5432/x",))
-    assert {change.identity for change in compare(before, after)} == BOTH_DEPLOYMENTS
+    # The exporters read the connection URLs too, so they restart with them.
+    changes = compare(before, after)
+    assert {change.identity for change in changes} == BOTH_DEPLOYMENTS | EXPORTERS
+    assert all(change.rolls_pods for change in changes)

@@ -1,0 +1,379 @@
+"""Prometheus recording and alerting rules for the app (pure functions).
+
+Alerts implement the runbook's "Alert Severities" with its thresholds as
+config defaults, plus what the rest of the program needs watched. Every
+expression is scoped to the stack's namespace and the app's scrape job, and
+every alert carries a static `namespace` label: prometheus-operator routes an
+AlertmanagerConfig only alerts whose `namespace` label is its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+from settings import Alerting
+
+APP_JOB = "monad-synapse"
+POSTGRES_EXPORTER_JOB = "monad-synapse-postgres-exporter"
+REDIS_EXPORTER_JOB = "monad-synapse-redis-exporter"
+CONTAINER = "monad-synapse"
+# Windows of the multi-window, multi-burn-rate SLO alerts (Google SRE workbook, ch. 5).
+SLO_WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
+
+
+def label_matchers(**matchers: str) -> str:
+    """PromQL matchers; a value starting with `=~` is a regex match:
+    label_matchers(job="app", status="=~5..") -> 'job="app", status=~"5.."'."""
+    parts = []
+    for name, value in matchers.items():
+        operator, value = ("=~", value[2:]) if value.startswith("=~") else ("=", value)
+        parts.append(f'{name}{operator}"{value}"')
+    return ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class RuleContext:
+    namespace: str
+    runbook_base_url: str
+    alerting: Alerting
+    availability_objective: float  # percent, e.g. 99.9
+    certificate_name: str
+    maintenance_mode: bool
+    # Backup jobs (None until backups are configured).
+    backup_cronjob: Optional[str] = None
+    restore_drill_cronjob: Optional[str] = None
+    backup_max_age_seconds: Optional[int] = None
+
+    def app(self, **matchers: str) -> str:
+        """Label matchers of the app's own metrics, plus `matchers`."""
+        return label_matchers(job=APP_JOB, namespace=self.namespace, **matchers)
+
+    def in_namespace(self, **matchers: str) -> str:
+        """Label matchers of anything in the stack's namespace, plus `matchers`."""
+        return label_matchers(namespace=self.namespace, **matchers)
+
+    @property
+    def error_budget(self) -> float:
+        return round(1 - self.availability_objective / 100, 6)
+
+
+@dataclass(frozen=True)
+class Alert:
+    name: str
+    expr: str
+    severity: str  # critical | warning | info
+    summary: str
+    description: str
+    duration: str = "0m"
+    extra_labels: dict = field(default_factory=dict)
+
+    def anchor(self) -> str:
+        """README anchor of the alert's section (GitHub heading slug)."""
+        return f"alert-{self.name.lower()}"
+
+
+def runbook_url(context: RuleContext, alert: Alert) -> str:
+    return f"{context.runbook_base_url}#{alert.anchor()}"
+
+
+def recording_rules(context: RuleContext) -> list[dict]:
+    """The runbook's "Key Metrics to Monitor", recorded, plus SLO error ratios."""
+    app = context.app
+    ns = context.in_namespace
+    records = [
+        ("monad_synapse:http_requests:rate5m", f"sum by (namespace) (rate(http_requests_total{{{app()}}}[5m]))"),
+        (
+            "monad_synapse:http_request_duration_seconds:p95_rate5m",
+            f"histogram_quantile(0.95, sum by (namespace, le) (rate(http_request_duration_seconds_bucket{{{app()}}}[5m])))",
+        ),
+        ("monad_synapse:active_users", f"sum by (namespace) (active_users_gauge{{{app()}}})"),
+        ("monad_synapse:game_results:rate5m", f"sum by (namespace) (rate(game_results_total{{{app()}}}[5m]))"),
+        ("monad_synapse:bets:rate5m", f"sum by (namespace) (rate(bets_total{{{app()}}}[5m]))"),
+        ("monad_synapse:process_cpu_seconds:rate5m", f"sum by (namespace, pod) (rate(process_cpu_seconds_total{{{app()}}}[5m]))"),
+        # The runbook's infrastructure queries, under the names it uses.
+        (
+            "postgresql_connections_active",
+            f'sum by (namespace) (pg_stat_activity_count{{job="{POSTGRES_EXPORTER_JOB}", {ns(state="active")}}})',
+        ),
+        (
+            "postgresql_connections_idle",
+            f'sum by (namespace) (pg_stat_activity_count{{job="{POSTGRES_EXPORTER_JOB}", {ns(state="idle")}}})',
+        ),
+        (
+            "redis_hit_rate",
+            f'sum by (namespace) (rate(redis_keyspace_hits_total{{job="{REDIS_EXPORTER_JOB}", {ns()}}}[5m])) / '
+            f'(sum by (namespace) (rate(redis_keyspace_hits_total{{job="{REDIS_EXPORTER_JOB}", {ns()}}}[5m])) + '
+            f'sum by (namespace) (rate(redis_keyspace_misses_total{{job="{REDIS_EXPORTER_JOB}", {ns()}}}[5m])))',
+        ),
+        (
+            "redis_memory_usage_bytes",
+            f'sum by (namespace) (redis_memory_used_bytes{{job="{REDIS_EXPORTER_JOB}", {ns()}}})',
+        ),
+    ]
+    for window in SLO_WINDOWS:
+        records.append(
+            (
+                f"monad_synapse:http_requests:error_ratio_rate{window}",
+                f'sum by (namespace) (rate(http_requests_total{{{app(status="=~5..")}}}[{window}])) / '
+                f"sum by (namespace) (rate(http_requests_total{{{app()}}}[{window}]))",
+            )
+        )
+    return [{"record": name, "expr": expr} for name, expr in records]
+
+
+def _burn(window_long: str, window_short: str, factor: float, budget: float) -> str:
+    threshold = round(factor * budget, 6)
+    return (
+        f"(monad_synapse:http_requests:error_ratio_rate{window_long} > {threshold} "
+        f"and monad_synapse:http_requests:error_ratio_rate{window_short} > {threshold})"
+    )
+
+
+def alerts(context: RuleContext) -> list[Alert]:
+    thresholds = context.alerting
+    app = context.app
+    ns = context.in_namespace
+    budget = context.error_budget
+    percent = lambda ratio: f"{ratio * 100:g}%"  # noqa: E731
+    result = [
+        # --- critical: the runbook's "immediate response" list -------------------
+        Alert(
+            "MonadSynapseDown",
+            f"(sum(up{{{app()}}}) or vector(0)) < 1",
+            "critical",
+            "Monad Synapse is down",
+            f"No Monad Synapse pod in {context.namespace} has answered a scrape for 2 minutes.",
+            "2m",
+        ),
+        Alert(
+            "MonadSynapseDatabaseDown",
+            f'(max(pg_up{{job="{POSTGRES_EXPORTER_JOB}", {ns()}}}) or vector(0)) < 1',
+            "critical",
+            "PostgreSQL is unavailable",
+            "The PostgreSQL exporter cannot reach the database (or is itself down) for 1 minute.",
+            "1m",
+        ),
+        Alert(
+            "MonadSynapseHighErrorRate",
+            f"monad_synapse:http_requests:error_ratio_rate5m > {thresholds.error_ratio}",
+            "critical",
+            f"More than {percent(thresholds.error_ratio)} of requests fail",
+            "{{ $value | humanizePercentage }} of requests returned 5xx over 5 minutes, for 2 minutes.",
+            "2m",
+        ),
+        Alert(
+            "MonadSynapseSecurityBreach",
+            f'sum by (namespace) (increase(security_events_total{{{app(severity="critical")}}}[5m])) > 0',
+            "critical",
+            "Security breach signal",
+            "The app reported {{ $value }} critical security event(s) in the last 5 minutes.",
+        ),
+        Alert(
+            "MonadSynapseWalletBalanceLow",
+            f"min by (namespace, wallet) (wallet_balance{{{app()}}}) < {thresholds.wallet_balance_minimum:g}",
+            "critical",
+            "Wallet balance critically low",
+            f"Wallet {{{{ $labels.wallet }}}} holds {{{{ $value }}}}, below {thresholds.wallet_balance_minimum:g}; payouts will fail.",
+            "5m",
+        ),
+        Alert(
+            "MonadSynapseErrorBudgetBurnFast",
+            f"{_burn('1h', '5m', 14.4, budget)} or {_burn('6h', '30m', 6, budget)}",
+            "critical",
+            f"Burning the {context.availability_objective:g}% availability budget fast",
+            "At this error rate the 30-day error budget is gone within days (multi-window burn rate).",
+            "2m",
+        ),
+        # --- warning: "response within 15 minutes" ---------------------------------
+        Alert(
+            "MonadSynapseHighLatency",
+            f"monad_synapse:http_request_duration_seconds:p95_rate5m > {thresholds.latency_p95_seconds:g}",
+            "warning",
+            f"p95 latency above {thresholds.latency_p95_seconds:g}s",
+            "95th percentile response time is {{ $value | humanizeDuration }} for 5 minutes.",
+            "5m",
+        ),
+        Alert(
+            "MonadSynapseHighCpu",
+            f'sum by (namespace, pod) (rate(container_cpu_usage_seconds_total{{{ns(container=CONTAINER)}}}[5m])) / '
+            f'sum by (namespace, pod) (kube_pod_container_resource_limits{{{ns(container=CONTAINER, resource="cpu")}}}) '
+            f"> {thresholds.resource_utilization}",
+            "warning",
+            f"CPU above {percent(thresholds.resource_utilization)} of the limit",
+            "Pod {{ $labels.pod }} uses {{ $value | humanizePercentage }} of its CPU limit for 10 minutes.",
+            "10m",
+        ),
+        Alert(
+            "MonadSynapseHighMemory",
+            f'sum by (namespace, pod) (container_memory_working_set_bytes{{{ns(container=CONTAINER)}}}) / '
+            f'sum by (namespace, pod) (kube_pod_container_resource_limits{{{ns(container=CONTAINER, resource="memory")}}}) '
+            f"> {thresholds.resource_utilization}",
+            "warning",
+            f"Memory above {percent(thresholds.resource_utilization)} of the limit",
+            "Pod {{ $labels.pod }} uses {{ $value | humanizePercentage }} of its memory limit for 10 minutes.",
+            "10m",
+        ),
+        Alert(
+            "MonadSynapseUnusualGameResults",
+            f'sum by (namespace, game) (rate(game_results_total{{{app(result="win")}}}[30m])) / '
+            f"sum by (namespace, game) (rate(game_results_total{{{app()}}}[30m])) > {thresholds.game_win_ratio_maximum}",
+            "warning",
+            "Unusual game results",
+            f"Players win {{{{ $value | humanizePercentage }}}} of {{{{ $labels.game }}}} rounds over 30 minutes "
+            f"(more than {percent(thresholds.game_win_ratio_maximum)}): check the game and for abuse.",
+            "15m",
+        ),
+        Alert(
+            "MonadSynapseHighAuthFailureRate",
+            f"sum by (namespace) (rate(auth_failures_total{{{app()}}}[5m])) > {thresholds.auth_failures_per_second:g}",
+            "warning",
+            "High authentication failure rate",
+            "{{ $value | humanize }} failed logins per second for 5 minutes: credential stuffing?",
+            "5m",
+        ),
+        Alert(
+            "MonadSynapseErrorBudgetBurnSlow",
+            f"{_burn('1d', '2h', 3, budget)} or {_burn('3d', '6h', 1, budget)}",
+            "warning",
+            f"Burning the {context.availability_objective:g}% availability budget",
+            "The error rate, sustained, would exhaust the 30-day error budget (slow multi-window burn).",
+            "15m",
+        ),
+        Alert(
+            "MonadSynapseRedisDown",
+            f'(max(redis_up{{job="{REDIS_EXPORTER_JOB}", {ns()}}}) or vector(0)) < 1',
+            "warning",
+            "Redis is unavailable",
+            "The Redis exporter cannot reach Redis (or is itself down) for 2 minutes; sessions and caches fail.",
+            "2m",
+        ),
+        Alert(
+            "MonadSynapseHpaAtMaximum",
+            f'max by (namespace, horizontalpodautoscaler) (kube_horizontalpodautoscaler_status_current_replicas{{{ns()}}}) '
+            f'>= max by (namespace, horizontalpodautoscaler) (kube_horizontalpodautoscaler_spec_max_replicas{{{ns()}}}) '
+            # The idle color's HPA is pinned (min == max): never "at maximum".
+            f'and max by (namespace, horizontalpodautoscaler) (kube_horizontalpodautoscaler_spec_max_replicas{{{ns()}}}) '
+            f'> max by (namespace, horizontalpodautoscaler) (kube_horizontalpodautoscaler_spec_min_replicas{{{ns()}}})',
+            "warning",
+            "Autoscaler at its maximum",
+            "{{ $labels.horizontalpodautoscaler }} has run at maxReplicas for 15 minutes; raise autoscaling.maxReplicas.",
+            "15m",
+        ),
+        Alert(
+            "MonadSynapsePodCrashLooping",
+            f'max by (namespace, pod) (kube_pod_container_status_waiting_reason{{{ns(container=CONTAINER, reason="CrashLoopBackOff")}}}) == 1',
+            "warning",
+            "Pod crash-looping",
+            "Pod {{ $labels.pod }} has been in CrashLoopBackOff for 5 minutes.",
+            "5m",
+        ),
+        Alert(
+            "MonadSynapseCertificateExpiring",
+            f'min by (namespace, name) (certmanager_certificate_expiration_timestamp_seconds{{{ns(name=context.certificate_name)}}}) '
+            f"- time() < {thresholds.certificate_expiry_days} * 86400",
+            "warning",
+            "TLS certificate expires soon",
+            f"Certificate {{{{ $labels.name }}}} expires in {{{{ $value | humanizeDuration }}}} "
+            f"(under {thresholds.certificate_expiry_days} days) and cert-manager has not renewed it.",
+            "1h",
+        ),
+        Alert(
+            "MonadSynapseCertificateNotReady",
+            f'max by (namespace, name) (certmanager_certificate_ready_status{{{ns(name=context.certificate_name, condition="False")}}}) == 1',
+            "warning",
+            "TLS certificate not ready",
+            "cert-manager reports {{ $labels.name }} not ready for 15 minutes: issuance or renewal is failing.",
+            "15m",
+        ),
+        # --- info: "monitor and plan" ---------------------------------------------
+        Alert(
+            "MonadSynapseDeployment",
+            f'max by (namespace, deployment) (changes(kube_deployment_status_observed_generation{{{ns(deployment="=~monad-synapse-(blue|green)")}}}[10m])) > 0',
+            "info",
+            "Deployment rolled out",
+            "{{ $labels.deployment }} changed in the last 10 minutes.",
+        ),
+        Alert(
+            "MonadSynapsePerformanceTrend",
+            "avg_over_time(monad_synapse:http_request_duration_seconds:p95_rate5m[1h]) > 1.5 * "
+            "avg_over_time(monad_synapse:http_request_duration_seconds:p95_rate5m[1h] offset 1d)",
+            "info",
+            "Latency trending up",
+            "p95 latency over the last hour is more than 1.5x the same hour yesterday.",
+            "30m",
+        ),
+    ]
+    if context.maintenance_mode:
+        result.append(
+            Alert(
+                "MonadSynapseMaintenanceMode",
+                "vector(1)",
+                "info",
+                "Maintenance mode is on",
+                "maintenanceMode is true for this stack: users see the maintenance page. "
+                "Turn it off with pulumi config set maintenanceMode false.",
+            )
+        )
+    if context.backup_cronjob and context.backup_max_age_seconds:
+        job = context.backup_cronjob
+        result += [
+            Alert(
+                "MonadSynapseBackupFailed",
+                f'max by (namespace, job_name) (kube_job_status_failed{{{ns(job_name=f"=~{job}-.*")}}}) > 0',
+                "critical",
+                "Database backup failed",
+                "Backup job {{ $labels.job_name }} failed; the newest good dump is getting older.",
+            ),
+            Alert(
+                "MonadSynapseBackupStale",
+                f'time() - max by (namespace, cronjob) (kube_cronjob_status_last_successful_time{{{ns(cronjob=job)}}}) '
+                f"> {context.backup_max_age_seconds}",
+                "critical",
+                "No recent successful database backup",
+                f"The last successful backup is {{{{ $value | humanizeDuration }}}} old, more than the schedule plus a margin "
+                f"({context.backup_max_age_seconds}s).",
+            ),
+            Alert(
+                "MonadSynapseBackupNeverSucceeded",
+                f'max by (namespace, cronjob) (kube_cronjob_created{{{ns(cronjob=job)}}}) < time() - {context.backup_max_age_seconds} '
+                f'unless on (namespace, cronjob) kube_cronjob_status_last_successful_time{{{ns(cronjob=job)}}}',
+                "critical",
+                "Database backup has never succeeded",
+                "The backup CronJob exists for longer than its schedule plus margin without one successful run.",
+            ),
+        ]
+    if context.restore_drill_cronjob:
+        drill = context.restore_drill_cronjob
+        result.append(
+            Alert(
+                "MonadSynapseRestoreDrillFailed",
+                f'max by (namespace, job_name) (kube_job_status_failed{{{ns(job_name=f"=~{drill}-.*")}}}) > 0',
+                "critical",
+                "Restore drill failed",
+                "Restore drill {{ $labels.job_name }} could not restore the newest dump: backups may be unusable.",
+            )
+        )
+    return result
+
+
+def rule_groups(context: RuleContext) -> list[dict]:
+    """The PrometheusRule `spec.groups`."""
+    alert_rules = [
+        {
+            "alert": alert.name,
+            "expr": alert.expr,
+            **({"for": alert.duration} if alert.duration != "0m" else {}),
+            "labels": {"severity": alert.severity, "namespace": context.namespace, "service": APP_JOB, **alert.extra_labels},
+            "annotations": {
+                "summary": alert.summary,
+                "description": alert.description,
+                "runbook_url": runbook_url(context, alert),
+            },
+        }
+        for alert in alerts(context)
+    ]
+    return [
+        {"name": "monad-synapse.records", "interval": "30s", "rules": recording_rules(context)},
+        {"name": "monad-synapse.alerts", "rules": alert_rules},
+    ]

@@ -1,0 +1,170 @@
+"""The runbook's five Grafana dashboards, built with Grafana's foundation SDK
+(pure functions returning dashboard JSON models)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Callable
+
+from grafana_foundation_sdk.builders import dashboard, prometheus, stat, timeseries
+from grafana_foundation_sdk.cog.encoder import JSONEncoder
+from grafana_foundation_sdk.models.dashboard import DataSourceRef
+
+from components.alert_rules import APP_JOB, CONTAINER, POSTGRES_EXPORTER_JOB, REDIS_EXPORTER_JOB
+
+DATASOURCE = DataSourceRef(type_val="prometheus", uid="${datasource}")
+
+
+@dataclass(frozen=True)
+class DashboardContext:
+    namespace: str
+    availability_objective: float  # percent
+
+
+def _query(expr: str, legend: str = "") -> prometheus.Dataquery:
+    query = prometheus.Dataquery().expr(expr).datasource(DATASOURCE)
+    return query.legend_format(legend) if legend else query
+
+
+def _series(title: str, unit: str, *queries: prometheus.Dataquery) -> timeseries.Panel:
+    panel = timeseries.Panel().title(title).unit(unit).datasource(DATASOURCE).height(8).span(12)
+    for query in queries:
+        panel = panel.with_target(query)
+    return panel
+
+
+def _stat(title: str, unit: str, query: prometheus.Dataquery) -> stat.Panel:
+    return stat.Panel().title(title).unit(unit).datasource(DATASOURCE).height(4).span(6).with_target(query)
+
+
+def _base(title: str, uid: str, context: DashboardContext) -> dashboard.Dashboard:
+    return (
+        dashboard.Dashboard(title)
+        .uid(uid)
+        .tags(["monad-synapse", context.namespace])
+        .refresh("1m")
+        .time("now-6h", "now")
+        .timezone("browser")
+        .with_variable(dashboard.DatasourceVariable("datasource").type("prometheus").label("Data source"))
+    )
+
+
+def application_overview(context: DashboardContext) -> dashboard.Dashboard:
+    ns = context.namespace
+    app = f'job="{APP_JOB}", namespace="{ns}"'
+    return (
+        _base("Monad Synapse / Application Overview", f"monad-synapse-app-{ns}", context)
+        .with_row(dashboard.Row("Health"))
+        .with_panel(_stat("Pods up", "none", _query(f"sum(up{{{app}}})")))
+        .with_panel(_stat("Requests/s", "reqps", _query(f'monad_synapse:http_requests:rate5m{{namespace="{ns}"}}')))
+        .with_panel(_stat("Error ratio", "percentunit", _query(f'monad_synapse:http_requests:error_ratio_rate5m{{namespace="{ns}"}}')))
+        .with_panel(_stat("Active users", "none", _query(f'monad_synapse:active_users{{namespace="{ns}"}}')))
+        .with_row(dashboard.Row("Traffic"))
+        .with_panel(_series("Request rate by status", "reqps", _query(f"sum by (status) (rate(http_requests_total{{{app}}}[5m]))", "{{status}}")))
+        .with_panel(
+            _series(
+                "Response time",
+                "s",
+                *(
+                    _query(
+                        f"histogram_quantile({quantile}, sum by (le) (rate(http_request_duration_seconds_bucket{{{app}}}[5m])))",
+                        f"p{int(quantile * 100)}",
+                    )
+                    for quantile in (0.5, 0.95, 0.99)
+                ),
+            )
+        )
+        .with_panel(_series("5xx error ratio", "percentunit", _query(f'monad_synapse:http_requests:error_ratio_rate5m{{namespace="{ns}"}}', "5xx")))
+        .with_panel(_series("Pods by color", "none", _query(f'count by (color) (label_replace(up{{{app}}}, "color", "$1", "pod", "monad-synapse-(blue|green)-.*"))', "{{color}}")))
+    )
+
+
+def infrastructure(context: DashboardContext) -> dashboard.Dashboard:
+    ns = context.namespace
+    container = f'namespace="{ns}", container="{CONTAINER}"'
+    return (
+        _base("Monad Synapse / Infrastructure", f"monad-synapse-infra-{ns}", context)
+        .with_row(dashboard.Row("Pods"))
+        .with_panel(_series("CPU used / limit", "percentunit", _query(
+            f"sum by (pod) (rate(container_cpu_usage_seconds_total{{{container}}}[5m])) / "
+            f'sum by (pod) (kube_pod_container_resource_limits{{{container}, resource="cpu"}})', "{{pod}}")))
+        .with_panel(_series("Memory used / limit", "percentunit", _query(
+            f"sum by (pod) (container_memory_working_set_bytes{{{container}}}) / "
+            f'sum by (pod) (kube_pod_container_resource_limits{{{container}, resource="memory"}})', "{{pod}}")))
+        .with_panel(_series("Process CPU (runbook)", "cores", _query(f'monad_synapse:process_cpu_seconds:rate5m{{namespace="{ns}"}}', "{{pod}}")))
+        .with_panel(_series("Resident memory (runbook)", "bytes", _query(f'process_resident_memory_bytes{{job="{APP_JOB}", namespace="{ns}"}}', "{{pod}}")))
+        .with_row(dashboard.Row("Capacity"))
+        .with_panel(_series("HPA replicas", "none",
+            _query(f'kube_horizontalpodautoscaler_status_current_replicas{{namespace="{ns}"}}', "{{horizontalpodautoscaler}} current"),
+            _query(f'kube_horizontalpodautoscaler_spec_max_replicas{{namespace="{ns}"}}', "{{horizontalpodautoscaler}} max")))
+        .with_panel(_series("Restarts (15m)", "none", _query(f"sum by (pod) (increase(kube_pod_container_status_restarts_total{{{container}}}[15m]))", "{{pod}}")))
+        .with_row(dashboard.Row("Data stores"))
+        .with_panel(_series("PostgreSQL connections", "none",
+            _query(f'postgresql_connections_active{{namespace="{ns}"}}', "active"),
+            _query(f'postgresql_connections_idle{{namespace="{ns}"}}', "idle")))
+        .with_panel(_series("PostgreSQL up", "none", _query(f'pg_up{{job="{POSTGRES_EXPORTER_JOB}", namespace="{ns}"}}', "pg_up")))
+        .with_panel(_series("Redis hit rate", "percentunit", _query(f'redis_hit_rate{{namespace="{ns}"}}', "hit rate")))
+        .with_panel(_series("Redis memory", "bytes", _query(f'redis_memory_usage_bytes{{namespace="{ns}"}}', "used")))
+    )
+
+
+def business_metrics(context: DashboardContext) -> dashboard.Dashboard:
+    ns = context.namespace
+    app = f'job="{APP_JOB}", namespace="{ns}"'
+    return (
+        _base("Monad Synapse / Business Metrics", f"monad-synapse-business-{ns}", context)
+        .with_panel(_stat("Active users", "none", _query(f'monad_synapse:active_users{{namespace="{ns}"}}')))
+        .with_panel(_stat("Bets/s", "none", _query(f'monad_synapse:bets:rate5m{{namespace="{ns}"}}')))
+        .with_panel(_stat("Games/s", "none", _query(f'monad_synapse:game_results:rate5m{{namespace="{ns}"}}')))
+        .with_panel(_stat("Lowest wallet balance", "none", _query(f"min(wallet_balance{{{app}}})")))
+        .with_panel(_series("Game results by game and result", "none", _query(f"sum by (game, result) (rate(game_results_total{{{app}}}[5m]))", "{{game}} {{result}}")))
+        .with_panel(_series("Player win ratio by game", "percentunit", _query(
+            f'sum by (game) (rate(game_results_total{{{app}, result="win"}}[30m])) / sum by (game) (rate(game_results_total{{{app}}}[30m]))', "{{game}}")))
+        .with_panel(_series("Bets per second", "none", _query(f"sum(rate(bets_total{{{app}}}[5m]))", "bets")))
+        .with_panel(_series("Wallet balances", "none", _query(f"wallet_balance{{{app}}}", "{{wallet}}")))
+    )
+
+
+def security(context: DashboardContext) -> dashboard.Dashboard:
+    ns = context.namespace
+    app = f'job="{APP_JOB}", namespace="{ns}"'
+    return (
+        _base("Monad Synapse / Security", f"monad-synapse-security-{ns}", context)
+        .with_panel(_series("Authentication failures/s", "none", _query(f"sum(rate(auth_failures_total{{{app}}}[5m]))", "failures")))
+        .with_panel(_series("Security events by severity", "none", _query(f"sum by (severity) (increase(security_events_total{{{app}}}[5m]))", "{{severity}}")))
+        .with_panel(_series("401/403 responses", "reqps", _query(f'sum by (status) (rate(http_requests_total{{{app}, status=~"401|403"}}[5m]))', "{{status}}")))
+        .with_panel(_series("Rate-limited responses (429)", "reqps", _query(f'sum(rate(http_requests_total{{{app}, status="429"}}[5m]))', "429")))
+        .with_panel(_series("Certificate days left", "d", _query(
+            f'(certmanager_certificate_expiration_timestamp_seconds{{namespace="{ns}"}} - time()) / 86400', "{{name}}")))
+    )
+
+
+def sli_slo(context: DashboardContext) -> dashboard.Dashboard:
+    ns = context.namespace
+    budget = 1 - context.availability_objective / 100
+    windows = ("5m", "1h", "6h", "1d", "3d")
+    return (
+        _base("Monad Synapse / SLI and SLO", f"monad-synapse-slo-{ns}", context)
+        .with_panel(_stat(f"Availability objective", "percent", _query(f"vector({context.availability_objective})")))
+        .with_panel(_stat("Availability, 3 days", "percentunit", _query(f'1 - monad_synapse:http_requests:error_ratio_rate3d{{namespace="{ns}"}}')))
+        .with_panel(_stat("Error budget burn rate, 1h", "none", _query(f'monad_synapse:http_requests:error_ratio_rate1h{{namespace="{ns}"}} / {budget:g}')))
+        .with_panel(_stat("p95 latency", "s", _query(f'monad_synapse:http_request_duration_seconds:p95_rate5m{{namespace="{ns}"}}')))
+        .with_panel(_series("Burn rate by window", "none", *(
+            _query(f'monad_synapse:http_requests:error_ratio_rate{window}{{namespace="{ns}"}} / {budget:g}', window) for window in windows)))
+        .with_panel(_series("Error ratio (SLI)", "percentunit", _query(f'monad_synapse:http_requests:error_ratio_rate5m{{namespace="{ns}"}}', "5xx ratio")))
+    )
+
+
+DASHBOARDS: dict[str, Callable[[DashboardContext], dashboard.Dashboard]] = {
+    "application-overview": application_overview,
+    "infrastructure": infrastructure,
+    "business-metrics": business_metrics,
+    "security": security,
+    "sli-slo": sli_slo,
+}
+
+
+def dashboard_json(slug: str, context: DashboardContext) -> str:
+    """Deterministic JSON of one dashboard."""
+    return json.dumps(DASHBOARDS[slug](context).build(), cls=JSONEncoder, sort_keys=True, indent=1)

@@ -1,0 +1,193 @@
+"""PostgreSQL and Redis exporters, so the database and cache alerts have data.
+
+Hardened like the app pods; credentials come from the app's Secret by
+reference, never as literals. They carry their own `app.kubernetes.io/name`
+so the runbook's `-l app.kubernetes.io/name=monad-synapse` still selects only
+app pods.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, Optional
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.labels import APP_NAME
+from components.network_policy import ip_blocks
+from settings import EgressTarget, Exporters
+
+EXPORTER_USER = 65534  # nobody
+
+
+@dataclass(frozen=True)
+class ExporterSpec:
+    kind: str  # postgres | redis
+    image: str
+    port: int
+    secret_key: str  # key of the app Secret holding the connection URL
+    env_name: str  # variable the exporter reads it from
+    target: EgressTarget
+
+    @property
+    def name(self) -> str:
+        return f"{APP_NAME}-{self.kind}-exporter"
+
+    def labels(self) -> dict[str, str]:
+        return {
+            "app.kubernetes.io/name": f"{self.kind}-exporter",
+            "app.kubernetes.io/instance": self.name,
+            "app.kubernetes.io/part-of": APP_NAME,
+            "app.kubernetes.io/component": "exporter",
+            "app.kubernetes.io/managed-by": "pulumi",
+        }
+
+    def selector(self) -> dict[str, str]:
+        return {"app.kubernetes.io/instance": self.name}
+
+
+def exporter_specs(exporters: Exporters, postgres: EgressTarget, redis: EgressTarget) -> list[ExporterSpec]:
+    return [
+        ExporterSpec("postgres", exporters.postgres_image, 9187, "DATABASE_URL", "DATA_SOURCE_NAME", postgres),
+        ExporterSpec("redis", exporters.redis_image, 9121, "REDIS_URL", "REDIS_ADDR", redis),
+    ]
+
+
+@dataclass(frozen=True)
+class DataStoreExportersArgs:
+    namespace: pulumi.Input[str]
+    specs: list[ExporterSpec]
+    secret_name: pulumi.Input[str]
+    monitoring_namespace: str
+    operator_labels: Mapping[str, str]
+    # Rolls the exporters when the connection URLs change (they read them at start).
+    connection_checksum: pulumi.Input[str]
+
+
+class DataStoreExporters(pulumi.ComponentResource):
+    """An exporter Deployment, Service, ServiceMonitor and NetworkPolicy per data store."""
+
+    service_names: pulumi.Output[list]
+    """Exporter Services (the scrape jobs)."""
+
+    def __init__(self, name: str, args: DataStoreExportersArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("monad:observability:DataStoreExporters", name, None, opts)
+        services = [self._exporter(name, spec, args) for spec in args.specs]
+        self.service_names = pulumi.Output.all(*(service.metadata.name for service in services))
+        self.register_outputs({"service_names": self.service_names})
+
+    def _exporter(self, name: str, spec: ExporterSpec, args: DataStoreExportersArgs) -> k8s.core.v1.Service:
+        child = pulumi.ResourceOptions(parent=self)
+        metadata = lambda extra=None: k8s.meta.v1.ObjectMetaArgs(  # noqa: E731
+            name=spec.name, namespace=args.namespace, labels=spec.labels() | dict(extra or {})
+        )
+        deployment = k8s.apps.v1.Deployment(
+            f"{name}-{spec.kind}-deployment",
+            metadata=metadata(),
+            spec=k8s.apps.v1.DeploymentSpecArgs(
+                replicas=1,
+                selector=k8s.meta.v1.LabelSelectorArgs(match_labels=spec.selector()),
+                revision_history_limit=3,
+                template=k8s.core.v1.PodTemplateSpecArgs(
+                    metadata=k8s.meta.v1.ObjectMetaArgs(
+                        labels=spec.labels(),
+                        annotations={"monad-synapse.com/connection-checksum": args.connection_checksum},
+                    ),
+                    spec=k8s.core.v1.PodSpecArgs(
+                        automount_service_account_token=False,
+                        enable_service_links=False,
+                        security_context=k8s.core.v1.PodSecurityContextArgs(
+                            run_as_non_root=True,
+                            run_as_user=EXPORTER_USER,
+                            run_as_group=EXPORTER_USER,
+                            seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
+                        ),
+                        containers=[
+                            k8s.core.v1.ContainerArgs(
+                                name=f"{spec.kind}-exporter",
+                                image=spec.image,
+                                image_pull_policy="IfNotPresent",
+                                ports=[k8s.core.v1.ContainerPortArgs(name="metrics", container_port=spec.port)],
+                                env=[
+                                    k8s.core.v1.EnvVarArgs(
+                                        name=spec.env_name,
+                                        value_from=k8s.core.v1.EnvVarSourceArgs(
+                                            secret_key_ref=k8s.core.v1.SecretKeySelectorArgs(
+                                                name=args.secret_name, key=spec.secret_key
+                                            )
+                                        ),
+                                    )
+                                ],
+                                resources=k8s.core.v1.ResourceRequirementsArgs(
+                                    requests={"cpu": "20m", "memory": "32Mi"},
+                                    limits={"cpu": "200m", "memory": "128Mi"},
+                                ),
+                                readiness_probe=k8s.core.v1.ProbeArgs(
+                                    tcp_socket=k8s.core.v1.TCPSocketActionArgs(port="metrics"), period_seconds=10
+                                ),
+                                liveness_probe=k8s.core.v1.ProbeArgs(
+                                    tcp_socket=k8s.core.v1.TCPSocketActionArgs(port="metrics"),
+                                    period_seconds=20,
+                                    failure_threshold=3,
+                                ),
+                                security_context=k8s.core.v1.SecurityContextArgs(
+                                    allow_privilege_escalation=False,
+                                    read_only_root_filesystem=True,
+                                    run_as_non_root=True,
+                                    privileged=False,
+                                    capabilities=k8s.core.v1.CapabilitiesArgs(drop=["ALL"]),
+                                    seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
+                                ),
+                            )
+                        ],
+                    ),
+                ),
+            ),
+            opts=child,
+        )
+        service = k8s.core.v1.Service(
+            f"{name}-{spec.kind}-service",
+            metadata=metadata(),
+            spec=k8s.core.v1.ServiceSpecArgs(
+                selector=spec.selector(),
+                ports=[k8s.core.v1.ServicePortArgs(name="metrics", port=spec.port, target_port="metrics", protocol="TCP")],
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[deployment]),
+        )
+        k8s.apiextensions.CustomResource(
+            f"{name}-{spec.kind}-service-monitor",
+            api_version="monitoring.coreos.com/v1",
+            kind="ServiceMonitor",
+            metadata=metadata(args.operator_labels),
+            spec={
+                "selector": {"matchLabels": spec.selector()},
+                "namespaceSelector": {"matchNames": [args.namespace]},
+                "endpoints": [{"port": "metrics", "interval": "30s"}],
+            },
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[service]),
+        )
+        k8s.networking.v1.NetworkPolicy(
+            f"{name}-{spec.kind}-network-policy",
+            metadata=metadata(),
+            spec={
+                "podSelector": {"matchLabels": spec.selector()},
+                "policyTypes": ["Ingress", "Egress"],
+                "ingress": [
+                    {
+                        "from": [
+                            {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": args.monitoring_namespace}}}
+                        ],
+                        "ports": [{"protocol": "TCP", "port": spec.port}],
+                    }
+                ],
+                "egress": [
+                    {
+                        "to": [{"ipBlock": block} for block in ip_blocks(spec.target)],
+                        "ports": [{"protocol": "TCP", "port": spec.target.port}],
+                    }
+                ],
+            },
+            opts=child,
+        )
+        return service

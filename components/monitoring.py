@@ -1,0 +1,184 @@
+"""What Prometheus, Alertmanager and Grafana need from the app: a scrape
+target, the PrometheusRule, alert routing and the five dashboards."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, Optional
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.alert_rules import APP_JOB, RuleContext, rule_groups
+from components.app_config import APP_PORT
+from components.dashboards import DASHBOARDS, DashboardContext, dashboard_json
+from components.labels import APP_NAME, NAME_LABEL, common_labels, selector_labels
+from settings import Monitoring
+
+METRICS_LABEL = "monad-synapse.com/metrics"
+ALERTING_SECRET = f"{APP_NAME}-alerting"
+
+
+def alertmanager_route(monitoring: Monitoring) -> tuple[dict, list[dict]]:
+    """Route tree and receivers: critical to Slack #critical-alerts and the
+    pager, warnings to Slack, info to a quiet channel."""
+    channels = monitoring.alerts
+
+    def slack(channel: str, send_resolved: bool) -> dict:
+        return {
+            "apiURL": {"name": ALERTING_SECRET, "key": "slack-webhook-url"},
+            "channel": channel,
+            "sendResolved": send_resolved,
+            "title": '[{{ .Status | toUpper }}] {{ .CommonLabels.alertname }} ({{ .CommonLabels.namespace }})',
+            "text": "{{ range .Alerts }}{{ .Annotations.summary }}: {{ .Annotations.description }}\n"
+            "Runbook: {{ .Annotations.runbook_url }}\n{{ end }}",
+        }
+
+    def severity(value: str) -> list[dict]:
+        return [{"name": "severity", "value": value, "matchType": "="}]
+
+    receivers = [
+        {
+            "name": "critical",
+            "slackConfigs": [slack(channels.critical_channel, True)],
+            "pagerdutyConfigs": [
+                {
+                    "routingKey": {"name": ALERTING_SECRET, "key": "pagerduty-routing-key"},
+                    "severity": "critical",
+                    "description": "{{ .CommonAnnotations.summary }}",
+                    "sendResolved": True,
+                }
+            ],
+        },
+        {"name": "warning", "slackConfigs": [slack(channels.warning_channel, True)]},
+        {"name": "info", "slackConfigs": [slack(channels.info_channel, False)]},
+    ]
+    route = {
+        "receiver": "warning",
+        "groupBy": ["alertname", "namespace"],
+        "groupWait": "30s",
+        "groupInterval": "5m",
+        "repeatInterval": "4h",
+        "routes": [
+            {"receiver": "critical", "matchers": severity("critical"), "repeatInterval": "1h"},
+            {"receiver": "warning", "matchers": severity("warning")},
+            {"receiver": "info", "matchers": severity("info"), "repeatInterval": "24h"},
+        ],
+    }
+    return route, receivers
+
+
+@dataclass(frozen=True)
+class AppMonitoringArgs:
+    namespace: str
+    monitoring: Monitoring
+    rule_context: RuleContext
+    slack_webhook_url: pulumi.Output[str]
+    pagerduty_routing_key: pulumi.Output[str]
+
+
+class AppMonitoring(pulumi.ComponentResource):
+    """ServiceMonitor, PrometheusRule, AlertmanagerConfig and dashboards."""
+
+    alert_names: pulumi.Output[list]
+    """Names of the alerts in the PrometheusRule."""
+    dashboard_config_maps: pulumi.Output[list]
+    """ConfigMaps the Grafana sidecar loads."""
+
+    def __init__(self, name: str, args: AppMonitoringArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("monad:observability:AppMonitoring", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        monitoring = args.monitoring
+        operator_labels = dict(monitoring.rule_labels)
+
+        def metadata(object_name: str, labels: Optional[Mapping[str, str]] = None) -> k8s.meta.v1.ObjectMetaArgs:
+            return k8s.meta.v1.ObjectMetaArgs(
+                name=object_name, namespace=args.namespace, labels=common_labels("monitoring") | dict(labels or {})
+            )
+
+        # One headless Service over both colors, so the scrape job (and every
+        # alert's `job` matcher) does not depend on which color is live.
+        metrics_service = k8s.core.v1.Service(
+            f"{name}-metrics-service",
+            metadata=metadata(f"{APP_NAME}-metrics", {METRICS_LABEL: "true"}),
+            spec=k8s.core.v1.ServiceSpecArgs(
+                cluster_ip="None",
+                selector=selector_labels(),
+                ports=[k8s.core.v1.ServicePortArgs(name="http", port=APP_PORT, target_port="http", protocol="TCP")],
+            ),
+            opts=child,
+        )
+        k8s.apiextensions.CustomResource(
+            f"{name}-service-monitor",
+            api_version="monitoring.coreos.com/v1",
+            kind="ServiceMonitor",
+            metadata=metadata(APP_NAME, operator_labels),
+            spec={
+                # job="monad-synapse": the Service's app.kubernetes.io/name.
+                "jobLabel": NAME_LABEL,
+                "selector": {"matchLabels": {NAME_LABEL: APP_JOB, METRICS_LABEL: "true"}},
+                "namespaceSelector": {"matchNames": [args.namespace]},
+                "endpoints": [
+                    {
+                        "port": "http",
+                        "path": monitoring.metrics_path,
+                        "interval": f"{monitoring.scrape_interval_seconds}s",
+                        "scrapeTimeout": f"{min(10, monitoring.scrape_interval_seconds)}s",
+                    }
+                ],
+            },
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[metrics_service]),
+        )
+        groups = rule_groups(args.rule_context)
+        k8s.apiextensions.CustomResource(
+            f"{name}-prometheus-rule",
+            api_version="monitoring.coreos.com/v1",
+            kind="PrometheusRule",
+            metadata=metadata(APP_NAME, operator_labels),
+            spec={"groups": groups},
+            opts=child,
+        )
+        alerting_secret = k8s.core.v1.Secret(
+            f"{name}-alerting-secret",
+            metadata=metadata(ALERTING_SECRET),
+            type="Opaque",
+            string_data={
+                "slack-webhook-url": pulumi.Output.secret(args.slack_webhook_url),
+                "pagerduty-routing-key": pulumi.Output.secret(args.pagerduty_routing_key),
+            },
+            opts=child,
+        )
+        route, receivers = alertmanager_route(monitoring)
+        k8s.apiextensions.CustomResource(
+            f"{name}-alertmanager-config",
+            api_version="monitoring.coreos.com/v1alpha1",
+            kind="AlertmanagerConfig",
+            metadata=metadata(APP_NAME, operator_labels),
+            spec={
+                "route": route,
+                "receivers": receivers,
+                # While the app is down, its other alerts are noise.
+                "inhibitRules": [
+                    {
+                        "sourceMatch": [{"name": "alertname", "value": "MonadSynapseDown", "matchType": "="}],
+                        "targetMatch": [{"name": "severity", "value": "warning|info", "matchType": "=~"}],
+                        "equal": ["namespace"],
+                    }
+                ],
+            },
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[alerting_secret]),
+        )
+        dashboard_context = DashboardContext(args.namespace, monitoring.availability_objective)
+        config_maps = []
+        for slug in DASHBOARDS:
+            config_map = k8s.core.v1.ConfigMap(
+                f"{name}-dashboard-{slug}",
+                metadata=metadata(f"{APP_NAME}-dashboard-{slug}", {"grafana_dashboard": "1"}),
+                data={f"{APP_NAME}-{slug}.json": dashboard_json(slug, dashboard_context)},
+                opts=child,
+            )
+            config_maps.append(config_map.metadata.name)
+
+        self.alert_names = pulumi.Output.from_input([rule["alert"] for rule in groups[1]["rules"]])
+        self.dashboard_config_maps = pulumi.Output.all(*config_maps)
+        self.register_outputs({"alert_names": self.alert_names, "dashboard_config_maps": self.dashboard_config_maps})
