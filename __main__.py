@@ -5,6 +5,7 @@ import pulumi
 from components.app_config import AppConfiguration, AppConfigurationArgs
 from components.blue_green import BlueGreenApp, BlueGreenAppArgs
 from components.alert_rules import RuleContext
+from components.backups import BACKUP_CRONJOB, DRILL_CRONJOB, DatabaseBackups, DatabaseBackupsArgs
 from components.edge import AppEdge, EdgeArgs, certificate_name
 from components.exporters import DataStoreExporters, DataStoreExportersArgs, exporter_specs
 from components.monitoring import AppMonitoring, AppMonitoringArgs
@@ -93,6 +94,9 @@ monitoring = AppMonitoring(
             availability_objective=settings.monitoring.availability_objective,
             certificate_name=certificate_name(settings.edge_environment),
             maintenance_mode=settings.maintenance_mode,
+            backup_cronjob=BACKUP_CRONJOB if settings.backup.enabled else None,
+            restore_drill_cronjob=DRILL_CRONJOB if settings.backup.enabled and settings.backup.drill.enabled else None,
+            backup_max_age_seconds=settings.backup.stale_after_seconds,
         ),
         slack_webhook_url=stack_inputs.secrets.alert_slack_webhook_url,
         pagerduty_routing_key=stack_inputs.secrets.alert_pagerduty_routing_key,
@@ -112,6 +116,20 @@ exporters = DataStoreExporters(
     ),
     opts=pulumi.ResourceOptions(depends_on=[network_policies]),
 )
+
+if settings.backup.enabled:
+    backups = DatabaseBackups(
+        "monad-synapse-backups",
+        DatabaseBackupsArgs(
+            namespace=namespace.namespace,
+            backup=settings.backup,
+            restore=settings.restore,
+            secret_name=app_configuration.secret_name,
+            postgres=settings.network.postgres,
+        ),
+        opts=pulumi.ResourceOptions(depends_on=[network_policies]),
+    )
+    pulumi.export("restoreJob", backups.restore_job_name)
 
 pulumi.export("namespace", namespace.namespace)
 pulumi.export("activeColor", settings.active_color)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
+import shlex
 from dataclasses import dataclass
 from decimal import Decimal
 from types import MappingProxyType
@@ -516,6 +517,108 @@ class Monitoring(_Model):
         return url
 
 
+def _check_cron(schedule: str) -> str:
+    from croniter import croniter
+
+    fields = schedule.split()
+    if len(fields) != 5 or not croniter.is_valid(schedule):
+        raise _custom_error(
+            "bad_cron",
+            "not a 5-field cron schedule (minute hour day-of-month month day-of-week), e.g. '0 * * * *'",
+        )
+    return " ".join(fields)
+
+
+CronSchedule = Annotated[str, AfterValidator(_check_cron)]
+
+
+def max_interval_seconds(schedule: str, samples: int = 400) -> int:
+    """Longest gap between two runs of a cron schedule (sampled from a fixed
+    start, so the result does not depend on when it is computed)."""
+    from datetime import datetime, timezone
+
+    from croniter import croniter
+
+    runs = croniter(schedule, datetime(2026, 1, 1, tzinfo=timezone.utc))
+    times = [runs.get_next(float) for _ in range(samples)]
+    return int(max(later - earlier for earlier, later in zip(times, times[1:])))
+
+
+class RestoreDrill(_Model):
+    enabled: bool = True
+    # The runbook's monthly disaster-recovery test: 04:00 UTC on the 1st.
+    schedule: CronSchedule = "0 4 1 * *"
+    sanity_query: str = "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'"
+
+
+class BackupStorage(_Model):
+    size: str = "20Gi"
+    storage_class_name: Optional[ObjectName] = None
+
+    @field_validator("size")
+    @classmethod
+    def _size_is_quantity(cls, size: str) -> str:
+        try:
+            if parse_quantity(size) <= 0:
+                raise ValueError
+        except ValueError:
+            raise _custom_error("bad_size", "must be a positive Kubernetes quantity such as 20Gi") from None
+        return size
+
+
+class Backup(_Model):
+    enabled: bool = True
+    schedule: CronSchedule = "0 * * * *"
+    retention_days: int = Field(7, ge=1, le=3650)
+    # pg_dump must be of the server's major version (or newer); pin both.
+    postgres_major_version: int = Field(15, ge=10, le=30)
+    image: ImageRef = "postgres:15.10-alpine"
+    active_deadline_seconds: int = Field(3600, ge=60, le=86400)
+    storage: BackupStorage = BackupStorage()
+    drill: RestoreDrill = RestoreDrill()
+
+    @model_validator(mode="after")
+    def _image_matches_server(self) -> "Backup":
+        repository, _, tag = self.image.split("@")[0].rpartition(":")
+        if repository.rsplit("/", 1)[-1] == "postgres" and tag and not re.match(rf"{self.postgres_major_version}(\D|$)", tag):
+            raise _custom_error(
+                "backup_image_major",
+                "image {value} is not PostgreSQL {major}; pg_dump must match the server's major version "
+                "(backup.postgresMajorVersion)",
+                field="image",
+                value=self.image,
+                major=self.postgres_major_version,
+                suggestion=f"postgres:{self.postgres_major_version}-alpine",
+            )
+        return self
+
+    @property
+    def stale_after_seconds(self) -> int:
+        """No success for longer than this is an alert: the longest gap between
+        scheduled runs, plus one run's deadline, plus 15 minutes of slack."""
+        return max_interval_seconds(self.schedule) + self.active_deadline_seconds + 900
+
+
+_DUMP_NAME = re.compile(r"^monad-synapse-[0-9]{8}T[0-9]{6}Z\.dump$")
+
+
+class Restore(_Model):
+    # "latest" or a dump file name; restores into DATABASE_URL.
+    from_backup: Optional[str] = None
+    # Must equal the namespace: typing it is the confirmation.
+    confirm: Optional[str] = None
+
+    @field_validator("from_backup")
+    @classmethod
+    def _known_backup(cls, value: Optional[str]) -> Optional[str]:
+        if value is not None and value != "latest" and not _DUMP_NAME.match(value):
+            raise _custom_error(
+                "bad_backup_name",
+                "must be 'latest' or a dump file name like monad-synapse-20261127T030000Z.dump",
+            )
+        return value
+
+
 def _strict_bool(value: Any) -> Any:
     """Pulumi passes top-level config as strings; accept exactly true/false."""
     if isinstance(value, bool):
@@ -550,6 +653,8 @@ class Settings(_Model):
     rate_limit: RateLimit = RateLimit()
     edge: Edge = Edge()
     monitoring: Monitoring = Field(default_factory=Monitoring)
+    backup: Backup = Backup()
+    restore: Restore = Restore()
     network: Network = Network()
     domain: str
     namespace: str
@@ -650,6 +755,45 @@ class Settings(_Model):
                 )
         return self
 
+    @model_validator(mode="after")
+    def _restore_is_guarded(self) -> "Settings":
+        if self.restore.from_backup is None:
+            if self.restore.confirm is not None:
+                raise _custom_error(
+                    "confirm_without_restore",
+                    "confirmation without restore.fromBackup; remove it",
+                    field="restore.confirm",
+                    value=self.restore.confirm,
+                )
+            return self
+        if self.restore.confirm != self.namespace:
+            raise _custom_error(
+                "restore_unconfirmed",
+                "restoring overwrites the {namespace} database; confirm by setting restore.confirm to the "
+                "namespace name, {namespace}",
+                field="restore.confirm",
+                value=self.restore.confirm,
+                namespace=self.namespace,
+                suggestion=self.namespace,
+            )
+        if not self.maintenance_mode:
+            raise _custom_error(
+                "restore_outside_maintenance",
+                "a restore replaces the data under a running app; turn maintenance mode on first",
+                field="maintenanceMode",
+                value=self.maintenance_mode,
+                suggestion=True,
+            )
+        if not self.backup.enabled:
+            raise _custom_error(
+                "restore_without_backups",
+                "restores read the backup volume, which backup.enabled false does not declare",
+                field="backup.enabled",
+                value=False,
+                suggestion=True,
+            )
+        return self
+
     @property
     def preview_host(self) -> str:
         return self.edge.preview.host or f"preview.{self.domain}"
@@ -717,7 +861,7 @@ class Problem:
     fix: str
 
     def __str__(self) -> str:
-        shown = "<not set>" if self.value is _MISSING else json.dumps(self.value, default=str)
+        shown = "<not set>" if self.value is _MISSING or self.value is None else json.dumps(self.value, default=str)
         return f"{self.path} = {shown}: {self.message}\n      fix: {self.fix}"
 
 
@@ -751,7 +895,9 @@ def _fix_command(path: str, stack: str, suggestion: Optional[Any] = None, secret
         shown = "true" if shown else "false"
     flags = "--secret " if secret else ""
     flags += "--path " if "." in path or "[" in path else ""
-    return f"pulumi config set {flags}{path} {shown} -s {stack}"
+    # Quoted for the shell: a cron schedule's '*' would otherwise glob.
+    value = shown if shown == "<value>" else shlex.quote(str(shown))
+    return f"pulumi config set {flags}{shlex.quote(path)} {value} -s {stack}"
 
 
 def _default_for(path: tuple[str, ...]) -> Any:

@@ -316,31 +316,31 @@ def alerts(context: RuleContext) -> list[Alert]:
             )
         )
     if context.backup_cronjob and context.backup_max_age_seconds:
-        job = context.backup_cronjob
+        job, max_age = context.backup_cronjob, context.backup_max_age_seconds
+        last_success = f"max(kube_cronjob_status_last_successful_time{{{ns(cronjob=job)}}})"
         result += [
             Alert(
                 "MonadSynapseBackupFailed",
-                f'max by (namespace, job_name) (kube_job_status_failed{{{ns(job_name=f"=~{job}-.*")}}}) > 0',
+                f"{_latest_failed_job(context, job)} > ({last_success} or vector(0))",
                 "critical",
                 "Database backup failed",
-                "Backup job {{ $labels.job_name }} failed; the newest good dump is getting older.",
+                "The most recent backup job failed and no backup has succeeded since; see its logs "
+                f"(kubectl logs job/<name> -n {context.namespace}).",
             ),
             Alert(
                 "MonadSynapseBackupStale",
-                f'time() - max by (namespace, cronjob) (kube_cronjob_status_last_successful_time{{{ns(cronjob=job)}}}) '
-                f"> {context.backup_max_age_seconds}",
+                f"time() - {last_success} > {max_age}",
                 "critical",
                 "No recent successful database backup",
-                f"The last successful backup is {{{{ $value | humanizeDuration }}}} old, more than the schedule plus a margin "
-                f"({context.backup_max_age_seconds}s).",
+                f"The last successful backup is {{{{ $value | humanizeDuration }}}} old: more than the schedule's "
+                f"longest gap plus the job deadline and a margin ({max_age}s).",
             ),
             Alert(
                 "MonadSynapseBackupNeverSucceeded",
-                f'max by (namespace, cronjob) (kube_cronjob_created{{{ns(cronjob=job)}}}) < time() - {context.backup_max_age_seconds} '
-                f'unless on (namespace, cronjob) kube_cronjob_status_last_successful_time{{{ns(cronjob=job)}}}',
+                f"time() - max(kube_cronjob_created{{{ns(cronjob=job)}}}) > {max_age} unless on () {last_success}",
                 "critical",
                 "Database backup has never succeeded",
-                "The backup CronJob exists for longer than its schedule plus margin without one successful run.",
+                "The backup CronJob has existed longer than its schedule plus margin without one successful run.",
             ),
         ]
     if context.restore_drill_cronjob:
@@ -348,13 +348,25 @@ def alerts(context: RuleContext) -> list[Alert]:
         result.append(
             Alert(
                 "MonadSynapseRestoreDrillFailed",
-                f'max by (namespace, job_name) (kube_job_status_failed{{{ns(job_name=f"=~{drill}-.*")}}}) > 0',
+                f"{_latest_failed_job(context, drill)} > "
+                f"(max(kube_cronjob_status_last_successful_time{{{ns(cronjob=drill)}}}) or vector(0))",
                 "critical",
                 "Restore drill failed",
-                "Restore drill {{ $labels.job_name }} could not restore the newest dump: backups may be unusable.",
+                "The newest dump could not be restored into a scratch database: backups may be unusable.",
             )
         )
     return result
+
+
+def _latest_failed_job(context: RuleContext, cronjob: str) -> str:
+    """Creation time of the newest failed Job of a CronJob (0 when none failed).
+    Failed Jobs linger for their history limit, so a failure only matters if
+    it is newer than the last success."""
+    jobs = context.in_namespace(job_name=f"=~{cronjob}-[0-9]+")
+    return (
+        f"max(kube_job_created{{{jobs}}} * on (namespace, job_name) group_left () "
+        f"(max by (namespace, job_name) (kube_job_status_failed{{{jobs}}}) > bool 0))"
+    )
 
 
 def rule_groups(context: RuleContext) -> list[dict]:

@@ -94,6 +94,22 @@ def trend(slow_today: bool) -> list[dict]:
     ]
 
 
+BACKUP = "monad-synapse-db-backup"
+DRILL = "monad-synapse-restore-drill"
+
+
+def job_history(cronjob: str, failed_at: int | None, last_success: int | None, created: int = 0) -> list[dict]:
+    """kube-state-metrics series of a CronJob: one Job created at `failed_at`
+    that failed, and the CronJob's last success time (absent if None)."""
+    result = [ns("kube_cronjob_created", f"{created}x700", f'cronjob="{cronjob}"')]
+    if failed_at is not None:
+        job = f'job_name="{cronjob}-29400000"'
+        result += [ns("kube_job_created", f"{failed_at}x700", job), ns("kube_job_status_failed", "1x700", job)]
+    if last_success is not None:
+        result.append(ns("kube_cronjob_status_last_successful_time", f"{last_success}x700", f'cronjob="{cronjob}"'))
+    return result
+
+
 CASES = [
     Case("MonadSynapseDown", True, "5m", [app("up", "0x10")], why="every target down"),
     Case("MonadSynapseDown", True, "5m", [], why="no target scraped at all"),
@@ -157,6 +173,25 @@ CASES = [
     Case("MonadSynapseDeployment", False, "14m", [ns("kube_deployment_status_observed_generation", "1x15", 'deployment="monad-synapse-green"')]),
     Case("MonadSynapsePerformanceTrend", True, "1550m", trend(slow_today=True), why="4x slower than yesterday"),
     Case("MonadSynapsePerformanceTrend", False, "1550m", trend(slow_today=False)),
+    Case("MonadSynapseBackupFailed", True, "20m", job_history(BACKUP, failed_at=600, last_success=300),
+         why="the newest job failed after the last success"),
+    Case("MonadSynapseBackupFailed", True, "20m", job_history(BACKUP, failed_at=600, last_success=None),
+         why="failed and never succeeded"),
+    Case("MonadSynapseBackupFailed", False, "20m", job_history(BACKUP, failed_at=600, last_success=900),
+         why="a later run succeeded; the failed Job only lingers in history"),
+    Case("MonadSynapseBackupFailed", False, "20m", job_history(DRILL, failed_at=600, last_success=None),
+         why="a failed drill is not a failed backup"),
+    Case("MonadSynapseBackupStale", True, "600m", job_history(BACKUP, failed_at=None, last_success=0),
+         why="last success 10 hours ago, hourly schedule"),
+    Case("MonadSynapseBackupStale", False, "600m", job_history(BACKUP, failed_at=None, last_success=34000),
+         why="last success 33 minutes ago"),
+    Case("MonadSynapseBackupNeverSucceeded", True, "600m", job_history(BACKUP, failed_at=None, last_success=None, created=0)),
+    Case("MonadSynapseBackupNeverSucceeded", False, "600m", job_history(BACKUP, None, None, created=35000),
+         why="created 10 minutes ago"),
+    Case("MonadSynapseBackupNeverSucceeded", False, "600m", job_history(BACKUP, None, last_success=100, created=0),
+         why="it has succeeded (staleness is BackupStale's job)"),
+    Case("MonadSynapseRestoreDrillFailed", True, "20m", job_history(DRILL, failed_at=600, last_success=None)),
+    Case("MonadSynapseRestoreDrillFailed", False, "20m", job_history(DRILL, failed_at=600, last_success=800)),
     Case("MonadSynapseMaintenanceMode", True, "1m", [], why="maintenanceMode: true"),
     Case("MonadSynapseMaintenanceMode", False, "1m", [], rules="default", why="maintenanceMode: false"),
 ]

@@ -345,3 +345,40 @@ def test_keeping_ingresses_needs_gateway_mode():
 @pytest.mark.parametrize("size", ["8mb", "0", "-1m", "big"])
 def test_bad_body_size_is_refused(size):
     assert "edge.proxyBodySize" in problems_of(edge={"proxyBodySize": size})
+
+
+# --- backups -----------------------------------------------------------------------
+
+from settings import max_interval_seconds  # noqa: E402
+
+
+@pytest.mark.parametrize(("schedule", "gap"), [("0 * * * *", 3600), ("*/15 * * * *", 900), ("30 2 * * *", 86400),
+                                               ("0 4 1 * *", 31 * 86400)])
+def test_longest_gap_of_a_schedule(schedule, gap):
+    assert max_interval_seconds(schedule) == gap
+
+
+@pytest.mark.parametrize("schedule", ["every hour", "* * * *", "61 * * * *", "0 0 * * * *", ""])
+def test_bad_cron_schedules_are_refused(schedule):
+    problem = problems_of(backup={"schedule": schedule})["backup.schedule"]
+    assert "cron schedule" in problem
+    assert "'0 * * * *'" in problem  # quoted for the shell
+
+
+def test_restore_needs_confirmation_and_maintenance():
+    problem = problems_of(restore={"fromBackup": "latest"})["restore.confirm"]
+    assert "restore.confirm production" in problem
+    problem = problems_of(restore={"fromBackup": "latest", "confirm": "production"})["maintenanceMode"]
+    assert "pulumi config set maintenanceMode true" in problem
+    settings = settings_with(maintenanceMode=True, restore={"fromBackup": "latest", "confirm": "production"})
+    assert settings.restore.from_backup == "latest"
+
+
+@pytest.mark.parametrize("name", ["backup.sql", "../x.dump", "monad-synapse-2026.dump"])
+def test_restore_from_unknown_file_names_is_refused(name):
+    assert "restore.fromBackup" in problems_of(restore={"fromBackup": name})
+
+
+def test_backup_image_must_match_the_server_major():
+    assert "not PostgreSQL 15" in problems_of(backup={"image": "postgres:16-alpine"})["backup.image"]
+    assert settings_with(backup={"image": "postgres:16.4", "postgresMajorVersion": 16}).backup.image == "postgres:16.4"

@@ -1,0 +1,256 @@
+"""PostgreSQL backups: a verified pg_dump CronJob on a volume, a scheduled
+restore drill, and restore as a guarded one-off Job.
+
+The jobs run the scripts in scripts/backup/ (tested against a real server),
+shipped to the pods in a ConfigMap. DATABASE_URL comes from the app's Secret
+by reference; no credential is ever a literal in a manifest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.app_config import checksum
+from components.labels import APP_NAME
+from components.network_policy import ip_blocks
+from settings import Backup, EgressTarget, Restore
+
+SCRIPTS_DIR = Path(__file__).resolve().parent.parent / "scripts" / "backup"
+BACKUP_CRONJOB = f"{APP_NAME}-db-backup"
+DRILL_CRONJOB = f"{APP_NAME}-restore-drill"
+SCRIPTS_CONFIG_MAP = f"{APP_NAME}-backup-scripts"
+BACKUP_VOLUME_CLAIM = f"{APP_NAME}-db-backups"
+POSTGRES_USER_ID = 70  # `postgres` in the official Alpine images
+BACKUP_MOUNT = "/backups"
+SCRIPTS_MOUNT = "/scripts"
+
+
+def backup_scripts() -> dict[str, str]:
+    """The scripts, as files of the repository."""
+    return {path.name: path.read_text() for path in sorted(SCRIPTS_DIR.glob("*.sh"))}
+
+
+def restore_job_name(restore: Restore) -> str:
+    """A new name per restore request: Jobs are immutable, and a new request
+    must run again rather than be taken as already done."""
+    digest = hashlib.sha256(f"{restore.from_backup}".encode()).hexdigest()[:8]
+    return f"{APP_NAME}-db-restore-{digest}"
+
+
+def backup_labels(instance: str) -> dict[str, str]:
+    return {
+        "app.kubernetes.io/name": "db-backup",
+        "app.kubernetes.io/instance": instance,
+        "app.kubernetes.io/part-of": APP_NAME,
+        "app.kubernetes.io/component": "backup",
+        "app.kubernetes.io/managed-by": "pulumi",
+    }
+
+
+@dataclass(frozen=True)
+class DatabaseBackupsArgs:
+    namespace: pulumi.Input[str]
+    backup: Backup
+    restore: Restore
+    secret_name: pulumi.Input[str]
+    postgres: EgressTarget
+
+
+class DatabaseBackups(pulumi.ComponentResource):
+    """Backup CronJob, restore-drill CronJob, backup volume, and an optional restore Job."""
+
+    backup_cronjob_name: pulumi.Output[str]
+    """CronJob that dumps the database."""
+    restore_job_name: pulumi.Output[Optional[str]]
+    """The one-off restore Job, while one is requested."""
+
+    def __init__(self, name: str, args: DatabaseBackupsArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("monad:data:DatabaseBackups", name, None, opts)
+        self._args = args
+        child = pulumi.ResourceOptions(parent=self)
+        backup = args.backup
+        scripts = backup_scripts()
+        self._scripts_checksum = checksum(scripts)
+
+        scripts_config_map = k8s.core.v1.ConfigMap(
+            f"{name}-scripts",
+            metadata=self._metadata(SCRIPTS_CONFIG_MAP, BACKUP_CRONJOB),
+            data=scripts,
+            opts=child,
+        )
+        volume_claim = k8s.core.v1.PersistentVolumeClaim(
+            f"{name}-volume",
+            metadata=self._metadata(BACKUP_VOLUME_CLAIM, BACKUP_CRONJOB),
+            spec=k8s.core.v1.PersistentVolumeClaimSpecArgs(
+                access_modes=["ReadWriteOnce"],
+                storage_class_name=backup.storage.storage_class_name,
+                resources=k8s.core.v1.VolumeResourceRequirementsArgs(requests={"storage": backup.storage.size}),
+            ),
+            # The dumps must outlive the stack: `pulumi destroy` leaves the volume.
+            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
+        )
+        # Pulumi's PVC await accepts Pending under WaitForFirstConsumer storage
+        # (pulumi-kubernetes #3130, #4181), so the jobs below can depend on it.
+        needs = [scripts_config_map, volume_claim]
+
+        backup_cronjob = self._cronjob(
+            f"{name}-backup",
+            BACKUP_CRONJOB,
+            backup.schedule,
+            "backup.sh",
+            {"RETENTION_DAYS": str(backup.retention_days)},
+            needs,
+        )
+        if backup.drill.enabled:
+            self._cronjob(
+                f"{name}-drill",
+                DRILL_CRONJOB,
+                backup.drill.schedule,
+                "drill.sh",
+                {"DRILL_SANITY_QUERY": backup.drill.sanity_query},
+                needs,
+            )
+        restore_name: Optional[str] = None
+        if args.restore.from_backup is not None:
+            restore_name = restore_job_name(args.restore)
+            k8s.batch.v1.Job(
+                f"{name}-restore",
+                metadata=self._metadata(restore_name, restore_name),
+                spec=self._job_spec(restore_name, "restore.sh", {"RESTORE_FROM": args.restore.from_backup}, retries=0),
+                # Pulumi waits for the Job to complete, so `pulumi up` reports
+                # whether the restore worked.
+                opts=pulumi.ResourceOptions(
+                    parent=self,
+                    depends_on=needs,
+                    custom_timeouts=pulumi.CustomTimeouts(create=f"{backup.active_deadline_seconds + 300}s"),
+                ),
+            )
+        k8s.networking.v1.NetworkPolicy(
+            f"{name}-network-policy",
+            metadata=self._metadata(f"{APP_NAME}-db-backup", BACKUP_CRONJOB),
+            spec={
+                "podSelector": {"matchLabels": {"app.kubernetes.io/name": "db-backup"}},
+                "policyTypes": ["Ingress", "Egress"],
+                "ingress": [],
+                "egress": [
+                    {
+                        "to": [{"ipBlock": block} for block in ip_blocks(args.postgres)],
+                        "ports": [{"protocol": "TCP", "port": args.postgres.port}],
+                    }
+                ],
+            },
+            opts=child,
+        )
+        self.backup_cronjob_name = backup_cronjob.metadata.name
+        self.restore_job_name = pulumi.Output.from_input(restore_name)
+        self.register_outputs(
+            {"backup_cronjob_name": self.backup_cronjob_name, "restore_job_name": self.restore_job_name}
+        )
+
+    def _metadata(self, name: str, instance: str) -> k8s.meta.v1.ObjectMetaArgs:
+        return k8s.meta.v1.ObjectMetaArgs(name=name, namespace=self._args.namespace, labels=backup_labels(instance))
+
+    def _cronjob(self, logical: str, name: str, schedule: str, script: str, env: dict, needs: list):
+        return k8s.batch.v1.CronJob(
+            logical,
+            metadata=self._metadata(name, name),
+            spec=k8s.batch.v1.CronJobSpecArgs(
+                schedule=schedule,
+                time_zone="Etc/UTC",
+                # Never two dumps at once: a slow dump must not pile up behind itself.
+                concurrency_policy="Forbid",
+                # A run missed by more than 10 minutes (controller down) is skipped, not run late in a burst.
+                starting_deadline_seconds=600,
+                successful_jobs_history_limit=3,
+                failed_jobs_history_limit=3,
+                job_template=k8s.batch.v1.JobTemplateSpecArgs(
+                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=backup_labels(name)),
+                    spec=self._job_spec(name, script, env, retries=1),
+                ),
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=needs),
+        )
+
+    def _job_spec(self, instance: str, script: str, env: dict, retries: int) -> k8s.batch.v1.JobSpecArgs:
+        backup = self._args.backup
+        environment = [
+            k8s.core.v1.EnvVarArgs(
+                name="DATABASE_URL",
+                value_from=k8s.core.v1.EnvVarSourceArgs(
+                    secret_key_ref=k8s.core.v1.SecretKeySelectorArgs(name=self._args.secret_name, key="DATABASE_URL")
+                ),
+            ),
+            k8s.core.v1.EnvVarArgs(name="BACKUP_DIR", value=BACKUP_MOUNT),
+            k8s.core.v1.EnvVarArgs(name="HOME", value="/tmp"),
+        ] + [k8s.core.v1.EnvVarArgs(name=key, value=value) for key, value in sorted(env.items())]
+        return k8s.batch.v1.JobSpecArgs(
+            backoff_limit=retries,
+            active_deadline_seconds=backup.active_deadline_seconds,
+            # Keep finished Jobs three days for `kubectl logs`; alerts read kube-state-metrics.
+            ttl_seconds_after_finished=3 * 86400,
+            template=k8s.core.v1.PodTemplateSpecArgs(
+                metadata=k8s.meta.v1.ObjectMetaArgs(
+                    labels=backup_labels(instance),
+                    annotations={"monad-synapse.com/scripts-checksum": self._scripts_checksum},
+                ),
+                spec=k8s.core.v1.PodSpecArgs(
+                    restart_policy="Never",
+                    automount_service_account_token=False,
+                    enable_service_links=False,
+                    security_context=k8s.core.v1.PodSecurityContextArgs(
+                        run_as_non_root=True,
+                        run_as_user=POSTGRES_USER_ID,
+                        run_as_group=POSTGRES_USER_ID,
+                        fs_group=POSTGRES_USER_ID,
+                        seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
+                    ),
+                    containers=[
+                        k8s.core.v1.ContainerArgs(
+                            name="pg",
+                            image=backup.image,
+                            image_pull_policy="IfNotPresent",
+                            command=["/bin/sh", f"{SCRIPTS_MOUNT}/{script}"],
+                            env=environment,
+                            resources=k8s.core.v1.ResourceRequirementsArgs(
+                                requests={"cpu": "100m", "memory": "256Mi"},
+                                limits={"cpu": "1", "memory": "1Gi"},
+                            ),
+                            security_context=k8s.core.v1.SecurityContextArgs(
+                                allow_privilege_escalation=False,
+                                read_only_root_filesystem=True,
+                                run_as_non_root=True,
+                                privileged=False,
+                                capabilities=k8s.core.v1.CapabilitiesArgs(drop=["ALL"]),
+                                seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
+                            ),
+                            volume_mounts=[
+                                k8s.core.v1.VolumeMountArgs(name="backups", mount_path=BACKUP_MOUNT),
+                                k8s.core.v1.VolumeMountArgs(name="scripts", mount_path=SCRIPTS_MOUNT, read_only=True),
+                                k8s.core.v1.VolumeMountArgs(name="tmp", mount_path="/tmp"),
+                            ],
+                        )
+                    ],
+                    volumes=[
+                        k8s.core.v1.VolumeArgs(
+                            name="backups",
+                            persistent_volume_claim=k8s.core.v1.PersistentVolumeClaimVolumeSourceArgs(
+                                claim_name=BACKUP_VOLUME_CLAIM
+                            ),
+                        ),
+                        k8s.core.v1.VolumeArgs(
+                            name="scripts",
+                            config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(name=SCRIPTS_CONFIG_MAP, default_mode=0o555),
+                        ),
+                        k8s.core.v1.VolumeArgs(
+                            name="tmp", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(size_limit="256Mi")
+                        ),
+                    ],
+                ),
+            ),
+        )

@@ -1,0 +1,264 @@
+"""The backup, verify, restore, prune and drill scripts, run for real against a
+throwaway PostgreSQL server (Debian's postgresql package; .ci/run installs it)."""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from tools.mock_engine import PROJECT_DIR
+
+SCRIPTS = PROJECT_DIR / "scripts" / "backup"
+PASSWORD = "Backup-Test-Passw0rd"
+
+
+def postgres_bin() -> Path:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if not found:
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL server binaries are missing (.ci/run installs Debian's postgresql)")
+        pytest.skip("PostgreSQL server binaries not installed (Debian package postgresql)")
+    return Path(found[-1]).parent
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def as_server_user(command: list[str]) -> list[str]:
+    """initdb and postgres refuse to run as root; CI runs as root."""
+    return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
+
+
+@pytest.fixture(scope="module")
+def server():
+    binaries = postgres_bin()
+    # Its own directory: pytest's temp root is private to root, and the
+    # server runs as the postgres user.
+    base = Path(tempfile.mkdtemp(prefix="monad-synapse-pg-"))
+    data = base / "data"
+    password_file = base / "password"
+    password_file.write_text(PASSWORD)
+    if os.geteuid() == 0:
+        shutil.chown(base, "postgres")
+        shutil.chown(password_file, "postgres")
+    subprocess.run(
+        as_server_user([str(binaries / "initdb"), "-D", str(data), "-U", "postgres", "--auth=scram-sha-256",
+                        f"--pwfile={password_file}", "--no-sync"]),
+        check=True, capture_output=True,
+    )
+    port = free_port()
+    log = base / "server.log"
+    subprocess.run(
+        as_server_user([str(binaries / "pg_ctl"), "-D", str(data), "-l", str(log), "-w", "-t", "60", "start",
+                        "-o", f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off"]),
+        check=True, capture_output=True,
+    )
+    url = f"postgresql://postgres:{PASSWORD}@127.0.0.1:{port}"
+    yield {"url": url, "bin": binaries}
+    subprocess.run(as_server_user([str(binaries / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
+                   capture_output=True)
+    shutil.rmtree(base, ignore_errors=True)
+
+
+def env_for(server, **values) -> dict:
+    return {**os.environ, "PATH": f"{server['bin']}:{os.environ['PATH']}", **values}
+
+
+def psql(server, database: str, sql: str) -> str:
+    result = subprocess.run(
+        ["psql", "--no-psqlrc", "--quiet", "-v", "ON_ERROR_STOP=1", "--tuples-only", "--no-align",
+         f"--dbname={server['url']}/{database}", "-c", sql],
+        env=env_for(server), capture_output=True, text=True, check=True,
+    )
+    return result.stdout.strip()
+
+
+def run_script(server, name: str, **values) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["sh", str(SCRIPTS / name)], env=env_for(server, **values), capture_output=True, text=True, timeout=120
+    )
+
+
+FIXTURE_SQL = """
+CREATE TABLE players (id bigserial PRIMARY KEY, wallet text UNIQUE NOT NULL, balance numeric(20, 8) NOT NULL);
+CREATE TABLE bets (id bigserial PRIMARY KEY, player_id bigint REFERENCES players(id), amount numeric(20, 8), game text,
+                   placed_at timestamptz DEFAULT now());
+CREATE INDEX bets_game ON bets (game);
+INSERT INTO players (wallet, balance) SELECT 'wallet-' || n, n * 1.5 FROM generate_series(1, 500) n;
+INSERT INTO bets (player_id, amount, game) SELECT 1 + n % 500, n % 97, (ARRAY['dice','slots','ümlaut-poker'])[1 + n % 3]
+  FROM generate_series(1, 5000) n;
+"""
+FINGERPRINT_SQL = (
+    "SELECT md5(string_agg(t, '|' ORDER BY t)) FROM ("
+    "SELECT 'p' || id || wallet || balance AS t FROM players UNION ALL "
+    "SELECT 'b' || id || player_id || amount || game FROM bets) rows"
+)
+
+
+@pytest.fixture(scope="module")
+def source_database(server):
+    psql(server, "postgres", "DROP DATABASE IF EXISTS app")
+    psql(server, "postgres", "CREATE DATABASE app")
+    psql(server, "app", FIXTURE_SQL)
+    return f"{server['url']}/app"
+
+
+def dumps(directory: Path) -> list[Path]:
+    return sorted(directory.glob("monad-synapse-*.dump"))
+
+
+def test_backup_writes_a_verified_dump_and_restore_reproduces_the_data(server, source_database, tmp_path):
+    result = run_script(server, "backup.sh", DATABASE_URL=source_database, BACKUP_DIR=str(tmp_path), RETENTION_DAYS="7")
+    assert result.returncode == 0, result.stderr
+    (dump,) = dumps(tmp_path)
+    assert not list(tmp_path.glob("*.partial"))
+    listing = subprocess.run(["pg_restore", "--list", str(dump)], env=env_for(server), capture_output=True, text=True)
+    assert listing.returncode == 0 and "TABLE DATA public bets" in listing.stdout
+    checksum = subprocess.run(["sha256sum", "-c", f"{dump.name}.sha256"], cwd=tmp_path, capture_output=True)
+    assert checksum.returncode == 0
+
+    psql(server, "postgres", "DROP DATABASE IF EXISTS restored")
+    psql(server, "postgres", "CREATE DATABASE restored")
+    restored = run_script(server, "restore.sh", BACKUP_DIR=str(tmp_path), RESTORE_FROM="latest",
+                          TARGET_DATABASE_URL=f"{server['url']}/restored")
+    assert restored.returncode == 0, restored.stderr
+    assert psql(server, "restored", FINGERPRINT_SQL) == psql(server, "app", FINGERPRINT_SQL)
+    assert psql(server, "restored", "SELECT count(*) FROM bets") == "5000"
+    # Sequences come back too: the next id continues after the restored rows.
+    assert psql(server, "restored", "INSERT INTO players (wallet, balance) VALUES ('new', 0) RETURNING id") == "501"
+
+
+def test_restore_by_name_over_existing_data(server, source_database, tmp_path):
+    assert run_script(server, "backup.sh", DATABASE_URL=source_database, BACKUP_DIR=str(tmp_path),
+                      RETENTION_DAYS="7").returncode == 0
+    (dump,) = dumps(tmp_path)
+    psql(server, "postgres", "DROP DATABASE IF EXISTS drifted")
+    psql(server, "postgres", "CREATE DATABASE drifted")
+    psql(server, "drifted", FIXTURE_SQL + "DELETE FROM bets WHERE id > 10; UPDATE players SET balance = 0;")
+    result = run_script(server, "restore.sh", BACKUP_DIR=str(tmp_path), RESTORE_FROM=dump.name,
+                        TARGET_DATABASE_URL=f"{server['url']}/drifted")
+    assert result.returncode == 0, result.stderr
+    assert psql(server, "drifted", FINGERPRINT_SQL) == psql(server, "app", FINGERPRINT_SQL)
+
+
+def test_restore_refuses_unknown_or_escaping_names(server, tmp_path):
+    for name in ("missing.dump", "../etc/passwd"):
+        result = run_script(server, "restore.sh", BACKUP_DIR=str(tmp_path), RESTORE_FROM=name,
+                            TARGET_DATABASE_URL=f"{server['url']}/postgres")
+        assert result.returncode != 0
+        assert "ERROR" in result.stderr
+
+
+def test_corrupt_dump_is_refused_and_restore_leaves_target_unchanged(server, source_database, tmp_path):
+    assert run_script(server, "backup.sh", DATABASE_URL=source_database, BACKUP_DIR=str(tmp_path),
+                      RETENTION_DAYS="7").returncode == 0
+    (dump,) = dumps(tmp_path)
+    dump.write_bytes(dump.read_bytes()[: dump.stat().st_size // 3])
+    (tmp_path / f"{dump.name}.sha256").unlink()
+    psql(server, "postgres", "DROP DATABASE IF EXISTS untouched")
+    psql(server, "postgres", "CREATE DATABASE untouched")
+    psql(server, "untouched", "CREATE TABLE marker (x int); INSERT INTO marker VALUES (42)")
+    result = run_script(server, "restore.sh", BACKUP_DIR=str(tmp_path), RESTORE_FROM="latest",
+                        TARGET_DATABASE_URL=f"{server['url']}/untouched")
+    assert result.returncode != 0
+    assert psql(server, "untouched", "SELECT x FROM marker") == "42"
+
+
+def test_failed_backup_leaves_no_dump_and_no_password_in_logs(server, tmp_path):
+    bad_url = f"{server['url'].rsplit(':', 1)[0]}:1/app"  # nothing listens on port 1
+    result = run_script(server, "backup.sh", DATABASE_URL=bad_url, BACKUP_DIR=str(tmp_path), RETENTION_DAYS="7")
+    assert result.returncode != 0
+    assert dumps(tmp_path) == [] and not list(tmp_path.glob("*.partial"))
+    assert PASSWORD not in result.stdout + result.stderr
+
+
+def age(path: Path, days: float) -> None:
+    stamp = time.time() - days * 86400
+    os.utime(path, (stamp, stamp))
+
+
+def fake_dump(directory: Path, timestamp: str, days_old: float) -> Path:
+    dump = directory / f"monad-synapse-{timestamp}.dump"
+    dump.write_bytes(b"dump")
+    (directory / f"{dump.name}.sha256").write_text("x")
+    age(dump, days_old)
+    return dump
+
+
+def test_prune_deletes_old_dumps_and_keeps_recent_ones(server, tmp_path):
+    old = fake_dump(tmp_path, "20260101T000000Z", 30)
+    older = fake_dump(tmp_path, "20251201T000000Z", 60)
+    recent = fake_dump(tmp_path, "20261120T000000Z", 2)
+    newest = fake_dump(tmp_path, "20261126T000000Z", 0.5)
+    stale_partial = tmp_path / "monad-synapse-20261126T010000Z.dump.partial"
+    stale_partial.write_bytes(b"x")
+    age(stale_partial, 1)
+    result = run_script(server, "prune.sh", BACKUP_DIR=str(tmp_path), RETENTION_DAYS="7")
+    assert result.returncode == 0, result.stderr
+    assert dumps(tmp_path) == [recent, newest]
+    assert not old.exists() and not older.exists() and not (tmp_path / f"{old.name}.sha256").exists()
+    assert not stale_partial.exists()
+
+
+def test_prune_always_keeps_the_newest_dump(server, tmp_path):
+    fake_dump(tmp_path, "20260101T000000Z", 40)
+    newest = fake_dump(tmp_path, "20260201T000000Z", 20)
+    result = run_script(server, "prune.sh", BACKUP_DIR=str(tmp_path), RETENTION_DAYS="7")
+    assert result.returncode == 0
+    assert dumps(tmp_path) == [newest]
+    assert "newest good dump" in result.stderr
+
+
+@pytest.mark.parametrize("retention", ["0", "-1", "week", ""])
+def test_prune_refuses_bad_retention(server, tmp_path, retention):
+    newest = fake_dump(tmp_path, "20260201T000000Z", 20)
+    assert run_script(server, "prune.sh", BACKUP_DIR=str(tmp_path), RETENTION_DAYS=retention).returncode != 0
+    assert newest.exists()
+
+
+def test_drill_restores_the_newest_dump_into_a_scratch_database(server, source_database, tmp_path):
+    assert run_script(server, "backup.sh", DATABASE_URL=source_database, BACKUP_DIR=str(tmp_path),
+                      RETENTION_DAYS="7").returncode == 0
+    result = run_script(server, "drill.sh", DATABASE_URL=source_database, BACKUP_DIR=str(tmp_path),
+                        DRILL_SANITY_QUERY="SELECT count(*) FROM bets")
+    assert result.returncode == 0, result.stderr
+    assert "sanity query returned 5000" in result.stderr
+    assert psql(server, "postgres", "SELECT count(*) FROM pg_database WHERE datname LIKE 'restore_drill_%'") == "0"
+    assert PASSWORD not in result.stdout + result.stderr
+
+
+def test_drill_fails_on_a_corrupt_newest_dump(server, source_database, tmp_path):
+    assert run_script(server, "backup.sh", DATABASE_URL=source_database, BACKUP_DIR=str(tmp_path),
+                      RETENTION_DAYS="7").returncode == 0
+    (dump,) = dumps(tmp_path)
+    dump.write_bytes(b"PGDMP garbage")
+    result = run_script(server, "drill.sh", DATABASE_URL=source_database, BACKUP_DIR=str(tmp_path))
+    assert result.returncode != 0
+    assert psql(server, "postgres", "SELECT count(*) FROM pg_database WHERE datname LIKE 'restore_drill_%'") == "0"
+
+
+def test_drill_fails_when_the_sanity_query_finds_nothing(server, tmp_path):
+    psql(server, "postgres", "DROP DATABASE IF EXISTS empty")
+    psql(server, "postgres", "CREATE DATABASE empty")
+    assert run_script(server, "backup.sh", DATABASE_URL=f"{server['url']}/empty", BACKUP_DIR=str(tmp_path),
+                      RETENTION_DAYS="7").returncode == 0
+    result = run_script(server, "drill.sh", DATABASE_URL=f"{server['url']}/empty", BACKUP_DIR=str(tmp_path))
+    assert result.returncode != 0
+    assert "returned '0'" in result.stderr
+
+
+def test_drill_refuses_a_url_without_a_database_name(server, tmp_path):
+    result = run_script(server, "drill.sh", DATABASE_URL=server["url"], BACKUP_DIR=str(tmp_path))
+    assert result.returncode != 0
+    assert "must name a database" in result.stderr

@@ -1,0 +1,119 @@
+"""Backups as rendered: hardened CronJobs, drill, guarded restore, alerts."""
+
+from __future__ import annotations
+
+import pytest
+
+from components.backups import backup_scripts
+from tools.manifest import compare
+
+BACKUP = "CronJob/production/monad-synapse-db-backup"
+DRILL = "CronJob/production/monad-synapse-restore-drill"
+RESTORE_SETS = ("maintenanceMode=true", "restore.fromBackup=latest", "restore.confirm=production")
+
+
+def job_pod(cronjob: dict) -> dict:
+    return cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+
+
+@pytest.mark.parametrize("stack", ["staging", "production"])
+def test_both_stacks_render_hardened_backup_cronjobs(stack_objects, stack):
+    objects = stack_objects(stack)
+    for name in ("monad-synapse-db-backup", "monad-synapse-restore-drill"):
+        cronjob = objects[f"CronJob/{stack}/{name}"]["spec"]
+        assert cronjob["concurrencyPolicy"] == "Forbid"
+        assert cronjob["startingDeadlineSeconds"] > 0
+        assert cronjob["successfulJobsHistoryLimit"] <= 3 and cronjob["failedJobsHistoryLimit"] <= 3
+        job = cronjob["jobTemplate"]["spec"]
+        assert job["backoffLimit"] <= 1 and job["activeDeadlineSeconds"] > 0 and job["ttlSecondsAfterFinished"] > 0
+        pod = job["template"]["spec"]
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+        (container,) = pod["containers"]
+        assert container["securityContext"]["readOnlyRootFilesystem"] is True
+        assert container["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+        assert {"requests", "limits"} <= set(container["resources"])
+        database_url = next(env for env in container["env"] if env["name"] == "DATABASE_URL")
+        assert database_url == {"name": "DATABASE_URL",
+                                "valueFrom": {"secretKeyRef": {"name": "monad-synapse-secrets", "key": "DATABASE_URL"}}}
+
+
+def test_schedule_retention_and_image_come_from_config(stack_objects):
+    staging = stack_objects("staging")["CronJob/staging/monad-synapse-db-backup"]
+    assert staging["spec"]["schedule"] == "30 2 * * *"
+    env = {e["name"]: e.get("value") for e in job_pod(staging)["containers"][0]["env"]}
+    assert env["RETENTION_DAYS"] == "3"
+    custom = stack_objects("production", "backup.image=postgres:15.8-bookworm", "backup.schedule=*/30 * * * *")[BACKUP]
+    assert custom["spec"]["schedule"] == "*/30 * * * *"
+    assert job_pod(custom)["containers"][0]["image"] == "postgres:15.8-bookworm"
+
+
+def test_the_jobs_run_the_repository_scripts(stack_objects):
+    objects = stack_objects("production")
+    assert objects["ConfigMap/production/monad-synapse-backup-scripts"]["data"] == backup_scripts()
+    assert job_pod(objects[BACKUP])["containers"][0]["command"] == ["/bin/sh", "/scripts/backup.sh"]
+    assert job_pod(objects[DRILL])["containers"][0]["command"] == ["/bin/sh", "/scripts/drill.sh"]
+    assert objects["PersistentVolumeClaim/production/monad-synapse-db-backups"]["spec"]["resources"] == {
+        "requests": {"storage": "20Gi"}}
+
+
+def test_backup_pods_may_reach_only_the_database(stack_objects):
+    policy = stack_objects("production")["NetworkPolicy/production/monad-synapse-db-backup"]["spec"]
+    assert policy["ingress"] == []
+    (egress,) = policy["egress"]
+    assert egress["ports"] == [{"protocol": "TCP", "port": 5432}]
+
+
+def test_restore_is_a_one_off_job_while_requested(stack_objects, render_stack):
+    objects = stack_objects("production", *RESTORE_SETS)
+    (restore,) = [obj for identity, obj in objects.items() if identity.startswith("Job/production/monad-synapse-db-restore-")]
+    (container,) = restore["spec"]["template"]["spec"]["containers"]
+    assert container["command"] == ["/bin/sh", "/scripts/restore.sh"]
+    assert {"name": "RESTORE_FROM", "value": "latest"} in container["env"]
+    assert restore["spec"]["backoffLimit"] == 0
+    # Removing the keys (and leaving maintenance) removes the Job again.
+    removed = compare(objects, stack_objects("production", "maintenanceMode=true"))
+    assert [change.identity for change in removed if change.action == "removed"] == [
+        f"Job/production/{restore['metadata']['name']}"]
+    named = stack_objects("production", "maintenanceMode=true", "restore.fromBackup=monad-synapse-20261127T030000Z.dump",
+                          "restore.confirm=production")
+    assert not any(identity == f"Job/production/{restore['metadata']['name']}" for identity in named)
+    assert render_stack("production", *RESTORE_SETS).files["outputs.json"].count("monad-synapse-db-restore-") == 1
+
+
+@pytest.mark.parametrize(
+    ("sets", "key"),
+    [
+        (("restore.fromBackup=latest",), "restore.confirm"),
+        (("maintenanceMode=true", "restore.fromBackup=latest", "restore.confirm=staging"), "restore.confirm"),
+        (("restore.fromBackup=latest", "restore.confirm=production"), "maintenanceMode"),
+        (("backup.schedule=every hour",), "backup.schedule"),
+        (("backup.retentionDays=0",), "backup.retentionDays"),
+        (("backup.image=postgres:16.4-alpine",), "backup.image"),
+    ],
+)
+def test_bad_backup_or_restore_config_is_refused_naming_the_key(sets, key):
+    from settings import SettingsError
+    from tools.render import render
+
+    with pytest.raises(SettingsError) as caught:
+        render("production", sets)
+    assert key in {problem.path for problem in caught.value.problems}
+
+
+def test_backups_can_be_disabled(stack_objects):
+    objects = stack_objects("production", "backup.enabled=false")
+    assert not any(obj["kind"] == "CronJob" for obj in objects.values())
+    alerts = [rule["alert"] for group in objects["PrometheusRule/production/monad-synapse"]["spec"]["groups"]
+              for rule in group["rules"] if "alert" in rule]
+    assert not any("Backup" in alert or "Drill" in alert for alert in alerts)
+
+
+def test_backup_alerts_follow_the_schedule(stack_objects):
+    rules = {rule["alert"]: rule for group in stack_objects("production")["PrometheusRule/production/monad-synapse"]["spec"]["groups"]
+             for rule in group["rules"] if "alert" in rule}
+    # Hourly schedule: 3600s gap + 3600s job deadline + 900s margin.
+    assert rules["MonadSynapseBackupStale"]["expr"].endswith("> 8100")
+    daily = {rule["alert"]: rule for group in stack_objects("staging")["PrometheusRule/staging/monad-synapse"]["spec"]["groups"]
+             for rule in group["rules"] if "alert" in rule}
+    assert daily["MonadSynapseBackupStale"]["expr"].endswith(f"> {86400 + 3600 + 900}")
