@@ -2,9 +2,12 @@
 PYTHON_BOOTSTRAP ?= python3
 VENV ?= venv
 PYTHON := $(VENV)/bin/python
+SCAN_VENV ?= venv-scan
 STACK ?= staging
+BASE ?=
+DIFF_FLAGS ?=
 
-.PHONY: render render-all test clean
+.PHONY: render render-all test scan diff bench deps clean
 
 $(VENV)/.runtime-installed: requirements.txt
 	$(PYTHON_BOOTSTRAP) -m venv $(VENV)
@@ -16,6 +19,17 @@ $(VENV)/.dev-installed: $(VENV)/.runtime-installed requirements-dev.txt
 	$(PYTHON) -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
+$(SCAN_VENV)/.installed: requirements-scan.txt
+	$(PYTHON_BOOTSTRAP) -m venv $(SCAN_VENV)
+	$(SCAN_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(SCAN_VENV)/bin/python -m pip install --quiet -r requirements-scan.txt
+	touch $@
+
+policy/venv/.installed: policy/requirements.txt
+	$(PYTHON_BOOTSTRAP) -m venv policy/venv
+	policy/venv/bin/python -m pip install --quiet -r policy/requirements.txt
+	touch $@
+
 ## render: offline render of $(STACK) (default staging) into build/$(STACK)
 render: $(VENV)/.runtime-installed
 	$(PYTHON) -m tools.render $(STACK)
@@ -25,9 +39,28 @@ render-all: $(VENV)/.runtime-installed
 	$(PYTHON) -m tools.render staging
 	$(PYTHON) -m tools.render production
 
-## test: the whole suite (unit, renders, validation against schemas)
+## test: the whole suite (unit, renders, schemas, promtool, PostgreSQL, policies)
 test: $(VENV)/.dev-installed
 	$(PYTHON) -m pytest
+
+## scan: checkov on the rendered manifests of both stacks (and gateway mode)
+scan: $(VENV)/.runtime-installed $(SCAN_VENV)/.installed
+	rm -rf build/scan
+	$(PYTHON) -m tools.render staging --out build/scan/staging
+	$(PYTHON) -m tools.render production --out build/scan/production
+	$(PYTHON) -m tools.render production --out build/scan/production-gateway --set edge.kind=gateway
+	$(SCAN_VENV)/bin/checkov --config-file .checkov.yaml --directory build/scan
+
+## diff: render the base branch (BASE, default origin/main) and the working tree, diff each stack
+diff: $(VENV)/.runtime-installed
+	$(PYTHON) -m tools.branch_diff $(if $(BASE),--base $(BASE)) $(DIFF_FLAGS)
+
+## bench: render time against the SDK-import floor, and each operation's blast radius
+bench: $(VENV)/.runtime-installed
+	$(PYTHON) -m tools.bench
+
+## deps: what `pulumi preview/up --policy-pack policy` needs (program and policy venvs)
+deps: $(VENV)/.runtime-installed policy/venv/.installed
 
 clean:
 	rm -rf build .pytest_cache

@@ -26,7 +26,9 @@ BACKUP_CRONJOB = f"{APP_NAME}-db-backup"
 DRILL_CRONJOB = f"{APP_NAME}-restore-drill"
 SCRIPTS_CONFIG_MAP = f"{APP_NAME}-backup-scripts"
 BACKUP_VOLUME_CLAIM = f"{APP_NAME}-db-backups"
-POSTGRES_USER_ID = 70  # `postgres` in the official Alpine images
+# A high UID (CKV_K8S_40): the client tools need no passwd entry, since
+# DATABASE_URL names the database user.
+POSTGRES_USER_ID = 10070
 BACKUP_MOUNT = "/backups"
 SCRIPTS_MOUNT = "/scripts"
 
@@ -214,7 +216,7 @@ class DatabaseBackups(pulumi.ComponentResource):
                         k8s.core.v1.ContainerArgs(
                             name="pg",
                             image=backup.image,
-                            image_pull_policy="IfNotPresent",
+                            image_pull_policy="Always",
                             command=["/bin/sh", f"{SCRIPTS_MOUNT}/{script}"],
                             env=environment,
                             resources=k8s.core.v1.ResourceRequirementsArgs(

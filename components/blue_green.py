@@ -30,7 +30,9 @@ LIVE_SERVICE_NAME = APP_NAME
 PREVIEW_SERVICE_NAME = f"{APP_NAME}-preview"
 TRAFFIC_LABEL = "monad-synapse.com/traffic"
 HEALTH_PATH = "/api/health"
-RUN_AS_USER = 1001  # the non-root `nextjs` user of the Next.js Docker image
+# A high UID (above host users, CKV_K8S_40); the image must not need to own
+# files, it only writes to the /tmp and /app/.next/cache volumes.
+RUN_AS_USER = 10001
 PRESTOP_SLEEP_SECONDS = 10
 TERMINATION_GRACE_SECONDS = 45
 HEAP_SHARE_OF_MEMORY_LIMIT = 0.75
@@ -211,7 +213,7 @@ class BlueGreenApp(pulumi.ComponentResource):
                 k8s.core.v1.ContainerArgs(
                     name=CONTAINER_NAME,
                     image=image,
-                    image_pull_policy="IfNotPresent",
+                    image_pull_policy="Always",
                     ports=[k8s.core.v1.ContainerPortArgs(name="http", container_port=APP_PORT, protocol="TCP")],
                     env_from=[
                         k8s.core.v1.EnvFromSourceArgs(

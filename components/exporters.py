@@ -107,7 +107,7 @@ class DataStoreExporters(pulumi.ComponentResource):
                             k8s.core.v1.ContainerArgs(
                                 name=f"{spec.kind}-exporter",
                                 image=spec.image,
-                                image_pull_policy="IfNotPresent",
+                                image_pull_policy="Always",
                                 ports=[k8s.core.v1.ContainerPortArgs(name="metrics", container_port=spec.port)],
                                 env=[
                                     k8s.core.v1.EnvVarArgs(

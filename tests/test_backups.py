@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from components.backups import backup_scripts
-from tools.manifest import compare
+from tools.diff import diff_objects as compare
 
 BACKUP = "CronJob/production/monad-synapse-db-backup"
 DRILL = "CronJob/production/monad-synapse-restore-drill"

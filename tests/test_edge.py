@@ -7,7 +7,7 @@ import pytest
 
 from components.edge import envoy_rate_limit_rules, rate_limit_annotations
 from settings import RateLimit
-from tools.manifest import compare
+from tools.diff import diff_objects as compare
 
 NGINX = "nginx.ingress.kubernetes.io"
 # Every ingress-nginx annotation the program may use; all exist upstream.
@@ -70,7 +70,7 @@ def test_ddos_mode_touches_only_the_edge(stack_objects):
         "Ingress/production/monad-synapse-prod-ingress",
         "Ingress/production/monad-synapse-prod-preview-ingress",
     }
-    assert all(change.paths == (f"metadata.annotations.{NGINX}/limit-connections",) for change in changes)
+    assert all(change.fields == (f"metadata.annotations.{NGINX}/limit-connections",) for change in changes)
     assert not any(change.rolls_pods for change in changes)
 
 

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from components.blue_green import image_version, node_heap_megabytes
-from tools.manifest import compare
+from tools.diff import diff_objects as compare
 
 STACKS = ("staging", "production")
 
@@ -215,7 +215,7 @@ def test_maintenance_mode_updates_config_map_and_rolls_both_colors(stack_objects
     changes = changes_between(stack_objects, "production", "maintenanceMode=true")
     # The PrometheusRule gains the "maintenance mode active" info alert.
     assert set(changes) == {"ConfigMap/production/monad-synapse-config", RULE} | BOTH_DEPLOYMENTS
-    assert changes["ConfigMap/production/monad-synapse-config"].paths == ("data.MAINTENANCE_MODE",)
+    assert changes["ConfigMap/production/monad-synapse-config"].fields == ("data.MAINTENANCE_MODE",)
     assert all(changes[name].rolls_pods for name in BOTH_DEPLOYMENTS)
 
 
@@ -243,7 +243,7 @@ def test_memory_limit_updates_the_containers_only(stack_objects):
     changes = changes_between(stack_objects, "production", "resources.limits.memory=2Gi")
     assert set(changes) == BOTH_DEPLOYMENTS
     for change in changes.values():
-        assert set(change.paths) == {
+        assert set(change.fields) == {
             "spec.template.spec.containers[0].resources.limits.memory",
             "spec.template.spec.containers[0].env[0].value",
         }
@@ -253,7 +253,7 @@ def test_jwt_rotation_rolls_both_colors(stack_objects):
     changes = changes_between(stack_objects, "production", "jwtSecretVersion=2")
     assert set(changes) == BOTH_DEPLOYMENTS
     for change in changes.values():
-        assert change.paths == ("spec.template.metadata.annotations.monad-synapse.com/secret-checksum",)
+        assert change.fields == ("spec.template.metadata.annotations.monad-synapse.com/secret-checksum",)
 
 
 def test_new_app_config_key_rolls_both_colors(stack_objects):

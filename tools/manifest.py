@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Iterator
 
 import yaml
@@ -13,7 +12,8 @@ from tools.mock_engine import kubernetes_identity
 def load_objects(manifest_text: str) -> dict[str, dict[str, Any]]:
     """Objects of a rendered manifest keyed by `Kind/namespace/name`."""
     objects = {}
-    for document in yaml.safe_load_all(manifest_text):
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    for document in yaml.load_all(manifest_text, Loader=loader):
         if document:
             objects[kubernetes_identity(document)] = document
     return objects
@@ -31,29 +31,7 @@ def changed_paths(before: Any, after: Any, prefix: str = "") -> Iterator[str]:
         yield prefix or "<root>"
 
 
-@dataclass(frozen=True)
-class ObjectChange:
-    identity: str
-    action: str  # added | removed | changed
-    paths: tuple[str, ...]
-
-    @property
-    def rolls_pods(self) -> bool:
-        """A changed pod template makes the controller replace its pods."""
-        return self.action == "changed" and any(
-            path.startswith(("spec.template.", "spec.jobTemplate.spec.template.")) for path in self.paths
-        )
-
-
-def compare(before: dict[str, dict], after: dict[str, dict]) -> list[ObjectChange]:
-    changes = []
-    for identity in sorted(set(before) | set(after)):
-        if identity not in after:
-            changes.append(ObjectChange(identity, "removed", ()))
-        elif identity not in before:
-            changes.append(ObjectChange(identity, "added", ()))
-        else:
-            paths = tuple(changed_paths(before[identity], after[identity]))
-            if paths:
-                changes.append(ObjectChange(identity, "changed", paths))
-    return changes
+def pulumi_type(obj: dict[str, Any]) -> str:
+    """The Pulumi resource type of a Kubernetes object: kubernetes:apps/v1:Deployment."""
+    group, _, version = obj["apiVersion"].rpartition("/")
+    return f"kubernetes:{group or 'core'}/{version}:{obj['kind']}"

@@ -72,7 +72,7 @@ KIND_ORDER = (
 )
 
 
-class _ManifestDumper(yaml.SafeDumper):
+class _ManifestDumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # libyaml when PyYAML has it
     """Block-style YAML; multi-line strings (scripts, dashboards) as literals."""
 
 

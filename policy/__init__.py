@@ -1,0 +1,1 @@
+"""Policy pack (Pulumi CrossGuard): `pulumi preview --policy-pack policy`."""

@@ -1,0 +1,138 @@
+"""The offline diff: fields, rollsPods and replaces for real renders and for
+the immutable-field rules, plus its command line."""
+
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tools.diff import diff_objects, replaces_object
+from tools.operations import OPERATIONS
+from tools.mock_engine import PROJECT_DIR, kubernetes_identity
+from tools.render import write_atomically
+
+
+@pytest.fixture
+def render_dir(render_stack, tmp_path):
+    def _render(name: str, stack: str, *sets: str):
+        directory = tmp_path / name
+        write_atomically(render_stack(stack, *sets).files, directory)
+        return directory
+
+    return _render
+
+
+def run_diff(*args) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "tools.diff", *map(str, args)], cwd=PROJECT_DIR,
+                          capture_output=True, text=True, timeout=60)
+
+
+# Expected blast radius of each runbook operation on production.
+EXPECTED = {
+    "maintenance mode on": {"rolls": {"monad-synapse-blue", "monad-synapse-green"}},
+    "new app setting": {"rolls": {"monad-synapse-blue", "monad-synapse-green"}},
+    "rotate JWT secret": {"rolls": {"monad-synapse-blue", "monad-synapse-green"}},
+    "scale up (min 8)": {"rolls": set(), "kinds": {"HorizontalPodAutoscaler"}},
+    "raise HPA max (15)": {"rolls": set(), "kinds": {"HorizontalPodAutoscaler"}},
+    "memory limit 2Gi": {"rolls": {"monad-synapse-blue", "monad-synapse-green"}, "kinds": {"Deployment"}},
+    "release to idle color": {"rolls": {"monad-synapse-green"}, "kinds": {"Deployment"}},
+    "switch / roll back": {"rolls": set(), "kinds": {"Service", "HorizontalPodAutoscaler"}},
+    "VPA Initial": {"rolls": set(), "kinds": {"VerticalPodAutoscaler"}},
+    "DDoS: connections 10": {"rolls": set(), "kinds": {"Ingress"}},
+    "allow-list a source": {"rolls": set(), "kinds": {"Ingress"}},
+    "restore latest backup": {"rolls": {"monad-synapse-blue", "monad-synapse-green"}},
+}
+
+
+def test_every_operation_has_an_expectation():
+    assert {operation.name for operation in OPERATIONS} == set(EXPECTED)
+
+
+@pytest.mark.parametrize("operation", OPERATIONS, ids=[operation.name for operation in OPERATIONS])
+def test_diff_reports_each_runbook_operation(render_dir, operation):
+    before = render_dir("before", "production")
+    after = render_dir("after", "production", *operation.sets_for("production"))
+    result = run_diff(before, after, "--json")
+    assert result.returncode == 0, result.stderr
+    changes = json.loads(result.stdout)["changes"]
+    assert changes, "an operation must change something"
+    assert all(set(change) == {"kind", "namespace", "name", "action", "fields", "rollsPods", "replaces"} for change in changes)
+    assert not any(change["replaces"] for change in changes)
+    assert {c["name"] for c in changes if c["rollsPods"]} == EXPECTED[operation.name]["rolls"]
+    if "kinds" in EXPECTED[operation.name]:
+        assert {c["kind"] for c in changes} == EXPECTED[operation.name]["kinds"]
+
+
+def test_human_output_is_a_table_with_a_summary(render_dir):
+    result = run_diff(render_dir("a", "production"), render_dir("b", "production", "maintenanceMode=true"))
+    lines = result.stdout.strip().splitlines()
+    assert lines[0].split()[:4] == ["action", "kind", "namespace", "name"]
+    assert lines[-1] == "4 changed, 0 added, 0 removed; 2 roll pods; 0 replaced"
+    assert any("data.MAINTENANCE_MODE" in line for line in lines)
+
+
+def test_no_change(render_dir):
+    result = run_diff(render_dir("a", "staging"), render_dir("b", "staging"))
+    assert result.stdout.strip() == "no changes"
+
+
+def test_renamed_objects_are_replacements(render_dir):
+    result = run_diff(render_dir("a", "staging"), render_dir("b", "staging", "namespace=staging-2"), "--json")
+    changes = json.loads(result.stdout)["changes"]
+    moved = [c for c in changes if c["namespace"] == "staging-2" or c["kind"] == "Namespace"]
+    assert moved and all(c["replaces"] and c["action"] == "changed" for c in moved)
+
+
+def test_restore_job_is_added_then_removed(render_dir):
+    plain = render_dir("plain", "production", "maintenanceMode=true")
+    restoring = render_dir("restoring", "production", "maintenanceMode=true", "restore.fromBackup=latest",
+                           "restore.confirm=production")
+    added = json.loads(run_diff(plain, restoring, "--json").stdout)["changes"]
+    assert [(c["kind"], c["action"]) for c in added] == [("Job", "added")]
+    removed = json.loads(run_diff(restoring, plain, "--json").stdout)["changes"]
+    assert [(c["kind"], c["action"]) for c in removed] == [("Job", "removed")]
+
+
+def test_bad_directories_exit_2(tmp_path):
+    result = run_diff(tmp_path / "nope", tmp_path)
+    assert result.returncode == 2 and "not a render directory" in result.stderr
+
+
+DEPLOYMENT = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "ns"},
+              "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}},
+                       "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "c", "image": "i:1"}]}}}}
+
+
+def changed(obj: dict, mutate) -> tuple:
+    after = copy.deepcopy(obj)
+    mutate(after)
+    (change,) = diff_objects({kubernetes_identity(obj): obj}, {kubernetes_identity(after): after})
+    return change.rolls_pods, change.replaces
+
+
+def test_immutable_and_rolling_fields():
+    assert changed(DEPLOYMENT, lambda o: o["spec"]["selector"]["matchLabels"].update(tier="1")) == (False, True)
+    assert changed(DEPLOYMENT, lambda o: o["spec"]["template"]["spec"]["containers"][0].update(image="i:2")) == (True, False)
+    assert changed(DEPLOYMENT, lambda o: o["spec"].update(replicas=5)) == (False, False)
+    job = {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "j"},
+           "spec": {"activeDeadlineSeconds": 5, "template": {"spec": {"containers": [{"image": "i:1"}]}}}}
+    assert changed(job, lambda o: o["spec"]["template"]["spec"]["containers"][0].update(image="i:2")) == (False, True)
+    assert changed(job, lambda o: o["spec"].update(activeDeadlineSeconds=10)) == (False, False)
+    cronjob = {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "c"},
+               "spec": {"jobTemplate": {"spec": {"template": {"spec": {"containers": [{"image": "i:1"}]}}}}}}
+    assert changed(cronjob, lambda o: o["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0].update(image="i:2")) == (False, False)
+
+
+@pytest.mark.parametrize(("path", "replaces"), [("spec.resources.requests.storage", False), ("spec.storageClassName", True),
+                                                ("spec.accessModes[0]", True)])
+def test_pvc_spec_is_immutable_except_growing(path, replaces):
+    assert replaces_object("PersistentVolumeClaim", {}, (path,)) is replaces
+
+
+def test_immutable_config_map_data():
+    assert replaces_object("ConfigMap", {"immutable": True}, ("data.KEY",)) is True
+    assert replaces_object("ConfigMap", {}, ("data.KEY",)) is False

@@ -1,0 +1,84 @@
+"""Workflow files, the base-branch diff and the benchmark's report."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tools.mock_engine import PROJECT_DIR
+
+WORKFLOWS = sorted((PROJECT_DIR / ".github" / "workflows").glob("*.yml"))
+
+
+def test_workflows_validate_against_the_github_schema():
+    checker = Path(sys.executable).parent / "check-jsonschema"
+    assert WORKFLOWS
+    result = subprocess.run([str(checker), "--builtin-schema", "vendor.github-workflows", *map(str, WORKFLOWS)],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_workflow_schema_check_can_fail(tmp_path):
+    broken = tmp_path / "broken.yml"
+    broken.write_text("name: x\non: push\njobs:\n  a:\n    runs-on: ubuntu-24.04\n    steps: nope\n")
+    checker = Path(sys.executable).parent / "check-jsonschema"
+    result = subprocess.run([str(checker), "--builtin-schema", "vendor.github-workflows", str(broken)], capture_output=True)
+    assert result.returncode != 0
+
+
+def load(name: str) -> dict:
+    return yaml.safe_load((PROJECT_DIR / ".github" / "workflows" / name).read_text())
+
+
+def test_pull_requests_test_diff_offline_and_preview_only_with_credentials():
+    jobs = load("pull-request.yml")["jobs"]
+    assert any("make test" in step.get("run", "") for step in jobs["test"]["steps"])
+    assert any("make scan" in step.get("run", "") for step in jobs["test"]["steps"])
+    assert any("GITHUB_STEP_SUMMARY" in step.get("run", "") for step in jobs["offline-diff"]["steps"])
+    assert "head.repo.full_name == github.repository" in jobs["preview"]["if"]  # forks: no secrets
+    (preview,) = [step for step in jobs["preview"]["steps"] if step.get("uses", "").startswith("pulumi/actions@")]
+    assert preview["with"]["command"] == "preview" and preview["with"]["comment-on-pr"] is True
+    assert preview["with"]["policyPacks"] == "policy"
+    assert jobs["preview"]["strategy"]["matrix"]["stack"] == ["staging", "production"]
+
+
+def test_main_deploys_staging_then_production_behind_an_environment():
+    jobs = load("deploy.yml")["jobs"]
+    assert jobs["staging"]["needs"] == "test" and jobs["production"]["needs"] == "staging"
+    assert jobs["production"]["environment"] == "production"
+    (up,) = [step for step in jobs["production"]["steps"] if step.get("uses", "").startswith("pulumi/actions@")]
+    assert up["with"]["command"] == "up" and up["with"]["stack-name"] == "production"
+
+
+@pytest.mark.skipif(shutil.which("git") is None or not (PROJECT_DIR / ".git").exists(), reason="needs the git checkout")
+def test_branch_diff_renders_base_and_head(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "tools.branch_diff", "--base", "HEAD", "--stack", "staging",
+                             "--out", str(tmp_path)], cwd=PROJECT_DIR, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "==> staging" in result.stdout
+    assert (tmp_path / "base" / "staging" / "manifest.yaml").is_file()
+    assert (tmp_path / "head" / "staging" / "manifest.yaml").is_file()
+    worktrees = subprocess.run(["git", "worktree", "list"], cwd=PROJECT_DIR, capture_output=True, text=True).stdout
+    assert "monad-synapse-base-" not in worktrees  # cleaned up
+
+
+def test_branch_diff_refuses_an_unknown_ref():
+    result = subprocess.run([sys.executable, "-m", "tools.branch_diff", "--base", "no-such-branch-x"], cwd=PROJECT_DIR,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "unknown git ref" in result.stderr
+
+
+def test_bench_reports_every_operation(capsys):
+    from tools import bench
+    from tools.operations import OPERATIONS
+
+    assert bench.main(["--runs", "1", "--stack", "production"]) == 0
+    report = capsys.readouterr().out
+    assert "render / floor" in report
+    for operation in OPERATIONS:
+        assert operation.name in report

@@ -1,0 +1,113 @@
+"""Benchmark: render cost against the floor of importing the Pulumi SDKs, and
+the blast radius of each runbook operation. Prints tables; asserts nothing.
+
+    python -m tools.bench [--runs N]
+
+Times are medians of N fresh processes (machines are noisy; compare ratios).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Optional
+
+from tools.diff import diff_objects
+from tools.manifest import load_objects
+from tools.mock_engine import PROJECT_DIR
+from tools.operations import OPERATIONS
+from tools.render import render
+from settings import SettingsError
+
+# What rendering cannot do without: the SDKs and the Kubernetes API modules
+# the program declares resources from, and the mock engine.
+SDK_IMPORTS = (
+    "import pulumi, pulumi.runtime.mocks, pulumi_random, pulumi_kubernetes;"
+    "import pulumi_kubernetes.apps.v1, pulumi_kubernetes.autoscaling.v2, pulumi_kubernetes.batch.v1,"
+    " pulumi_kubernetes.core.v1, pulumi_kubernetes.meta.v1, pulumi_kubernetes.networking.v1,"
+    " pulumi_kubernetes.policy.v1, pulumi_kubernetes.apiextensions"
+)
+
+
+def _seconds(command: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, cwd=PROJECT_DIR, check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def median_seconds(command: list[str], runs: int) -> float:
+    return statistics.median(_seconds(command) for _ in range(runs))
+
+
+def render_costs(stacks: list[str], runs: int) -> list[tuple[str, float, float, int, int]]:
+    floor = median_seconds([sys.executable, "-c", SDK_IMPORTS], runs)
+    rows = []
+    with tempfile.TemporaryDirectory() as scratch:
+        for stack in stacks:
+            seconds = median_seconds([sys.executable, "-m", "tools.render", stack, "--out", str(Path(scratch) / stack)], runs)
+            rendering = render(stack)
+            kubernetes = sum(1 for resource in rendering.run.resources if resource.is_kubernetes)
+            rows.append((stack, floor, seconds, len(rendering.run.resources), kubernetes))
+    return rows
+
+
+def blast_radius(stack: str) -> list[tuple[str, int, str, int, int]]:
+    baseline = load_objects(render(stack).files["manifest.yaml"])
+    hpa_minimum = {
+        obj["spec"]["scaleTargetRef"]["name"]: obj["spec"]["minReplicas"]
+        for obj in baseline.values()
+        if obj["kind"] == "HorizontalPodAutoscaler"
+    }
+    rows = []
+    for operation in OPERATIONS:
+        try:
+            after = load_objects(render(stack, operation.sets_for(stack)).files["manifest.yaml"])
+        except SettingsError as error:
+            refused = ", ".join(problem.path for problem in error.problems)
+            rows.append((operation.name, f"refused ({refused})", "-", "-", "-"))
+            continue
+        changes = diff_objects(baseline, after)
+        rolled = [change.name for change in changes if change.rolls_pods]
+        pods = sum(hpa_minimum.get(name, baseline.get(f"Deployment/{stack}/{name}", {}).get("spec", {}).get("replicas") or 1)
+                   for name in rolled)
+        replaced = sum(1 for change in changes if change.replaces)
+        rows.append((operation.name, len(changes), ", ".join(rolled) or "-", pods, replaced))
+    return rows
+
+
+def _print_table(header: tuple, rows: list[tuple]) -> None:
+    cells = [tuple(str(cell) for cell in row) for row in [header, *rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    for row in cells:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+    print()
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=5, help="processes per median (default 5)")
+    parser.add_argument("--stack", action="append", dest="stacks", help="stacks (default staging and production)")
+    args = parser.parse_args(argv)
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
+    stacks = args.stacks or ["staging", "production"]
+
+    print(f"Render cost, median of {args.runs} fresh processes each")
+    _print_table(
+        ("stack", "SDK import floor (s)", "render (s)", "render / floor", "resources", "Kubernetes objects"),
+        [(stack, f"{floor:.2f}", f"{seconds:.2f}", f"{seconds / floor:.2f}x", total, kubernetes)
+         for stack, floor, seconds, total, kubernetes in render_costs(stacks, args.runs)],
+    )
+    for stack in stacks:
+        print(f"Blast radius of the runbook operations on {stack} (pods counted at the HPA minimum)")
+        _print_table(("operation", "objects changed", "rolled", "pods rolled", "replaced"), blast_radius(stack))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,91 @@
+"""Render the base branch and the working tree offline and diff each stack:
+what merging this change would do, for pull requests from forks too.
+
+    python -m tools.branch_diff [--base REF] [--stack NAME]... [--markdown] [--out DIR]
+
+The base is rendered with its own code (a temporary git worktree), the
+working tree with the current code; both without cluster or credentials.
+Exit code 2 when the working tree's config is refused (the errors are shown).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Optional
+
+from tools.diff import diff_directories, table
+from tools.mock_engine import PROJECT_DIR, available_stacks
+
+
+def _git(*args: str, cwd: Path = PROJECT_DIR) -> subprocess.CompletedProcess:
+    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True)
+
+
+def default_base() -> str:
+    for candidate in ("origin/main", "main"):
+        if _git("rev-parse", "--verify", "--quiet", candidate).returncode == 0:
+            return candidate
+    return "HEAD"
+
+
+def _render(source: Path, stack: str, out: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "tools.render", stack, "--out", str(out)], cwd=source, capture_output=True, text=True
+    )
+
+
+def _empty_render(out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "manifest.yaml").write_text("")
+    (out / "resources.json").write_text("[]\n")
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.branch_diff", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--base", help="git ref to compare with (default origin/main, else main)")
+    parser.add_argument("--stack", action="append", dest="stacks", help="stack to render (default: every stack)")
+    parser.add_argument("--markdown", action="store_true", help="Markdown output, for a CI job summary")
+    parser.add_argument("--out", type=Path, default=PROJECT_DIR / "build" / "diff", help="where renders go")
+    args = parser.parse_args(argv)
+    base = args.base or default_base()
+    if _git("rev-parse", "--verify", "--quiet", base).returncode != 0:
+        print(f"error: unknown git ref {base!r}; pass --base REF (a branch, tag or commit)", file=sys.stderr)
+        return 2
+    stacks = args.stacks or available_stacks()
+    shutil.rmtree(args.out, ignore_errors=True)
+    worktree = Path(tempfile.mkdtemp(prefix="monad-synapse-base-"))
+    status = 0
+    try:
+        added = _git("worktree", "add", "--detach", str(worktree / "src"), base)
+        if added.returncode != 0:
+            print(f"error: cannot check out {base}: {added.stderr.strip()}", file=sys.stderr)
+            return 2
+        heading = "###" if args.markdown else "==>"
+        print(f"{heading} Offline diff of {', '.join(stacks)} against {base}\n")
+        for stack in stacks:
+            before, after = args.out / "base" / stack, args.out / "head" / stack
+            base_render = _render(worktree / "src", stack, before)
+            if base_render.returncode != 0:
+                # A new stack, or a base that could not render: compare with nothing.
+                _empty_render(before)
+            head_render = _render(PROJECT_DIR, stack, after)
+            print(f"{heading} {stack}\n")
+            if head_render.returncode != 0:
+                status = 2
+                fence = "```" if args.markdown else ""
+                print(f"This change does not render; `pulumi up` would refuse it:\n{fence}\n{head_render.stderr.strip()}\n{fence}\n")
+                continue
+            print(table(diff_directories(before, after), markdown=args.markdown))
+    finally:
+        _git("worktree", "remove", "--force", str(worktree / "src"))
+        shutil.rmtree(worktree, ignore_errors=True)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
