@@ -43,12 +43,15 @@ render-all: $(VENV)/.runtime-installed
 test: $(VENV)/.dev-installed
 	$(PYTHON) -m pytest
 
-## scan: checkov on the rendered manifests of both stacks (and gateway mode)
+## scan: checkov on the rendered manifests of both stacks (and gateway and object-storage modes)
 scan: $(VENV)/.runtime-installed $(SCAN_VENV)/.installed
 	rm -rf build/scan
 	$(PYTHON) -m tools.render staging --out build/scan/staging
 	$(PYTHON) -m tools.render production --out build/scan/production
 	$(PYTHON) -m tools.render production --out build/scan/production-gateway --set edge.kind=gateway
+	$(PYTHON) -m tools.render production --out build/scan/production-s3 --set backup.storage.kind=s3 \
+	  --set backup.storage.s3.bucket=monad-backups --set-secret backupS3AccessKeyId=scan-placeholder \
+	  --set-secret backupS3SecretAccessKey=scan-placeholder
 	$(SCAN_VENV)/bin/checkov --config-file .checkov.yaml --directory build/scan
 
 ## diff: render the base branch (BASE, default origin/main) and the working tree, diff each stack

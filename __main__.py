@@ -126,6 +126,9 @@ if settings.backup.enabled:
             restore=settings.restore,
             secret_name=app_configuration.secret_name,
             postgres=settings.network.postgres,
+            s3_access_key_id=stack_inputs.secrets.backup_s3_access_key_id,
+            s3_secret_access_key=stack_inputs.secrets.backup_s3_secret_access_key,
+            default_s3_prefix=settings.namespace,
         ),
         opts=pulumi.ResourceOptions(depends_on=[network_policies]),
     )

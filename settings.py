@@ -58,6 +58,15 @@ SECRET_KEYS: Mapping[str, str] = MappingProxyType(
     }
 )
 
+# Secrets needed only by some configurations (declared with an empty default
+# so the CLI does not require them; the program checks they are encrypted).
+OPTIONAL_SECRET_KEYS: Mapping[str, str] = MappingProxyType(
+    {
+        "backupS3AccessKeyId": "AKIA...",
+        "backupS3SecretAccessKey": "<secret access key>",
+    }
+)
+
 # Example values used in "fix:" hints where a key has no default to suggest.
 EXAMPLES: Mapping[str, str] = MappingProxyType(
     {
@@ -551,9 +560,55 @@ class RestoreDrill(_Model):
     sanity_query: str = "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'"
 
 
+class S3Storage(_Model):
+    """S3 or an S3-compatible store (MinIO, R2, GCS interop): off the
+    cluster's failure domain, unlike a volume."""
+
+    bucket: str
+    prefix: Optional[str] = None  # default: the namespace
+    region: str = "us-east-1"
+    endpoint: Optional[str] = None  # https://... for S3-compatible stores
+    image: ImageRef = "amazon/aws-cli:2.22.35"
+    cidrs: Cidrs = ("0.0.0.0/0",)
+
+    @field_validator("bucket")
+    @classmethod
+    def _bucket_name(cls, bucket: str) -> str:
+        if not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", bucket):
+            raise _custom_error("bad_bucket", "not an S3 bucket name (3-63 lower-case letters, digits, '.', '-')")
+        return bucket
+
+    @field_validator("endpoint")
+    @classmethod
+    def _https_endpoint(cls, endpoint: Optional[str]) -> Optional[str]:
+        if endpoint is not None and not re.fullmatch(r"https://[A-Za-z0-9.-]+(:[0-9]{1,5})?/?", endpoint):
+            raise _custom_error("bad_endpoint", "must be an https:// URL of the S3 API, such as https://minio.example.com")
+        return endpoint
+
+    @property
+    def port(self) -> int:
+        match = re.search(r":([0-9]+)/?$", self.endpoint or "")
+        return int(match.group(1)) if match else 443
+
+
 class BackupStorage(_Model):
+    kind: Literal["pvc", "s3"] = "pvc"
+    # The volume's size, or with s3 the scratch space a dump is written to.
     size: str = "20Gi"
     storage_class_name: Optional[ObjectName] = None
+    s3: Optional[S3Storage] = None
+
+    @model_validator(mode="after")
+    def _s3_needs_a_bucket(self) -> "BackupStorage":
+        if self.kind == "s3" and self.s3 is None:
+            raise _custom_error(
+                "s3_without_bucket",
+                "backup.storage.kind s3 needs a bucket",
+                field="s3.bucket",
+                value=None,
+                suggestion="monad-synapse-backups",
+            )
+        return self
 
     @field_validator("size")
     @classmethod
@@ -969,7 +1024,7 @@ def _known_keys(parent: tuple[str, ...]) -> list[str]:
     return sorted(field.alias or name for name, field in model.model_fields.items() if name != "stack")
 
 
-TOP_LEVEL_KEYS = tuple(_known_keys(())) + tuple(SECRET_KEYS)
+TOP_LEVEL_KEYS = tuple(_known_keys(())) + tuple(SECRET_KEYS) + tuple(OPTIONAL_SECRET_KEYS)
 
 
 def _unknown_key_problems(raw: Mapping[str, Any], stack: str) -> list[Problem]:
@@ -1002,6 +1057,8 @@ class StackSecrets:
     redis_url: pulumi.Output[str]
     alert_slack_webhook_url: pulumi.Output[str]
     alert_pagerduty_routing_key: pulumi.Output[str]
+    backup_s3_access_key_id: Optional[pulumi.Output[str]] = None
+    backup_s3_secret_access_key: Optional[pulumi.Output[str]] = None
 
 
 @dataclass(frozen=True)
@@ -1034,7 +1091,7 @@ def load_settings(config: pulumi.Config, stack: str) -> StackInputs:
     raw: dict[str, Any] = {}
     problems: list[Problem] = []
     for key in sorted(_configured_keys() | set(_known_keys(()))):
-        if key in SECRET_KEYS:
+        if key in SECRET_KEYS or key in OPTIONAL_SECRET_KEYS:
             continue
         if key in _OBJECT_KEYS:
             try:
@@ -1059,12 +1116,33 @@ def load_settings(config: pulumi.Config, stack: str) -> StackInputs:
             )
         else:
             secrets[key] = value
+    from pulumi.runtime import config as runtime_config
+
+    optional: dict[str, pulumi.Output[str]] = {}
+    for key, example in OPTIONAL_SECRET_KEYS.items():
+        if not runtime_config.get_config(f"{PROJECT}:{key}"):
+            continue
+        if not runtime_config.is_config_secret(f"{PROJECT}:{key}"):
+            problems.append(
+                Problem(key, "<plaintext>", "holds a credential but is not encrypted",
+                        _fix_command(key, stack, example, secret=True))
+            )
+            continue
+        optional[key] = config.get_secret(key)
     try:
         settings = Settings.from_raw(raw, stack)
     except SettingsError as error:
         raise SettingsError(stack, problems + error.problems) from None
+    if settings.backup.enabled and settings.backup.storage.kind == "s3":
+        for key, example in OPTIONAL_SECRET_KEYS.items():
+            if key not in optional and not any(problem.path == key for problem in problems):
+                problems.append(
+                    Problem(key, _MISSING, "required with backup.storage.kind s3",
+                            _fix_command(key, stack, example, secret=True))
+                )
     if problems:
         raise SettingsError(stack, problems)
+    secrets.update(optional)
     return StackInputs(
         settings=settings,
         secrets=StackSecrets(**{to_snake(key): value for key, value in secrets.items()}),

@@ -55,6 +55,9 @@ def backup_labels(instance: str) -> dict[str, str]:
     }
 
 
+S3_SECRET = f"{APP_NAME}-backup-s3"
+
+
 @dataclass(frozen=True)
 class DatabaseBackupsArgs:
     namespace: pulumi.Input[str]
@@ -62,6 +65,11 @@ class DatabaseBackupsArgs:
     restore: Restore
     secret_name: pulumi.Input[str]
     postgres: EgressTarget
+    # Object-storage credentials (backup.storage.kind s3), Pulumi secrets.
+    s3_access_key_id: Optional[pulumi.Output[str]] = None
+    s3_secret_access_key: Optional[pulumi.Output[str]] = None
+    # S3 prefix default: the namespace, so stacks sharing a bucket never mix dumps.
+    default_s3_prefix: str = ""
 
 
 class DatabaseBackups(pulumi.ComponentResource):
@@ -80,33 +88,51 @@ class DatabaseBackups(pulumi.ComponentResource):
         scripts = backup_scripts()
         self._scripts_checksum = checksum(scripts)
 
+        self._s3 = backup.storage.s3 if backup.storage.kind == "s3" else None
         scripts_config_map = k8s.core.v1.ConfigMap(
             f"{name}-scripts",
             metadata=self._metadata(SCRIPTS_CONFIG_MAP, BACKUP_CRONJOB),
             data=scripts,
             opts=child,
         )
-        volume_claim = k8s.core.v1.PersistentVolumeClaim(
-            f"{name}-volume",
-            metadata=self._metadata(BACKUP_VOLUME_CLAIM, BACKUP_CRONJOB),
-            spec=k8s.core.v1.PersistentVolumeClaimSpecArgs(
-                access_modes=["ReadWriteOnce"],
-                storage_class_name=backup.storage.storage_class_name,
-                resources=k8s.core.v1.VolumeResourceRequirementsArgs(requests={"storage": backup.storage.size}),
-            ),
-            # The dumps must outlive the stack: `pulumi destroy` leaves the volume.
-            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
-        )
-        # Pulumi's PVC await accepts Pending under WaitForFirstConsumer storage
-        # (pulumi-kubernetes #3130, #4181), so the jobs below can depend on it.
-        needs = [scripts_config_map, volume_claim]
+        needs: list[pulumi.Resource] = [scripts_config_map]
+        if self._s3 is None:
+            volume_claim = k8s.core.v1.PersistentVolumeClaim(
+                f"{name}-volume",
+                metadata=self._metadata(BACKUP_VOLUME_CLAIM, BACKUP_CRONJOB),
+                spec=k8s.core.v1.PersistentVolumeClaimSpecArgs(
+                    access_modes=["ReadWriteOnce"],
+                    storage_class_name=backup.storage.storage_class_name,
+                    resources=k8s.core.v1.VolumeResourceRequirementsArgs(requests={"storage": backup.storage.size}),
+                ),
+                # The dumps must outlive the stack: `pulumi destroy` leaves the volume.
+                opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
+            )
+            # Pulumi's PVC await accepts Pending under WaitForFirstConsumer storage
+            # (pulumi-kubernetes #3130, #4181), so the jobs below can depend on it.
+            needs.append(volume_claim)
+        else:
+            needs.append(
+                k8s.core.v1.Secret(
+                    f"{name}-s3-secret",
+                    metadata=self._metadata(S3_SECRET, BACKUP_CRONJOB),
+                    type="Opaque",
+                    string_data={
+                        "AWS_ACCESS_KEY_ID": pulumi.Output.secret(args.s3_access_key_id),
+                        "AWS_SECRET_ACCESS_KEY": pulumi.Output.secret(args.s3_secret_access_key),
+                    },
+                    opts=child,
+                )
+            )
 
+        # With s3 the PostgreSQL step and the transfer run in separate
+        # containers, in order: dump then upload; download then restore.
+        retention = {"RETENTION_DAYS": str(backup.retention_days)}
         backup_cronjob = self._cronjob(
             f"{name}-backup",
             BACKUP_CRONJOB,
             backup.schedule,
-            "backup.sh",
-            {"RETENTION_DAYS": str(backup.retention_days)},
+            [("backup.sh", [], retention)] + ([("s3.sh", ["upload"], retention)] if self._s3 else []),
             needs,
         )
         if backup.drill.enabled:
@@ -114,8 +140,8 @@ class DatabaseBackups(pulumi.ComponentResource):
                 f"{name}-drill",
                 DRILL_CRONJOB,
                 backup.drill.schedule,
-                "drill.sh",
-                {"DRILL_SANITY_QUERY": backup.drill.sanity_query},
+                ([("s3.sh", ["download", "latest"], {})] if self._s3 else [])
+                + [("drill.sh", [], {"DRILL_SANITY_QUERY": backup.drill.sanity_query})],
                 needs,
             )
         restore_name: Optional[str] = None
@@ -124,7 +150,12 @@ class DatabaseBackups(pulumi.ComponentResource):
             k8s.batch.v1.Job(
                 f"{name}-restore",
                 metadata=self._metadata(restore_name, restore_name),
-                spec=self._job_spec(restore_name, "restore.sh", {"RESTORE_FROM": args.restore.from_backup}, retries=0),
+                spec=self._job_spec(
+                    restore_name,
+                    ([("s3.sh", ["download", args.restore.from_backup], {})] if self._s3 else [])
+                    + [("restore.sh", [], {"RESTORE_FROM": args.restore.from_backup})],
+                    retries=0,
+                ),
                 # Pulumi waits for the Job to complete, so `pulumi up` reports
                 # whether the restore worked.
                 opts=pulumi.ResourceOptions(
@@ -142,9 +173,11 @@ class DatabaseBackups(pulumi.ComponentResource):
                 "ingress": [],
                 "egress": [
                     {
-                        "to": [{"ipBlock": block} for block in ip_blocks(args.postgres)],
-                        "ports": [{"protocol": "TCP", "port": args.postgres.port}],
+                        "to": [{"ipBlock": block} for block in ip_blocks(target)],
+                        "ports": [{"protocol": "TCP", "port": port}],
                     }
+                    for target, port in [(args.postgres, args.postgres.port)]
+                    + ([(self._s3, self._s3.port)] if self._s3 else [])
                 ],
             },
             opts=child,
@@ -158,7 +191,7 @@ class DatabaseBackups(pulumi.ComponentResource):
     def _metadata(self, name: str, instance: str) -> k8s.meta.v1.ObjectMetaArgs:
         return k8s.meta.v1.ObjectMetaArgs(name=name, namespace=self._args.namespace, labels=backup_labels(instance))
 
-    def _cronjob(self, logical: str, name: str, schedule: str, script: str, env: dict, needs: list):
+    def _cronjob(self, logical: str, name: str, schedule: str, steps: list, needs: list):
         return k8s.batch.v1.CronJob(
             logical,
             metadata=self._metadata(name, name),
@@ -173,24 +206,79 @@ class DatabaseBackups(pulumi.ComponentResource):
                 failed_jobs_history_limit=3,
                 job_template=k8s.batch.v1.JobTemplateSpecArgs(
                     metadata=k8s.meta.v1.ObjectMetaArgs(labels=backup_labels(name)),
-                    spec=self._job_spec(name, script, env, retries=1),
+                    spec=self._job_spec(name, steps, retries=1),
                 ),
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=needs),
         )
 
-    def _job_spec(self, instance: str, script: str, env: dict, retries: int) -> k8s.batch.v1.JobSpecArgs:
+    def _container(self, script: str, arguments: list, env: dict) -> k8s.core.v1.ContainerArgs:
+        """One step: a PostgreSQL tools script, or (s3.sh) an object-storage transfer."""
         backup = self._args.backup
+        transfer = script == "s3.sh"
         environment = [
-            k8s.core.v1.EnvVarArgs(
-                name="DATABASE_URL",
-                value_from=k8s.core.v1.EnvVarSourceArgs(
-                    secret_key_ref=k8s.core.v1.SecretKeySelectorArgs(name=self._args.secret_name, key="DATABASE_URL")
-                ),
-            ),
             k8s.core.v1.EnvVarArgs(name="BACKUP_DIR", value=BACKUP_MOUNT),
             k8s.core.v1.EnvVarArgs(name="HOME", value="/tmp"),
-        ] + [k8s.core.v1.EnvVarArgs(name=key, value=value) for key, value in sorted(env.items())]
+        ]
+        env_from = None
+        if transfer:
+            s3 = self._s3
+            environment += [
+                k8s.core.v1.EnvVarArgs(name="S3_BUCKET", value=s3.bucket),
+                k8s.core.v1.EnvVarArgs(name="S3_PREFIX", value=s3.prefix or self._args.default_s3_prefix),
+                k8s.core.v1.EnvVarArgs(name="AWS_DEFAULT_REGION", value=s3.region),
+            ] + ([k8s.core.v1.EnvVarArgs(name="S3_ENDPOINT", value=s3.endpoint)] if s3.endpoint else [])
+            env_from = [k8s.core.v1.EnvFromSourceArgs(secret_ref=k8s.core.v1.SecretEnvSourceArgs(name=S3_SECRET))]
+        else:
+            environment.append(
+                k8s.core.v1.EnvVarArgs(
+                    name="DATABASE_URL",
+                    value_from=k8s.core.v1.EnvVarSourceArgs(
+                        secret_key_ref=k8s.core.v1.SecretKeySelectorArgs(name=self._args.secret_name, key="DATABASE_URL")
+                    ),
+                )
+            )
+        environment += [k8s.core.v1.EnvVarArgs(name=key, value=value) for key, value in sorted(env.items())]
+        return k8s.core.v1.ContainerArgs(
+            name="s3" if transfer else "pg",
+            image=self._s3.image if transfer else backup.image,
+            image_pull_policy="Always",
+            command=["/bin/sh", f"{SCRIPTS_MOUNT}/{script}", *arguments],
+            env=environment,
+            env_from=env_from,
+            resources=k8s.core.v1.ResourceRequirementsArgs(
+                requests={"cpu": "100m", "memory": "256Mi"},
+                limits={"cpu": "1", "memory": "1Gi"},
+            ),
+            security_context=k8s.core.v1.SecurityContextArgs(
+                allow_privilege_escalation=False,
+                read_only_root_filesystem=True,
+                run_as_non_root=True,
+                privileged=False,
+                capabilities=k8s.core.v1.CapabilitiesArgs(drop=["ALL"]),
+                seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
+            ),
+            volume_mounts=[
+                k8s.core.v1.VolumeMountArgs(name="backups", mount_path=BACKUP_MOUNT),
+                k8s.core.v1.VolumeMountArgs(name="scripts", mount_path=SCRIPTS_MOUNT, read_only=True),
+                k8s.core.v1.VolumeMountArgs(name="tmp", mount_path="/tmp"),
+            ],
+        )
+
+    def _job_spec(self, instance: str, steps: list, retries: int) -> k8s.batch.v1.JobSpecArgs:
+        """A Job running `steps` ((script, arguments, env), ...) in order: all
+        but the last as init containers, which run one after another."""
+        backup = self._args.backup
+        containers = [self._container(script, arguments, env) for script, arguments, env in steps]
+        if self._s3 is None:
+            backups_volume = k8s.core.v1.VolumeArgs(
+                name="backups",
+                persistent_volume_claim=k8s.core.v1.PersistentVolumeClaimVolumeSourceArgs(claim_name=BACKUP_VOLUME_CLAIM),
+            )
+        else:
+            backups_volume = k8s.core.v1.VolumeArgs(
+                name="backups", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(size_limit=backup.storage.size)
+            )
         return k8s.batch.v1.JobSpecArgs(
             backoff_limit=retries,
             active_deadline_seconds=backup.active_deadline_seconds,
@@ -212,39 +300,10 @@ class DatabaseBackups(pulumi.ComponentResource):
                         fs_group=POSTGRES_USER_ID,
                         seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
                     ),
-                    containers=[
-                        k8s.core.v1.ContainerArgs(
-                            name="pg",
-                            image=backup.image,
-                            image_pull_policy="Always",
-                            command=["/bin/sh", f"{SCRIPTS_MOUNT}/{script}"],
-                            env=environment,
-                            resources=k8s.core.v1.ResourceRequirementsArgs(
-                                requests={"cpu": "100m", "memory": "256Mi"},
-                                limits={"cpu": "1", "memory": "1Gi"},
-                            ),
-                            security_context=k8s.core.v1.SecurityContextArgs(
-                                allow_privilege_escalation=False,
-                                read_only_root_filesystem=True,
-                                run_as_non_root=True,
-                                privileged=False,
-                                capabilities=k8s.core.v1.CapabilitiesArgs(drop=["ALL"]),
-                                seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
-                            ),
-                            volume_mounts=[
-                                k8s.core.v1.VolumeMountArgs(name="backups", mount_path=BACKUP_MOUNT),
-                                k8s.core.v1.VolumeMountArgs(name="scripts", mount_path=SCRIPTS_MOUNT, read_only=True),
-                                k8s.core.v1.VolumeMountArgs(name="tmp", mount_path="/tmp"),
-                            ],
-                        )
-                    ],
+                    init_containers=containers[:-1] or None,
+                    containers=containers[-1:],
                     volumes=[
-                        k8s.core.v1.VolumeArgs(
-                            name="backups",
-                            persistent_volume_claim=k8s.core.v1.PersistentVolumeClaimVolumeSourceArgs(
-                                claim_name=BACKUP_VOLUME_CLAIM
-                            ),
-                        ),
+                        backups_volume,
                         k8s.core.v1.VolumeArgs(
                             name="scripts",
                             config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(name=SCRIPTS_CONFIG_MAP, default_mode=0o555),

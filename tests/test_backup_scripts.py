@@ -262,3 +262,106 @@ def test_drill_refuses_a_url_without_a_database_name(server, tmp_path):
     result = run_script(server, "drill.sh", DATABASE_URL=server["url"], BACKUP_DIR=str(tmp_path))
     assert result.returncode != 0
     assert "must name a database" in result.stderr
+
+
+# --- object storage (backup.storage.kind: s3), against a local S3 server ----------
+
+
+@pytest.fixture(scope="module")
+def object_store():
+    moto_server = pytest.importorskip("moto.server", reason="moto[server] is in requirements-dev.txt")
+    port = free_port()
+    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=port)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+def s3_env(server, endpoint: str, bucket: str, backup_dir: Path, **values) -> dict:
+    import sys as _sys
+
+    return {
+        "S3_ENDPOINT": endpoint, "S3_BUCKET": bucket, "S3_PREFIX": "production", "BACKUP_DIR": str(backup_dir),
+        "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
+        "PATH": f"{Path(_sys.executable).parent}:{server['bin']}:{os.environ['PATH']}", **values,
+    }
+
+
+def s3(server, env: dict, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["sh", str(SCRIPTS / "s3.sh"), *args], env={**os.environ, **env}, capture_output=True,
+                          text=True, timeout=120)
+
+
+def bucket_keys(endpoint: str, bucket: str) -> list[str]:
+    import boto3
+
+    client = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id="testing", aws_secret_access_key="testing",
+                          region_name="us-east-1")
+    return sorted(item["Key"] for item in client.list_objects_v2(Bucket=bucket).get("Contents", []))
+
+
+def make_bucket(endpoint: str, name: str) -> None:
+    import boto3
+
+    boto3.client("s3", endpoint_url=endpoint, aws_access_key_id="testing", aws_secret_access_key="testing",
+                 region_name="us-east-1").create_bucket(Bucket=name)
+
+
+def test_dump_goes_to_object_storage_and_restores_from_it(server, source_database, object_store, tmp_path):
+    make_bucket(object_store, "backups-roundtrip")
+    local = tmp_path / "local"
+    local.mkdir()
+    assert run_script(server, "backup.sh", DATABASE_URL=source_database, BACKUP_DIR=str(local),
+                      RETENTION_DAYS="7").returncode == 0
+    (dump,) = dumps(local)
+    env = s3_env(server, object_store, "backups-roundtrip", local, RETENTION_DAYS="7")
+    uploaded = s3(server, env, "upload")
+    assert uploaded.returncode == 0, uploaded.stderr
+    assert bucket_keys(object_store, "backups-roundtrip") == [f"production/{dump.name}", f"production/{dump.name}.sha256"]
+
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    downloaded = s3(server, {**env, "BACKUP_DIR": str(fresh)}, "download", "latest")
+    assert downloaded.returncode == 0, downloaded.stderr
+    assert (fresh / dump.name).read_bytes() == dump.read_bytes()
+    psql(server, "postgres", "DROP DATABASE IF EXISTS from_s3")
+    psql(server, "postgres", "CREATE DATABASE from_s3")
+    restored = run_script(server, "restore.sh", BACKUP_DIR=str(fresh), RESTORE_FROM="latest",
+                          TARGET_DATABASE_URL=f"{server['url']}/from_s3")
+    assert restored.returncode == 0, restored.stderr
+    assert psql(server, "from_s3", FINGERPRINT_SQL) == psql(server, "app", FINGERPRINT_SQL)
+
+
+def test_object_storage_prune_keeps_the_newest_dump(server, object_store, tmp_path):
+    import datetime
+
+    make_bucket(object_store, "backups-prune")
+    now = datetime.datetime.now(datetime.timezone.utc)
+    stamps = [(now - datetime.timedelta(days=days)).strftime("%Y%m%dT%H%M%SZ") for days in (40, 10, 2)]
+    for stamp in stamps:
+        fake_dump(tmp_path, stamp, 0)
+    env = s3_env(server, object_store, "backups-prune", tmp_path, RETENTION_DAYS="7")
+    for name in [p.name for p in dumps(tmp_path)]:
+        single = tmp_path / "one"
+        single.mkdir(exist_ok=True)
+        for stale in single.iterdir():
+            stale.unlink()
+        (single / name).write_bytes(b"dump")
+        (single / f"{name}.sha256").write_text("x")
+        assert s3(server, {**env, "BACKUP_DIR": str(single), "RETENTION_DAYS": "365"}, "upload").returncode == 0
+    assert len(bucket_keys(object_store, "backups-prune")) == 6
+    pruned = s3(server, env, "prune")
+    assert pruned.returncode == 0, pruned.stderr
+    assert bucket_keys(object_store, "backups-prune") == sorted(
+        f"production/monad-synapse-{stamp}.dump{suffix}" for stamp in stamps[2:] for suffix in ("", ".sha256"))
+    # Everything old: the newest one stays anyway.
+    assert s3(server, {**env, "RETENTION_DAYS": "1"}, "prune").returncode == 0
+    assert f"production/monad-synapse-{stamps[2]}.dump" in bucket_keys(object_store, "backups-prune")
+
+
+def test_object_storage_download_refuses_paths_and_missing_dumps(server, object_store, tmp_path):
+    make_bucket(object_store, "backups-empty")
+    env = s3_env(server, object_store, "backups-empty", tmp_path)
+    assert s3(server, env, "download", "latest").returncode != 0
+    assert s3(server, env, "download", "../x.dump").returncode != 0
+    assert s3(server, env, "bogus").returncode != 0

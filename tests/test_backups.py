@@ -117,3 +117,59 @@ def test_backup_alerts_follow_the_schedule(stack_objects):
     daily = {rule["alert"]: rule for group in stack_objects("staging")["PrometheusRule/staging/monad-synapse"]["spec"]["groups"]
              for rule in group["rules"] if "alert" in rule}
     assert daily["MonadSynapseBackupStale"]["expr"].endswith(f"> {86400 + 3600 + 900}")
+
+
+S3_SETS = ("backup.storage.kind=s3", "backup.storage.s3.bucket=monad-backups")
+S3_SECRETS = ("backupS3AccessKeyId=AKIAEXAMPLEKEY0001", "backupS3SecretAccessKey=example-secret-access-key")
+
+
+def test_object_storage_mode(stack_objects, render_stack):
+    objects = stack_objects("production", *S3_SETS, secrets=S3_SECRETS)
+    assert "PersistentVolumeClaim/production/monad-synapse-db-backups" not in objects
+    assert objects["Secret/production/monad-synapse-backup-s3"]["stringData"] == {
+        "AWS_ACCESS_KEY_ID": "[secret]", "AWS_SECRET_ACCESS_KEY": "[secret]"}
+    backup = job_pod(objects[BACKUP])
+    assert [c["command"][1:] for c in backup["initContainers"]] == [["/scripts/backup.sh"]]
+    (upload,) = backup["containers"]
+    assert upload["command"][1:] == ["/scripts/s3.sh", "upload"]
+    env = {e["name"]: e.get("value") for e in upload["env"]}
+    assert env["S3_BUCKET"] == "monad-backups" and env["S3_PREFIX"] == "production"
+    assert upload["envFrom"] == [{"secretRef": {"name": "monad-synapse-backup-s3"}}]
+    assert "DATABASE_URL" not in env  # the transfer step never sees the database password
+    assert {v["name"]: v for v in backup["volumes"]}["backups"]["emptyDir"] == {"sizeLimit": "20Gi"}
+    drill = job_pod(objects[DRILL])
+    assert [c["command"][1:] for c in drill["initContainers"]] == [["/scripts/s3.sh", "download", "latest"]]
+    assert drill["containers"][0]["command"][1:] == ["/scripts/drill.sh"]
+    egress_ports = [rule["ports"][0]["port"] for rule in objects["NetworkPolicy/production/monad-synapse-db-backup"]["spec"]["egress"]]
+    assert egress_ports == [5432, 443]
+    rendered = render_stack("production", *S3_SETS, secrets=S3_SECRETS).files
+    assert not any("example-secret-access-key" in text or "AKIAEXAMPLEKEY0001" in text for text in rendered.values())
+
+
+def test_object_storage_restore_downloads_the_named_dump(stack_objects):
+    name = "monad-synapse-20261127T030000Z.dump"
+    objects = stack_objects("production", *S3_SETS, "maintenanceMode=true", f"restore.fromBackup={name}",
+                            "restore.confirm=production", secrets=S3_SECRETS)
+    (restore,) = [obj for identity, obj in objects.items() if identity.startswith("Job/")]
+    pod = restore["spec"]["template"]["spec"]
+    assert pod["initContainers"][0]["command"][1:] == ["/scripts/s3.sh", "download", name]
+    assert pod["containers"][0]["command"][1:] == ["/scripts/restore.sh"]
+
+
+@pytest.mark.parametrize(
+    ("sets", "secrets", "key"),
+    [
+        (("backup.storage.kind=s3",), S3_SECRETS, "backup.storage.s3.bucket"),
+        (("backup.storage.kind=s3", "backup.storage.s3.bucket=Bad_Bucket"), S3_SECRETS, "backup.storage.s3.bucket"),
+        ((*S3_SETS, "backup.storage.s3.endpoint=http://minio:9000"), S3_SECRETS, "backup.storage.s3.endpoint"),
+        (S3_SETS, (), "backupS3AccessKeyId"),
+        ((*S3_SETS, "backupS3SecretAccessKey=plaintext"), (S3_SECRETS[0],), "backupS3SecretAccessKey"),
+    ],
+)
+def test_bad_object_storage_config_is_refused(sets, secrets, key):
+    from settings import SettingsError
+    from tools.render import render
+
+    with pytest.raises(SettingsError) as caught:
+        render("production", sets, secrets)
+    assert key in {problem.path for problem in caught.value.problems}

@@ -176,12 +176,15 @@ RENDERS = [
     ("production",),
     ("production", "edge.kind=gateway", "activeColor=green", "idleReplicas=0"),
     ("production", "maintenanceMode=true", "restore.fromBackup=latest", "restore.confirm=production"),
+    ("production", "backup.storage.kind=s3", "backup.storage.s3.bucket=monad-backups"),
 ]
 
 
 @pytest.mark.parametrize("render", RENDERS, ids=["-".join(r) for r in RENDERS])
 def test_rendered_stacks_pass_the_whole_pack(stack_objects, render):
-    objects = list(stack_objects(*render).values())
+    secrets = ("backupS3AccessKeyId=AKIAEXAMPLEKEY0001", "backupS3SecretAccessKey=example-secret") if (
+        "backup.storage.kind=s3" in render) else ()
+    objects = list(stack_objects(*render, secrets=secrets).values())
     found = []
     for policy in rules.POLICIES:
         for obj in objects:
