@@ -686,15 +686,6 @@ def _strict_bool(value: Any) -> Any:
 class Settings(_Model):
     """Validated configuration of one stack. Build it with `from_raw` or `load_settings`."""
 
-    model_config = ConfigDict(
-        frozen=True,
-        extra="forbid",
-        alias_generator=to_camel,
-        populate_by_name=True,
-        validate_default=True,
-        arbitrary_types_allowed=True,
-    )
-
     stack: str = Field(exclude=True)
     active_color: Literal["blue", "green"] = "blue"
     colors: Colors

@@ -18,6 +18,7 @@ import pulumi_kubernetes as k8s
 
 from components.app_config import checksum
 from components.labels import APP_NAME
+from components.pod_security import restricted_container_security, restricted_pod_security
 from components.network_policy import ip_blocks
 from settings import Backup, EgressTarget, Restore
 
@@ -250,14 +251,7 @@ class DatabaseBackups(pulumi.ComponentResource):
                 requests={"cpu": "100m", "memory": "256Mi"},
                 limits={"cpu": "1", "memory": "1Gi"},
             ),
-            security_context=k8s.core.v1.SecurityContextArgs(
-                allow_privilege_escalation=False,
-                read_only_root_filesystem=True,
-                run_as_non_root=True,
-                privileged=False,
-                capabilities=k8s.core.v1.CapabilitiesArgs(drop=["ALL"]),
-                seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
-            ),
+            security_context=restricted_container_security(),
             volume_mounts=[
                 k8s.core.v1.VolumeMountArgs(name="backups", mount_path=BACKUP_MOUNT),
                 k8s.core.v1.VolumeMountArgs(name="scripts", mount_path=SCRIPTS_MOUNT, read_only=True),
@@ -293,13 +287,7 @@ class DatabaseBackups(pulumi.ComponentResource):
                     restart_policy="Never",
                     automount_service_account_token=False,
                     enable_service_links=False,
-                    security_context=k8s.core.v1.PodSecurityContextArgs(
-                        run_as_non_root=True,
-                        run_as_user=POSTGRES_USER_ID,
-                        run_as_group=POSTGRES_USER_ID,
-                        fs_group=POSTGRES_USER_ID,
-                        seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
-                    ),
+                    security_context=restricted_pod_security(POSTGRES_USER_ID, fs_group=POSTGRES_USER_ID),
                     init_containers=containers[:-1] or None,
                     containers=containers[-1:],
                     volumes=[

@@ -23,6 +23,7 @@ import pulumi_kubernetes as k8s
 
 from components.app_config import APP_PORT
 from components.labels import APP_NAME, COLOR_LABEL, common_labels, selector_labels
+from components.pod_security import restricted_container_security, restricted_pod_security
 from settings import COLORS, Autoscaling, Resources
 
 CONTAINER_NAME = APP_NAME
@@ -201,13 +202,7 @@ class BlueGreenApp(pulumi.ComponentResource):
             automount_service_account_token=False,
             enable_service_links=False,
             termination_grace_period_seconds=TERMINATION_GRACE_SECONDS,
-            security_context=k8s.core.v1.PodSecurityContextArgs(
-                run_as_non_root=True,
-                run_as_user=RUN_AS_USER,
-                run_as_group=RUN_AS_USER,
-                fs_group=RUN_AS_USER,
-                seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
-            ),
+            security_context=restricted_pod_security(RUN_AS_USER, fs_group=RUN_AS_USER),
             topology_spread_constraints=spread,
             containers=[
                 k8s.core.v1.ContainerArgs(
@@ -237,14 +232,7 @@ class BlueGreenApp(pulumi.ComponentResource):
                             sleep=k8s.core.v1.SleepActionArgs(seconds=PRESTOP_SLEEP_SECONDS)
                         )
                     ),
-                    security_context=k8s.core.v1.SecurityContextArgs(
-                        allow_privilege_escalation=False,
-                        read_only_root_filesystem=True,
-                        run_as_non_root=True,
-                        privileged=False,
-                        capabilities=k8s.core.v1.CapabilitiesArgs(drop=["ALL"]),
-                        seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
-                    ),
+                    security_context=restricted_container_security(),
                     # Next.js writes its image/ISR cache and temp files; the
                     # root filesystem stays read-only.
                     volume_mounts=[

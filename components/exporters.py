@@ -15,6 +15,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.labels import APP_NAME
+from components.pod_security import restricted_container_security, restricted_pod_security
 from components.network_policy import ip_blocks
 from settings import EgressTarget, Exporters
 
@@ -97,12 +98,7 @@ class DataStoreExporters(pulumi.ComponentResource):
                     spec=k8s.core.v1.PodSpecArgs(
                         automount_service_account_token=False,
                         enable_service_links=False,
-                        security_context=k8s.core.v1.PodSecurityContextArgs(
-                            run_as_non_root=True,
-                            run_as_user=EXPORTER_USER,
-                            run_as_group=EXPORTER_USER,
-                            seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
-                        ),
+                        security_context=restricted_pod_security(EXPORTER_USER),
                         containers=[
                             k8s.core.v1.ContainerArgs(
                                 name=f"{spec.kind}-exporter",
@@ -131,14 +127,7 @@ class DataStoreExporters(pulumi.ComponentResource):
                                     period_seconds=20,
                                     failure_threshold=3,
                                 ),
-                                security_context=k8s.core.v1.SecurityContextArgs(
-                                    allow_privilege_escalation=False,
-                                    read_only_root_filesystem=True,
-                                    run_as_non_root=True,
-                                    privileged=False,
-                                    capabilities=k8s.core.v1.CapabilitiesArgs(drop=["ALL"]),
-                                    seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
-                                ),
+                                security_context=restricted_container_security(),
                             )
                         ],
                     ),
