@@ -87,3 +87,8 @@ def test_unknown_stack_is_named(stack):
 def test_malformed_set_flag_is_refused():
     with pytest.raises(ConfigInputError, match="PATH=VALUE"):
         resolve_config("staging", sets=("maintenanceMode",))
+
+
+def test_secret_keys_must_use_set_secret():
+    with pytest.raises(ConfigInputError, match="--set-secret databaseUrl=VALUE"):
+        resolve_config("staging", sets=("databaseUrl=postgresql://u:p@h/db",))

@@ -215,10 +215,13 @@ def resolve_config(
         else:
             resolved.foreign[f"{namespace}:{key}"] = value
 
+    declared_secrets = {key for key, declaration in declarations.items() if isinstance(declaration, dict) and declaration.get("secret")}
     for flag, assignments, secret in (("--set", sets, False), ("--set-secret", secret_sets, True)):
         for assignment in assignments:
             path, text = _split_assignment(flag, assignment)
             parts = parse_path(path)
+            if not secret and parts[0] in declared_secrets:
+                raise ConfigInputError(f"{parts[0]} is a secret: pass it with --set-secret {path}=VALUE, not --set")
             value = text if secret else parse_path_value(text)
             _set_path(resolved.values, parts, value)
             if secret:
