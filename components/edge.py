@@ -101,8 +101,9 @@ class AppEdge(pulumi.ComponentResource):
         self._hosts = [args.domain] + ([args.preview_host] if preview.enabled else [])
         self._tls_name = certificate_name(args.environment)
 
-        # Renewal stays the runbook's: `kubectl delete certificate <this name>`
-        # makes cert-manager issue it again into the same Secret.
+        # The runbook's name, declared here rather than by ingress-shim: renew
+        # with `cmctl renew <this name>` (deleting it would leave it gone
+        # until `pulumi up --refresh` re-creates it).
         certificate = k8s.apiextensions.CustomResource(
             f"{name}-certificate",
             api_version="cert-manager.io/v1",

@@ -47,7 +47,8 @@ def test_core_objects_pass_strict_schema(stack_objects, variant, version):
 @pytest.mark.parametrize("variant", VARIANTS, ids=["-".join(v) for v in VARIANTS])
 def test_custom_resources_pass_their_crd_schema(stack_objects, crds, variant):
     custom = [obj for obj in objects_of(stack_objects, variant).values() if not is_core_object(obj)]
-    assert {obj["kind"] for obj in custom} >= {"VerticalPodAutoscaler", "Certificate"}
+    assert {obj["kind"] for obj in custom} >= {
+        "VerticalPodAutoscaler", "Certificate", "PrometheusRule", "ServiceMonitor", "AlertmanagerConfig"}
     for obj in custom:
         if obj["kind"] in WITHOUT_UPSTREAM_SCHEMA:
             continue
