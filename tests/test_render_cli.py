@@ -166,3 +166,19 @@ def test_bad_flags_exit_2(args, tmp_path):
     result = run_render(*args)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
+
+
+def test_secret_outputs_are_shown_as_secret():
+    from pulumi.runtime import rpc
+
+    from tools.mock_engine import ProgramRun
+    from tools.render import build_files
+
+    run = ProgramRun(
+        resources=[],
+        outputs={"token": rpc.wrap_rpc_secret("hunter2"), "nested": {"a": rpc.wrap_rpc_secret("x"), "b": 1}, "plain": "ok"},
+        warnings=[],
+        generated_secrets=set(),
+    )
+    outputs = json.loads(build_files(run)["outputs.json"])
+    assert outputs == {"token": "[secret]", "nested": {"a": "[secret]", "b": 1}, "plain": "ok"}

@@ -111,7 +111,7 @@ def parse_path_value(text: str) -> Any:
 def _set_path(values: dict[str, Any], parts: list[Any], value: Any) -> None:
     if len(parts) == 1:
         # Top-level values are always stored as strings by `pulumi config set`.
-        values[parts[0]] = text_of(value)
+        values[parts[0]] = _serialize(value)
         return
     container: Any = values
     for index, part in enumerate(parts[:-1]):
@@ -136,10 +136,6 @@ def _set_path(values: dict[str, Any], parts: list[Any], value: Any) -> None:
     elif isinstance(last, int):
         raise ConfigInputError(f"cannot set index [{last}] on a map")
     container[last] = value
-
-
-def text_of(value: Any) -> str:
-    return _serialize(value)
 
 
 def _split_assignment(flag: str, assignment: str) -> tuple[str, str]:

@@ -30,7 +30,6 @@ import yaml
 
 from tools.mock_engine import (
     PROJECT_DIR,
-    REDACTED,
     ConfigInputError,
     ProgramRun,
     kubernetes_identity,
@@ -117,11 +116,6 @@ def _sort_key(obj: dict[str, Any]) -> tuple:
     return (rank, kind, metadata.get("namespace") or "", metadata.get("name") or "")
 
 
-def _output_value(value: Any) -> Any:
-    redacted = redact(value)
-    return REDACTED if redacted != value and not isinstance(value, (dict, list)) else redacted
-
-
 def build_files(run: ProgramRun) -> dict[str, str]:
     objects = [_ordered_object(redact(resource.inputs)) for resource in run.resources if resource.is_kubernetes]
     objects.sort(key=_sort_key)
@@ -129,7 +123,7 @@ def build_files(run: ProgramRun) -> dict[str, str]:
         "---\n" + yaml.dump(obj, Dumper=_ManifestDumper, sort_keys=False, default_flow_style=False, width=100)
         for obj in objects
     )
-    outputs = {name: _output_value(run.outputs[name]) for name in sorted(run.outputs)}
+    outputs = {name: redact(run.outputs[name]) for name in sorted(run.outputs)}
     resources = [
         {
             "urn": resource.urn,
@@ -214,24 +208,8 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-class _UsageError(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # exit 2 with usage, like argparse, but testable
-        self.print_usage(sys.stderr)
-        raise _UsageError(message)
-
-
 def main(argv: Optional[list[str]] = None) -> int:
-    parser = _parser()
-    parser.__class__ = _Parser
-    try:
-        args = parser.parse_args(argv)
-    except _UsageError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    args = _parser().parse_args(argv)  # bad flags: usage on stderr, exit code 2
     from settings import SettingsError  # the program's own validation
 
     try:
