@@ -245,7 +245,6 @@ class RegisteredResource:
     name: str
     parent: Optional[str]
     depends_on: tuple[str, ...]
-    custom: bool
     inputs: Any  # deserialized inputs, secrets still wrapped
 
     @property
@@ -348,7 +347,6 @@ def run_in_stack_with_mocks(
                     name=request.name,
                     parent=request.parent or None,
                     depends_on=tuple(sorted(set(request.dependencies))),
-                    custom=bool(request.custom),
                     inputs=rpc.deserialize_properties(request.object, keep_unknowns=True),
                 )
             )
@@ -360,7 +358,9 @@ def run_in_stack_with_mocks(
             return super().RegisterResourceOutputs(request)
 
     collector = _WarningCollector()
-    logger = logging.getLogger(f"monad-synapse.render.{id(collector)}")
+    # One logger for every run (loggers live forever); each run collects
+    # the warnings through its own handler.
+    logger = logging.getLogger("monad-synapse.render")
     logger.propagate = False
     logger.setLevel(logging.WARNING)
     logger.addHandler(collector)
