@@ -362,6 +362,11 @@ class Edge(_Model):
     proxy_connect_timeout_seconds: int = Field(5, ge=1, le=75)
     proxy_read_timeout_seconds: int = Field(60, ge=1, le=3600)
     hsts_max_age_seconds: int = Field(31536000, ge=0)
+    # ingress-nginx: send HSTS and security headers through the custom-headers
+    # annotation. Off by default: unless the controller's
+    # global-allowed-response-headers lists them, ingress-nginx answers 503 for
+    # the whole host. Without it, HSTS comes from the controller (on by default).
+    custom_response_headers: bool = False
     preview: PreviewEdge = PreviewEdge()
     gateway: GatewayEdge = GatewayEdge()
     # Gateway migration: keep serving the Ingresses until DNS has moved.

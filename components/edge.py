@@ -45,19 +45,21 @@ def rate_limit_annotations(rate_limit: RateLimit) -> dict[str, str]:
     return annotations
 
 
-def ingress_annotations(edge: Edge, rate_limit: RateLimit, headers_ref: str) -> dict[str, str]:
+def ingress_annotations(edge: Edge, rate_limit: RateLimit, headers_ref: Optional[str]) -> dict[str, str]:
     """All annotations of an app Ingress. No `*-snippet` annotation, ever:
     they inject raw nginx config (CVE-2021-25742)."""
-    return {
+    annotations = {
         f"{NGINX}/ssl-redirect": "true",
         f"{NGINX}/force-ssl-redirect": "true",
         f"{NGINX}/proxy-body-size": edge.proxy_body_size,
         f"{NGINX}/proxy-connect-timeout": str(edge.proxy_connect_timeout_seconds),
         f"{NGINX}/proxy-read-timeout": str(edge.proxy_read_timeout_seconds),
         f"{NGINX}/proxy-send-timeout": str(edge.proxy_read_timeout_seconds),
-        f"{NGINX}/custom-headers": headers_ref,
         **rate_limit_annotations(rate_limit),
     }
+    if headers_ref:
+        annotations[f"{NGINX}/custom-headers"] = headers_ref
+    return annotations
 
 
 def envoy_rate_limit_rules(rate_limit: RateLimit) -> list[dict]:
@@ -137,19 +139,23 @@ class AppEdge(pulumi.ComponentResource):
     def _ingresses(self, certificate: pulumi.Resource) -> None:
         args, name = self._args, self._name
         child = pulumi.ResourceOptions(parent=self)
-        headers = k8s.core.v1.ConfigMap(
-            f"{name}-response-headers",
-            metadata=self._metadata(RESPONSE_HEADERS_CONFIG_MAP),
-            data=security_headers(args.edge.hsts_max_age_seconds),
-            opts=child,
-        )
-        headers_ref = pulumi.Output.concat(args.namespace, "/", headers.metadata.name)
+        headers_ref: Optional[pulumi.Output[str]] = None
+        if args.edge.custom_response_headers:
+            headers = k8s.core.v1.ConfigMap(
+                f"{name}-response-headers",
+                metadata=self._metadata(RESPONSE_HEADERS_CONFIG_MAP),
+                data=security_headers(args.edge.hsts_max_age_seconds),
+                opts=child,
+            )
+            # The Ingress waits for the ConfigMap: referenced before it exists,
+            # ingress-nginx answers 503 for the host.
+            headers_ref = pulumi.Output.concat(args.namespace, "/", headers.metadata.name)
         # The TLS Secret is written by cert-manager; serve it only once the
         # Certificate exists (Pulumi's await for custom resources is "created").
         after_certificate = pulumi.ResourceOptions(parent=self, depends_on=[certificate])
 
         def ingress(logical: str, ingress_name: str, host: str, service: pulumi.Input[str], extra: dict) -> None:
-            annotations = headers_ref.apply(
+            annotations = pulumi.Output.from_input(headers_ref).apply(
                 lambda ref: ingress_annotations(args.edge, args.rate_limit, ref) | extra
             )
             k8s.networking.v1.Ingress(
