@@ -182,3 +182,10 @@ def test_secret_outputs_are_shown_as_secret():
     )
     outputs = json.loads(build_files(run)["outputs.json"])
     assert outputs == {"token": "[secret]", "nested": {"a": "[secret]", "b": 1}, "plain": "ok"}
+
+
+def test_unknown_top_level_key_is_refused_with_a_suggestion(tmp_path):
+    # The slip `pulumi config set maxReplicas 15` (instead of --path autoscaling.maxReplicas).
+    result = run_render("production", "--out", str(tmp_path / "x"), "--set", "maxReplicas=15")
+    assert result.returncode == 2
+    assert "maxReplicas" in result.stderr and "did you mean autoscaling.maxReplicas" in result.stderr
