@@ -85,13 +85,9 @@ edge = AppEdge(
 monitoring = AppMonitoring(
     "monad-synapse-monitoring",
     AppMonitoringArgs(
-        namespace=settings.namespace,
-        monitoring=settings.monitoring,
         rule_context=RuleContext(
             namespace=settings.namespace,
-            runbook_base_url=settings.monitoring.runbook_base_url,
-            alerting=settings.monitoring.alerts,
-            availability_objective=settings.monitoring.availability_objective,
+            monitoring=settings.monitoring,
             certificate_name=certificate_name(settings.edge_environment),
             maintenance_mode=settings.maintenance_mode,
             backup_cronjob=BACKUP_CRONJOB if settings.backup.enabled else None,

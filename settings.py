@@ -35,7 +35,6 @@ from pydantic.alias_generators import to_camel, to_snake
 from pydantic_core import PydanticCustomError
 
 PROJECT = "monad-synapse"
-APP_NAME = "monad-synapse"
 COLORS = ("blue", "green")
 
 # Keys the program writes into the ConfigMap or Secret itself; appConfig may

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
-from settings import Alerting
+from settings import Alerting, Monitoring
 
 APP_JOB = "monad-synapse"
 POSTGRES_EXPORTER_JOB = "monad-synapse-postgres-exporter"
@@ -35,9 +35,7 @@ def label_matchers(**matchers: str) -> str:
 @dataclass(frozen=True)
 class RuleContext:
     namespace: str
-    runbook_base_url: str
-    alerting: Alerting
-    availability_objective: float  # percent, e.g. 99.9
+    monitoring: Monitoring
     certificate_name: str
     maintenance_mode: bool
     # Backup jobs (None until backups are configured).
@@ -52,6 +50,15 @@ class RuleContext:
     def in_namespace(self, **matchers: str) -> str:
         """Label matchers of anything in the stack's namespace, plus `matchers`."""
         return label_matchers(namespace=self.namespace, **matchers)
+
+    @property
+    def alerting(self) -> Alerting:
+        return self.monitoring.alerts
+
+    @property
+    def availability_objective(self) -> float:
+        """Percent, e.g. 99.9."""
+        return self.monitoring.availability_objective
 
     @property
     def error_budget(self) -> float:
@@ -74,7 +81,7 @@ class Alert:
 
 
 def runbook_url(context: RuleContext, alert: Alert) -> str:
-    return f"{context.runbook_base_url}#{alert.anchor()}"
+    return f"{context.monitoring.runbook_base_url}#{alert.anchor()}"
 
 
 def recording_rules(context: RuleContext) -> list[dict]:

@@ -19,7 +19,7 @@ import pulumi_kubernetes as k8s
 from components.app_config import checksum
 from components.labels import APP_NAME
 from components.pod_security import restricted_container_security, restricted_pod_security
-from components.network_policy import ip_blocks
+from components.network_policy import egress_rule
 from settings import Backup, EgressTarget, Restore
 
 SCRIPTS_DIR = Path(__file__).resolve().parent.parent / "scripts" / "backup"
@@ -172,14 +172,7 @@ class DatabaseBackups(pulumi.ComponentResource):
                 "podSelector": {"matchLabels": {"app.kubernetes.io/name": "db-backup"}},
                 "policyTypes": ["Ingress", "Egress"],
                 "ingress": [],
-                "egress": [
-                    {
-                        "to": [{"ipBlock": block} for block in ip_blocks(target)],
-                        "ports": [{"protocol": "TCP", "port": port}],
-                    }
-                    for target, port in [(args.postgres, args.postgres.port)]
-                    + ([(self._s3, self._s3.port)] if self._s3 else [])
-                ],
+                "egress": [egress_rule(args.postgres)] + ([egress_rule(self._s3, self._s3.port)] if self._s3 else []),
             },
             opts=child,
         )

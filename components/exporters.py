@@ -16,7 +16,7 @@ import pulumi_kubernetes as k8s
 
 from components.labels import APP_NAME
 from components.pod_security import restricted_container_security, restricted_pod_security
-from components.network_policy import ip_blocks
+from components.network_policy import egress_rule
 from settings import EgressTarget, Exporters
 
 EXPORTER_USER = 65534  # nobody
@@ -170,12 +170,7 @@ class DataStoreExporters(pulumi.ComponentResource):
                         "ports": [{"protocol": "TCP", "port": spec.port}],
                     }
                 ],
-                "egress": [
-                    {
-                        "to": [{"ipBlock": block} for block in ip_blocks(spec.target)],
-                        "ports": [{"protocol": "TCP", "port": spec.target.port}],
-                    }
-                ],
+                "egress": [egress_rule(spec.target)],
             },
             opts=child,
         )

@@ -70,8 +70,7 @@ def alertmanager_route(monitoring: Monitoring) -> tuple[dict, list[dict]]:
 
 @dataclass(frozen=True)
 class AppMonitoringArgs:
-    namespace: str
-    monitoring: Monitoring
+    # Namespace, thresholds and channels come with the rules' context.
     rule_context: RuleContext
     slack_webhook_url: pulumi.Output[str]
     pagerduty_routing_key: pulumi.Output[str]
@@ -88,12 +87,13 @@ class AppMonitoring(pulumi.ComponentResource):
     def __init__(self, name: str, args: AppMonitoringArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("monad:observability:AppMonitoring", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        monitoring = args.monitoring
+        monitoring = args.rule_context.monitoring
+        namespace = args.rule_context.namespace
         operator_labels = dict(monitoring.rule_labels)
 
         def metadata(object_name: str, labels: Optional[Mapping[str, str]] = None) -> k8s.meta.v1.ObjectMetaArgs:
             return k8s.meta.v1.ObjectMetaArgs(
-                name=object_name, namespace=args.namespace, labels=common_labels("monitoring") | dict(labels or {})
+                name=object_name, namespace=namespace, labels=common_labels("monitoring") | dict(labels or {})
             )
 
         # One headless Service over both colors, so the scrape job (and every
@@ -117,7 +117,7 @@ class AppMonitoring(pulumi.ComponentResource):
                 # job="monad-synapse": the Service's app.kubernetes.io/name.
                 "jobLabel": NAME_LABEL,
                 "selector": {"matchLabels": {NAME_LABEL: APP_JOB, METRICS_LABEL: "true"}},
-                "namespaceSelector": {"matchNames": [args.namespace]},
+                "namespaceSelector": {"matchNames": [namespace]},
                 "endpoints": [
                     {
                         "port": "http",
@@ -168,7 +168,7 @@ class AppMonitoring(pulumi.ComponentResource):
             },
             opts=pulumi.ResourceOptions(parent=self, depends_on=[alerting_secret]),
         )
-        dashboard_context = DashboardContext(args.namespace, monitoring.availability_objective)
+        dashboard_context = DashboardContext(namespace, monitoring.availability_objective)
         config_maps = []
         for slug in DASHBOARDS:
             config_map = k8s.core.v1.ConfigMap(

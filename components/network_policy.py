@@ -33,6 +33,14 @@ def ip_blocks(target: EgressTarget) -> list[dict]:
     return blocks
 
 
+def egress_rule(target: EgressTarget, port: Optional[int] = None) -> dict:
+    """NetworkPolicy egress rule: the target's CIDRs on one TCP port."""
+    return {
+        "to": [{"ipBlock": block} for block in ip_blocks(target)],
+        "ports": [{"protocol": "TCP", "port": port if port is not None else target.port}],
+    }
+
+
 @dataclass(frozen=True)
 class AppNetworkPoliciesArgs:
     namespace: pulumi.Input[str]
@@ -63,12 +71,6 @@ class AppNetworkPolicies(pulumi.ComponentResource):
 
         def from_namespace(namespace: str) -> dict:
             return {"namespaceSelector": {"matchLabels": {_NAMESPACE_NAME_LABEL: namespace}}}
-
-        def egress_to(target: EgressTarget) -> dict:
-            return {
-                "to": [{"ipBlock": block} for block in ip_blocks(target)],
-                "ports": [{"protocol": "TCP", "port": target.port}],
-            }
 
         policies = [
             # Everything not allowed below is refused, in both directions.
@@ -104,7 +106,7 @@ class AppNetworkPolicies(pulumi.ComponentResource):
                             "ports": [{"protocol": "TCP", "port": APP_PORT}],
                         }
                     ],
-                    "egress": [egress_to(network.postgres), egress_to(network.redis), egress_to(network.rpc)],
+                    "egress": [egress_rule(network.postgres), egress_rule(network.redis), egress_rule(network.rpc)],
                 },
             ),
         ]
