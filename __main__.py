@@ -8,6 +8,7 @@ from components.alert_rules import RuleContext
 from components.backups import BACKUP_CRONJOB, DRILL_CRONJOB, DatabaseBackups, DatabaseBackupsArgs
 from components.edge import AppEdge, EdgeArgs, certificate_name
 from components.exporters import DataStoreExporters, DataStoreExportersArgs, exporter_specs
+from components.kubernetes_provider import KubernetesTarget, kubernetes_provider
 from components.monitoring import AppMonitoring, AppMonitoringArgs
 from components.namespace import AppNamespace, AppNamespaceArgs
 from components.network_policy import AppNetworkPolicies, AppNetworkPoliciesArgs
@@ -17,13 +18,29 @@ from settings import COLORS, load_settings
 stack_inputs = load_settings(pulumi.Config(), pulumi.get_stack())
 settings = stack_inputs.settings
 
-namespace = AppNamespace("monad-synapse", AppNamespaceArgs(name=settings.namespace))
+# Every Kubernetes object goes through this provider (mutable ConfigMaps and
+# Secrets, server-side apply); components pass it on to their children.
+kubernetes = kubernetes_provider(
+    KubernetesTarget(
+        context=stack_inputs.kubernetes.context,
+        cluster=stack_inputs.kubernetes.cluster,
+        kubeconfig=stack_inputs.kubernetes.kubeconfig,
+    )
+)
+
+
+def on_kubernetes(depends_on: list | None = None) -> pulumi.ResourceOptions:
+    return pulumi.ResourceOptions(providers={"kubernetes": kubernetes}, depends_on=depends_on)
+
+
+namespace = AppNamespace("monad-synapse", AppNamespaceArgs(name=settings.namespace), opts=on_kubernetes())
 
 network_policies = AppNetworkPolicies(
     "monad-synapse-network",
     AppNetworkPoliciesArgs(
         namespace=namespace.namespace, network=settings.network, edge_namespaces=settings.edge_namespaces
     ),
+    opts=on_kubernetes(),
 )
 
 app_configuration = AppConfiguration(
@@ -37,6 +54,7 @@ app_configuration = AppConfiguration(
         database_url=stack_inputs.secrets.database_url,
         redis_url=stack_inputs.secrets.redis_url,
     ),
+    opts=on_kubernetes(),
 )
 
 if settings.idle_is_cold:
@@ -63,9 +81,12 @@ app = BlueGreenApp(
             "monad-synapse.com/config-checksum": app_configuration.config_checksum,
             "monad-synapse.com/secret-checksum": app_configuration.secret_checksum,
         },
+        switch_gate=settings.switch_gate,
+        namespace_name=settings.namespace,
+        stack=settings.stack,
     ),
     # Pods may only start once the namespace's deny-by-default policies exist.
-    opts=pulumi.ResourceOptions(depends_on=[network_policies]),
+    opts=on_kubernetes(depends_on=[network_policies]),
 )
 
 edge = AppEdge(
@@ -80,6 +101,7 @@ edge = AppEdge(
         live_service_name=app.live_service_name,
         preview_service_name=app.preview_service_name,
     ),
+    opts=on_kubernetes(),
 )
 
 monitoring = AppMonitoring(
@@ -97,7 +119,8 @@ monitoring = AppMonitoring(
         slack_webhook_url=stack_inputs.secrets.alert_slack_webhook_url,
         pagerduty_routing_key=stack_inputs.secrets.alert_pagerduty_routing_key,
     ),
-    opts=pulumi.ResourceOptions(depends_on=[namespace]),
+    # Its objects live in the namespace: create it first, delete them first.
+    opts=on_kubernetes(depends_on=[namespace]),
 )
 
 exporters = DataStoreExporters(
@@ -110,7 +133,8 @@ exporters = DataStoreExporters(
         operator_labels=settings.monitoring.rule_labels,
         connection_checksum=app_configuration.connection_checksum,
     ),
-    opts=pulumi.ResourceOptions(depends_on=[network_policies]),
+    # Exporter pods start only once the deny-by-default policies exist.
+    opts=on_kubernetes(depends_on=[network_policies]),
 )
 
 if settings.backup.enabled:
@@ -126,7 +150,8 @@ if settings.backup.enabled:
             s3_secret_access_key=stack_inputs.secrets.backup_s3_secret_access_key,
             default_s3_prefix=settings.namespace,
         ),
-        opts=pulumi.ResourceOptions(depends_on=[network_policies]),
+        # Backup pods start only once the deny-by-default policies exist.
+        opts=on_kubernetes(depends_on=[network_policies]),
     )
     pulumi.export("restoreJob", backups.restore_job_name)
 

@@ -24,6 +24,7 @@ from typing import Annotated, Any, Literal, Mapping, Optional, Union
 import pulumi
 from pydantic import (
     AfterValidator,
+    BeforeValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -661,11 +662,31 @@ class Backup(_Model):
 _DUMP_NAME = re.compile(r"^monad-synapse-[0-9]{8}T[0-9]{6}Z\.dump$")
 
 
+def _number_as_text(value: Any) -> Any:
+    """`pulumi config set --path restore.requestId 4711` stores a number; it is an id."""
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+def _check_request_id(request_id: Optional[str]) -> Optional[str]:
+    if request_id is None:
+        return None
+    if not request_id.strip():
+        raise _custom_error("empty_request_id", "must not be empty; name the request, e.g. incident-4711")
+    if len(request_id) > 200 or any(not character.isprintable() for character in request_id):
+        raise _custom_error("bad_request_id", "must be one line of printable text, at most 200 characters")
+    return request_id
+
+
 class Restore(_Model):
     # "latest" or a dump file name; restores into DATABASE_URL.
     from_backup: Optional[str] = None
     # Must equal the namespace: typing it is the confirmation.
     confirm: Optional[str] = None
+    # Names this restore: a request that already ran never touches the
+    # database again, so a new restore needs a new id.
+    request_id: Annotated[
+        Optional[str], BeforeValidator(_number_as_text), AfterValidator(_check_request_id)
+    ] = None
 
     @field_validator("from_backup")
     @classmethod
@@ -676,6 +697,15 @@ class Restore(_Model):
                 "must be 'latest' or a dump file name like monad-synapse-20261127T030000Z.dump",
             )
         return value
+
+
+class SwitchGate(_Model):
+    """Before live traffic moves to a color, a Job waits until that color has
+    as many ready pods as the color serving now (up to autoscaling.maxReplicas)."""
+
+    enabled: bool = True
+    timeout_seconds: int = Field(600, ge=30, le=3600)
+    image: ImageRef = "python:3.13.5-alpine3.22"
 
 
 def _strict_bool(value: Any) -> Any:
@@ -706,6 +736,7 @@ class Settings(_Model):
     backup: Backup = Backup()
     restore: Restore = Restore()
     network: Network = Network()
+    switch_gate: SwitchGate = SwitchGate()
     domain: str
     namespace: str
 
@@ -808,14 +839,24 @@ class Settings(_Model):
     @model_validator(mode="after")
     def _restore_is_guarded(self) -> "Settings":
         if self.restore.from_backup is None:
-            if self.restore.confirm is not None:
-                raise _custom_error(
-                    "confirm_without_restore",
-                    "confirmation without restore.fromBackup; remove it",
-                    field="restore.confirm",
-                    value=self.restore.confirm,
-                )
+            for key, value in (("confirm", self.restore.confirm), ("requestId", self.restore.request_id)):
+                if value is not None:
+                    raise _custom_error(
+                        "confirm_without_restore",
+                        f"restore.{key} without restore.fromBackup; remove it",
+                        field=f"restore.{key}",
+                        value=value,
+                    )
             return self
+        if self.restore.request_id is None:
+            raise _custom_error(
+                "restore_without_request_id",
+                "a restore needs a request id that no earlier restore used (a request that already ran is "
+                "never applied again); name it after the incident or change",
+                field="restore.requestId",
+                value=None,
+                suggestion="incident-4711",
+            )
         if self.restore.confirm != self.namespace:
             raise _custom_error(
                 "restore_unconfirmed",
@@ -1057,9 +1098,19 @@ class StackSecrets:
 
 
 @dataclass(frozen=True)
+class KubernetesConfig:
+    """The `kubernetes:*` stack config the default provider would have read."""
+
+    context: Optional[str] = None
+    cluster: Optional[str] = None
+    kubeconfig: Optional[pulumi.Output[str]] = None
+
+
+@dataclass(frozen=True)
 class StackInputs:
     settings: Settings
     secrets: StackSecrets
+    kubernetes: KubernetesConfig = KubernetesConfig()
 
 
 _OBJECT_KEYS = frozenset(
@@ -1138,7 +1189,13 @@ def load_settings(config: pulumi.Config, stack: str) -> StackInputs:
     if problems:
         raise SettingsError(stack, problems)
     secrets.update(optional)
+    kubernetes = pulumi.Config("kubernetes")
     return StackInputs(
         settings=settings,
         secrets=StackSecrets(**{to_snake(key): value for key, value in secrets.items()}),
+        kubernetes=KubernetesConfig(
+            context=kubernetes.get("context"),
+            cluster=kubernetes.get("cluster"),
+            kubeconfig=kubernetes.get_secret("kubeconfig"),
+        ),
     )

@@ -40,10 +40,18 @@ def backup_scripts() -> dict[str, str]:
 
 
 def restore_job_name(restore: Restore) -> str:
-    """A new name per restore request: Jobs are immutable, and a new request
-    must run again rather than be taken as already done."""
-    digest = hashlib.sha256(f"{restore.from_backup}".encode()).hexdigest()[:8]
+    """One name per restore request. The request id, not the Job, is what
+    makes a restore happen once: restore.sh records it in the database, so a
+    re-created Job of the same request (a changed template, a refresh after
+    the Job was deleted, a retried `pulumi up`) never restores again."""
+    digest = hashlib.sha256(f"{restore.request_id}".encode()).hexdigest()[:10]
     return f"{APP_NAME}-db-restore-{digest}"
+
+
+def kubernetes_literal(value: str) -> str:
+    """An env value Kubernetes passes through as written: `$(NAME)` would be
+    expanded from the container's other variables, `$$` is a literal `$`."""
+    return value.replace("$", "$$")
 
 
 def backup_labels(instance: str) -> dict[str, str]:
@@ -154,8 +162,13 @@ class DatabaseBackups(pulumi.ComponentResource):
                 spec=self._job_spec(
                     restore_name,
                     ([("s3.sh", ["download", args.restore.from_backup], {})] if self._s3 else [])
-                    + [("restore.sh", [], {"RESTORE_FROM": args.restore.from_backup})],
+                    + [("restore.sh", [], {"RESTORE_FROM": args.restore.from_backup,
+                                           "RESTORE_REQUEST_ID": kubernetes_literal(args.restore.request_id)})],
                     retries=0,
+                    # Kept until the keys are removed: a deleted Job would be
+                    # re-created by the next `pulumi up --refresh` (harmless, the
+                    # request id makes it a no-op, but noisy).
+                    ttl_seconds=None,
                 ),
                 # Pulumi waits for the Job to complete, so `pulumi up` reports
                 # whether the restore worked.
@@ -252,7 +265,9 @@ class DatabaseBackups(pulumi.ComponentResource):
             ],
         )
 
-    def _job_spec(self, instance: str, steps: list, retries: int) -> k8s.batch.v1.JobSpecArgs:
+    def _job_spec(
+        self, instance: str, steps: list, retries: int, ttl_seconds: Optional[int] = 3 * 86400
+    ) -> k8s.batch.v1.JobSpecArgs:
         """A Job running `steps` ((script, arguments, env), ...) in order: all
         but the last as init containers, which run one after another."""
         backup = self._args.backup
@@ -270,7 +285,7 @@ class DatabaseBackups(pulumi.ComponentResource):
             backoff_limit=retries,
             active_deadline_seconds=backup.active_deadline_seconds,
             # Keep finished Jobs three days for `kubectl logs`; alerts read kube-state-metrics.
-            ttl_seconds_after_finished=3 * 86400,
+            ttl_seconds_after_finished=ttl_seconds,
             template=k8s.core.v1.PodTemplateSpecArgs(
                 metadata=k8s.meta.v1.ObjectMetaArgs(
                     labels=backup_labels(instance),

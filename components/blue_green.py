@@ -9,13 +9,25 @@ Design (see README "Blue/green"):
   template. It also avoids a server-side-apply trap: dropping `spec.replicas`
   that Pulumi owned makes the API server reset it to 1.
 * Only a cold idle color (`idleReplicas: 0`) has no HPA; its Deployment then
-  sets `replicas: 0`.
+  sets `replicas: 0`, applied with `pulumi.com/patchForce` because the HPA
+  controller owned that field until then (server-side apply would refuse
+  the change as a conflict otherwise). At 0 replicas the HPA controller stops
+  scaling the Deployment, so the old HPA cannot undo it before Pulumi deletes it.
+* Every Deployment says who owns its replica count
+  (`monad-synapse.com/replicas-managed-by`); the policy pack checks it.
+* Switch gate: the live Service moves only after a Job has seen the new live
+  color with as many ready pods as the color serving now (scripts/switch_gate).
+  HPAs are not awaited by pulumi-kubernetes, so without it a switch right
+  after a scale-out would send live traffic to a color with fewer pods.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Mapping, Optional
 
 import pulumi
@@ -24,7 +36,7 @@ import pulumi_kubernetes as k8s
 from components.app_config import APP_PORT
 from components.labels import APP_NAME, COLOR_LABEL, common_labels, selector_labels
 from components.pod_security import restricted_container_security, restricted_pod_security
-from settings import COLORS, Autoscaling, Resources
+from settings import COLORS, Autoscaling, Resources, SwitchGate
 
 CONTAINER_NAME = APP_NAME
 LIVE_SERVICE_NAME = APP_NAME
@@ -37,6 +49,12 @@ RUN_AS_USER = 10001
 PRESTOP_SLEEP_SECONDS = 10
 TERMINATION_GRACE_SECONDS = 45
 HEAP_SHARE_OF_MEMORY_LIMIT = 0.75
+REPLICAS_OWNER_ANNOTATION = "monad-synapse.com/replicas-managed-by"
+# pulumi-kubernetes: force server-side apply over field conflicts for this object.
+PATCH_FORCE_ANNOTATION = "pulumi.com/patchForce"
+SWITCH_GATE = f"{APP_NAME}-switch-gate"
+SWITCH_GATE_SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "switch_gate" / "gate.py"
+GATE_USER_ID = 10002
 _LABEL_VALUE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$")
 
 
@@ -46,6 +64,19 @@ def deployment_name(color: str) -> str:
 
 def hpa_name(color: str) -> str:
     return f"{APP_NAME}-{color}-hpa"
+
+
+def ready_service_name(color: str) -> str:
+    """Headless Service whose DNS name answers with the color's ready pods."""
+    return f"{APP_NAME}-{color}-ready"
+
+
+def switch_gate_job_name(color: str, facts: dict) -> str:
+    """One Job per switch: the name changes with the color going live and with
+    everything that decides its capacity, so an unchanged stack never re-runs
+    it and a retry after raising capacity runs a fresh one."""
+    digest = hashlib.sha256(json.dumps({"color": color, **facts}, sort_keys=True).encode()).hexdigest()[:8]
+    return f"{SWITCH_GATE}-{color}-{digest}"
 
 
 def node_heap_megabytes(memory_limit_mebibytes: int) -> int:
@@ -80,6 +111,10 @@ class BlueGreenAppArgs:
     # Pod template annotations whose change must roll the pods (config and
     # secret checksums): what `kubectl rollout restart` did by hand.
     rollout_annotations: Mapping[str, pulumi.Input[str]]
+    switch_gate: SwitchGate = SwitchGate()
+    # Plain namespace and stack names, for DNS names and fix hints.
+    namespace_name: str = "default"
+    stack: str = "stack"
 
 
 class BlueGreenApp(pulumi.ComponentResource):
@@ -105,12 +140,14 @@ class BlueGreenApp(pulumi.ComponentResource):
             )
         }
 
+        ready_services = {color: self._ready_service(name, color) for color in COLORS}
         # Traffic moves only once Pulumi's await logic has seen the active
-        # color's Deployment fully rolled out and its HPA accepted.
-        live_service = self._service(
-            name, "live", LIVE_SERVICE_NAME, args.active_color,
-            depends_on=[deployments[args.active_color], autoscalers[args.active_color]],
-        )
+        # color's Deployment fully rolled out and its HPA accepted, and (gate)
+        # a Job has seen it with as many ready pods as the color serving now.
+        live_needs = [deployments[args.active_color], autoscalers[args.active_color]]
+        if args.switch_gate.enabled:
+            live_needs.append(self._switch_gate(name, args.active_color, idle_color, [*live_needs, *ready_services.values()]))
+        live_service = self._service(name, "live", LIVE_SERVICE_NAME, args.active_color, depends_on=live_needs)
         preview_service = self._service(
             name, "preview", PREVIEW_SERVICE_NAME, idle_color, depends_on=[deployments[idle_color]],
         )
@@ -144,9 +181,12 @@ class BlueGreenApp(pulumi.ComponentResource):
     def _child(self, depends_on: Optional[list] = None) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(parent=self, depends_on=depends_on)
 
-    def _metadata(self, name: str, color: Optional[str] = None, extra: Optional[dict] = None):
+    def _metadata(
+        self, name: str, color: Optional[str] = None, extra: Optional[dict] = None, annotations: Optional[dict] = None
+    ):
         labels = common_labels("web") | ({COLOR_LABEL: color} if color else {}) | (extra or {})
-        return k8s.meta.v1.ObjectMetaArgs(name=name, namespace=self._args.namespace, labels=labels)
+        return k8s.meta.v1.ObjectMetaArgs(name=name, namespace=self._args.namespace, labels=labels,
+                                          annotations=annotations)
 
     def _deployment(self, name: str, color: str, image: str, idle_color: str) -> k8s.apps.v1.Deployment:
         args = self._args
@@ -155,9 +195,17 @@ class BlueGreenApp(pulumi.ComponentResource):
         version = image_version(image)
         if version:
             pod_labels["app.kubernetes.io/version"] = version
+        # Who owns spec.replicas: the policy pack checks the HPA-managed ones
+        # leave it unset. A cold idle color takes the field back from the HPA
+        # controller, which server-side apply only allows when forced.
+        annotations = (
+            {REPLICAS_OWNER_ANNOTATION: "pulumi", PATCH_FORCE_ANNOTATION: "true"}
+            if cold_idle
+            else {REPLICAS_OWNER_ANNOTATION: f"HorizontalPodAutoscaler/{hpa_name(color)}"}
+        )
         return k8s.apps.v1.Deployment(
             f"{name}-{color}-deployment",
-            metadata=self._metadata(deployment_name(color), color),
+            metadata=self._metadata(deployment_name(color), color, annotations=annotations),
             spec=k8s.apps.v1.DeploymentSpecArgs(
                 # Unset while an HPA owns the count, so `pulumi up` never fights it.
                 replicas=0 if cold_idle else None,
@@ -310,6 +358,106 @@ class BlueGreenApp(pulumi.ComponentResource):
                 ports=[k8s.core.v1.ServicePortArgs(name="http", port=80, target_port="http", protocol="TCP")],
             ),
             opts=self._child(depends_on=depends_on),
+        )
+
+    def _ready_service(self, name: str, color: str) -> k8s.core.v1.Service:
+        return k8s.core.v1.Service(
+            f"{name}-{color}-ready-service",
+            metadata=self._metadata(ready_service_name(color), color),
+            spec=k8s.core.v1.ServiceSpecArgs(
+                cluster_ip="None",
+                selector=selector_labels(color),
+                ports=[k8s.core.v1.ServicePortArgs(name="http", port=APP_PORT, target_port="http", protocol="TCP")],
+            ),
+            opts=self._child(),
+        )
+
+    def _switch_gate(self, name: str, color: str, other: str, needs: list) -> k8s.batch.v1.Job:
+        """The Job the live Service waits for (pulumi-kubernetes awaits Job
+        completion; a failed Job fails `pulumi up` before the selector moves)."""
+        args = self._args
+        gate = args.switch_gate
+        script = SWITCH_GATE_SCRIPT.read_text()
+        script_map = k8s.core.v1.ConfigMap(
+            f"{name}-switch-gate-script",
+            metadata=self._metadata(SWITCH_GATE),
+            data={"gate.py": script},
+            opts=self._child(),
+        )
+        minimum, maximum = args.autoscaling.min_replicas, args.autoscaling.max_replicas
+        facts = {
+            "image": args.images[color],
+            "minReplicas": minimum,
+            "maxReplicas": maximum,
+            "idleReplicas": args.warm_idle_replicas,
+            "gate": gate.model_dump(mode="json"),
+            "script": hashlib.sha256(script.encode()).hexdigest(),
+        }
+        job_name = switch_gate_job_name(color, facts)
+        host = lambda which: f"{ready_service_name(which)}.{args.namespace_name}.svc"  # noqa: E731
+        fix_hint = (
+            f"Give {color} the capacity first (pulumi config set --path autoscaling.minReplicas N -s {args.stack} "
+            f"&& pulumi up), or in an emergency skip the check "
+            f"(pulumi config set --path switchGate.enabled false -s {args.stack} && pulumi up)."
+        )
+        labels = {"app.kubernetes.io/name": SWITCH_GATE, "app.kubernetes.io/instance": job_name,
+                  "app.kubernetes.io/part-of": APP_NAME, "app.kubernetes.io/component": "switch-gate",
+                  "app.kubernetes.io/managed-by": "pulumi"}
+        env = {
+            "TARGET_HOST": host(color),
+            "CURRENT_HOST": host(other),
+            "MIN_REPLICAS": str(minimum),
+            "MAX_REPLICAS": str(maximum),
+            "TIMEOUT_SECONDS": str(gate.timeout_seconds),
+            "FIX_HINT": fix_hint.replace("$", "$$"),
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+        return k8s.batch.v1.Job(
+            f"{name}-switch-gate",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=job_name, namespace=args.namespace, labels=labels),
+            spec=k8s.batch.v1.JobSpecArgs(
+                backoff_limit=0,
+                active_deadline_seconds=gate.timeout_seconds + 120,
+                # No TTL: a Job deleted after finishing would be re-created
+                # (and re-run) by the next `pulumi up --refresh`.
+                template=k8s.core.v1.PodTemplateSpecArgs(
+                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
+                    spec=k8s.core.v1.PodSpecArgs(
+                        restart_policy="Never",
+                        automount_service_account_token=False,
+                        enable_service_links=False,
+                        security_context=restricted_pod_security(GATE_USER_ID),
+                        containers=[
+                            k8s.core.v1.ContainerArgs(
+                                name="gate",
+                                image=gate.image,
+                                image_pull_policy="Always",
+                                command=["python3", "/gate/gate.py"],
+                                env=[k8s.core.v1.EnvVarArgs(name=key, value=value) for key, value in env.items()],
+                                resources=k8s.core.v1.ResourceRequirementsArgs(
+                                    requests={"cpu": "10m", "memory": "32Mi", "ephemeral-storage": "16Mi"},
+                                    limits={"cpu": "100m", "memory": "64Mi", "ephemeral-storage": "16Mi"},
+                                ),
+                                security_context=restricted_container_security(),
+                                volume_mounts=[
+                                    k8s.core.v1.VolumeMountArgs(name="gate", mount_path="/gate", read_only=True)
+                                ],
+                            )
+                        ],
+                        volumes=[
+                            k8s.core.v1.VolumeArgs(
+                                name="gate",
+                                config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(name=SWITCH_GATE, default_mode=0o444),
+                            )
+                        ],
+                    ),
+                ),
+            ),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[*needs, script_map],
+                custom_timeouts=pulumi.CustomTimeouts(create=f"{gate.timeout_seconds + 300}s"),
+            ),
         )
 
     def _pod_disruption_budget(self, name: str, color: str) -> None:

@@ -35,6 +35,9 @@ LONG_RUNNING = {"kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet
 SECRET_LOOKING_KEY = re.compile(r"(PASSWORD|PASSWD|SECRET|TOKEN|PRIVATE_KEY|API_KEY|CREDENTIAL)", re.IGNORECASE)
 CREDENTIAL_URL = re.compile(r"^[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@", re.IGNORECASE)
 OPERATOR_RULE_LABEL = "release"
+# Who owns a Deployment's spec.replicas: "HorizontalPodAutoscaler/<name>" or "pulumi".
+REPLICAS_OWNER_ANNOTATION = "monad-synapse.com/replicas-managed-by"
+HPA_OWNER_PREFIX = "HorizontalPodAutoscaler/"
 
 
 def _get(mapping: Any, *path: str) -> Any:
@@ -219,12 +222,31 @@ def bounded_cron_jobs(args: ResourceValidationArgs, report_violation: ReportViol
             report_violation(f"{name}: jobTemplate.spec.{field} must be set")
 
 
-# --- stack -------------------------------------------------------------------------------
+# --- replica ownership ----------------------------------------------------------------
+#
+# The engine runs resource policies on a resource's inputs (what the program
+# sets) and stack policies on every resource's outputs (for a Deployment: the
+# live object, whose spec.replicas the API server always fills, first with 1,
+# then with whatever the HPA sets; pulumi/pkg/resource/deploy/
+# step_executor.go and the analyzer's AnalyzeStack). So the invariant "this
+# program does not own spec.replicas of an HPA-scaled Deployment" is checked
+# on inputs, and the stack policy only checks, on outputs, that every HPA's
+# target says the HPA owns its count.
 
 
-def hpa_managed_deployments_leave_replicas_unset(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-    """A Deployment an HPA scales must not set spec.replicas, or every
-    `pulumi up` resets the HPA's count."""
+def hpa_managed_deployments_leave_replicas_unset(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    """A Deployment whose replica count an HPA owns must not set spec.replicas,
+    or every `pulumi up` resets the HPA's count."""
+    if args.resource_type != "kubernetes:apps/v1:Deployment":
+        return
+    owner = (_get(args.props, "metadata", "annotations") or {}).get(REPLICAS_OWNER_ANNOTATION, "")
+    if owner.startswith(HPA_OWNER_PREFIX) and _get(args.props, "spec", "replicas") is not None:
+        report_violation(f"Deployment {_name(args)} is scaled by {owner} but the program sets spec.replicas")
+
+
+def hpa_targets_declare_their_autoscaler(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+    """Every HPA's target Deployment declares that HPA as the owner of its
+    replica count, so the resource policy above applies to it."""
     deployments = {
         (_get(resource.props, "metadata", "namespace"), _get(resource.props, "metadata", "name")): resource
         for resource in args.resources
@@ -236,11 +258,16 @@ def hpa_managed_deployments_leave_replicas_unset(args: StackValidationArgs, repo
         target = _get(resource.props, "spec", "scaleTargetRef") or {}
         if target.get("kind") != "Deployment":
             continue
+        hpa = _get(resource.props, "metadata", "name")
         key = (_get(resource.props, "metadata", "namespace"), target.get("name"))
         deployment = deployments.get(key)
-        if deployment is not None and _get(deployment.props, "spec", "replicas") is not None:
+        if deployment is None:
+            continue
+        owner = (_get(deployment.props, "metadata", "annotations") or {}).get(REPLICAS_OWNER_ANNOTATION)
+        if owner != f"{HPA_OWNER_PREFIX}{hpa}":
             report_violation(
-                f"Deployment {key[1]} is scaled by HPA {_get(resource.props, 'metadata', 'name')} but sets spec.replicas"
+                f"Deployment {key[1]} is scaled by HPA {hpa} but declares {REPLICAS_OWNER_ANNOTATION}: {owner!r}; "
+                f"set it to {HPA_OWNER_PREFIX}{hpa} and leave spec.replicas unset"
             )
 
 
@@ -265,13 +292,16 @@ POLICIES: list[ResourceValidationPolicy] = [
     _resource_policy("prometheus-rule-operator-label", "PrometheusRules carry the operator's selector label.",
                      prometheus_rule_operator_label),
     _resource_policy("bounded-cron-jobs", "CronJobs are Forbid, with deadlines and history limits.", bounded_cron_jobs),
+    _resource_policy("hpa-managed-deployments-leave-replicas-unset",
+                     "Deployments whose replicas an HPA owns do not set spec.replicas.",
+                     hpa_managed_deployments_leave_replicas_unset),
 ]
 
 STACK_POLICIES: list[StackValidationPolicy] = [
     StackValidationPolicy(
-        name="hpa-managed-deployments-leave-replicas-unset",
-        description="Deployments scaled by an HPA do not set spec.replicas.",
-        validate=hpa_managed_deployments_leave_replicas_unset,
+        name="hpa-targets-declare-their-autoscaler",
+        description="Every HPA's target Deployment declares the HPA as owner of its replica count.",
+        validate=hpa_targets_declare_their_autoscaler,
         enforcement_level=EnforcementLevel.MANDATORY,
     )
 ]

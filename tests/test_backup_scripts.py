@@ -131,7 +131,7 @@ def test_backup_writes_a_verified_dump_and_restore_reproduces_the_data(server, s
     psql(server, "postgres", "DROP DATABASE IF EXISTS restored")
     psql(server, "postgres", "CREATE DATABASE restored")
     restored = run_script(server, "restore.sh", BACKUP_DIR=str(tmp_path), RESTORE_FROM="latest",
-                          TARGET_DATABASE_URL=f"{server['url']}/restored")
+                          TARGET_DATABASE_URL=f"{server['url']}/restored", RESTORE_REQUEST_ID="roundtrip")
     assert restored.returncode == 0, restored.stderr
     assert psql(server, "restored", FINGERPRINT_SQL) == psql(server, "app", FINGERPRINT_SQL)
     assert psql(server, "restored", "SELECT count(*) FROM bets") == "5000"
@@ -147,7 +147,7 @@ def test_restore_by_name_over_existing_data(server, source_database, tmp_path):
     psql(server, "postgres", "CREATE DATABASE drifted")
     psql(server, "drifted", FIXTURE_SQL + "DELETE FROM bets WHERE id > 10; UPDATE players SET balance = 0;")
     result = run_script(server, "restore.sh", BACKUP_DIR=str(tmp_path), RESTORE_FROM=dump.name,
-                        TARGET_DATABASE_URL=f"{server['url']}/drifted")
+                        TARGET_DATABASE_URL=f"{server['url']}/drifted", RESTORE_REQUEST_ID="by-name")
     assert result.returncode == 0, result.stderr
     assert psql(server, "drifted", FINGERPRINT_SQL) == psql(server, "app", FINGERPRINT_SQL)
 
@@ -155,7 +155,7 @@ def test_restore_by_name_over_existing_data(server, source_database, tmp_path):
 def test_restore_refuses_unknown_or_escaping_names(server, tmp_path):
     for name in ("missing.dump", "../etc/passwd"):
         result = run_script(server, "restore.sh", BACKUP_DIR=str(tmp_path), RESTORE_FROM=name,
-                            TARGET_DATABASE_URL=f"{server['url']}/postgres")
+                            TARGET_DATABASE_URL=f"{server['url']}/postgres", RESTORE_REQUEST_ID=f"escape-{name}")
         assert result.returncode != 0
         assert "ERROR" in result.stderr
 
@@ -170,9 +170,81 @@ def test_corrupt_dump_is_refused_and_restore_leaves_target_unchanged(server, sou
     psql(server, "postgres", "CREATE DATABASE untouched")
     psql(server, "untouched", "CREATE TABLE marker (x int); INSERT INTO marker VALUES (42)")
     result = run_script(server, "restore.sh", BACKUP_DIR=str(tmp_path), RESTORE_FROM="latest",
-                        TARGET_DATABASE_URL=f"{server['url']}/untouched")
+                        TARGET_DATABASE_URL=f"{server['url']}/untouched", RESTORE_REQUEST_ID="corrupt")
     assert result.returncode != 0
     assert psql(server, "untouched", "SELECT x FROM marker") == "42"
+    # Remembered as failed: the same request never touches the data again.
+    assert psql(server, "untouched", "SELECT status FROM monad_synapse_ops.restore_requests") == "failed"
+
+
+def restore_request(server, backup_dir: Path, database: str, request_id: str) -> subprocess.CompletedProcess:
+    return run_script(server, "restore.sh", BACKUP_DIR=str(backup_dir), RESTORE_FROM="latest",
+                      TARGET_DATABASE_URL=f"{server['url']}/{database}", RESTORE_REQUEST_ID=request_id)
+
+
+def test_a_repeated_restore_request_never_touches_the_data_again(server, source_database, tmp_path):
+    """Whoever re-creates the restore Job (a changed template, a refresh after
+    its TTL, a retried up), the same request id restores once."""
+    assert run_script(server, "backup.sh", DATABASE_URL=source_database, BACKUP_DIR=str(tmp_path),
+                      RETENTION_DAYS="7").returncode == 0
+    psql(server, "postgres", "DROP DATABASE IF EXISTS repeated")
+    psql(server, "postgres", "CREATE DATABASE repeated")
+    first = restore_request(server, tmp_path, "repeated", "incident-4711")
+    assert first.returncode == 0, first.stderr
+    assert psql(server, "repeated", FINGERPRINT_SQL) == psql(server, "app", FINGERPRINT_SQL)
+
+    # The app writes new rows after the restore...
+    psql(server, "repeated", "INSERT INTO players (wallet, balance) VALUES ('after-restore', 7)")
+    after_writes = psql(server, "repeated", FINGERPRINT_SQL)
+    # ...then the Job runs again with the same request: nothing is restored.
+    again = restore_request(server, tmp_path, "repeated", "incident-4711")
+    assert again.returncode == 0, again.stderr
+    assert "already done" in again.stderr
+    assert psql(server, "repeated", FINGERPRINT_SQL) == after_writes
+    assert psql(server, "repeated", "SELECT count(*) FROM players WHERE wallet = 'after-restore'") == "1"
+
+    # A new request id restores again.
+    fresh = restore_request(server, tmp_path, "repeated", "incident-4712")
+    assert fresh.returncode == 0, fresh.stderr
+    assert psql(server, "repeated", FINGERPRINT_SQL) == psql(server, "app", FINGERPRINT_SQL)
+    assert psql(server, "repeated", "SELECT request_id || ':' || status FROM monad_synapse_ops.restore_requests "
+                                    "ORDER BY request_id") == "incident-4711:done\nincident-4712:done"
+
+
+def test_a_failed_restore_request_is_not_retried_and_quotes_are_harmless(server, source_database, tmp_path):
+    assert run_script(server, "backup.sh", DATABASE_URL=source_database, BACKUP_DIR=str(tmp_path),
+                      RETENTION_DAYS="7").returncode == 0
+    (dump,) = dumps(tmp_path)
+    psql(server, "postgres", "DROP DATABASE IF EXISTS retried")
+    psql(server, "postgres", "CREATE DATABASE retried")
+    psql(server, "retried", "CREATE TABLE marker (x int); INSERT INTO marker VALUES (1)")
+    request = "o'brien's; DROP TABLE marker; --"
+    (tmp_path / f"{dump.name}.sha256").write_text("0" * 64 + f"  {dump.name}\n")  # a checksum that fails
+    failed = restore_request(server, tmp_path, "retried", request)
+    assert failed.returncode != 0 and "checksum mismatch" in failed.stderr
+    (tmp_path / f"{dump.name}.sha256").unlink()  # the dump is fine now, but the request already ran
+    retried = restore_request(server, tmp_path, "retried", request)
+    assert retried.returncode != 0
+    assert "new restore.requestId" in retried.stderr
+    assert psql(server, "retried", "SELECT x FROM marker") == "1"
+    assert psql(server, "retried", "SELECT status FROM monad_synapse_ops.restore_requests") == "failed"
+
+
+def test_restore_without_a_request_id_is_refused(server, tmp_path):
+    result = run_script(server, "restore.sh", BACKUP_DIR=str(tmp_path), RESTORE_FROM="latest",
+                        TARGET_DATABASE_URL=f"{server['url']}/postgres")
+    assert result.returncode != 0 and "RESTORE_REQUEST_ID" in result.stderr
+
+
+def test_dumps_leave_out_the_restore_ledger(server, source_database, tmp_path):
+    psql(server, "app", "CREATE SCHEMA IF NOT EXISTS monad_synapse_ops; "
+                        "CREATE TABLE IF NOT EXISTS monad_synapse_ops.restore_requests (request_id text)")
+    assert run_script(server, "backup.sh", DATABASE_URL=source_database, BACKUP_DIR=str(tmp_path),
+                      RETENTION_DAYS="7").returncode == 0
+    (dump,) = dumps(tmp_path)
+    listing = subprocess.run(["pg_restore", "--list", str(dump)], env=env_for(server), capture_output=True, text=True)
+    assert "monad_synapse_ops" not in listing.stdout and "TABLE DATA public bets" in listing.stdout
+    psql(server, "app", "DROP SCHEMA monad_synapse_ops CASCADE")
 
 
 def test_failed_backup_leaves_no_dump_and_no_password_in_logs(server, tmp_path):
@@ -327,7 +399,7 @@ def test_dump_goes_to_object_storage_and_restores_from_it(server, source_databas
     psql(server, "postgres", "DROP DATABASE IF EXISTS from_s3")
     psql(server, "postgres", "CREATE DATABASE from_s3")
     restored = run_script(server, "restore.sh", BACKUP_DIR=str(fresh), RESTORE_FROM="latest",
-                          TARGET_DATABASE_URL=f"{server['url']}/from_s3")
+                          TARGET_DATABASE_URL=f"{server['url']}/from_s3", RESTORE_REQUEST_ID="from-s3")
     assert restored.returncode == 0, restored.stderr
     assert psql(server, "from_s3", FINGERPRINT_SQL) == psql(server, "app", FINGERPRINT_SQL)
 

@@ -9,7 +9,8 @@ from tools.diff import diff_objects as compare
 
 BACKUP = "CronJob/production/monad-synapse-db-backup"
 DRILL = "CronJob/production/monad-synapse-restore-drill"
-RESTORE_SETS = ("maintenanceMode=true", "restore.fromBackup=latest", "restore.confirm=production")
+RESTORE_SETS = ("maintenanceMode=true", "restore.fromBackup=latest", "restore.confirm=production",
+                "restore.requestId=incident-4711")
 
 
 def job_pod(cronjob: dict) -> dict:
@@ -70,23 +71,36 @@ def test_restore_is_a_one_off_job_while_requested(stack_objects, render_stack):
     (container,) = restore["spec"]["template"]["spec"]["containers"]
     assert container["command"] == ["/bin/sh", "/scripts/restore.sh"]
     assert {"name": "RESTORE_FROM", "value": "latest"} in container["env"]
+    assert {"name": "RESTORE_REQUEST_ID", "value": "incident-4711"} in container["env"]
     assert restore["spec"]["backoffLimit"] == 0
+    # Kept until the keys go: a Job deleted by a TTL would come back with --refresh.
+    assert "ttlSecondsAfterFinished" not in restore["spec"]
     # Removing the keys (and leaving maintenance) removes the Job again.
     removed = compare(objects, stack_objects("production", "maintenanceMode=true"))
     assert [change.identity for change in removed if change.action == "removed"] == [
         f"Job/production/{restore['metadata']['name']}"]
-    named = stack_objects("production", "maintenanceMode=true", "restore.fromBackup=monad-synapse-20261127T030000Z.dump",
-                          "restore.confirm=production")
-    assert not any(identity == f"Job/production/{restore['metadata']['name']}" for identity in named)
+    # The Job is named by the request: a new request is a new Job; the same
+    # request keeps its name even when its template changes (restore.sh makes
+    # the re-created Job a no-op, tested against PostgreSQL).
+    new_request = stack_objects("production", *RESTORE_SETS[:-1], "restore.requestId=incident-4712")
+    assert not any(identity == f"Job/production/{restore['metadata']['name']}" for identity in new_request)
+    same_request = stack_objects("production", "maintenanceMode=true", "restore.confirm=production",
+                                 "restore.fromBackup=monad-synapse-20261127T030000Z.dump", "restore.requestId=incident-4711")
+    assert f"Job/production/{restore['metadata']['name']}" in same_request
     assert render_stack("production", *RESTORE_SETS).files["outputs.json"].count("monad-synapse-db-restore-") == 1
 
 
 @pytest.mark.parametrize(
     ("sets", "key"),
     [
-        (("restore.fromBackup=latest",), "restore.confirm"),
-        (("maintenanceMode=true", "restore.fromBackup=latest", "restore.confirm=staging"), "restore.confirm"),
-        (("restore.fromBackup=latest", "restore.confirm=production"), "maintenanceMode"),
+        (("restore.fromBackup=latest", "restore.requestId=r1"), "restore.confirm"),
+        (("maintenanceMode=true", "restore.fromBackup=latest", "restore.confirm=production"), "restore.requestId"),
+        (("maintenanceMode=true", "restore.fromBackup=latest", "restore.confirm=production", "restore.requestId= "),
+         "restore.requestId"),
+        (("restore.requestId=r1",), "restore.requestId"),
+        (("maintenanceMode=true", "restore.fromBackup=latest", "restore.confirm=staging", "restore.requestId=r1"),
+         "restore.confirm"),
+        (("restore.fromBackup=latest", "restore.confirm=production", "restore.requestId=r1"), "maintenanceMode"),
         (("backup.schedule=every hour",), "backup.schedule"),
         (("backup.retentionDays=0",), "backup.retentionDays"),
         (("backup.image=postgres:16.4-alpine",), "backup.image"),
@@ -146,11 +160,19 @@ def test_object_storage_mode(stack_objects, render_stack):
     assert not any("example-secret-access-key" in text or "AKIAEXAMPLEKEY0001" in text for text in rendered.values())
 
 
+def test_restore_request_id_reaches_the_script_unexpanded(stack_objects):
+    objects = stack_objects("production", *RESTORE_SETS[:-1], "restore.requestId=$(DATABASE_URL)")
+    (restore,) = [obj for identity, obj in objects.items() if identity.startswith("Job/production/monad-synapse-db-restore-")]
+    (container,) = restore["spec"]["template"]["spec"]["containers"]
+    # Kubernetes expands $(NAME) in env values; $$ is its escape for a literal $.
+    assert {"name": "RESTORE_REQUEST_ID", "value": "$$(DATABASE_URL)"} in container["env"]
+
+
 def test_object_storage_restore_downloads_the_named_dump(stack_objects):
     name = "monad-synapse-20261127T030000Z.dump"
     objects = stack_objects("production", *S3_SETS, "maintenanceMode=true", f"restore.fromBackup={name}",
-                            "restore.confirm=production", secrets=S3_SECRETS)
-    (restore,) = [obj for identity, obj in objects.items() if identity.startswith("Job/")]
+                            "restore.confirm=production", "restore.requestId=incident-9", secrets=S3_SECRETS)
+    (restore,) = [obj for identity, obj in objects.items() if identity.startswith("Job/production/monad-synapse-db-restore-")]
     pod = restore["spec"]["template"]["spec"]
     assert pod["initContainers"][0]["command"][1:] == ["/scripts/s3.sh", "download", name]
     assert pod["containers"][0]["command"][1:] == ["/scripts/restore.sh"]

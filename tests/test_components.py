@@ -10,7 +10,7 @@ from components.app_config import AppConfiguration, AppConfigurationArgs, config
 from components.blue_green import BlueGreenApp, BlueGreenAppArgs
 from components.namespace import AppNamespace, AppNamespaceArgs
 from components.network_policy import AppNetworkPolicies, AppNetworkPoliciesArgs, ip_blocks
-from settings import Autoscaling, Network, Resources, RpcEgress
+from settings import Autoscaling, Network, Resources, RpcEgress, SwitchGate
 
 
 def kubernetes_objects(run) -> dict[str, dict]:
@@ -95,9 +95,22 @@ def test_blue_green_component_with_fake_args(run_component):
     kinds = sorted(child.inputs["kind"] for child in children)
     assert kinds == sorted(
         ["Deployment"] * 2 + ["HorizontalPodAutoscaler"] * 2 + ["PodDisruptionBudget"] * 2
-        + ["VerticalPodAutoscaler"] * 2 + ["Service"] * 2
+        + ["VerticalPodAutoscaler"] * 2 + ["Service"] * 4 + ["Job", "ConfigMap"]
     )
     objects = kubernetes_objects(run)
+    # The live Service waits for the switch gate, which waits for the live color.
+    by_name = {child.name: child for child in children}
+    gate = next(child for child in children if child.inputs["kind"] == "Job")
+    assert gate.urn in by_name["bg-live-service"].depends_on
+    assert by_name["bg-green-deployment"].urn in gate.depends_on
+    assert gate.inputs["metadata"]["name"].startswith("monad-synapse-switch-gate-green-")
+    env = {item["name"]: item["value"] for item in gate.inputs["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["TARGET_HOST"] == "monad-synapse-green-ready.default.svc"
+    assert env["CURRENT_HOST"] == "monad-synapse-blue-ready.default.svc"
+    assert (env["MIN_REPLICAS"], env["MAX_REPLICAS"]) == ("2", "6")
+    assert objects["Service/monad-synapse-green-ready"]["spec"]["clusterIP"] == "None"
+    assert objects["Deployment/monad-synapse-blue"]["metadata"]["annotations"] == {
+        "monad-synapse.com/replicas-managed-by": "HorizontalPodAutoscaler/monad-synapse-blue-hpa"}
     assert objects["Service/monad-synapse"]["spec"]["selector"]["monad-synapse.com/color"] == "green"
     assert objects["Deployment/monad-synapse-green"]["spec"]["template"]["spec"]["containers"][0]["image"] == "example/app:2"
     assert objects["HorizontalPodAutoscaler/monad-synapse-blue-hpa"]["spec"]["maxReplicas"] == 2
@@ -110,7 +123,15 @@ def test_blue_green_cold_idle_has_no_idle_hpa(run_component):
     objects = kubernetes_objects(run)
     assert "HorizontalPodAutoscaler/monad-synapse-blue-hpa" not in objects
     assert objects["Deployment/monad-synapse-blue"]["spec"]["replicas"] == 0
+    # It takes spec.replicas back from the HPA controller: a forced apply.
+    assert objects["Deployment/monad-synapse-blue"]["metadata"]["annotations"] == {
+        "monad-synapse.com/replicas-managed-by": "pulumi", "pulumi.com/patchForce": "true"}
     assert "replicas" not in objects["Deployment/monad-synapse-green"]["spec"]
+
+
+def test_blue_green_without_the_switch_gate(run_component):
+    run = run_component(lambda: BlueGreenApp("bg", blue_green_args(switch_gate=SwitchGate(enabled=False))))
+    assert not any(resource.inputs.get("kind") == "Job" for resource in run.resources if resource.is_kubernetes)
 
 
 def test_network_policies_component(run_component):

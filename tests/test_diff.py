@@ -11,6 +11,7 @@ import sys
 import pytest
 
 from tools.diff import diff_objects, replaces_object
+from tools.live import ProviderConfig
 from tools.operations import OPERATIONS
 from tools.mock_engine import PROJECT_DIR, kubernetes_identity
 from tools.render import write_atomically
@@ -36,11 +37,11 @@ EXPECTED = {
     "maintenance mode on": {"rolls": {"monad-synapse-blue", "monad-synapse-green"}},
     "new app setting": {"rolls": {"monad-synapse-blue", "monad-synapse-green"}},
     "rotate JWT secret": {"rolls": {"monad-synapse-blue", "monad-synapse-green"}},
-    "scale up (min 8)": {"rolls": set(), "kinds": {"HorizontalPodAutoscaler"}},
-    "raise HPA max (15)": {"rolls": set(), "kinds": {"HorizontalPodAutoscaler"}},
+    "scale up (min 8)": {"rolls": set(), "kinds": {"HorizontalPodAutoscaler", "Job"}},
+    "raise HPA max (15)": {"rolls": set(), "kinds": {"HorizontalPodAutoscaler", "Job"}},
     "memory limit 2Gi": {"rolls": {"monad-synapse-blue", "monad-synapse-green"}, "kinds": {"Deployment"}},
     "release to idle color": {"rolls": {"monad-synapse-green"}, "kinds": {"Deployment"}},
-    "switch / roll back": {"rolls": set(), "kinds": {"Service", "HorizontalPodAutoscaler"}},
+    "switch / roll back": {"rolls": set(), "kinds": {"Service", "HorizontalPodAutoscaler", "Job"}},
     "VPA Initial": {"rolls": set(), "kinds": {"VerticalPodAutoscaler"}},
     "DDoS: connections 10": {"rolls": set(), "kinds": {"Ingress"}},
     "allow-list a source": {"rolls": set(), "kinds": {"Ingress"}},
@@ -60,8 +61,14 @@ def test_diff_reports_each_runbook_operation(render_dir, operation):
     assert result.returncode == 0, result.stderr
     changes = json.loads(result.stdout)["changes"]
     assert changes, "an operation must change something"
-    assert all(set(change) == {"kind", "namespace", "name", "action", "fields", "rollsPods", "replaces"} for change in changes)
-    assert not any(change["replaces"] for change in changes)
+    assert all(set(change) == {"kind", "namespace", "name", "action", "fields", "rollsPods", "replaces", "deletesFirst"}
+               for change in changes)
+    assert not any(change["deletesFirst"] for change in changes)
+    # Only the switch gate is replaced: a new Job under a new name, created
+    # before the finished one is deleted, so it runs once per change.
+    replaced = [change for change in changes if change["replaces"]]
+    assert all(change["kind"] == "Job" and change["name"].startswith("monad-synapse-switch-gate-") for change in replaced)
+    assert all("metadata.name" in change["fields"] for change in replaced)
     assert {c["name"] for c in changes if c["rollsPods"]} == EXPECTED[operation.name]["rolls"]
     if "kinds" in EXPECTED[operation.name]:
         assert {c["kind"] for c in changes} == EXPECTED[operation.name]["kinds"]
@@ -73,6 +80,32 @@ def test_human_output_is_a_table_with_a_summary(render_dir):
     assert lines[0].split()[:4] == ["action", "kind", "namespace", "name"]
     assert lines[-1] == "4 changed, 0 added, 0 removed; 2 roll pods; 0 replaced"
     assert any("data.MAINTENANCE_MODE" in line for line in lines)
+
+
+def test_secret_changes_are_listed_and_are_updates(render_dir):
+    """A rotated JWT secret changes the Secret: listed (through the render's
+    fingerprint, values stay redacted) and, with the program's mutable-Secret
+    provider, updated in place rather than deleted and re-created."""
+    result = run_diff(render_dir("a", "production"), render_dir("b", "production", "jwtSecretVersion=2"), "--json")
+    changes = {(c["kind"], c["name"]): c for c in json.loads(result.stdout)["changes"]}
+    secret = changes[("Secret", "monad-synapse-secrets")]
+    assert secret["fields"] == ["stringData.*"]
+    assert secret["replaces"] is False and secret["deletesFirst"] is False
+
+
+def test_without_mutable_provider_config_changes_delete_first(render_dir):
+    """What the default provider would do (a render whose resources.json has
+    no provider): the ConfigMap and Secret are deleted before re-creation."""
+    before, after = render_dir("a", "production"), render_dir("b", "production", "maintenanceMode=true", "jwtSecretVersion=2")
+    for directory in (before, after):
+        resources = json.loads((directory / "resources.json").read_text())
+        for resource in resources:
+            resource["provider"] = None
+        (directory / "resources.json").write_text(json.dumps(resources))
+    changes = {(c["kind"], c["name"]): c for c in json.loads(run_diff(before, after, "--json").stdout)["changes"]}
+    for key in (("ConfigMap", "monad-synapse-config"), ("Secret", "monad-synapse-secrets")):
+        assert changes[key]["replaces"] is True and changes[key]["deletesFirst"] is True, key
+    assert "YES, deletes first" in run_diff(before, after).stdout
 
 
 def test_no_change(render_dir):
@@ -90,7 +123,7 @@ def test_renamed_objects_are_replacements(render_dir):
 def test_restore_job_is_added_then_removed(render_dir):
     plain = render_dir("plain", "production", "maintenanceMode=true")
     restoring = render_dir("restoring", "production", "maintenanceMode=true", "restore.fromBackup=latest",
-                           "restore.confirm=production")
+                           "restore.confirm=production", "restore.requestId=incident-4711")
     added = json.loads(run_diff(plain, restoring, "--json").stdout)["changes"]
     assert [(c["kind"], c["action"]) for c in added] == [("Job", "added")]
     removed = json.loads(run_diff(restoring, plain, "--json").stdout)["changes"]
@@ -128,11 +161,28 @@ def test_immutable_and_rolling_fields():
 
 
 @pytest.mark.parametrize(("path", "replaces"), [("spec.resources.requests.storage", False), ("spec.storageClassName", True),
-                                                ("spec.accessModes[0]", True)])
+                                                ("spec.accessModes[0]", True), ("spec.volumeName", True)])
 def test_pvc_spec_is_immutable_except_growing(path, replaces):
     assert replaces_object("PersistentVolumeClaim", {}, (path,)) is replaces
 
 
-def test_immutable_config_map_data():
-    assert replaces_object("ConfigMap", {"immutable": True}, ("data.KEY",)) is True
-    assert replaces_object("ConfigMap", {}, ("data.KEY",)) is False
+def test_config_map_and_secret_data_replace_unless_the_provider_makes_them_mutable():
+    mutable = ProviderConfig(enable_config_map_mutable=True, enable_secret_mutable=True)
+    assert replaces_object("ConfigMap", {}, ("data.KEY",)) is True  # the default provider
+    assert replaces_object("ConfigMap", {}, ("data.KEY",), mutable) is False
+    assert replaces_object("ConfigMap", {"immutable": True}, ("data.KEY",), mutable) is True
+    assert replaces_object("Secret", {}, ("stringData.KEY",)) is True
+    assert replaces_object("Secret", {}, ("stringData.KEY",), mutable) is False
+    assert replaces_object("Secret", {}, ("type",), mutable) is True
+
+
+def test_corrupt_render_directories_exit_2(render_dir):
+    good = render_dir("good", "staging")
+    broken = render_dir("broken", "staging")
+    (broken / "manifest.yaml").write_text("kind: [unclosed\n")
+    result = run_diff(good, broken)
+    assert result.returncode == 2 and "manifest.yaml" in result.stderr and "Traceback" not in result.stderr
+    (broken / "manifest.yaml").write_text((good / "manifest.yaml").read_text())
+    (broken / "resources.json").write_text("{not json")
+    result = run_diff(good, broken)
+    assert result.returncode == 2 and "resources.json" in result.stderr and "Traceback" not in result.stderr

@@ -82,3 +82,49 @@ def test_bench_reports_every_operation(capsys):
     assert "render / floor" in report
     for operation in OPERATIONS:
         assert operation.name in report
+
+
+def steps_before_pulumi(job: dict) -> list[str]:
+    runs = []
+    for step in job["steps"]:
+        if step.get("uses", "").startswith("pulumi/actions@"):
+            return runs
+        runs.append(step.get("run", ""))
+    raise AssertionError("no pulumi/actions step")
+
+
+def test_every_pulumi_job_checks_stack_secrets_first():
+    jobs = {**{f"deploy/{name}": job for name, job in load("deploy.yml")["jobs"].items()},
+            "pull-request/preview": load("pull-request.yml")["jobs"]["preview"]}
+    checked = [name for name, job in jobs.items()
+               if any(step.get("uses", "").startswith("pulumi/actions@") for step in job["steps"])]
+    assert sorted(checked) == ["deploy/production", "deploy/staging", "pull-request/preview"]
+    for name in checked:
+        assert any("tools.stack_secrets" in run for run in steps_before_pulumi(jobs[name])), name
+
+
+def run_stack_secrets(*args, cwd=PROJECT_DIR) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "tools.stack_secrets", *args], cwd=cwd, capture_output=True, text=True)
+
+
+@pytest.mark.parametrize("stack", ["staging", "production"])
+def test_committed_stacks_are_told_which_secrets_to_set(stack):
+    result = run_stack_secrets(stack)
+    assert result.returncode == 2
+    for key in ("databaseUrl", "redisUrl", "alertSlackWebhookUrl", "alertPagerdutyRoutingKey"):
+        assert f"pulumi config set --secret {key} " in result.stderr and f"-s {stack}" in result.stderr
+    assert "ESC" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_stack_secrets_pass_when_encrypted_or_from_an_environment(tmp_path):
+    from tools.stack_secrets import missing_secrets
+
+    shutil.copy(PROJECT_DIR / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
+    encrypted = "".join(f"  monad-synapse:{key}:\n    secure: AAABAE5vdA==\n"
+                        for key in ("databaseUrl", "redisUrl", "alertSlackWebhookUrl", "alertPagerdutyRoutingKey"))
+    (tmp_path / "Pulumi.ready.yaml").write_text("config:\n" + encrypted)
+    assert missing_secrets("ready", tmp_path) == ([], False)
+    (tmp_path / "Pulumi.esc.yaml").write_text("environment:\n  - monad-synapse/esc\nconfig:\n  monad-synapse:namespace: x\n")
+    missing, uses_esc = missing_secrets("esc", tmp_path)
+    assert len(missing) == 4 and uses_esc
+    assert run_stack_secrets("no-such-stack").returncode == 2

@@ -18,7 +18,7 @@ VARIANTS = [
     ("production", "edge.kind=gateway", "rateLimit.allowlistCidrs[0]=203.0.113.0/24"),
     ("staging", "edge.kind=gateway", "edge.gateway.shared.name=public", "edge.gateway.shared.namespace=gateways"),
     ("production", "backup.storage.kind=s3", "backup.storage.s3.bucket=monad-backups", "maintenanceMode=true",
-     "restore.fromBackup=latest", "restore.confirm=production"),
+     "restore.fromBackup=latest", "restore.confirm=production", "restore.requestId=incident-4711"),
 ]
 # Secrets a variant needs (object storage credentials), passed as --set-secret.
 S3_SECRETS = ("backupS3AccessKeyId=AKIAEXAMPLEKEY0001", "backupS3SecretAccessKey=example-secret-access-key")

@@ -4,6 +4,7 @@ the rendered stacks pass the whole pack."""
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
 import pytest
@@ -157,25 +158,45 @@ def stack_violations(objects: list[dict]) -> list[str]:
     resources = [PolicyResource(pulumi_type(obj), obj, f"urn:{i}", obj["metadata"]["name"], None, None, None, [], {})
                  for i, obj in enumerate(objects)]
     found: list[str] = []
-    rules.hpa_managed_deployments_leave_replicas_unset(StackValidationArgs(resources), lambda m, urn=None: found.append(m))
+    for policy in rules.STACK_POLICIES:
+        policy.validate(StackValidationArgs(resources), lambda m, urn=None: found.append(m))
     return found
 
 
-def test_hpa_managed_deployments_must_leave_replicas_unset():
-    hpa = {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": {"name": "h", "namespace": "ns"},
-           "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "web"}}}
-    assert stack_violations([deployment(), hpa]) == []
-    fixed = deployment()
-    fixed["spec"]["replicas"] = 3
-    assert stack_violations([fixed, hpa]) != []
-    assert stack_violations([fixed]) == []  # no HPA: replicas is the way to size it
+HPA = {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": {"name": "h", "namespace": "ns"},
+       "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "web"}}}
+
+
+def owned_by(owner, replicas=None) -> dict:
+    obj = deployment()
+    obj["metadata"]["annotations"] = {rules.REPLICAS_OWNER_ANNOTATION: owner}
+    if replicas is not None:
+        obj["spec"]["replicas"] = replicas
+    return obj
+
+
+def test_hpa_managed_deployments_must_leave_replicas_unset_in_what_the_program_sets():
+    """A resource policy: the engine gives it the program's inputs."""
+    check = rules.hpa_managed_deployments_leave_replicas_unset
+    assert violations(check, owned_by("HorizontalPodAutoscaler/h")) == []
+    assert violations(check, owned_by("HorizontalPodAutoscaler/h", replicas=3)) != []
+    assert violations(check, owned_by("pulumi", replicas=0)) == []  # a cold idle color sizes itself
+
+
+def test_hpa_targets_must_declare_their_autoscaler_in_the_live_objects():
+    """A stack policy: the engine gives it outputs, where spec.replicas is
+    always set (the API server's default, then the HPA's count)."""
+    assert stack_violations([owned_by("HorizontalPodAutoscaler/h", replicas=7), HPA]) == []
+    assert stack_violations([deployment(), HPA]) != []
+    assert stack_violations([owned_by("HorizontalPodAutoscaler/other"), HPA]) != []
+    assert stack_violations([owned_by("pulumi", replicas=3)]) == []  # no HPA: replicas is the way to size it
 
 
 RENDERS = [
     ("staging",),
     ("production",),
     ("production", "edge.kind=gateway", "activeColor=green", "idleReplicas=0"),
-    ("production", "maintenanceMode=true", "restore.fromBackup=latest", "restore.confirm=production"),
+    ("production", "maintenanceMode=true", "restore.fromBackup=latest", "restore.confirm=production", "restore.requestId=incident-4711"),
     ("production", "backup.storage.kind=s3", "backup.storage.s3.bucket=monad-backups"),
 ]
 
@@ -196,6 +217,7 @@ def test_rendered_stacks_pass_the_whole_pack(stack_objects, render):
 def test_pack_files(project_dir):
     pack = yaml.safe_load((project_dir / "policy" / "PulumiPolicy.yaml").read_text())
     assert pack["runtime"]["name"] == "python"
+    assert re.fullmatch(r"[0-9]+\.[0-9]+\.[0-9]+", pack["version"])
     compile((project_dir / "policy" / "__main__.py").read_text(), "policy/__main__.py", "exec")
     names = [policy.name for policy in rules.POLICIES + rules.STACK_POLICIES]
     assert len(names) == len(set(names)) >= 12

@@ -69,7 +69,18 @@ def test_every_namespaced_object_names_its_namespace(staging_render):
 def test_resources_contract(staging_render):
     resources = json.loads((staging_render / "resources.json").read_text())
     urns = {resource["urn"] for resource in resources}
-    assert all(set(resource) == {"urn", "type", "name", "parent", "dependsOn", "object"} for resource in resources)
+    base = {"urn", "type", "name", "parent", "dependsOn", "provider", "object"}
+    assert all(base <= set(resource) <= base | {"inputs", "secretFingerprint"} for resource in resources)
+    # URNs as the engine makes them: no root-stack type in a child's type chain.
+    assert not any("pulumi:pulumi:Stack$" in urn for urn in urns)
+    assert ("urn:pulumi:staging::monad-synapse::monad:app:BlueGreenApp$kubernetes:apps/v1:Deployment::"
+            "monad-synapse-blue-deployment") in urns
+    # Provider resources carry their non-secret inputs; objects name their provider.
+    (provider,) = [resource for resource in resources if resource["type"] == "pulumi:providers:kubernetes"]
+    assert provider["inputs"]["enableConfigMapMutable"] == "true" and provider["inputs"]["enableSecretMutable"] == "true"
+    assert all(resource["provider"] == provider["urn"] for resource in resources if resource["object"])
+    fingerprinted = {resource["object"] for resource in resources if "secretFingerprint" in resource}
+    assert "Secret/staging/monad-synapse-secrets" in fingerprinted
     (stack,) = [resource for resource in resources if resource["type"] == "pulumi:pulumi:Stack"]
     assert stack["parent"] is None
     for resource in resources:

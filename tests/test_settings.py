@@ -365,13 +365,17 @@ def test_bad_cron_schedules_are_refused(schedule):
     assert "'0 * * * *'" in problem  # quoted for the shell
 
 
-def test_restore_needs_confirmation_and_maintenance():
-    problem = problems_of(restore={"fromBackup": "latest"})["restore.confirm"]
+def test_restore_needs_a_request_id_confirmation_and_maintenance():
+    problem = problems_of(restore={"fromBackup": "latest"})["restore.requestId"]
+    assert "restore.requestId incident-4711" in problem
+    problem = problems_of(restore={"fromBackup": "latest", "requestId": "r1"})["restore.confirm"]
     assert "restore.confirm production" in problem
-    problem = problems_of(restore={"fromBackup": "latest", "confirm": "production"})["maintenanceMode"]
+    problem = problems_of(restore={"fromBackup": "latest", "confirm": "production", "requestId": "r1"})["maintenanceMode"]
     assert "pulumi config set maintenanceMode true" in problem
-    settings = settings_with(maintenanceMode=True, restore={"fromBackup": "latest", "confirm": "production"})
+    settings = settings_with(maintenanceMode=True,
+                             restore={"fromBackup": "latest", "confirm": "production", "requestId": 4711})
     assert settings.restore.from_backup == "latest"
+    assert settings.restore.request_id == "4711"  # `--path restore.requestId 4711` stores a number
 
 
 @pytest.mark.parametrize("name", ["backup.sql", "../x.dump", "monad-synapse-2026.dump"])

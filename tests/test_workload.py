@@ -219,12 +219,23 @@ def test_maintenance_mode_updates_config_map_and_rolls_both_colors(stack_objects
     assert all(changes[name].rolls_pods for name in BOTH_DEPLOYMENTS)
 
 
+def gate_jobs(changes: dict) -> dict:
+    return {identity: change for identity, change in changes.items()
+            if identity.startswith("Job/production/monad-synapse-switch-gate-")}
+
+
 def test_flipping_active_color_swaps_services_without_restarting_pods(stack_objects):
     changes = changes_between(stack_objects, "production", "activeColor=green")
-    assert all(change.action == "changed" for change in changes.values())  # nothing created, deleted, replaced
-    assert {"Service/production/monad-synapse", "Service/production/monad-synapse-preview"} <= set(changes)
-    assert not any(identity.startswith("Deployment/") for identity in changes)
-    assert set(changes) - {"Service/production/monad-synapse", "Service/production/monad-synapse-preview"} == {
+    gates = gate_jobs(changes)
+    # A new switch gate for green runs; the finished one for blue goes.
+    assert sorted((change.action, change.name.split("-")[-2]) for change in gates.values()) == [
+        ("added", "green"), ("removed", "blue")]
+    others = {identity: change for identity, change in changes.items() if identity not in gates}
+    assert all(change.action == "changed" and not change.replaces for change in others.values())
+    assert not any(identity.startswith("Deployment/") for identity in others)
+    assert set(others) == {
+        "Service/production/monad-synapse",
+        "Service/production/monad-synapse-preview",
         "HorizontalPodAutoscaler/production/monad-synapse-blue-hpa",
         "HorizontalPodAutoscaler/production/monad-synapse-green-hpa",
     }
@@ -232,7 +243,9 @@ def test_flipping_active_color_swaps_services_without_restarting_pods(stack_obje
 
 def test_scaling_changes_only_the_autoscalers(stack_objects):
     changes = changes_between(stack_objects, "production", "autoscaling.maxReplicas=15", "autoscaling.minReplicas=8")
-    assert changes and all(identity.startswith("HorizontalPodAutoscaler/") for identity in changes)
+    # The gate re-checks the live color's capacity under the new bounds.
+    others = set(changes) - set(gate_jobs(changes))
+    assert others and all(identity.startswith("HorizontalPodAutoscaler/") for identity in others)
     live = stack_objects("production", "autoscaling.maxReplicas=15", "autoscaling.minReplicas=8")[
         "HorizontalPodAutoscaler/production/monad-synapse-blue-hpa"
     ]["spec"]

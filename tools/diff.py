@@ -4,9 +4,14 @@
 
 For every Kubernetes object added, removed or changed: its kind, namespace,
 name, the changed fields, `rollsPods` (running pods restart because their
-pod template changed) and `replaces` (Pulumi must delete and re-create it:
-an immutable field such as a selector, a Job's template or a PVC's spec
-changed, or its name or namespace changed under the same Pulumi resource).
+pod template changed), `replaces` (Pulumi deletes and re-creates it) and
+`deletesFirst` (the old object is deleted before the new one exists: a
+replacement that keeps its name). Replacement follows pulumi-kubernetes'
+rules (tools.live): immutable fields per kind, and ConfigMaps and Secrets
+whose data changes unless the provider that applies them has
+enableConfigMapMutable / enableSecretMutable (read from resources.json).
+Secret values are compared through the render's fingerprints, so a changed
+Secret is listed although its values are redacted.
 Works without a cluster or credentials, so it runs for every pull request.
 """
 
@@ -19,27 +24,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
+import yaml
+
+from tools.live import ProviderConfig, force_new_paths, provider_diff
 from tools.manifest import changed_paths, load_objects
 
 # Kinds whose running pods restart when their pod template changes. A
 # CronJob's template only shapes its next run.
 ROLLING_KINDS = frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet"})
+SECRET_VALUES_FIELD = "stringData.*"
 
-# Fields the API server refuses to update, so Pulumi replaces the object.
-IMMUTABLE_FIELDS: dict[str, tuple[str, ...]] = {
-    "Deployment": ("spec.selector",),
-    "ReplicaSet": ("spec.selector",),
-    "DaemonSet": ("spec.selector",),
-    "StatefulSet": ("spec.selector", "spec.serviceName", "spec.volumeClaimTemplates", "spec.podManagementPolicy"),
-    "Job": ("spec.template", "spec.selector", "spec.completions", "spec.completionMode", "spec.manualSelector"),
-    "Service": ("spec.clusterIP", "spec.clusterIPs"),
-    "RoleBinding": ("roleRef",),
-    "ClusterRoleBinding": ("roleRef",),
-    "StorageClass": ("provisioner", "parameters", "reclaimPolicy", "volumeBindingMode"),
-    "PersistentVolume": ("spec",),
-}
-# A PVC's spec is immutable except growing its storage request.
-PVC_MUTABLE = ("spec.resources.requests.storage", "spec.volumeAttributesClassName")
+
+class RenderDirectoryError(Exception):
+    """A directory that is not a readable render."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +48,7 @@ class Change:
     fields: tuple[str, ...]
     rolls_pods: bool
     replaces: bool
+    deletes_first: bool = False
 
     @property
     def identity(self) -> str:
@@ -65,6 +63,7 @@ class Change:
             "fields": list(self.fields),
             "rollsPods": self.rolls_pods,
             "replaces": self.replaces,
+            "deletesFirst": self.deletes_first,
         }
 
 
@@ -72,14 +71,9 @@ def _under(path: str, prefixes: tuple[str, ...]) -> bool:
     return any(path == prefix or path.startswith((prefix + ".", prefix + "[")) for prefix in prefixes)
 
 
-def replaces_object(kind: str, before: dict, paths: tuple[str, ...]) -> bool:
-    if any(_under(path, ("metadata.name", "metadata.namespace", "kind", "apiVersion")) for path in paths):
-        return True
-    if kind == "PersistentVolumeClaim":
-        return any(_under(path, ("spec",)) and not _under(path, PVC_MUTABLE) for path in paths)
-    if kind in ("Secret", "ConfigMap") and before.get("immutable"):
-        return any(_under(path, ("data", "stringData", "binaryData", "immutable")) for path in paths)
-    return any(_under(path, IMMUTABLE_FIELDS.get(kind, ())) for path in paths)
+def replaces_object(kind: str, before: dict, paths: tuple[str, ...], provider: ProviderConfig = ProviderConfig()) -> bool:
+    """Whether changing `paths` of an object replaces it (pulumi-kubernetes forceNew)."""
+    return any(_under(path, force_new_paths({**before, "kind": kind}, provider)) for path in paths)
 
 
 def rolls_pods(kind: str, paths: tuple[str, ...]) -> bool:
@@ -91,25 +85,53 @@ def _identity_parts(identity: str) -> tuple[str, Optional[str], str]:
     return (parts[0], None, parts[1]) if len(parts) == 2 else (parts[0], parts[1], parts[2])
 
 
-def _urn_objects(directory: Path) -> dict[str, str]:
+@dataclass(frozen=True)
+class RenderFacts:
+    """What resources.json says beyond the manifest."""
+
+    urn_objects: dict  # URN -> Kind/namespace/name
+    providers: dict  # Kind/namespace/name -> ProviderConfig
+    fingerprints: dict  # Kind/namespace/name -> fingerprint of its secret values
+
+
+def _render_facts(directory: Path) -> RenderFacts:
     path = directory / "resources.json"
     if not path.is_file():
-        return {}
-    return {resource["urn"]: resource["object"] for resource in json.loads(path.read_text()) if resource["object"]}
+        return RenderFacts({}, {}, {})
+    try:
+        resources = json.loads(path.read_text())
+        provider_inputs = {item["urn"]: item.get("inputs") for item in resources if item["type"].startswith("pulumi:providers:")}
+        objects = [item for item in resources if item.get("object")]
+        return RenderFacts(
+            {item["urn"]: item["object"] for item in objects},
+            {item["object"]: ProviderConfig.from_inputs(provider_inputs.get(item.get("provider"))) for item in objects},
+            {item["object"]: item["secretFingerprint"] for item in objects if item.get("secretFingerprint")},
+        )
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        raise RenderDirectoryError(f"{path} is not a render's resources.json ({error})") from None
 
 
 def diff_objects(
-    before: dict[str, dict], after: dict[str, dict], renames: Optional[dict[str, str]] = None
+    before: dict[str, dict],
+    after: dict[str, dict],
+    renames: Optional[dict[str, str]] = None,
+    providers: Optional[dict[str, ProviderConfig]] = None,
+    secret_changes: frozenset = frozenset(),
 ) -> list[Change]:
     """Changes between two sets of objects keyed by Kind/namespace/name;
-    `renames` maps an old identity to the new one of the same Pulumi resource."""
+    `renames` maps an old identity to the new one of the same Pulumi resource;
+    `providers` gives the provider config that applies each new object
+    (default: the default provider's); `secret_changes` lists objects whose
+    secret values changed."""
     renames = dict(renames or {})
+    providers = providers or {}
     changes = []
     for old, new in sorted(renames.items()):
         if old in before and new in after:
             kind, namespace, name = _identity_parts(new)
-            paths = tuple(changed_paths(before[old], after[new]))
-            changes.append(Change(kind, namespace, name, "changed", paths, kind in ROLLING_KINDS, True))
+            diff = provider_diff(before[old], after[new], providers.get(new, ProviderConfig()))
+            changes.append(Change(kind, namespace, name, "changed", diff.paths, kind in ROLLING_KINDS, True,
+                                  diff.delete_before_replace))
     renamed_old, renamed_new = set(renames), set(renames.values())
     for identity in sorted((set(before) | set(after)) - renamed_old - renamed_new):
         kind, namespace, name = _identity_parts(identity)
@@ -118,25 +140,44 @@ def diff_objects(
         elif identity not in before:
             changes.append(Change(kind, namespace, name, "added", (), False, False))
         else:
+            provider = providers.get(identity, ProviderConfig())
             paths = tuple(changed_paths(before[identity], after[identity]))
+            if identity in secret_changes:
+                paths += (SECRET_VALUES_FIELD,)
             if paths:
+                diff = provider_diff(before[identity], after[identity], provider)
+                replaces = replaces_object(kind, before[identity], paths, provider) or replaces_object(
+                    kind, after[identity], paths, provider)
                 changes.append(
-                    Change(kind, namespace, name, "changed", paths, rolls_pods(kind, paths),
-                           replaces_object(kind, before[identity], paths))
+                    Change(kind, namespace, name, "changed", paths, rolls_pods(kind, paths), replaces,
+                           replaces and (diff.delete_before_replace or not diff.paths))
                 )
     return changes
 
 
+def _load_manifest(directory: Path) -> dict[str, dict]:
+    path = directory / "manifest.yaml"
+    try:
+        return load_objects(path.read_text())
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, AttributeError, TypeError) as error:
+        raise RenderDirectoryError(f"{path} is not a rendered manifest ({type(error).__name__})") from None
+
+
 def diff_directories(before_dir: Path, after_dir: Path) -> list[Change]:
-    before = load_objects((before_dir / "manifest.yaml").read_text())
-    after = load_objects((after_dir / "manifest.yaml").read_text())
-    before_urns, after_urns = _urn_objects(before_dir), _urn_objects(after_dir)
+    before, after = _load_manifest(before_dir), _load_manifest(after_dir)
+    before_facts, after_facts = _render_facts(before_dir), _render_facts(after_dir)
+    before_urns, after_urns = before_facts.urn_objects, after_facts.urn_objects
     renames = {
         before_urns[urn]: after_urns[urn]
         for urn in set(before_urns) & set(after_urns)
         if before_urns[urn] != after_urns[urn]
     }
-    return diff_objects(before, after, renames)
+    secret_changes = frozenset(
+        identity
+        for identity, fingerprint in after_facts.fingerprints.items()
+        if before_facts.fingerprints.get(identity) not in (None, fingerprint)
+    )
+    return diff_objects(before, after, renames, after_facts.providers, secret_changes)
 
 
 def summary(changes: list[Change]) -> str:
@@ -159,8 +200,8 @@ def _fields_text(fields: tuple[str, ...], limit: int = 3) -> str:
 def table(changes: list[Change], markdown: bool = False) -> str:
     header = ("action", "kind", "namespace", "name", "rolls pods", "replaces", "fields")
     rows = [
-        (c.action, c.kind, c.namespace or "-", c.name, "yes" if c.rolls_pods else "no", "YES" if c.replaces else "no",
-         _fields_text(c.fields) or "-")
+        (c.action, c.kind, c.namespace or "-", c.name, "yes" if c.rolls_pods else "no",
+         ("YES, deletes first" if c.deletes_first else "YES") if c.replaces else "no", _fields_text(c.fields) or "-")
         for c in changes
     ]
     if markdown:
@@ -184,7 +225,11 @@ def main(argv: Optional[list[str]] = None) -> int:
             print(f"error: {directory} is not a render directory (no manifest.yaml); "
                   f"create one with python -m tools.render STACK --out {directory}", file=sys.stderr)
             return 2
-    changes = diff_directories(args.before, args.after)
+    try:
+        changes = diff_directories(args.before, args.after)
+    except RenderDirectoryError as error:
+        print(f"error: {error}; render it again with python -m tools.render STACK --out DIR", file=sys.stderr)
+        return 2
     if args.json:
         print(json.dumps({"changes": [change.as_json() for change in changes]}, indent=2))
     else:

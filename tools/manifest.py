@@ -6,7 +6,30 @@ from typing import Any, Iterator
 
 import yaml
 
-from tools.mock_engine import kubernetes_identity
+# Kinds without a namespace; everything else is namespaced.
+CLUSTER_SCOPED_KINDS = frozenset(
+    {
+        "Namespace",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "ClusterIssuer",
+        "CustomResourceDefinition",
+        "IngressClass",
+        "PersistentVolume",
+        "PriorityClass",
+        "StorageClass",
+        "GatewayClass",
+    }
+)
+
+
+def kubernetes_identity(obj: dict[str, Any]) -> str:
+    """`Kind/namespace/name`, or `Kind/name` for cluster-scoped kinds."""
+    metadata = obj.get("metadata") or {}
+    kind = obj.get("kind", "?")
+    if kind in CLUSTER_SCOPED_KINDS:
+        return f"{kind}/{metadata.get('name')}"
+    return f"{kind}/{metadata.get('namespace')}/{metadata.get('name')}"
 
 
 def load_objects(manifest_text: str) -> dict[str, dict[str, Any]]:

@@ -26,214 +26,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-import yaml
-
-PROJECT_DIR = Path(__file__).resolve().parent.parent
-REDACTED = "[secret]"
-SECRET_PLACEHOLDER = "<redacted>"
-
-# Kinds without a namespace; everything else is namespaced.
-CLUSTER_SCOPED_KINDS = frozenset(
-    {
-        "Namespace",
-        "ClusterRole",
-        "ClusterRoleBinding",
-        "ClusterIssuer",
-        "CustomResourceDefinition",
-        "IngressClass",
-        "PersistentVolume",
-        "PriorityClass",
-        "StorageClass",
-        "GatewayClass",
-    }
+from tools.live import api_server_defaults
+from tools.manifest import CLUSTER_SCOPED_KINDS, kubernetes_identity  # noqa: F401 (re-exported)
+from tools.stack_config import (  # noqa: F401 (re-exported for callers of the old module)
+    PROJECT_DIR,
+    SECRET_PLACEHOLDER,
+    ConfigInputError,
+    ResolvedConfig,
+    available_stacks,
+    parse_path,
+    parse_path_value,
+    resolve_config,
 )
 
-
-class ConfigInputError(Exception):
-    """A stack name, stack file or --set flag the renderer cannot use."""
-
-
-# --- config resolution ---------------------------------------------------------
-
-
-@dataclass
-class ResolvedConfig:
-    project: str
-    stack: str
-    values: dict[str, Any]  # top-level keys of the project namespace
-    foreign: dict[str, Any]  # other namespaces (kubernetes:context, ...)
-    secret_keys: set[str] = field(default_factory=set)
-    secret_plaintexts: set[str] = field(default_factory=set)
-    warnings: list[str] = field(default_factory=list)
-
-    def runtime_config(self) -> tuple[dict[str, str], list[str]]:
-        """Config as the language host receives it: namespaced keys, string values."""
-        flat = {f"{self.project}:{key}": _serialize(value) for key, value in self.values.items()}
-        flat.update({key: _serialize(value) for key, value in self.foreign.items()})
-        return flat, sorted(f"{self.project}:{key}" for key in self.secret_keys)
-
-
-def _serialize(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, sort_keys=True)
-    return str(value)
-
-
-def parse_path(path: str) -> list[Any]:
-    """Split a `pulumi config set --path` path: a.b["c.d"][0] -> ["a", "b", "c.d", 0]."""
-    parts: list[Any] = []
-    token = re.compile(r'\.?([A-Za-z0-9_-]+)|\["([^"]+)"\]|\[(\d+)\]')
-    position = 0
-    while position < len(path):
-        match = token.match(path, position)
-        if not match or (position == 0 and path.startswith(".")):
-            raise ConfigInputError(f"bad config path {path!r} at character {position + 1}")
-        name, quoted, index = match.groups()
-        parts.append(int(index) if index is not None else (name or quoted))
-        position = match.end()
-    if not parts or not isinstance(parts[0], str):
-        raise ConfigInputError(f"bad config path {path!r}: it must start with a key name")
-    return parts
-
-
-def parse_path_value(text: str) -> Any:
-    """`pulumi config set --path` typing: true/false are booleans, integers
-    without a leading zero are numbers, everything else is a string."""
-    if text in ("true", "false"):
-        return text == "true"
-    if re.fullmatch(r"-?(0|[1-9][0-9]*)", text):
-        return int(text)
-    return text
-
-
-def _set_path(values: dict[str, Any], parts: list[Any], value: Any) -> None:
-    if len(parts) == 1:
-        # Top-level values are always stored as strings by `pulumi config set`.
-        values[parts[0]] = _serialize(value)
-        return
-    container: Any = values
-    for index, part in enumerate(parts[:-1]):
-        following = parts[index + 1]
-        empty: Any = [] if isinstance(following, int) else {}
-        if isinstance(container, dict):
-            if not isinstance(container.get(part), (dict, list)):
-                container[part] = empty
-            container = container[part]
-        else:
-            while len(container) <= part:
-                container.append(None)
-            if not isinstance(container[part], (dict, list)):
-                container[part] = empty
-            container = container[part]
-    last = parts[-1]
-    if isinstance(container, list):
-        if not isinstance(last, int):
-            raise ConfigInputError(f"cannot set key {last!r} on a list")
-        while len(container) <= last:
-            container.append(None)
-    elif isinstance(last, int):
-        raise ConfigInputError(f"cannot set index [{last}] on a map")
-    container[last] = value
-
-
-def _split_assignment(flag: str, assignment: str) -> tuple[str, str]:
-    path, separator, value = assignment.partition("=")
-    if not separator or not path:
-        raise ConfigInputError(f"{flag} expects PATH=VALUE, got {assignment!r}")
-    return path, value
-
-
-def _strip_secure(value: Any, on_secure: Callable[[], str]) -> tuple[Any, bool]:
-    """Replace `{secure: ...}` leaves (encrypted values) with placeholders."""
-    if isinstance(value, dict):
-        if set(value) == {"secure"}:
-            return on_secure(), True
-        found = False
-        result = {}
-        for key, item in value.items():
-            result[key], item_secure = _strip_secure(item, on_secure)
-            found = found or item_secure
-        return result, found
-    if isinstance(value, list):
-        items = [_strip_secure(item, on_secure) for item in value]
-        return [item for item, _ in items], any(secure for _, secure in items)
-    return value, False
-
-
-def available_stacks(project_dir: Path = PROJECT_DIR) -> list[str]:
-    return sorted(path.name[len("Pulumi.") : -len(".yaml")] for path in project_dir.glob("Pulumi.*.yaml"))
-
-
-def resolve_config(
-    stack: str,
-    sets: tuple[str, ...] = (),
-    secret_sets: tuple[str, ...] = (),
-    project_dir: Path = PROJECT_DIR,
-) -> ResolvedConfig:
-    project_file = yaml.safe_load((project_dir / "Pulumi.yaml").read_text())
-    project = project_file["name"]
-    stack_path = project_dir / f"Pulumi.{stack}.yaml"
-    if not re.fullmatch(r"[A-Za-z0-9_.-]+", stack) or not stack_path.is_file():
-        known = ", ".join(available_stacks(project_dir)) or "none"
-        raise ConfigInputError(
-            f"unknown stack {stack!r}: there is no Pulumi.{stack}.yaml. Known stacks: {known}. "
-            f"Create one with `pulumi stack init {stack}` and commit its Pulumi.{stack}.yaml."
-        )
-    stack_file = yaml.safe_load(stack_path.read_text()) or {}
-    declarations: dict[str, Any] = project_file.get("config") or {}
-
-    resolved = ResolvedConfig(project=project, stack=stack, values={}, foreign={})
-    for key, declaration in declarations.items():
-        if isinstance(declaration, dict) and "default" in declaration:
-            resolved.values[key] = copy.deepcopy(declaration["default"])
-        if isinstance(declaration, dict) and declaration.get("secret"):
-            resolved.secret_keys.add(key)
-
-    for full_key, value in (stack_file.get("config") or {}).items():
-        namespace, _, key = str(full_key).rpartition(":")
-        if not namespace:
-            namespace, key = project, str(full_key)
-
-        def placeholder(key: str = key) -> str:
-            resolved.warnings.append(
-                f"{key} is encrypted in Pulumi.{stack}.yaml and cannot be decrypted offline; "
-                f"rendering a redacted placeholder (pass --set-secret {key}=VALUE to use a value)"
-            )
-            return SECRET_PLACEHOLDER
-
-        value, is_secure = _strip_secure(value, placeholder)
-        if namespace == project:
-            resolved.values[key] = value
-            if is_secure:
-                resolved.secret_keys.add(key)
-        else:
-            resolved.foreign[f"{namespace}:{key}"] = value
-
-    declared_secrets = {key for key, declaration in declarations.items() if isinstance(declaration, dict) and declaration.get("secret")}
-    for flag, assignments, secret in (("--set", sets, False), ("--set-secret", secret_sets, True)):
-        for assignment in assignments:
-            path, text = _split_assignment(flag, assignment)
-            parts = parse_path(path)
-            if not secret and parts[0] in declared_secrets:
-                raise ConfigInputError(f"{parts[0]} is a secret: pass it with --set-secret {path}=VALUE, not --set")
-            value = text if secret else parse_path_value(text)
-            _set_path(resolved.values, parts, value)
-            if secret:
-                resolved.secret_keys.add(parts[0])
-                if text:
-                    resolved.secret_plaintexts.add(text)
-
-    for key in sorted(resolved.secret_keys):
-        if key not in resolved.values:
-            resolved.warnings.append(
-                f"secret {key} is not set for stack {stack}; rendering a redacted placeholder "
-                f"(on a real stack: pulumi config set --secret {key} VALUE -s {stack})"
-            )
-            resolved.values[key] = SECRET_PLACEHOLDER
-    return resolved
-
+REDACTED = "[secret]"
 
 # --- running the program ---------------------------------------------------------
 
@@ -246,10 +52,23 @@ class RegisteredResource:
     parent: Optional[str]
     depends_on: tuple[str, ...]
     inputs: Any  # deserialized inputs, secrets still wrapped
+    # Provider reference (`<provider URN>::<id>`), empty for the default provider.
+    provider: str = ""
+    # What the engine records as outputs: for Kubernetes objects, the object
+    # with the API server's defaults (tools.live), not the inputs echoed back.
+    outputs: Any = None
 
     @property
     def is_kubernetes(self) -> bool:
         return self.type.startswith("kubernetes:") and not self.type.startswith("pulumi:providers:")
+
+    @property
+    def is_provider(self) -> bool:
+        return self.type.startswith("pulumi:providers:")
+
+    @property
+    def provider_urn(self) -> str:
+        return self.provider.rsplit("::", 1)[0] if self.provider else ""
 
 
 @dataclass
@@ -258,6 +77,20 @@ class ProgramRun:
     outputs: dict[str, Any]  # secrets still wrapped
     warnings: list[str]
     generated_secrets: set[str]
+
+
+def engine_urn(stack: str, project: str, parent_urn: str, type_: str, name: str) -> str:
+    """The URN the real engine gives a resource (pulumi/sdk/go/common/resource/urn.go,
+    `NewURN`): the type is qualified by the parent's whole qualified type,
+    except under the root stack. Pulumi's mock monitor prefixes
+    `pulumi:pulumi:Stack$` and keeps only the parent's last type segment, so
+    URNs copied from its output into --target or `pulumi state` would not match."""
+    qualified = type_
+    if parent_urn:
+        parent_type = parent_urn.split("::")[2]
+        if parent_type != "pulumi:pulumi:Stack":
+            qualified = f"{parent_type}${type_}"
+    return f"urn:pulumi:{stack}::{project}::{qualified}::{name}"
 
 
 def _import_pulumi():
@@ -330,14 +163,24 @@ def run_in_stack_with_mocks(
                 value = (hashlib.sha256(seed.encode()).hexdigest() * 4)[:length]
                 generated.add(value)
                 state["result"] = value
-            metadata = _unwrap_all(args.inputs, rpc).get("metadata") or {}
+            plain = _unwrap_all(args.inputs, rpc)
+            metadata = plain.get("metadata") or {}
             identity = "/".join(part for part in (metadata.get("namespace"), metadata.get("name")) if part)
+            if args.typ.startswith("kubernetes:") and isinstance(plain.get("kind"), str):
+                # The provider returns the live object: the API server's
+                # defaults included (secret-wrapped inputs keep their inputs).
+                defaulted = api_server_defaults(plain)
+                if "spec" in defaulted and not _contains_secret(state.get("spec"), rpc):
+                    state["spec"] = defaulted["spec"]
             return identity or args.name, state
 
         def call(self, args):
             return {}
 
     class RecordingMonitor(mocks.MockMonitor):
+        def make_urn(self, parent: str, type_: str, name: str) -> str:
+            return engine_urn(stack, project, parent, type_, name)
+
         def RegisterResource(self, request):
             response = super().RegisterResource(request)
             recorded.append(
@@ -348,6 +191,8 @@ def run_in_stack_with_mocks(
                     parent=request.parent or None,
                     depends_on=tuple(sorted(set(request.dependencies))),
                     inputs=rpc.deserialize_properties(request.object, keep_unknowns=True),
+                    provider=request.provider,
+                    outputs=rpc.deserialize_properties(response.object, keep_unknowns=True),
                 )
             )
             return response
@@ -406,6 +251,28 @@ def _unwrap_all(value: Any, rpc: Any) -> Any:
     return value
 
 
+def _contains_secret(value: Any, rpc: Any) -> bool:
+    if rpc.is_rpc_secret(value):
+        return True
+    if isinstance(value, dict):
+        return any(_contains_secret(item, rpc) for item in value.values())
+    if isinstance(value, list):
+        return any(_contains_secret(item, rpc) for item in value)
+    return False
+
+
+def contains_secret(value: Any) -> bool:
+    """Whether deserialized values hold a Pulumi secret anywhere."""
+    _, _, rpc = _import_pulumi()
+    return _contains_secret(value, rpc)
+
+
+def unwrap_secrets(value: Any) -> Any:
+    """Deserialized values with secret markers removed (plaintext: never write it out)."""
+    _, _, rpc = _import_pulumi()
+    return _unwrap_all(value, rpc)
+
+
 def _redact_tree(value: Any) -> Any:
     """Keep the shape (keys, list lengths) of a secret value, hide every leaf."""
     if isinstance(value, dict):
@@ -425,12 +292,3 @@ def redact(value: Any) -> Any:
     if isinstance(value, list):
         return [redact(item) for item in value]
     return value
-
-
-def kubernetes_identity(obj: dict[str, Any]) -> str:
-    """`Kind/namespace/name`, or `Kind/name` for cluster-scoped kinds."""
-    metadata = obj.get("metadata") or {}
-    kind = obj.get("kind", "?")
-    if kind in CLUSTER_SCOPED_KINDS:
-        return f"{kind}/{metadata.get('name')}"
-    return f"{kind}/{metadata.get('namespace')}/{metadata.get('name')}"

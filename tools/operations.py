@@ -27,5 +27,6 @@ OPERATIONS = (
     Operation("VPA Initial", ("vpa.updateMode=Initial",)),
     Operation("DDoS: connections 10", ("rateLimit.connections=10",)),
     Operation("allow-list a source", ("rateLimit.allowlistCidrs[0]=203.0.113.0/24",)),
-    Operation("restore latest backup", ("maintenanceMode=true", "restore.fromBackup=latest", "restore.confirm={namespace}")),
+    Operation("restore latest backup", ("maintenanceMode=true", "restore.fromBackup=latest", "restore.confirm={namespace}",
+                                           "restore.requestId=drill-{namespace}")),
 )

@@ -8,7 +8,12 @@ Runs the real `__main__.py` under Pulumi's mock engine and writes to DIR
 * manifest.yaml  - every Kubernetes object as it would be sent, one document
                    each, in apply order; Secret values redacted;
 * outputs.json   - the stack outputs, secrets shown as "[secret]";
-* resources.json - every registered resource with its parent and dependencies.
+* resources.json - every registered resource with its parent, dependencies
+                   and provider; provider resources with their non-secret
+                   inputs; objects holding secrets with a fingerprint of
+                   their values (HMAC-SHA256 under a key kept on this
+                   machine), so `tools.diff` sees a secret change without
+                   the secret being written.
 
 Exit codes: 0 rendered; 2 bad input (config, stack name, flags), with every
 problem on stderr and DIR left untouched; 1 an internal error.
@@ -17,8 +22,11 @@ problem on stderr and DIR left untouched; 1 an internal error.
 from __future__ import annotations
 
 import argparse
+import hashlib
+import hmac
 import json
 import os
+import secrets
 import shutil
 import sys
 import tempfile
@@ -32,10 +40,12 @@ from tools.mock_engine import (
     PROJECT_DIR,
     ConfigInputError,
     ProgramRun,
+    contains_secret,
     kubernetes_identity,
     redact,
     resolve_config,
     run_program,
+    unwrap_secrets,
 )
 
 # Apply order for the manifest (the order Helm installs kinds in): what others
@@ -116,6 +126,51 @@ def _sort_key(obj: dict[str, Any]) -> tuple:
     return (rank, kind, metadata.get("namespace") or "", metadata.get("name") or "")
 
 
+def _fingerprint_key() -> bytes:
+    """A random key kept on this machine (mode 0600), never in the project:
+    fingerprints compare between renders here and reveal nothing elsewhere."""
+    default = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "monad-synapse" / "fingerprint.key"
+    path = Path(os.environ.get("MONAD_SYNAPSE_FINGERPRINT_KEY_FILE") or default)
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_bytes(32)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(key)
+        return key
+
+
+def secret_fingerprint(inputs: Any, key: bytes) -> str:
+    plain = json.dumps(unwrap_secrets(inputs), sort_keys=True, default=str)
+    return hmac.new(key, plain.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def _non_secret(value: Any) -> Any:
+    """Provider inputs without their secret values (a kubeconfig, say)."""
+    if isinstance(value, dict):
+        return {key: _non_secret(item) for key, item in value.items() if not contains_secret(item)}
+    return value
+
+
+def _resource_entry(resource, key_source) -> dict:
+    entry = {
+        "urn": resource.urn,
+        "type": resource.type,
+        "name": resource.name,
+        "parent": resource.parent,
+        "dependsOn": list(resource.depends_on),
+        "provider": resource.provider_urn or None,
+        "object": kubernetes_identity(redact(resource.inputs)) if resource.is_kubernetes else None,
+    }
+    if resource.is_provider:
+        entry["inputs"] = _sorted_deep(_non_secret(resource.inputs))
+    if resource.is_kubernetes and contains_secret(resource.inputs):
+        entry["secretFingerprint"] = secret_fingerprint(resource.inputs, key_source())
+    return entry
+
+
 def build_files(run: ProgramRun) -> dict[str, str]:
     objects = [_ordered_object(redact(resource.inputs)) for resource in run.resources if resource.is_kubernetes]
     objects.sort(key=_sort_key)
@@ -124,17 +179,14 @@ def build_files(run: ProgramRun) -> dict[str, str]:
         for obj in objects
     )
     outputs = {name: redact(run.outputs[name]) for name in sorted(run.outputs)}
-    resources = [
-        {
-            "urn": resource.urn,
-            "type": resource.type,
-            "name": resource.name,
-            "parent": resource.parent,
-            "dependsOn": list(resource.depends_on),
-            "object": kubernetes_identity(redact(resource.inputs)) if resource.is_kubernetes else None,
-        }
-        for resource in sorted(run.resources, key=lambda resource: resource.urn)
-    ]
+    key_cache: list[bytes] = []
+
+    def key_source() -> bytes:
+        if not key_cache:
+            key_cache.append(_fingerprint_key())
+        return key_cache[0]
+
+    resources = [_resource_entry(resource, key_source) for resource in sorted(run.resources, key=lambda item: item.urn)]
     return {
         "manifest.yaml": manifest,
         "outputs.json": json.dumps(outputs, indent=2, sort_keys=True) + "\n",

@@ -11,7 +11,10 @@ partial="$final.partial"
 trap 'rm -f "$partial"' EXIT INT TERM
 
 log "dumping database to $(basename "$final")"
-pg_dump --format=custom --compress=6 --no-owner --no-privileges --file="$partial" --dbname="$DATABASE_URL" \
+# The restore ledger (schema monad_synapse_ops) stays out of dumps: restoring
+# an old dump must never roll back the record of which restores ran.
+pg_dump --format=custom --compress=6 --no-owner --no-privileges --exclude-schema=monad_synapse_ops \
+  --file="$partial" --dbname="$DATABASE_URL" \
   || fail "pg_dump failed"
 verify_dump "$partial" || fail "the dump does not read back with pg_restore --list"
 (cd "$BACKUP_DIR" && sha256sum "$(basename "$partial")") | sed 's/\.partial$//' > "$final.sha256"

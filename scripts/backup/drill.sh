@@ -23,7 +23,7 @@ trap cleanup EXIT INT TERM
 
 psql --quiet --no-psqlrc --dbname="$DATABASE_URL" -v ON_ERROR_STOP=1 -c "CREATE DATABASE $scratch" > /dev/null \
   || fail "cannot create the scratch database (the backup role needs CREATEDB)"
-RESTORE_FROM=latest TARGET_DATABASE_URL="$scratch_url" "$(dirname "$0")/restore.sh"
+RESTORE_FROM=latest RESTORE_SCRATCH=1 TARGET_DATABASE_URL="$scratch_url" "$(dirname "$0")/restore.sh"
 result=$(psql --no-psqlrc --tuples-only --no-align --dbname="$scratch_url" -v ON_ERROR_STOP=1 -c "$query") \
   || fail "the sanity query failed on the restored copy"
 case "$result" in

@@ -1,0 +1,79 @@
+"""Replay renders of the real program against the cluster model (tools.live):
+what a sequence of `pulumi up`s does on a real API server."""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Optional
+
+from tools.live import DesiredResource, LiveCluster, ProviderConfig, UpResult, simulate_up
+from tools.mock_engine import PROJECT_DIR, unwrap_secrets
+from tools.render import Rendering
+
+_spec = importlib.util.spec_from_file_location("switch_gate", PROJECT_DIR / "scripts" / "switch_gate" / "gate.py")
+switch_gate = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(switch_gate)
+
+
+def desired_resources(rendering: Rendering) -> list[DesiredResource]:
+    """The Kubernetes resources of a render, in registration order (the
+    engine steps them in that order, each after its dependencies)."""
+    desired = []
+    for resource in rendering.run.resources:
+        if not resource.is_kubernetes:
+            continue
+        inputs = unwrap_secrets(resource.inputs)
+        annotations = (inputs.get("metadata") or {}).get("annotations") or {}
+        desired.append(DesiredResource(resource.urn, inputs, resource.depends_on,
+                                       annotations.get("pulumi.com/patchForce") == "true"))
+    return desired
+
+
+def provider_config(rendering: Rendering) -> ProviderConfig:
+    providers = [resource for resource in rendering.run.resources if resource.type == "pulumi:providers:kubernetes"]
+    return ProviderConfig.from_inputs(unwrap_secrets(providers[0].inputs)) if providers else ProviderConfig()
+
+
+def _env(job: Mapping[str, Any]) -> dict[str, str]:
+    (container,) = job["spec"]["template"]["spec"]["containers"]
+    return {item["name"]: item.get("value") for item in container.get("env") or []}
+
+
+def switch_gate_check(cluster: LiveCluster, job: Mapping[str, Any]) -> Optional[str]:
+    """The gate Job, run against the model: the script's own decision on the
+    ready pods of each color (its DNS count is each color's ready pods)."""
+    env = _env(job)
+    namespace = job["metadata"]["namespace"]
+
+    def ready(host: str) -> int:
+        color = host.split(".")[0].removeprefix("monad-synapse-").removesuffix("-ready")
+        return cluster.ready_replicas(namespace, f"monad-synapse-{color}")
+
+    passed, message = switch_gate.wait_for_capacity(
+        ready, env["TARGET_HOST"], env["CURRENT_HOST"], int(env["MIN_REPLICAS"]), int(env["MAX_REPLICAS"]),
+        timeout_seconds=0, clock=lambda: 0.0, sleep=lambda seconds: None,
+    )
+    return None if passed else message
+
+
+@dataclass
+class ModelStack:
+    """One stack's state and its cluster across `pulumi up`s."""
+
+    cluster: LiveCluster = field(default_factory=LiveCluster)
+    state: dict = field(default_factory=dict)
+    history: list = field(default_factory=list)
+
+    def up(self, rendering: Rendering, observe=None) -> UpResult:
+        result = simulate_up(
+            self.cluster, self.state, desired_resources(rendering), provider_config(rendering),
+            {"monad-synapse-switch-gate-": switch_gate_check}, observe,
+        )
+        self.state = result.state
+        self.history.append(result)
+        return result
+
+    def settle(self) -> None:
+        """Time passes: controllers catch up."""
+        self.cluster.reconcile_autoscalers()

@@ -1,0 +1,432 @@
+"""What a real engine and API server do that Pulumi's mock engine does not (pure).
+
+The mock engine answers every resource with the program's own inputs. A
+cluster does not, and several outcomes depend on the difference. This module
+models those, each from the upstream source named beside it:
+
+* `api_server_defaults`: fields the API server fills on every write.
+* `provider_diff`: how pulumi-kubernetes diffs a resource: which changes
+  replace it, and whether it is deleted before its replacement is created.
+* `LiveCluster`: objects with server-side-apply field ownership (conflicts,
+  forced applies, fields dropped by their only manager), the HPA controller
+  writing `spec.replicas`, and ready pods, so that a sequence of `pulumi up`s
+  can be replayed (`simulate_up`) and stack policies can be run on outputs
+  shaped like the live objects the engine hands them.
+
+No Pulumi SDK here: `tools.diff` and the tests use it on rendered files.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Mapping, Optional
+
+from tools.manifest import changed_paths, kubernetes_identity
+
+PULUMI_MANAGER = "pulumi-kubernetes"
+# The HPA controller runs in kube-controller-manager and writes through the
+# scale subresource (kubernetes/pkg/controller/podautoscaler/horizontal.go,
+# `a.scaleNamespacer.Scales(...).Update`).
+HPA_MANAGER = "kube-controller-manager"
+PATCH_FORCE_ANNOTATION = "pulumi.com/patchForce"
+
+
+# --- API server defaulting ----------------------------------------------------------
+
+
+def api_server_defaults(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """The object as the API server stores it, for the fields that change outcomes.
+
+    Sources: kubernetes/pkg/apis/apps/v1/defaults.go (SetDefaults_Deployment:
+    replicas 1, RollingUpdate 25%/25%, revisionHistoryLimit 10,
+    progressDeadlineSeconds 600), pkg/apis/core/v1/defaults.go
+    (SetDefaults_Service: type ClusterIP, sessionAffinity None; the IP
+    allocator assigns clusterIP), pkg/apis/batch/v1/defaults.go
+    (SetDefaults_Job: completions and parallelism 1, backoffLimit 6,
+    completionMode NonIndexed).
+    """
+    result = copy.deepcopy(dict(obj))
+    kind = result.get("kind")
+    spec = result.setdefault("spec", {}) if kind in ("Deployment", "Service", "Job") else None
+    if kind == "Deployment":
+        spec.setdefault("replicas", 1)
+        strategy = spec.setdefault("strategy", {})
+        strategy.setdefault("type", "RollingUpdate")
+        if strategy["type"] == "RollingUpdate":
+            rolling = strategy.setdefault("rollingUpdate", {})
+            rolling.setdefault("maxSurge", "25%")
+            rolling.setdefault("maxUnavailable", "25%")
+        spec.setdefault("revisionHistoryLimit", 10)
+        spec.setdefault("progressDeadlineSeconds", 600)
+    elif kind == "Service":
+        spec.setdefault("type", "ClusterIP")
+        spec.setdefault("sessionAffinity", "None")
+        if spec.get("clusterIP") is None:
+            spec["clusterIP"] = _allocated_ip(result)
+        spec.setdefault("clusterIPs", [spec["clusterIP"]])
+    elif kind == "Job":
+        spec.setdefault("completions", 1)
+        spec.setdefault("parallelism", 1)
+        spec.setdefault("backoffLimit", 6)
+        spec.setdefault("completionMode", "NonIndexed")
+    metadata = result.setdefault("metadata", {})
+    metadata.setdefault("uid", f"{_stable_number(result, 10**12):012d}")
+    return result
+
+
+def _stable_number(obj: Mapping[str, Any], modulo: int) -> int:
+    return int(hashlib.sha256(kubernetes_identity(obj).encode()).hexdigest(), 16) % modulo
+
+
+def _allocated_ip(obj: Mapping[str, Any]) -> str:
+    number = _stable_number(obj, 65000)
+    return f"10.96.{number // 250}.{number % 250 + 2}"
+
+
+# --- pulumi-kubernetes diff ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProviderConfig:
+    """The provider settings that change diffs (pulumi-kubernetes
+    provider/pkg/provider/provider.go, Configure)."""
+
+    enable_config_map_mutable: bool = False
+    enable_secret_mutable: bool = False
+    enable_patch_force: bool = False
+
+    @classmethod
+    def from_inputs(cls, inputs: Optional[Mapping[str, Any]]) -> "ProviderConfig":
+        inputs = inputs or {}
+
+        def flag(name: str) -> bool:
+            return str(inputs.get(name, "false")).lower() == "true"
+
+        return cls(flag("enableConfigMapMutable"), flag("enableSecretMutable"), flag("enablePatchForce"))
+
+
+# pulumi-kubernetes provider/pkg/provider/forcenew.go (`forceNew`): changes
+# under these paths replace the object. Label-selector subpaths are covered
+# by their prefix here.
+_FORCE_NEW: Mapping[str, tuple[str, ...]] = {
+    "Deployment": ("spec.selector",),
+    "DaemonSet": ("spec.selector",),
+    "StatefulSet": ("spec.podManagementPolicy", "spec.revisionHistoryLimit", "spec.selector", "spec.serviceName",
+                    "spec.volumeClaimTemplates"),
+    "Job": ("spec.completions", "spec.parallelism", "spec.selector", "spec.template"),
+    "PersistentVolumeClaim": ("spec.accessModes", "spec.selector", "spec.storageClassName", "spec.volumeName"),
+    "Service": ("spec.clusterIP",),
+    "Secret": ("type",),
+    "ResourceQuota": ("spec.scopes",),
+    "RoleBinding": ("roleRef",),
+    "ClusterRoleBinding": ("roleRef",),
+    "StorageClass": ("parameters", "provisioner"),
+}
+_METADATA_FORCE_NEW = ("metadata.name", "metadata.namespace")
+
+
+def force_new_paths(obj: Mapping[str, Any], provider: ProviderConfig) -> tuple[str, ...]:
+    """`kubeProvider.forceNewProperties`: a Secret is immutable in full unless
+    the provider has enableSecretMutable (and the Secret is not
+    `immutable: true`); likewise a ConfigMap's data with enableConfigMapMutable."""
+    kind = obj.get("kind", "")
+    immutable = bool(obj.get("immutable"))
+    paths = list(_METADATA_FORCE_NEW)
+    if kind == "Secret" and (not provider.enable_secret_mutable or immutable):
+        paths += ["type", "stringData", "data"]
+    elif kind == "ConfigMap" and (not provider.enable_config_map_mutable or immutable):
+        paths += ["binaryData", "data"]
+    else:
+        paths += _FORCE_NEW.get(kind, ())
+    return tuple(paths)
+
+
+def _under(path: str, prefixes: Iterable[str]) -> bool:
+    return any(path == prefix or path.startswith((prefix + ".", prefix + "[")) for prefix in prefixes)
+
+
+@dataclass(frozen=True)
+class ProviderDiff:
+    paths: tuple[str, ...]
+    replaces: bool
+    delete_before_replace: bool
+
+
+def provider_diff(before: Mapping[str, Any], after: Mapping[str, Any], provider: ProviderConfig) -> ProviderDiff:
+    """pulumi-kubernetes `Diff` on inputs (provider/pkg/provider/provider.go):
+    replace when a force-new path changed. An object named by the program
+    (not auto-named) that keeps its name and namespace cannot exist twice, so
+    its replacement deletes the old object first (`deleteBeforeReplace`);
+    under a new name the new object is created first."""
+    paths = tuple(changed_paths(dict(before), dict(after)))
+    replaces = any(_under(path, force_new_paths(before, provider) + force_new_paths(after, provider)) for path in paths)
+    old, new = before.get("metadata") or {}, after.get("metadata") or {}
+    same_identity = bool(new.get("name")) and (old.get("name"), old.get("namespace")) == (new.get("name"), new.get("namespace"))
+    return ProviderDiff(paths, replaces, replaces and same_identity)
+
+
+# --- the cluster ------------------------------------------------------------------------
+
+
+class ApplyConflict(Exception):
+    """Server-side apply refused: a field is owned by another manager with another value."""
+
+
+FieldPath = tuple  # ("metadata", "annotations", "example.com/key"): keys may hold dots
+
+
+def _flatten(value: Any, prefix: FieldPath = ()) -> dict[FieldPath, Any]:
+    """Leaves by path; lists are atomic leaves (enough for the fields modelled)."""
+    if isinstance(value, Mapping) and value:
+        flat: dict[FieldPath, Any] = {}
+        for key, item in value.items():
+            flat.update(_flatten(item, prefix + (key,)))
+        return flat
+    return {prefix: value}
+
+
+def _set(obj: dict, path: FieldPath, value: Any) -> None:
+    for part in path[:-1]:
+        obj = obj.setdefault(part, {})
+    obj[path[-1]] = copy.deepcopy(value)
+
+
+def _get(obj: Mapping, path: FieldPath) -> Any:
+    for part in path:
+        if not isinstance(obj, Mapping) or part not in obj:
+            return None
+        obj = obj[part]
+    return obj
+
+
+def _remove(obj: dict, path: FieldPath) -> None:
+    parents = [obj]
+    for part in path[:-1]:
+        obj = obj.get(part)
+        if not isinstance(obj, dict):
+            return
+        parents.append(obj)
+    obj.pop(path[-1], None)
+    for depth in range(len(path) - 1, 0, -1):  # drop maps left empty
+        if not parents[depth]:
+            parents[depth - 1].pop(path[depth - 1], None)
+
+
+def field_path(dotted: str) -> FieldPath:
+    """("spec", "replicas") from "spec.replicas" (for keys without dots)."""
+    return tuple(dotted.split("."))
+
+
+_UNMANAGED_TOP = ("status",)
+_UNMANAGED_METADATA = ("uid", "resourceVersion", "generation", "managedFields", "creationTimestamp")
+
+
+@dataclass
+class LiveCluster:
+    """Objects by `Kind/namespace/name`, with the managers of each field."""
+
+    objects: dict[str, dict] = field(default_factory=dict)
+    managers: dict[str, dict[FieldPath, set[str]]] = field(default_factory=dict)
+    # What the HPA would scale each Deployment to under the current load.
+    load_replicas: dict[str, int] = field(default_factory=dict)
+    job_runs: list[str] = field(default_factory=list)
+
+    def apply(self, config: Mapping[str, Any], manager: str = PULUMI_MANAGER, force: bool = False) -> dict:
+        """Server-side apply (kubernetes.io/docs/reference/using-api/server-side-apply):
+        a field another manager owns with another value is a conflict unless
+        forced (then ownership moves); a field this manager applied before and
+        no longer applies is removed when nobody else owns it, then defaulted."""
+        identity = kubernetes_identity(config)
+        live = copy.deepcopy(self.objects.get(identity, {}))
+        owners = self.managers.setdefault(identity, {})
+        applied = {
+            path: value
+            for path, value in _flatten(config).items()
+            if path[0] not in _UNMANAGED_TOP and not (path[0] == "metadata" and path[1:2] and path[1] in _UNMANAGED_METADATA)
+        }
+        conflicts = [
+            (path, sorted(owners[path] - {manager}))
+            for path, value in applied.items()
+            if owners.get(path, set()) - {manager} and _get(live, path) != value
+        ]
+        if conflicts and not force:
+            described = "; ".join(f".{'.'.join(path)} is owned by {', '.join(others)}" for path, others in conflicts)
+            raise ApplyConflict(f"{identity}: Apply failed with {len(conflicts)} conflict(s): {described}")
+        for path in [path for path, names in owners.items() if manager in names and path not in applied]:
+            owners[path].discard(manager)
+            if not owners[path]:
+                del owners[path]
+                _remove(live, path)
+        for path, value in applied.items():
+            if force or _get(live, path) != value:
+                owners[path] = {manager}
+            else:
+                owners.setdefault(path, set()).add(manager)
+            _set(live, path, value)
+        self.objects[identity] = api_server_defaults(live)
+        return copy.deepcopy(self.objects[identity])
+
+    def update(self, identity: str, path: FieldPath, value: Any, manager: str) -> None:
+        """A non-apply write (a controller's update): a changed field moves to the writer."""
+        live = self.objects[identity]
+        if _get(live, path) != value:
+            _set(live, path, value)
+            self.managers.setdefault(identity, {})[path] = {manager}
+
+    def delete(self, identity: str) -> None:
+        self.objects.pop(identity, None)
+        self.managers.pop(identity, None)
+
+    def get(self, identity: str) -> Optional[dict]:
+        found = self.objects.get(identity)
+        return copy.deepcopy(self.with_status(found)) if found else None
+
+    def ready_replicas(self, namespace: str, deployment: str) -> int:
+        found = self.objects.get(f"Deployment/{namespace}/{deployment}")
+        return int((found or {}).get("spec", {}).get("replicas") or 0)
+
+    def with_status(self, obj: dict) -> dict:
+        """Status as a settled cluster reports it: every desired pod ready."""
+        if obj.get("kind") != "Deployment":
+            return obj
+        replicas = obj["spec"].get("replicas", 1)
+        return {**obj, "status": {"replicas": replicas, "readyReplicas": replicas, "availableReplicas": replicas,
+                                  "updatedReplicas": replicas, "observedGeneration": 1}}
+
+    def reconcile_autoscalers(self) -> None:
+        """The HPA controller: keep each target within [min, max] of the load's
+        desired count. A target at 0 replicas disables autoscaling
+        (podautoscaler/horizontal.go: "scaling is disabled since the replica
+        count of the target is zero")."""
+        for hpa in [obj for obj in self.objects.values() if obj.get("kind") == "HorizontalPodAutoscaler"]:
+            spec = hpa.get("spec") or {}
+            target = spec.get("scaleTargetRef") or {}
+            identity = f"{target.get('kind')}/{hpa['metadata'].get('namespace')}/{target.get('name')}"
+            deployment = self.objects.get(identity)
+            if deployment is None:
+                continue
+            current = deployment["spec"].get("replicas", 1)
+            if current == 0:
+                continue
+            wanted = self.load_replicas.get(target.get("name"), current)
+            desired = max(spec.get("minReplicas", 1), min(spec.get("maxReplicas", wanted), wanted))
+            self.update(identity, ("spec", "replicas"), desired, HPA_MANAGER)
+
+    def live_outputs(self) -> dict[str, dict]:
+        """What `pulumi refresh` records as each object's outputs."""
+        return {identity: self.with_status(copy.deepcopy(obj)) for identity, obj in self.objects.items()}
+
+
+# --- replaying a `pulumi up` ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DesiredResource:
+    """One Kubernetes resource of a program run: what the engine registers."""
+
+    urn: str
+    inputs: Mapping[str, Any]
+    depends_on: tuple[str, ...] = ()
+    patch_force: bool = False
+
+
+@dataclass
+class Step:
+    urn: str
+    identity: str
+    op: str  # create | update | same | replace | delete | failed | skipped
+    detail: str = ""
+
+
+@dataclass
+class UpResult:
+    steps: list[Step]
+    # URN -> inputs now recorded in state (what the next `up` diffs against).
+    state: dict[str, Mapping[str, Any]]
+    failed: bool
+
+    def op(self, identity: str) -> Optional[str]:
+        return next((step.op for step in self.steps if step.identity == identity), None)
+
+
+# A Job that judges the cluster before dependents run (the switch gate):
+# given the cluster, it returns an error message, or None when it passes.
+JobCheck = Callable[[LiveCluster, Mapping[str, Any]], Optional[str]]
+
+
+def simulate_up(
+    cluster: LiveCluster,
+    previous_state: Mapping[str, Mapping[str, Any]],
+    desired: list[DesiredResource],
+    provider: ProviderConfig,
+    job_checks: Optional[Mapping[str, JobCheck]] = None,
+    observe: Optional[Callable[[Step, LiveCluster], None]] = None,
+) -> UpResult:
+    """Replay `pulumi up` against `cluster`, in registration order.
+
+    The engine issues each resource's step once its dependencies' steps are
+    done; replacements of named objects delete first; resources the program
+    no longer declares are deleted last (pulumi/pkg/resource/deploy/
+    step_generator.go). Deployments and Jobs are awaited, HPAs are not
+    (pulumi-kubernetes provider/pkg/await/await.go awaiters table), so the
+    HPA controller gets no time to act during the update unless a Job waits
+    for it (a Job's check reconciles autoscalers first).
+    """
+    steps: list[Step] = []
+    state: dict[str, Mapping[str, Any]] = {}
+    failed_urns: set[str] = set()
+    checks = dict(job_checks or {})
+    for resource in desired:
+        identity = kubernetes_identity(resource.inputs)
+        if failed_urns & set(resource.depends_on):
+            failed_urns.add(resource.urn)
+            steps.append(Step(resource.urn, identity, "skipped", "a dependency failed"))
+            if resource.urn in previous_state:
+                state[resource.urn] = previous_state[resource.urn]
+            continue
+        before = previous_state.get(resource.urn)
+        force = resource.patch_force or provider.enable_patch_force
+        detail = ""
+        try:
+            if before is None:
+                op = "create"
+            else:
+                diff = provider_diff(before, resource.inputs, provider)
+                if not diff.paths:
+                    op = "same"
+                elif diff.replaces:
+                    op = "replace"
+                    if diff.delete_before_replace:
+                        # The old object is gone until the new one is created.
+                        cluster.delete(kubernetes_identity(before))
+                        detail = "deleted first"
+                else:
+                    op = "update"
+            if op != "same":
+                cluster.apply(resource.inputs, force=force)
+            if resource.inputs.get("kind") == "Job" and op in ("create", "replace"):
+                cluster.job_runs.append(identity)
+                check = next((check for prefix, check in checks.items() if identity.split("/")[-1].startswith(prefix)), None)
+                if check is not None:
+                    cluster.reconcile_autoscalers()  # the Job waits: controllers get time
+                    problem = check(cluster, resource.inputs)
+                    if problem:
+                        raise RuntimeError(problem)
+            steps.append(Step(resource.urn, identity, op, detail))
+            state[resource.urn] = resource.inputs
+            if observe is not None:
+                observe(steps[-1], cluster)
+        except (ApplyConflict, RuntimeError) as error:
+            failed_urns.add(resource.urn)
+            steps.append(Step(resource.urn, identity, "failed", str(error)))
+            if before is not None:
+                state[resource.urn] = before
+    declared = {resource.urn for resource in desired}
+    for urn in reversed(list(previous_state)):
+        if urn not in declared:
+            identity = kubernetes_identity(previous_state[urn])
+            cluster.delete(identity)
+            steps.append(Step(urn, identity, "delete"))
+    return UpResult(steps, state, bool(failed_urns))

@@ -1,0 +1,333 @@
+"""How the Pulumi CLI assembles a stack's config, without the CLI (pure: no Pulumi SDK).
+
+`resolve_config` reproduces, in order:
+
+* `Pulumi.yaml` defaults, then `Pulumi.<stack>.yaml`, then overrides with
+  `pulumi config set --path` semantics;
+* the CLI's YAML reading. Stack files are decoded by Go's gopkg.in/yaml.v3
+  (pulumi/sdk/go/common/workspace/project.go, `ProjectStack`), whose scalar
+  resolution is YAML 1.2-like, not PyYAML's YAML 1.1 (`yes`, `on`, `Off` are
+  strings; `0755` is octal; `1_000` is a number). A top-level value is first
+  decoded into a Go string (config.Value.UnmarshalYAML in
+  pulumi/sdk/go/common/resource/config/value.go), so it keeps its source
+  text: `maintenanceMode: on` stays the string "on";
+* the CLI's secret check: a key declared `secret: true` in Pulumi.yaml must
+  hold an encrypted (`secure:`) value in the stack file, or the CLI stops
+  ("must be encrypted"; pulumi/pkg/workspace/config.go, `validateStackConfigValue`).
+
+Encrypted values cannot be decrypted without the stack's secrets provider, so
+they, and declared secrets that are not set, become placeholders (and a
+warning).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import yaml
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+SECRET_PLACEHOLDER = "<redacted>"
+
+
+class ConfigInputError(Exception):
+    """A stack name, stack file or --set flag the renderer cannot use."""
+
+
+# --- YAML as the CLI reads it (gopkg.in/yaml.v3, resolve.go) --------------------
+
+_YAML_V3_BOOLS = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
+_YAML_V3_NULLS = {"", "~", "null", "Null", "NULL"}
+_YAML_V3_SPECIAL_FLOATS = {
+    ".inf": math.inf, ".Inf": math.inf, ".INF": math.inf, "+.inf": math.inf, "+.Inf": math.inf, "+.INF": math.inf,
+    "-.inf": -math.inf, "-.Inf": -math.inf, "-.INF": -math.inf, ".nan": math.nan, ".NaN": math.nan, ".NAN": math.nan,
+}
+# yaml.v3's yamlStyleFloat.
+_YAML_V3_FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
+_INT64 = (-(2**63), 2**63 - 1)
+
+
+def _go_parse_int_base0(text: str) -> int | None:
+    """Go's strconv.ParseInt(s, 0, 64): optional sign, then 0x/0o/0b or a
+    leading-0 octal, or decimal. None where Go returns an error."""
+    match = re.fullmatch(r"([+-]?)(0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|0[0-7]*|[1-9][0-9]*)", text)
+    if not match:
+        return None
+    sign, digits = match.groups()
+    lowered = digits.lower()
+    if lowered.startswith("0x"):
+        value = int(lowered[2:], 16)
+    elif lowered.startswith("0o"):
+        value = int(lowered[2:], 8)
+    elif lowered.startswith("0b"):
+        value = int(lowered[2:], 2)
+    elif len(digits) > 1 and digits.startswith("0"):
+        value = int(digits[1:], 8)
+    else:
+        value = int(digits)
+    value = -value if sign == "-" else value
+    if not (_INT64[0] <= value <= 2**64 - 1):  # ParseUint takes what ParseInt cannot
+        return None
+    return value
+
+
+def resolve_plain_scalar(text: str) -> Any:
+    """The value yaml.v3 gives an unquoted scalar decoded into interface{}."""
+    if text in _YAML_V3_BOOLS:
+        return _YAML_V3_BOOLS[text]
+    if text in _YAML_V3_NULLS:
+        return None
+    if text in _YAML_V3_SPECIAL_FLOATS:
+        return _YAML_V3_SPECIAL_FLOATS[text]
+    if text[:1] and (text[0].isdigit() or text[0] in "+-."):
+        plain = text.replace("_", "")
+        number = _go_parse_int_base0(plain)
+        if number is not None:
+            return number
+        if _YAML_V3_FLOAT.match(plain):
+            return float(plain)
+    # Timestamps stay strings when decoded into interface{} (yaml.v3 keeps
+    # them as text "for backward compatibility"), like everything else.
+    return text
+
+
+def _node_value(node: yaml.Node, top_level: bool) -> Any:
+    if isinstance(node, yaml.ScalarNode):
+        plain = node.style in (None, "")  # libyaml reports plain scalars as ""
+        if top_level:
+            # Decoded into a Go string: the source text, quotes removed; null is "".
+            return "" if plain and node.value in ("~", "null", "Null", "NULL") else node.value
+        if not plain:  # quoted or block scalars are strings
+            return node.value
+        return resolve_plain_scalar(node.value)
+    if isinstance(node, yaml.SequenceNode):
+        return [_node_value(item, False) for item in node.value]
+    if isinstance(node, yaml.MappingNode):
+        result: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(_node_value(key_node, False))
+            result[str(key)] = _node_value(value_node, False)
+        return result
+    raise ConfigInputError(f"unsupported YAML node {node!r}")
+
+
+def load_stack_yaml(text: str, source: str = "stack file") -> dict[str, Any]:
+    """A Pulumi.<stack>.yaml as the CLI sees it: {"config": {key: value}, ...}."""
+    try:
+        root = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError as error:
+        raise ConfigInputError(f"{source} is not valid YAML: {error}") from None
+    if root is None:
+        return {}
+    if not isinstance(root, yaml.MappingNode):
+        raise ConfigInputError(f"{source} must be a map with a config: section")
+    document: dict[str, Any] = {}
+    for key_node, value_node in root.value:
+        key = getattr(key_node, "value", None)
+        if key == "config" and isinstance(value_node, yaml.MappingNode):
+            document["config"] = {
+                str(config_key.value): _node_value(config_value, top_level=True)
+                for config_key, config_value in value_node.value
+            }
+        else:
+            document[str(key)] = _node_value(value_node, False)
+    return document
+
+
+# --- config resolution ---------------------------------------------------------
+
+
+@dataclass
+class ResolvedConfig:
+    project: str
+    stack: str
+    values: dict[str, Any]  # top-level keys of the project namespace
+    foreign: dict[str, Any]  # other namespaces (kubernetes:context, ...)
+    secret_keys: set[str] = field(default_factory=set)
+    secret_plaintexts: set[str] = field(default_factory=set)
+    warnings: list[str] = field(default_factory=list)
+
+    def runtime_config(self) -> tuple[dict[str, str], list[str]]:
+        """Config as the language host receives it: namespaced keys, string values."""
+        flat = {f"{self.project}:{key}": _serialize(value) for key, value in self.values.items()}
+        flat.update({key: _serialize(value) for key, value in self.foreign.items()})
+        return flat, sorted(f"{self.project}:{key}" for key in self.secret_keys)
+
+
+def _serialize(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, sort_keys=True)
+    return str(value)
+
+
+def parse_path(path: str) -> list[Any]:
+    """Split a `pulumi config set --path` path: a.b["c.d"][0] -> ["a", "b", "c.d", 0]."""
+    parts: list[Any] = []
+    token = re.compile(r'\.?([A-Za-z0-9_-]+)|\["([^"]+)"\]|\[(\d+)\]')
+    position = 0
+    while position < len(path):
+        match = token.match(path, position)
+        if not match or (position == 0 and path.startswith(".")):
+            raise ConfigInputError(f"bad config path {path!r} at character {position + 1}")
+        name, quoted, index = match.groups()
+        parts.append(int(index) if index is not None else (name or quoted))
+        position = match.end()
+    if not parts or not isinstance(parts[0], str):
+        raise ConfigInputError(f"bad config path {path!r}: it must start with a key name")
+    return parts
+
+
+def parse_path_value(text: str) -> Any:
+    """`pulumi config set --path` typing: true/false are booleans, integers
+    without a leading zero are numbers, everything else is a string."""
+    if text in ("true", "false"):
+        return text == "true"
+    if re.fullmatch(r"-?(0|[1-9][0-9]*)", text):
+        return int(text)
+    return text
+
+
+def _set_path(values: dict[str, Any], parts: list[Any], value: Any) -> None:
+    if len(parts) == 1:
+        # Top-level values are always stored as strings by `pulumi config set`.
+        values[parts[0]] = _serialize(value)
+        return
+    container: Any = values
+    for index, part in enumerate(parts[:-1]):
+        following = parts[index + 1]
+        empty: Any = [] if isinstance(following, int) else {}
+        if isinstance(container, dict):
+            if not isinstance(container.get(part), (dict, list)):
+                container[part] = empty
+            container = container[part]
+        else:
+            while len(container) <= part:
+                container.append(None)
+            if not isinstance(container[part], (dict, list)):
+                container[part] = empty
+            container = container[part]
+    last = parts[-1]
+    if isinstance(container, list):
+        if not isinstance(last, int):
+            raise ConfigInputError(f"cannot set key {last!r} on a list")
+        while len(container) <= last:
+            container.append(None)
+    elif isinstance(last, int):
+        raise ConfigInputError(f"cannot set index [{last}] on a map")
+    container[last] = value
+
+
+def _split_assignment(flag: str, assignment: str) -> tuple[str, str]:
+    path, separator, value = assignment.partition("=")
+    if not separator or not path:
+        # Never echo the assignment: under --set-secret it is a secret.
+        shown = f"{path}=..." if separator else "<value without '='>"
+        raise ConfigInputError(f"{flag} expects PATH=VALUE, got {shown if flag == '--set-secret' else repr(assignment)}")
+    return path, value
+
+
+def _strip_secure(value: Any, on_secure: Callable[[], str]) -> tuple[Any, bool]:
+    """Replace `{secure: ...}` leaves (encrypted values) with placeholders."""
+    if isinstance(value, dict):
+        if set(value) == {"secure"}:
+            return on_secure(), True
+        found = False
+        result = {}
+        for key, item in value.items():
+            result[key], item_secure = _strip_secure(item, on_secure)
+            found = found or item_secure
+        return result, found
+    if isinstance(value, list):
+        items = [_strip_secure(item, on_secure) for item in value]
+        return [item for item, _ in items], any(secure for _, secure in items)
+    return value, False
+
+
+def available_stacks(project_dir: Path = PROJECT_DIR) -> list[str]:
+    return sorted(path.name[len("Pulumi.") : -len(".yaml")] for path in project_dir.glob("Pulumi.*.yaml"))
+
+
+def resolve_config(
+    stack: str,
+    sets: tuple[str, ...] = (),
+    secret_sets: tuple[str, ...] = (),
+    project_dir: Path = PROJECT_DIR,
+) -> ResolvedConfig:
+    project_file = yaml.safe_load((project_dir / "Pulumi.yaml").read_text())
+    project = project_file["name"]
+    stack_path = project_dir / f"Pulumi.{stack}.yaml"
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", stack) or not stack_path.is_file():
+        known = ", ".join(available_stacks(project_dir)) or "none"
+        raise ConfigInputError(
+            f"unknown stack {stack!r}: there is no Pulumi.{stack}.yaml. Known stacks: {known}. "
+            f"Create one with `pulumi stack init {stack}` and commit its Pulumi.{stack}.yaml."
+        )
+    stack_file = load_stack_yaml(stack_path.read_text(), stack_path.name)
+    declarations: dict[str, Any] = project_file.get("config") or {}
+    declared_secrets = {
+        key for key, declaration in declarations.items() if isinstance(declaration, dict) and declaration.get("secret")
+    }
+
+    resolved = ResolvedConfig(project=project, stack=stack, values={}, foreign={})
+    for key, declaration in declarations.items():
+        if isinstance(declaration, dict) and "default" in declaration:
+            resolved.values[key] = copy.deepcopy(declaration["default"])
+    resolved.secret_keys |= declared_secrets
+
+    for full_key, value in (stack_file.get("config") or {}).items():
+        namespace, _, key = str(full_key).rpartition(":")
+        if not namespace:
+            namespace, key = project, str(full_key)
+
+        def placeholder(key: str = key) -> str:
+            resolved.warnings.append(
+                f"{key} is encrypted in Pulumi.{stack}.yaml and cannot be decrypted offline; "
+                f"rendering a redacted placeholder (pass --set-secret {key}=VALUE to use a value)"
+            )
+            return SECRET_PLACEHOLDER
+
+        value, is_secure = _strip_secure(value, placeholder)
+        if namespace == project:
+            if key in declared_secrets and not is_secure:
+                # The CLI refuses this stack file before the program runs. The
+                # value itself is never shown: it is meant to be a secret.
+                raise ConfigInputError(
+                    f"{key} in Pulumi.{stack}.yaml is in plaintext, but Pulumi.yaml declares it secret: the CLI "
+                    f"stops with \"must be encrypted\". Remove the line, then encrypt the value with "
+                    f"`pulumi config set --secret {key} VALUE -s {stack}`"
+                )
+            resolved.values[key] = value
+            if is_secure:
+                resolved.secret_keys.add(key)
+        else:
+            resolved.foreign[f"{namespace}:{key}"] = value
+
+    for flag, assignments, secret in (("--set", sets, False), ("--set-secret", secret_sets, True)):
+        for assignment in assignments:
+            path, text = _split_assignment(flag, assignment)
+            parts = parse_path(path)
+            if not secret and parts[0] in declared_secrets:
+                raise ConfigInputError(f"{parts[0]} is a secret: pass it with --set-secret {path}=VALUE, not --set")
+            value = text if secret else parse_path_value(text)
+            _set_path(resolved.values, parts, value)
+            if secret:
+                resolved.secret_keys.add(parts[0])
+                if text:
+                    resolved.secret_plaintexts.add(text)
+
+    for key in sorted(resolved.secret_keys):
+        if key not in resolved.values:
+            resolved.warnings.append(
+                f"secret {key} is not set for stack {stack}; rendering a redacted placeholder "
+                f"(on a real stack: pulumi config set --secret {key} VALUE -s {stack})"
+            )
+            resolved.values[key] = SECRET_PLACEHOLDER
+    return resolved
