@@ -33,7 +33,11 @@ def on_kubernetes(depends_on: list | None = None) -> pulumi.ResourceOptions:
     return pulumi.ResourceOptions(providers={"kubernetes": kubernetes}, depends_on=depends_on)
 
 
-namespace = AppNamespace("monad-synapse", AppNamespaceArgs(name=settings.namespace), opts=on_kubernetes())
+namespace = AppNamespace(
+    "monad-synapse",
+    AppNamespaceArgs(name=settings.namespace, priority_class=settings.priority_class),
+    opts=on_kubernetes(),
+)
 
 network_policies = AppNetworkPolicies(
     "monad-synapse-network",
@@ -82,11 +86,15 @@ app = BlueGreenApp(
             "monad-synapse.com/secret-checksum": app_configuration.secret_checksum,
         },
         switch_gate=settings.switch_gate,
+        probes=settings.probes,
+        node_heap_mebibytes=settings.node_heap_mebibytes,
+        priority_class_name=settings.priority_class.name,
         namespace_name=settings.namespace,
         stack=settings.stack,
     ),
-    # Pods may only start once the namespace's deny-by-default policies exist.
-    opts=on_kubernetes(depends_on=[network_policies]),
+    # Pods may only start once the namespace's deny-by-default policies exist,
+    # and the PriorityClass they name (the API server rejects pods without it).
+    opts=on_kubernetes(depends_on=[network_policies, namespace]),
 )
 
 edge = AppEdge(
@@ -100,6 +108,7 @@ edge = AppEdge(
         rate_limit=settings.rate_limit,
         live_service_name=app.live_service_name,
         preview_service_name=app.preview_service_name,
+        metrics_path=settings.monitoring.metrics_path,
     ),
     opts=on_kubernetes(),
 )
@@ -112,6 +121,9 @@ monitoring = AppMonitoring(
             monitoring=settings.monitoring,
             certificate_name=certificate_name(settings.edge_environment),
             maintenance_mode=settings.maintenance_mode,
+            active_color=settings.active_color,
+            idle_color=settings.idle_color,
+            idle_expected=settings.warm_idle_replicas > 0,
             backup_cronjob=BACKUP_CRONJOB if settings.backup.enabled else None,
             restore_drill_cronjob=DRILL_CRONJOB if settings.backup.enabled and settings.backup.drill.enabled else None,
             backup_max_age_seconds=settings.backup.stale_after_seconds,

@@ -275,6 +275,79 @@ class Resources(_Model):
         return int(parse_quantity(self.limits.memory) / (Decimal(2) ** 20))
 
 
+# Node.js memory outside V8's old space (code, buffers, native allocations),
+# and the smallest old space worth running a Next.js server with.
+NODE_NATIVE_OVERHEAD_MIB = 96
+MIN_NODE_HEAP_MIB = 128
+HEAP_SHARE_OF_MEMORY_LIMIT = 0.75
+
+
+def node_heap_mebibytes(limit_mib: int, request_mib: int, memory_utilization: int) -> int:
+    """V8 old-space size (--max-old-space-size) that lets the memory HPA settle.
+
+    Two bounds, the tighter wins: three quarters of the limit (room for
+    buffers, so Node collects garbage before the kernel OOM-kills it), and
+    the HPA's memory target (`memoryUtilization`% of the request) less the
+    native overhead. V8 lets its heap grow toward the limit before a full
+    collection, so a heap allowed past the target keeps every pod above it
+    and the HPA at maxReplicas, where it stays: adding pods does not shrink
+    a heap."""
+    by_limit = int(limit_mib * HEAP_SHARE_OF_MEMORY_LIMIT)
+    by_target = int(request_mib * memory_utilization / 100) - NODE_NATIVE_OVERHEAD_MIB
+    return min(by_limit, by_target)
+
+
+class Probes(_Model):
+    """What the kubelet asks the app. Liveness must only ask "is the process
+    alive": if it checked PostgreSQL or Redis, an outage of either longer than
+    the liveness window would restart every pod of both colors."""
+
+    liveness_path: str = "/api/live"
+    readiness_path: str = "/api/health"
+    # Longest boot before liveness takes over (the startup probe's window).
+    startup_seconds: int = Field(120, ge=10, le=900)
+
+    @field_validator("liveness_path", "readiness_path")
+    @classmethod
+    def _http_path(cls, path: str) -> str:
+        if not re.fullmatch(r"/[A-Za-z0-9/_.~-]*(\?[A-Za-z0-9=&_.~-]*)?", path):
+            raise _custom_error("bad_path", "must be an absolute URL path such as /api/live")
+        return path
+
+    @model_validator(mode="after")
+    def _liveness_is_not_readiness(self) -> "Probes":
+        if self.liveness_path == self.readiness_path:
+            raise _custom_error(
+                "same_probe_paths",
+                "liveness and readiness ask the same path {value}: a dependency outage would restart every pod; "
+                "give liveness a path that only checks the process",
+                field="livenessPath",
+                value=self.liveness_path,
+                suggestion="/api/live",
+            )
+        return self
+
+
+class PriorityClassSettings(_Model):
+    """The app pods' PriorityClass: off unless named. `create` declares it
+    (cluster-scoped, so name it per stack); otherwise it must already exist,
+    or the API server rejects the pods."""
+
+    name: Optional[ObjectName] = None
+    create: bool = False
+    # Below the system classes (2000000000 and up), above default workloads (0).
+    value: int = Field(100000, ge=0, le=1000000000)
+
+    @model_validator(mode="after")
+    def _create_needs_a_name(self) -> "PriorityClassSettings":
+        if self.create and self.name is None:
+            raise _custom_error(
+                "priority_class_without_name", "create needs a name for the PriorityClass",
+                field="name", value=None, suggestion="monad-synapse-production",
+            )
+        return self
+
+
 class Vpa(_Model):
     update_mode: str = "Off"
 
@@ -531,8 +604,28 @@ class Monitoring(_Model):
         return url
 
 
-def _check_cron(schedule: str) -> str:
+# Schedules are judged from a fixed start, so a result never depends on when
+# it is computed; a schedule that finds no run within this many years never fires.
+_CRON_EPOCH = (2026, 1, 1)
+_CRON_HORIZON_YEARS = 8
+
+
+def _cron_runs(schedule: str, start: float):
+    from datetime import datetime, timezone
+
     from croniter import croniter
+
+    return croniter(schedule, datetime.fromtimestamp(start, tz=timezone.utc), max_years_between_matches=_CRON_HORIZON_YEARS)
+
+
+def _cron_epoch() -> float:
+    from datetime import datetime, timezone
+
+    return datetime(*_CRON_EPOCH, tzinfo=timezone.utc).timestamp()
+
+
+def _check_cron(schedule: str) -> str:
+    from croniter import CroniterBadDateError, croniter
 
     fields = schedule.split()
     if len(fields) != 5 or not croniter.is_valid(schedule):
@@ -540,6 +633,13 @@ def _check_cron(schedule: str) -> str:
             "bad_cron",
             "not a 5-field cron schedule (minute hour day-of-month month day-of-week), e.g. '0 * * * *'",
         )
+    try:
+        _cron_runs(" ".join(fields), _cron_epoch()).get_next(float)
+    except CroniterBadDateError:
+        raise _custom_error(
+            "cron_never_fires",
+            "this schedule never fires (no such date, e.g. the 31st of February); pick a date that exists",
+        ) from None
     return " ".join(fields)
 
 
@@ -549,19 +649,41 @@ CronSchedule = Annotated[str, AfterValidator(_check_cron)]
 def max_interval_seconds(schedule: str, samples: int = 400) -> int:
     """Longest gap between two runs of a cron schedule (sampled from a fixed
     start, so the result does not depend on when it is computed)."""
-    from datetime import datetime, timezone
-
-    from croniter import croniter
-
-    runs = croniter(schedule, datetime(2026, 1, 1, tzinfo=timezone.utc))
+    runs = _cron_runs(schedule, _cron_epoch())
     times = [runs.get_next(float) for _ in range(samples)]
     return int(max(later - earlier for earlier, later in zip(times, times[1:])))
 
 
+# Between two pods using a ReadWriteOnce volume on different nodes, the volume
+# must detach and attach again: allow for it.
+VOLUME_HANDOVER_SECONDS = 300
+
+
+def first_overlap(first: str, first_seconds: int, second: str, second_seconds: int, days: int = 366) -> Optional[float]:
+    """The first run of `second` within a year that overlaps a run of `first`
+    (each run lasting at most its deadline plus the volume handover), or None."""
+    first_seconds += VOLUME_HANDOVER_SECONDS
+    second_seconds += VOLUME_HANDOVER_SECONDS
+    start = _cron_epoch()
+    runs = _cron_runs(second, start)
+    while True:
+        second_start = runs.get_next(float)
+        if second_start > start + days * 86400:
+            return None
+        # The first run of `first` after (second_start - first_seconds) is the
+        # earliest one still running at second_start or starting during it.
+        first_start = _cron_runs(first, second_start - first_seconds).get_next(float)
+        if first_start < second_start + second_seconds:
+            return second_start
+
+
 class RestoreDrill(_Model):
     enabled: bool = True
-    # The runbook's monthly disaster-recovery test: 04:00 UTC on the 1st.
-    schedule: CronSchedule = "0 4 1 * *"
+    # The runbook's monthly disaster-recovery test, on the 1st, 35 minutes
+    # after the hourly backup: with the deadlines below the two never share
+    # the backup volume (ReadWriteOnce) at the same time.
+    schedule: CronSchedule = "35 4 1 * *"
+    active_deadline_seconds: int = Field(1200, ge=60, le=86400)
     sanity_query: str = "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'"
 
 
@@ -633,9 +755,58 @@ class Backup(_Model):
     # pg_dump must be of the server's major version (or newer); pin both.
     postgres_major_version: int = Field(15, ge=10, le=30)
     image: ImageRef = "postgres:15.10-alpine"
-    active_deadline_seconds: int = Field(3600, ge=60, le=86400)
+    # A dump that runs longer is stopped; with hourly dumps, half the interval.
+    active_deadline_seconds: int = Field(1800, ge=60, le=86400)
     storage: BackupStorage = BackupStorage()
     drill: RestoreDrill = RestoreDrill()
+
+    @model_validator(mode="after")
+    def _schedules_fire_often_enough(self) -> "Backup":
+        for field, schedule, most, why in (
+            ("schedule", self.schedule, 7 * 86400, "backups less often than weekly leave days of data unprotected"),
+            ("drill.schedule", self.drill.schedule, 93 * 86400, "the runbook tests recovery monthly; at least quarterly"),
+        ):
+            if (field == "schedule" or self.drill.enabled) and max_interval_seconds(schedule, samples=60) > most:
+                raise _custom_error(
+                    "schedule_too_rare",
+                    "{value} runs too rarely: " + why,
+                    field=field,
+                    value=schedule,
+                    suggestion=_default_for(("backup", *field.split("."))),
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _drill_and_backup_never_share_the_volume(self) -> "Backup":
+        """A ReadWriteOnce volume attaches to one node at a time: a drill and a
+        backup running together on different nodes leave one stuck."""
+        if not self.drill.enabled or self.storage.kind != "pvc":
+            return self
+        clash = first_overlap(self.schedule, self.active_deadline_seconds,
+                              self.drill.schedule, self.drill.active_deadline_seconds)
+        if clash is not None:
+            from datetime import datetime, timezone
+
+            when = datetime.fromtimestamp(clash, tz=timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+            minute, rest = self.drill.schedule.split(" ", 1)
+            free = next(
+                (f"{offset} {rest}" for offset in range(0, 60, 5)
+                 if first_overlap(self.schedule, self.active_deadline_seconds, f"{offset} {rest}",
+                                  self.drill.active_deadline_seconds) is None),
+                None,
+            )
+            raise _custom_error(
+                "drill_overlaps_backup",
+                "the drill at {when} (up to {drill}s) would run while a backup ({backup}s at most) holds the "
+                "ReadWriteOnce backup volume; move the drill between backups or shorten the deadlines",
+                field="drill.schedule",
+                value=self.drill.schedule,
+                when=when,
+                drill=self.drill.active_deadline_seconds,
+                backup=self.active_deadline_seconds,
+                suggestion=free,
+            )
+        return self
 
     @model_validator(mode="after")
     def _image_matches_server(self) -> "Backup":
@@ -737,6 +908,8 @@ class Settings(_Model):
     restore: Restore = Restore()
     network: Network = Network()
     switch_gate: SwitchGate = SwitchGate()
+    probes: Probes = Probes()
+    priority_class: PriorityClassSettings = PriorityClassSettings()
     domain: str
     namespace: str
 
@@ -835,6 +1008,39 @@ class Settings(_Model):
                     suggestion="[10.0.0.0/8]",
                 )
         return self
+
+    @model_validator(mode="after")
+    def _heap_lets_the_hpa_settle(self) -> "Settings":
+        request = int(parse_quantity(self.resources.requests.memory) / (Decimal(2) ** 20))
+        utilization = self.autoscaling.memory_utilization
+        if self.node_heap_mebibytes >= MIN_NODE_HEAP_MIB:
+            return self
+        # Requests never exceed limits (checked above), so the HPA target is
+        # always the binding bound here: 75% of a limit >= such a request is
+        # never below MIN_NODE_HEAP_MIB when the target bound is not.
+        needed_request = -(-(MIN_NODE_HEAP_MIB + NODE_NATIVE_OVERHEAD_MIB) * 100 // utilization)
+        raise _custom_error(
+            "heap_below_target",
+            "with requests.memory {value} and autoscaling.memoryUtilization {utilization}% the HPA scales out "
+            "above {target} MiB per pod, which leaves Node.js a heap of {heap} MiB after its native overhead "
+            "({overhead} MiB); at least {minimum} MiB is needed",
+            field="resources.requests.memory",
+            value=self.resources.requests.memory,
+            utilization=utilization,
+            target=int(request * utilization / 100),
+            heap=self.node_heap_mebibytes,
+            overhead=NODE_NATIVE_OVERHEAD_MIB,
+            minimum=MIN_NODE_HEAP_MIB,
+            suggestion=f"{max(needed_request, request + 1)}Mi",
+        )
+
+    @property
+    def node_heap_mebibytes(self) -> int:
+        return node_heap_mebibytes(
+            self.resources.memory_limit_mebibytes,
+            int(parse_quantity(self.resources.requests.memory) / (Decimal(2) ** 20)),
+            self.autoscaling.memory_utilization,
+        )
 
     @model_validator(mode="after")
     def _restore_is_guarded(self) -> "Settings":

@@ -5,6 +5,13 @@ config defaults, plus what the rest of the program needs watched. Every
 expression is scoped to the stack's namespace and the app's scrape job, and
 every alert carries a static `namespace` label: prometheus-operator routes an
 AlertmanagerConfig only alerts whose `namespace` label is its own.
+
+The app's series carry a `color` label (blue or green), set at scrape time
+from the pod's color label. Both colors always run, so live-traffic alerts
+(down, error rate, latency, SLO burn) look at the active color only: losing
+every live pod pages even while the idle color answers, and preview traffic
+never counts against the SLO. The rules follow `activeColor` (a switch
+updates the PrometheusRule); the idle color has its own, quieter alerts.
 """
 
 from __future__ import annotations
@@ -38,6 +45,10 @@ class RuleContext:
     monitoring: Monitoring
     certificate_name: str
     maintenance_mode: bool
+    active_color: str = "blue"
+    idle_color: str = "green"
+    # The idle color should have pods (idleReplicas above 0): its absence alerts.
+    idle_expected: bool = True
     # Backup jobs (None until backups are configured).
     backup_cronjob: Optional[str] = None
     restore_drill_cronjob: Optional[str] = None
@@ -46,6 +57,18 @@ class RuleContext:
     def app(self, **matchers: str) -> str:
         """Label matchers of the app's own metrics, plus `matchers`."""
         return label_matchers(job=APP_JOB, namespace=self.namespace, **matchers)
+
+    def live(self, **matchers: str) -> str:
+        """Label matchers of the live color's own metrics."""
+        return self.app(color=self.active_color, **matchers)
+
+    def idle(self, **matchers: str) -> str:
+        """Label matchers of the idle color's own metrics."""
+        return self.app(color=self.idle_color, **matchers)
+
+    def recorded(self, color: str) -> str:
+        """Matchers of a recorded per-color series."""
+        return label_matchers(namespace=self.namespace, color=color)
 
     def in_namespace(self, **matchers: str) -> str:
         """Label matchers of anything in the stack's namespace, plus `matchers`."""
@@ -89,10 +112,12 @@ def recording_rules(context: RuleContext) -> list[dict]:
     app = context.app
     ns = context.in_namespace
     records = [
-        ("monad_synapse:http_requests:rate5m", f"sum by (namespace) (rate(http_requests_total{{{app()}}}[5m]))"),
+        # Traffic series per color: the alerts pick the live one.
+        ("monad_synapse:http_requests:rate5m", f"sum by (namespace, color) (rate(http_requests_total{{{app()}}}[5m]))"),
         (
             "monad_synapse:http_request_duration_seconds:p95_rate5m",
-            f"histogram_quantile(0.95, sum by (namespace, le) (rate(http_request_duration_seconds_bucket{{{app()}}}[5m])))",
+            "histogram_quantile(0.95, sum by (namespace, color, le) "
+            f"(rate(http_request_duration_seconds_bucket{{{app()}}}[5m])))",
         ),
         ("monad_synapse:active_users", f"sum by (namespace) (active_users_gauge{{{app()}}})"),
         ("monad_synapse:game_results:rate5m", f"sum by (namespace) (rate(game_results_total{{{app()}}}[5m]))"),
@@ -122,18 +147,18 @@ def recording_rules(context: RuleContext) -> list[dict]:
         records.append(
             (
                 f"monad_synapse:http_requests:error_ratio_rate{window}",
-                f'sum by (namespace) (rate(http_requests_total{{{app(status="=~5..")}}}[{window}])) / '
-                f"sum by (namespace) (rate(http_requests_total{{{app()}}}[{window}]))",
+                f'sum by (namespace, color) (rate(http_requests_total{{{app(status="=~5..")}}}[{window}])) / '
+                f"sum by (namespace, color) (rate(http_requests_total{{{app()}}}[{window}]))",
             )
         )
     return [{"record": name, "expr": expr} for name, expr in records]
 
 
-def _burn(window_long: str, window_short: str, factor: float, budget: float) -> str:
+def _burn(window_long: str, window_short: str, factor: float, budget: float, live: str) -> str:
     threshold = round(factor * budget, 6)
     return (
-        f"(monad_synapse:http_requests:error_ratio_rate{window_long} > {threshold} "
-        f"and monad_synapse:http_requests:error_ratio_rate{window_short} > {threshold})"
+        f"(monad_synapse:http_requests:error_ratio_rate{window_long}{{{live}}} > {threshold} "
+        f"and monad_synapse:http_requests:error_ratio_rate{window_short}{{{live}}} > {threshold})"
     )
 
 
@@ -142,15 +167,17 @@ def alerts(context: RuleContext) -> list[Alert]:
     app = context.app
     ns = context.in_namespace
     budget = context.error_budget
+    live = context.recorded(context.active_color)
     percent = lambda ratio: f"{ratio * 100:g}%"  # noqa: E731
     result = [
         # --- critical: the runbook's "immediate response" list -------------------
         Alert(
             "MonadSynapseDown",
-            f"(sum(up{{{app()}}}) or vector(0)) < 1",
+            f"(sum(up{{{context.live()}}}) or vector(0)) < 1",
             "critical",
             "Monad Synapse is down",
-            f"No Monad Synapse pod in {context.namespace} has answered a scrape for 2 minutes.",
+            f"No pod of the live color ({context.active_color}) in {context.namespace} has answered a scrape "
+            "for 2 minutes.",
             "2m",
         ),
         Alert(
@@ -163,7 +190,7 @@ def alerts(context: RuleContext) -> list[Alert]:
         ),
         Alert(
             "MonadSynapseHighErrorRate",
-            f"monad_synapse:http_requests:error_ratio_rate5m > {thresholds.error_ratio}",
+            f"monad_synapse:http_requests:error_ratio_rate5m{{{live}}} > {thresholds.error_ratio}",
             "critical",
             f"More than {percent(thresholds.error_ratio)} of requests fail",
             "{{ $value | humanizePercentage }} of requests returned 5xx over 5 minutes, for 2 minutes.",
@@ -186,7 +213,7 @@ def alerts(context: RuleContext) -> list[Alert]:
         ),
         Alert(
             "MonadSynapseErrorBudgetBurnFast",
-            f"{_burn('1h', '5m', 14.4, budget)} or {_burn('6h', '30m', 6, budget)}",
+            f"{_burn('1h', '5m', 14.4, budget, live)} or {_burn('6h', '30m', 6, budget, live)}",
             "critical",
             f"Burning the {context.availability_objective:g}% availability budget fast",
             "At this error rate the 30-day error budget is gone within days (multi-window burn rate).",
@@ -195,7 +222,7 @@ def alerts(context: RuleContext) -> list[Alert]:
         # --- warning: "response within 15 minutes" ---------------------------------
         Alert(
             "MonadSynapseHighLatency",
-            f"monad_synapse:http_request_duration_seconds:p95_rate5m > {thresholds.latency_p95_seconds:g}",
+            f"monad_synapse:http_request_duration_seconds:p95_rate5m{{{live}}} > {thresholds.latency_p95_seconds:g}",
             "warning",
             f"p95 latency above {thresholds.latency_p95_seconds:g}s",
             "95th percentile response time is {{ $value | humanizeDuration }} for 5 minutes.",
@@ -241,7 +268,7 @@ def alerts(context: RuleContext) -> list[Alert]:
         ),
         Alert(
             "MonadSynapseErrorBudgetBurnSlow",
-            f"{_burn('1d', '2h', 3, budget)} or {_burn('3d', '6h', 1, budget)}",
+            f"{_burn('1d', '2h', 3, budget, live)} or {_burn('3d', '6h', 1, budget, live)}",
             "warning",
             f"Burning the {context.availability_objective:g}% availability budget",
             "The error rate, sustained, would exhaust the 30-day error budget (slow multi-window burn).",
@@ -303,14 +330,39 @@ def alerts(context: RuleContext) -> list[Alert]:
         ),
         Alert(
             "MonadSynapsePerformanceTrend",
-            "avg_over_time(monad_synapse:http_request_duration_seconds:p95_rate5m[1h]) > 1.5 * "
-            "avg_over_time(monad_synapse:http_request_duration_seconds:p95_rate5m[1h] offset 1d)",
+            f"avg_over_time(monad_synapse:http_request_duration_seconds:p95_rate5m{{{live}}}[1h]) > 1.5 * "
+            f"avg_over_time(monad_synapse:http_request_duration_seconds:p95_rate5m{{{live}}}[1h] offset 1d)",
             "info",
             "Latency trending up",
             "p95 latency over the last hour is more than 1.5x the same hour yesterday.",
             "30m",
         ),
     ]
+    # --- the idle color: its own, quieter alerts ------------------------------------
+    idle = context.recorded(context.idle_color)
+    if context.idle_expected:
+        result.append(
+            Alert(
+                "MonadSynapsePreviewDown",
+                f"(sum(up{{{context.idle()}}}) or vector(0)) < 1",
+                "warning",
+                "The idle color is down",
+                f"No pod of the idle color ({context.idle_color}) has answered a scrape for 5 minutes: a switch or "
+                "rollback would have nowhere warm to go.",
+                "5m",
+            )
+        )
+    result.append(
+        Alert(
+            "MonadSynapsePreviewHighErrorRate",
+            f"monad_synapse:http_requests:error_ratio_rate5m{{{idle}}} > {thresholds.error_ratio}",
+            "info",
+            f"The idle color fails more than {percent(thresholds.error_ratio)} of preview requests",
+            "{{ $value | humanizePercentage }} of requests to the idle color returned 5xx over 5 minutes: "
+            "check the release before switching to it.",
+            "5m",
+        )
+    )
     if context.maintenance_mode:
         result.append(
             Alert(

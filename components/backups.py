@@ -18,7 +18,7 @@ import pulumi_kubernetes as k8s
 
 from components.app_config import checksum
 from components.labels import APP_NAME
-from components.pod_security import restricted_container_security, restricted_pod_security
+from components.pod_security import ephemeral_storage_request, restricted_container_security, restricted_pod_security
 from components.network_policy import egress_rule
 from settings import Backup, EgressTarget, Restore
 
@@ -31,6 +31,7 @@ BACKUP_VOLUME_CLAIM = f"{APP_NAME}-db-backups"
 # DATABASE_URL names the database user.
 POSTGRES_USER_ID = 10070
 BACKUP_MOUNT = "/backups"
+TMP_SIZE = "256Mi"
 SCRIPTS_MOUNT = "/scripts"
 
 
@@ -143,6 +144,7 @@ class DatabaseBackups(pulumi.ComponentResource):
             backup.schedule,
             [("backup.sh", [], retention)] + ([("s3.sh", ["upload"], retention)] if self._s3 else []),
             needs,
+            backup.active_deadline_seconds,
         )
         if backup.drill.enabled:
             self._cronjob(
@@ -152,6 +154,7 @@ class DatabaseBackups(pulumi.ComponentResource):
                 ([("s3.sh", ["download", "latest"], {})] if self._s3 else [])
                 + [("drill.sh", [], {"DRILL_SANITY_QUERY": backup.drill.sanity_query})],
                 needs,
+                backup.drill.active_deadline_seconds,
             )
         restore_name: Optional[str] = None
         if args.restore.from_backup is not None:
@@ -198,7 +201,7 @@ class DatabaseBackups(pulumi.ComponentResource):
     def _metadata(self, name: str, instance: str) -> k8s.meta.v1.ObjectMetaArgs:
         return k8s.meta.v1.ObjectMetaArgs(name=name, namespace=self._args.namespace, labels=backup_labels(instance))
 
-    def _cronjob(self, logical: str, name: str, schedule: str, steps: list, needs: list):
+    def _cronjob(self, logical: str, name: str, schedule: str, steps: list, needs: list, deadline_seconds: int):
         return k8s.batch.v1.CronJob(
             logical,
             metadata=self._metadata(name, name),
@@ -213,13 +216,13 @@ class DatabaseBackups(pulumi.ComponentResource):
                 failed_jobs_history_limit=3,
                 job_template=k8s.batch.v1.JobTemplateSpecArgs(
                     metadata=k8s.meta.v1.ObjectMetaArgs(labels=backup_labels(name)),
-                    spec=self._job_spec(name, steps, retries=1),
+                    spec=self._job_spec(name, steps, retries=1, deadline_seconds=deadline_seconds),
                 ),
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=needs),
         )
 
-    def _container(self, script: str, arguments: list, env: dict) -> k8s.core.v1.ContainerArgs:
+    def _container(self, script: str, arguments: list, env: dict, scratch_request: str) -> k8s.core.v1.ContainerArgs:
         """One step: a PostgreSQL tools script, or (s3.sh) an object-storage transfer."""
         backup = self._args.backup
         transfer = script == "s3.sh"
@@ -254,7 +257,9 @@ class DatabaseBackups(pulumi.ComponentResource):
             env=environment,
             env_from=env_from,
             resources=k8s.core.v1.ResourceRequirementsArgs(
-                requests={"cpu": "100m", "memory": "256Mi"},
+                # Each step may fill the pod's scratch volumes (the dump):
+                # request room for them so the pod is not evicted mid-dump.
+                requests={"cpu": "100m", "memory": "256Mi", "ephemeral-storage": scratch_request},
                 limits={"cpu": "1", "memory": "1Gi"},
             ),
             security_context=restricted_container_security(),
@@ -266,12 +271,19 @@ class DatabaseBackups(pulumi.ComponentResource):
         )
 
     def _job_spec(
-        self, instance: str, steps: list, retries: int, ttl_seconds: Optional[int] = 3 * 86400
+        self,
+        instance: str,
+        steps: list,
+        retries: int,
+        ttl_seconds: Optional[int] = 3 * 86400,
+        deadline_seconds: Optional[int] = None,
     ) -> k8s.batch.v1.JobSpecArgs:
         """A Job running `steps` ((script, arguments, env), ...) in order: all
         but the last as init containers, which run one after another."""
         backup = self._args.backup
-        containers = [self._container(script, arguments, env) for script, arguments, env in steps]
+        scratch = [TMP_SIZE] + ([backup.storage.size] if self._s3 is not None else [])
+        scratch_request = ephemeral_storage_request(*scratch)
+        containers = [self._container(script, arguments, env, scratch_request) for script, arguments, env in steps]
         if self._s3 is None:
             backups_volume = k8s.core.v1.VolumeArgs(
                 name="backups",
@@ -283,7 +295,7 @@ class DatabaseBackups(pulumi.ComponentResource):
             )
         return k8s.batch.v1.JobSpecArgs(
             backoff_limit=retries,
-            active_deadline_seconds=backup.active_deadline_seconds,
+            active_deadline_seconds=deadline_seconds or backup.active_deadline_seconds,
             # Keep finished Jobs three days for `kubectl logs`; alerts read kube-state-metrics.
             ttl_seconds_after_finished=ttl_seconds,
             template=k8s.core.v1.PodTemplateSpecArgs(
@@ -305,7 +317,7 @@ class DatabaseBackups(pulumi.ComponentResource):
                             config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(name=SCRIPTS_CONFIG_MAP, default_mode=0o555),
                         ),
                         k8s.core.v1.VolumeArgs(
-                            name="tmp", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(size_limit="256Mi")
+                            name="tmp", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(size_limit=TMP_SIZE)
                         ),
                     ],
                 ),

@@ -35,20 +35,26 @@ import pulumi_kubernetes as k8s
 
 from components.app_config import APP_PORT
 from components.labels import APP_NAME, COLOR_LABEL, common_labels, selector_labels
-from components.pod_security import restricted_container_security, restricted_pod_security
-from settings import COLORS, Autoscaling, Resources, SwitchGate
+from components.pod_security import (
+    ephemeral_storage_request,
+    restricted_container_security,
+    restricted_pod_security,
+)
+from settings import COLORS, Autoscaling, Probes, Resources, SwitchGate
 
 CONTAINER_NAME = APP_NAME
 LIVE_SERVICE_NAME = APP_NAME
 PREVIEW_SERVICE_NAME = f"{APP_NAME}-preview"
 TRAFFIC_LABEL = "monad-synapse.com/traffic"
-HEALTH_PATH = "/api/health"
+INSTANCE_LABEL = "app.kubernetes.io/instance"
+# Scratch volumes: Next.js temp files and its image/ISR cache.
+SCRATCH_VOLUMES = {"tmp": ("/tmp", "256Mi"), "next-cache": ("/app/.next/cache", "1Gi")}
+STARTUP_PROBE_PERIOD_SECONDS = 5
 # A high UID (above host users, CKV_K8S_40); the image must not need to own
 # files, it only writes to the /tmp and /app/.next/cache volumes.
 RUN_AS_USER = 10001
 PRESTOP_SLEEP_SECONDS = 10
 TERMINATION_GRACE_SECONDS = 45
-HEAP_SHARE_OF_MEMORY_LIMIT = 0.75
 REPLICAS_OWNER_ANNOTATION = "monad-synapse.com/replicas-managed-by"
 # pulumi-kubernetes: force server-side apply over field conflicts for this object.
 PATCH_FORCE_ANNOTATION = "pulumi.com/patchForce"
@@ -79,13 +85,6 @@ def switch_gate_job_name(color: str, facts: dict) -> str:
     return f"{SWITCH_GATE}-{color}-{digest}"
 
 
-def node_heap_megabytes(memory_limit_mebibytes: int) -> int:
-    """V8 old-space size for NODE_OPTIONS: three quarters of the container's
-    memory limit, leaving room for buffers and native memory, so Node collects
-    garbage before the kernel OOM-kills the container."""
-    return max(64, int(memory_limit_mebibytes * HEAP_SHARE_OF_MEMORY_LIMIT))
-
-
 def image_version(image: str) -> Optional[str]:
     """The tag of an image as an `app.kubernetes.io/version` label value, if it is one."""
     name = image.split("@", 1)[0]
@@ -112,6 +111,11 @@ class BlueGreenAppArgs:
     # secret checksums): what `kubectl rollout restart` did by hand.
     rollout_annotations: Mapping[str, pulumi.Input[str]]
     switch_gate: SwitchGate = SwitchGate()
+    probes: Probes = Probes()
+    # --max-old-space-size (settings.node_heap_mebibytes: the tighter of the
+    # limit and the HPA's memory target).
+    node_heap_mebibytes: int = 313
+    priority_class_name: Optional[str] = None
     # Plain namespace and stack names, for DNS names and fix hints.
     namespace_name: str = "default"
     stack: str = "stack"
@@ -191,7 +195,7 @@ class BlueGreenApp(pulumi.ComponentResource):
     def _deployment(self, name: str, color: str, image: str, idle_color: str) -> k8s.apps.v1.Deployment:
         args = self._args
         cold_idle = color == idle_color and args.warm_idle_replicas == 0
-        pod_labels = selector_labels(color) | common_labels("web")
+        pod_labels = selector_labels(color) | common_labels("web") | {INSTANCE_LABEL: deployment_name(color)}
         version = image_version(image)
         if version:
             pod_labels["app.kubernetes.io/version"] = version
@@ -227,13 +231,15 @@ class BlueGreenApp(pulumi.ComponentResource):
 
     def _pod_spec(self, color: str, image: str) -> k8s.core.v1.PodSpecArgs:
         args = self._args
-        probe = lambda period, timeout, failures: k8s.core.v1.ProbeArgs(  # noqa: E731
-            http_get=k8s.core.v1.HTTPGetActionArgs(path=HEALTH_PATH, port="http"),
+        probe = lambda path, period, timeout, failures: k8s.core.v1.ProbeArgs(  # noqa: E731
+            http_get=k8s.core.v1.HTTPGetActionArgs(path=path, port="http"),
             period_seconds=period,
             timeout_seconds=timeout,
             failure_threshold=failures,
         )
-        heap = node_heap_megabytes(args.resources.memory_limit_mebibytes)
+        heap = args.node_heap_mebibytes
+        live, ready = args.probes.liveness_path, args.probes.readiness_path
+        startup_failures = -(-args.probes.startup_seconds // STARTUP_PROBE_PERIOD_SECONDS)
         spread = [
             k8s.core.v1.TopologySpreadConstraintArgs(
                 max_skew=1,
@@ -250,6 +256,7 @@ class BlueGreenApp(pulumi.ComponentResource):
             automount_service_account_token=False,
             enable_service_links=False,
             termination_grace_period_seconds=TERMINATION_GRACE_SECONDS,
+            priority_class_name=args.priority_class_name,
             security_context=restricted_pod_security(RUN_AS_USER, fs_group=RUN_AS_USER),
             topology_spread_constraints=spread,
             containers=[
@@ -266,13 +273,20 @@ class BlueGreenApp(pulumi.ComponentResource):
                     ],
                     env=[k8s.core.v1.EnvVarArgs(name="NODE_OPTIONS", value=f"--max-old-space-size={heap}")],
                     resources=k8s.core.v1.ResourceRequirementsArgs(
-                        requests={"cpu": args.resources.requests.cpu, "memory": args.resources.requests.memory},
+                        requests={
+                            "cpu": args.resources.requests.cpu,
+                            "memory": args.resources.requests.memory,
+                            "ephemeral-storage": ephemeral_storage_request(*(size for _, size in SCRATCH_VOLUMES.values())),
+                        },
                         limits={"cpu": args.resources.limits.cpu, "memory": args.resources.limits.memory},
                     ),
-                    # Startup gets up to 2 minutes; liveness only takes over after it.
-                    startup_probe=probe(period=5, timeout=3, failures=24),
-                    readiness_probe=probe(period=5, timeout=3, failures=3),
-                    liveness_probe=probe(period=10, timeout=5, failures=6),
+                    # A slow boot gets probes.startupSeconds; liveness only takes
+                    # over after it. Liveness asks only whether the process is
+                    # alive; readiness may check dependencies (an outage then
+                    # takes pods out of the Service instead of restarting them).
+                    startup_probe=probe(live, period=STARTUP_PROBE_PERIOD_SECONDS, timeout=3, failures=startup_failures),
+                    readiness_probe=probe(ready, period=5, timeout=3, failures=3),
+                    liveness_probe=probe(live, period=10, timeout=5, failures=6),
                     # Keep serving while the endpoint removal reaches every
                     # ingress controller and kube-proxy, then get SIGTERM.
                     lifecycle=k8s.core.v1.LifecycleArgs(
@@ -284,16 +298,14 @@ class BlueGreenApp(pulumi.ComponentResource):
                     # Next.js writes its image/ISR cache and temp files; the
                     # root filesystem stays read-only.
                     volume_mounts=[
-                        k8s.core.v1.VolumeMountArgs(name="tmp", mount_path="/tmp"),
-                        k8s.core.v1.VolumeMountArgs(name="next-cache", mount_path="/app/.next/cache"),
+                        k8s.core.v1.VolumeMountArgs(name=volume, mount_path=path)
+                        for volume, (path, _) in SCRATCH_VOLUMES.items()
                     ],
                 )
             ],
             volumes=[
-                k8s.core.v1.VolumeArgs(name="tmp", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(size_limit="256Mi")),
-                k8s.core.v1.VolumeArgs(
-                    name="next-cache", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(size_limit="1Gi")
-                ),
+                k8s.core.v1.VolumeArgs(name=volume, empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(size_limit=size))
+                for volume, (_, size) in SCRATCH_VOLUMES.items()
             ],
         )
 

@@ -20,6 +20,13 @@ DATASOURCE = DataSourceRef(type_val="prometheus", uid="${datasource}")
 class DashboardContext:
     namespace: str
     availability_objective: float  # percent
+    # Live-traffic panels show the color serving it (a switch updates the dashboards).
+    live_color: str = "blue"
+
+    @property
+    def live(self) -> str:
+        """Matchers of the live color's recorded series."""
+        return f'namespace="{self.namespace}", color="{self.live_color}"'
 
 
 def _query(expr: str, legend: str = "") -> prometheus.Dataquery:
@@ -57,8 +64,8 @@ def application_overview(context: DashboardContext) -> dashboard.Dashboard:
         _base("Monad Synapse / Application Overview", f"monad-synapse-app-{ns}", context)
         .with_row(dashboard.Row("Health"))
         .with_panel(_stat("Pods up", "none", _query(f"sum(up{{{app}}})")))
-        .with_panel(_stat("Requests/s", "reqps", _query(f'monad_synapse:http_requests:rate5m{{namespace="{ns}"}}')))
-        .with_panel(_stat("Error ratio", "percentunit", _query(f'monad_synapse:http_requests:error_ratio_rate5m{{namespace="{ns}"}}')))
+        .with_panel(_stat("Requests/s", "reqps", _query(f'monad_synapse:http_requests:rate5m{{{context.live}}}')))
+        .with_panel(_stat("Error ratio", "percentunit", _query(f'monad_synapse:http_requests:error_ratio_rate5m{{{context.live}}}')))
         .with_panel(_stat("Active users", "none", _query(f'monad_synapse:active_users{{namespace="{ns}"}}')))
         .with_row(dashboard.Row("Traffic"))
         .with_panel(_series("Request rate by status", "reqps", _query(f"sum by (status) (rate(http_requests_total{{{app}}}[5m]))", "{{status}}")))
@@ -75,7 +82,7 @@ def application_overview(context: DashboardContext) -> dashboard.Dashboard:
                 ),
             )
         )
-        .with_panel(_series("5xx error ratio", "percentunit", _query(f'monad_synapse:http_requests:error_ratio_rate5m{{namespace="{ns}"}}', "5xx")))
+        .with_panel(_series("5xx error ratio", "percentunit", _query(f'monad_synapse:http_requests:error_ratio_rate5m{{{context.live}}}', "5xx")))
         .with_panel(_series("Pods by color", "none", _query(f'count by (color) (label_replace(up{{{app}}}, "color", "$1", "pod", "monad-synapse-(blue|green)-.*"))', "{{color}}")))
     )
 
@@ -147,12 +154,12 @@ def sli_slo(context: DashboardContext) -> dashboard.Dashboard:
     return (
         _base("Monad Synapse / SLI and SLO", f"monad-synapse-slo-{ns}", context)
         .with_panel(_stat(f"Availability objective", "percent", _query(f"vector({context.availability_objective})")))
-        .with_panel(_stat("Availability, 3 days", "percentunit", _query(f'1 - monad_synapse:http_requests:error_ratio_rate3d{{namespace="{ns}"}}')))
-        .with_panel(_stat("Error budget burn rate, 1h", "none", _query(f'monad_synapse:http_requests:error_ratio_rate1h{{namespace="{ns}"}} / {budget:g}')))
-        .with_panel(_stat("p95 latency", "s", _query(f'monad_synapse:http_request_duration_seconds:p95_rate5m{{namespace="{ns}"}}')))
+        .with_panel(_stat("Availability, 3 days", "percentunit", _query(f'1 - monad_synapse:http_requests:error_ratio_rate3d{{{context.live}}}')))
+        .with_panel(_stat("Error budget burn rate, 1h", "none", _query(f'monad_synapse:http_requests:error_ratio_rate1h{{{context.live}}} / {budget:g}')))
+        .with_panel(_stat("p95 latency", "s", _query(f'monad_synapse:http_request_duration_seconds:p95_rate5m{{{context.live}}}')))
         .with_panel(_series("Burn rate by window", "none", *(
-            _query(f'monad_synapse:http_requests:error_ratio_rate{window}{{namespace="{ns}"}} / {budget:g}', window) for window in windows)))
-        .with_panel(_series("Error ratio (SLI)", "percentunit", _query(f'monad_synapse:http_requests:error_ratio_rate5m{{namespace="{ns}"}}', "5xx ratio")))
+            _query(f'monad_synapse:http_requests:error_ratio_rate{window}{{{context.live}}} / {budget:g}', window) for window in windows)))
+        .with_panel(_series("Error ratio (SLI)", "percentunit", _query(f'monad_synapse:http_requests:error_ratio_rate5m{{{context.live}}}', "5xx ratio")))
     )
 
 

@@ -5,6 +5,14 @@ Both modes give the same contract: HTTPS only (HTTP redirects), HSTS, the
 live host to Service `monad-synapse`, the preview host to
 `monad-synapse-preview` (restricted to `edge.preview.allowCidrs`), and
 per-client-IP rate limits from `rateLimit.*`, which DDoS mode lowers.
+
+Neither host serves the metrics path (`monitoring.metricsPath`): Prometheus
+scrapes it inside the cluster, and business and security metrics must not
+reach the internet. ingress-nginx: a separate Ingress for that path on each
+host denies every source (`denylist-source-range`, a location-level
+annotation, so the rest of the host is unaffected; no snippets). Gateway
+API: a rule for that path with no backend, which the Gateway must answer
+itself without forwarding (HTTPRouteRule.backendRefs, gateway-api apis/v1).
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ from components.labels import APP_NAME, common_labels
 from settings import Edge, RateLimit
 
 NGINX = "nginx.ingress.kubernetes.io"
+EVERY_SOURCE = "0.0.0.0/0,::/0"
 RESPONSE_HEADERS_CONFIG_MAP = f"{APP_NAME}-response-headers"
 GATEWAY_API = "gateway.networking.k8s.io"
 
@@ -85,6 +94,8 @@ class EdgeArgs:
     rate_limit: RateLimit
     live_service_name: pulumi.Input[str]
     preview_service_name: pulumi.Input[str]
+    # Served to Prometheus inside the cluster only; never by the public edge.
+    metrics_path: str = "/api/metrics"
 
 
 class AppEdge(pulumi.ComponentResource):
@@ -198,6 +209,51 @@ class AppEdge(pulumi.ComponentResource):
                 args.preview_service_name,
                 {f"{NGINX}/whitelist-source-range": ",".join(args.edge.preview.allow_cidrs)},
             )
+        self._metrics_block_ingress(after_certificate)
+
+    def _metrics_block_ingress(self, opts: pulumi.ResourceOptions) -> None:
+        """The metrics path of every host, denied to every source (403)."""
+        args, name = self._args, self._name
+        services = [(args.domain, args.live_service_name)] + (
+            [(args.preview_host, args.preview_service_name)] if args.edge.preview.enabled else []
+        )
+        k8s.networking.v1.Ingress(
+            f"{name}-metrics-block-ingress",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=f"{APP_NAME}-{args.environment}-metrics-block",
+                namespace=args.namespace,
+                labels=common_labels("edge"),
+                annotations={
+                    f"{NGINX}/denylist-source-range": EVERY_SOURCE,
+                    f"{NGINX}/ssl-redirect": "true",
+                    f"{NGINX}/force-ssl-redirect": "true",
+                },
+            ),
+            spec=k8s.networking.v1.IngressSpecArgs(
+                ingress_class_name=args.edge.ingress_class_name,
+                tls=[k8s.networking.v1.IngressTLSArgs(hosts=[host for host, _ in services], secret_name=self._tls_name)],
+                rules=[
+                    k8s.networking.v1.IngressRuleArgs(
+                        host=host,
+                        http=k8s.networking.v1.HTTPIngressRuleValueArgs(
+                            paths=[
+                                k8s.networking.v1.HTTPIngressPathArgs(
+                                    path=args.metrics_path,
+                                    path_type="Prefix",
+                                    backend=k8s.networking.v1.IngressBackendArgs(
+                                        service=k8s.networking.v1.IngressServiceBackendArgs(
+                                            name=service, port=k8s.networking.v1.ServiceBackendPortArgs(name="http")
+                                        )
+                                    ),
+                                )
+                            ]
+                        ),
+                    )
+                    for host, service in services
+                ],
+            ),
+            opts=opts,
+        )
 
     # --- Gateway API + Envoy Gateway ----------------------------------------------
 
@@ -281,7 +337,13 @@ class AppEdge(pulumi.ComponentResource):
                             "filters": [hsts_filter],
                             "backendRefs": [{"name": service, "port": 80}],
                             "timeouts": {"request": f"{args.edge.proxy_read_timeout_seconds}s"},
-                        }
+                        },
+                        # The longer prefix wins: the metrics path is answered
+                        # by the Gateway itself, never forwarded.
+                        {
+                            "matches": [{"path": {"type": "PathPrefix", "value": args.metrics_path}}],
+                            "filters": [hsts_filter],
+                        },
                     ],
                 },
                 opts=after_gateway,

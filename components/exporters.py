@@ -87,6 +87,12 @@ class DataStoreExporters(pulumi.ComponentResource):
             f"{name}-{spec.kind}-deployment",
             metadata=metadata(),
             spec=k8s.apps.v1.DeploymentSpecArgs(
+                # One replica and no PodDisruptionBudget, on purpose: a PDB
+                # on a single pod (minAvailable 1 or maxUnavailable 0) would
+                # block every node drain, and the exporter is stateless and
+                # back within seconds elsewhere. The alerts built on it wait
+                # (MonadSynapseDatabaseDown `for: 1m`, RedisDown `for: 2m`)
+                # longer than a reschedule takes.
                 replicas=1,
                 selector=k8s.meta.v1.LabelSelectorArgs(match_labels=spec.selector()),
                 revision_history_limit=3,

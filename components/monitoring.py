@@ -12,10 +12,15 @@ import pulumi_kubernetes as k8s
 from components.alert_rules import APP_JOB, RuleContext, rule_groups
 from components.app_config import APP_PORT
 from components.dashboards import DASHBOARDS, DashboardContext, dashboard_json
-from components.labels import APP_NAME, NAME_LABEL, common_labels, selector_labels
+from components.labels import APP_NAME, COLOR_LABEL, NAME_LABEL, common_labels, selector_labels
 from settings import Monitoring
 
 METRICS_LABEL = "monad-synapse.com/metrics"
+# Prometheus' Kubernetes discovery exposes pod labels as
+# __meta_kubernetes_pod_label_<name>, non-alphanumerics turned into "_".
+COLOR_META_LABEL = "__meta_kubernetes_pod_label_" + "".join(
+    character if character.isalnum() else "_" for character in COLOR_LABEL
+)
 ALERTING_SECRET = f"{APP_NAME}-alerting"
 
 
@@ -124,6 +129,16 @@ class AppMonitoring(pulumi.ComponentResource):
                         "path": monitoring.metrics_path,
                         "interval": f"{monitoring.scrape_interval_seconds}s",
                         "scrapeTimeout": f"{min(10, monitoring.scrape_interval_seconds)}s",
+                        # Every series gets the pod's color: live alerts look at
+                        # the active color only (the label name is sanitized
+                        # into Prometheus' discovery meta label).
+                        "relabelings": [
+                            {
+                                "action": "replace",
+                                "sourceLabels": [COLOR_META_LABEL],
+                                "targetLabel": "color",
+                            }
+                        ],
                     }
                 ],
             },
@@ -168,7 +183,9 @@ class AppMonitoring(pulumi.ComponentResource):
             },
             opts=pulumi.ResourceOptions(parent=self, depends_on=[alerting_secret]),
         )
-        dashboard_context = DashboardContext(namespace, monitoring.availability_objective)
+        dashboard_context = DashboardContext(
+            namespace, monitoring.availability_objective, live_color=args.rule_context.active_color
+        )
         config_maps = []
         for slug in DASHBOARDS:
             config_map = k8s.core.v1.ConfigMap(

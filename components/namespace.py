@@ -1,4 +1,5 @@
-"""The stack's namespace, enforcing Pod Security Standards, and the app's ServiceAccount."""
+"""The stack's namespace, enforcing Pod Security Standards, the app's
+ServiceAccount and, when the stack declares one, its PriorityClass."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.labels import APP_NAME, common_labels
+from settings import PriorityClassSettings
 
 # Pin the PSS version the namespace enforces, so a cluster upgrade cannot
 # silently tighten (or loosen) the profile under running workloads.
@@ -18,6 +20,8 @@ POD_SECURITY_VERSION = "v1.33"
 @dataclass(frozen=True)
 class AppNamespaceArgs:
     name: str
+    # Declared here when the stack creates its own PriorityClass.
+    priority_class: Optional[PriorityClassSettings] = None
 
 
 class AppNamespace(pulumi.ComponentResource):
@@ -57,6 +61,17 @@ class AppNamespace(pulumi.ComponentResource):
             automount_service_account_token=False,
             opts=child,
         )
+        priority = args.priority_class
+        if priority is not None and priority.create:
+            k8s.scheduling.v1.PriorityClass(
+                f"{name}-priority-class",
+                metadata=k8s.meta.v1.ObjectMetaArgs(name=priority.name, labels=common_labels("web")),
+                value=priority.value,
+                global_default=False,
+                preemption_policy="PreemptLowerPriority",
+                description=f"Monad Synapse app pods in namespace {args.name}: scheduled before default workloads.",
+                opts=child,
+            )
         self.namespace = namespace.metadata.name
         self.service_account_name = service_account.metadata.name
         self.register_outputs(

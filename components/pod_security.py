@@ -1,11 +1,17 @@
-"""Security contexts of the Pod Security Standards `restricted` profile, shared
-by every pod the program runs (app, exporters, backup jobs)."""
+"""Security contexts of the Pod Security Standards `restricted` profile, and
+the ephemeral-storage request of scratch volumes, shared by every pod the
+program runs (app, exporters, backup jobs, the switch gate)."""
 
 from __future__ import annotations
 
 from typing import Optional
 
 import pulumi_kubernetes as k8s
+
+from settings import parse_quantity
+
+# Container logs count against a pod's ephemeral storage too.
+LOG_ALLOWANCE = "64Mi"
 
 RUNTIME_DEFAULT_SECCOMP = k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault")
 
@@ -30,3 +36,11 @@ def restricted_container_security() -> k8s.core.v1.SecurityContextArgs:
         capabilities=k8s.core.v1.CapabilitiesArgs(drop=["ALL"]),
         seccomp_profile=RUNTIME_DEFAULT_SECCOMP,
     )
+
+
+def ephemeral_storage_request(*size_limits: str) -> str:
+    """What a pod must request for its emptyDir volumes (their size limits)
+    plus its logs, so the scheduler places it on a node with that much room
+    rather than letting the kubelet evict it later."""
+    total = sum((parse_quantity(size) for size in (*size_limits, LOG_ALLOWANCE)), start=parse_quantity("0"))
+    return f"{int(-(-total // (2**20)))}Mi"

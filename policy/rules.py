@@ -156,6 +156,48 @@ def health_probes(args: ResourceValidationArgs, report_violation: ReportViolatio
                 report_violation(f"{_name(args)}: container {container.get('name')} has no {probe}")
 
 
+def scratch_volumes_are_bounded(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    """Every emptyDir has a sizeLimit, and the pod requests at least that much
+    ephemeral storage: otherwise the scheduler may place it on a node without
+    the room, and the kubelet evicts it when the disk fills."""
+    pod = pod_spec(args)
+    if pod is None:
+        return
+    total = 0.0
+    for volume in pod.get("volumes") or []:
+        if "emptyDir" not in volume:
+            continue
+        size = (volume.get("emptyDir") or {}).get("sizeLimit")
+        if size is None:
+            report_violation(f"{_name(args)}: emptyDir volume {volume.get('name')} has no sizeLimit")
+            continue
+        total += _bytes(size)
+    if not total:
+        return
+    requests = [_bytes(_get(container, "resources", "requests", "ephemeral-storage") or "0")
+                for container in pod.get("containers") or []]
+    init_requests = [_bytes(_get(container, "resources", "requests", "ephemeral-storage") or "0")
+                     for container in pod.get("initContainers") or []]
+    # The scheduler reserves max(largest init container, sum of containers).
+    effective = max([sum(requests), *init_requests])
+    if effective < total:
+        report_violation(
+            f"{_name(args)}: its emptyDir volumes may hold {total / 2**20:.0f}Mi but the pod requests "
+            f"{effective / 2**20:.0f}Mi of ephemeral storage"
+        )
+
+
+_UNITS = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
+
+
+def _bytes(quantity: Any) -> float:
+    text = str(quantity)
+    for suffix, factor in sorted(_UNITS.items(), key=lambda item: -len(item[0])):
+        if text.endswith(suffix):
+            return float(text[: -len(suffix)]) * factor
+    return float(text)
+
+
 # --- objects -------------------------------------------------------------------------------
 
 
@@ -292,6 +334,9 @@ POLICIES: list[ResourceValidationPolicy] = [
     _resource_policy("prometheus-rule-operator-label", "PrometheusRules carry the operator's selector label.",
                      prometheus_rule_operator_label),
     _resource_policy("bounded-cron-jobs", "CronJobs are Forbid, with deadlines and history limits.", bounded_cron_jobs),
+    _resource_policy("scratch-volumes-are-bounded",
+                     "emptyDir volumes have a sizeLimit and the pod requests that much ephemeral storage.",
+                     scratch_volumes_are_bounded),
     _resource_policy("hpa-managed-deployments-leave-replicas-unset",
                      "Deployments whose replicas an HPA owns do not set spec.replicas.",
                      hpa_managed_deployments_leave_replicas_unset),

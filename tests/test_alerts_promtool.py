@@ -15,12 +15,19 @@ import yaml
 from conftest import require_tool
 
 NS = "production"
-APP = f'job="monad-synapse", namespace="{NS}"'
+# The app's series as scraped: the pod's color is a label (blue is live by default).
+APP = f'job="monad-synapse", namespace="{NS}", color="blue"'
+IDLE = f'job="monad-synapse", namespace="{NS}", color="green"'
 STATIC = {"namespace": NS, "service": "monad-synapse"}
+# Alerts on recorded per-color series keep the color they fired for.
+LIVE_COLOR_LABELLED = {"MonadSynapseHighErrorRate", "MonadSynapseErrorBudgetBurnFast", "MonadSynapseErrorBudgetBurnSlow",
+                       "MonadSynapseHighLatency", "MonadSynapsePerformanceTrend"}
+IDLE_COLOR_LABELLED = {"MonadSynapsePreviewHighErrorRate"}
 # Renders whose PrometheusRule the cases run against.
 RULE_RENDERS = {
     "all": ("production", "maintenanceMode=true"),
     "default": ("production",),
+    "switched": ("production", "activeColor=green"),
 }
 
 
@@ -30,6 +37,10 @@ def series(metric: str, labels: str, values: str) -> dict:
 
 def app(metric: str, values: str, extra: str = "") -> dict:
     return series(metric, APP + (f", {extra}" if extra else ""), values)
+
+
+def idle(metric: str, values: str, extra: str = "") -> dict:
+    return series(metric, IDLE + (f", {extra}" if extra else ""), values)
 
 
 def ns(metric: str, values: str, extra: str = "") -> dict:
@@ -48,7 +59,10 @@ class Case:
     why: str = ""
 
     def promtool_test(self, severity: str) -> dict:
-        expected = [{"exp_labels": {"severity": severity, **STATIC, **self.labels}}] if self.fires else []
+        live, idle_color = ("green", "blue") if self.rules == "switched" else ("blue", "green")
+        color = {"color": live} if self.alert in LIVE_COLOR_LABELLED else (
+            {"color": idle_color} if self.alert in IDLE_COLOR_LABELLED else {})
+        expected = [{"exp_labels": {"severity": severity, **STATIC, **color, **self.labels}}] if self.fires else []
         return {
             "interval": self.interval,
             "input_series": self.input_series,
@@ -56,10 +70,11 @@ class Case:
         }
 
 
-def requests(ok_per_minute: int, errors_per_minute: int, minutes: int) -> list[dict]:
+def requests(ok_per_minute: int, errors_per_minute: int, minutes: int, on=None) -> list[dict]:
+    on = on or app
     return [
-        app("http_requests_total", f"0+{ok_per_minute}x{minutes}", 'status="200"'),
-        app("http_requests_total", f"0+{errors_per_minute}x{minutes}", 'status="500"'),
+        on("http_requests_total", f"0+{ok_per_minute}x{minutes}", 'status="200"'),
+        on("http_requests_total", f"0+{errors_per_minute}x{minutes}", 'status="500"'),
     ]
 
 
@@ -115,10 +130,29 @@ CASES = [
     Case("MonadSynapseDown", True, "5m", [], why="no target scraped at all"),
     Case("MonadSynapseDown", False, "5m", [app("up", "1x10"), app("up", "0x10", 'pod="b"')], why="one pod still up"),
     Case("MonadSynapseDown", False, "1m", [app("up", "0x10")], why="not yet 2 minutes"),
+    Case("MonadSynapseDown", True, "5m", [app("up", "0x10"), idle("up", "1x10"), idle("up", "1x10", 'pod="g2"')],
+         why="every live pod down while the idle color answers: pages"),
+    Case("MonadSynapseDown", False, "5m", [app("up", "1x10"), idle("up", "0x10")],
+         why="the idle color down is not an outage"),
+    Case("MonadSynapseDown", True, "5m", [idle("up", "0x10"), app("up", "1x10")], rules="switched",
+         why="after a switch to green, green down pages although blue answers"),
+    Case("MonadSynapseDown", False, "5m", [idle("up", "1x10"), app("up", "0x10")], rules="switched",
+         why="after a switch, blue is the idle color"),
+    Case("MonadSynapsePreviewDown", True, "8m", [app("up", "1x10"), idle("up", "0x10")]),
+    Case("MonadSynapsePreviewDown", False, "8m", [app("up", "1x10"), idle("up", "1x10")]),
+    Case("MonadSynapsePreviewDown", False, "4m", [app("up", "1x10"), idle("up", "0x10")], why="not yet 5 minutes"),
+    Case("MonadSynapsePreviewHighErrorRate", True, "10m", requests(590, 10, 20) + requests(10, 10, 20, on=idle),
+         why="half the preview requests fail"),
+    Case("MonadSynapsePreviewHighErrorRate", False, "10m", requests(10, 10, 20) + requests(590, 0, 20, on=idle),
+         why="errors on the live color are not the preview's"),
     Case("MonadSynapseDatabaseDown", True, "5m", [series("pg_up", PG, "0x10")]),
     Case("MonadSynapseDatabaseDown", False, "5m", [series("pg_up", PG, "1x10")]),
     Case("MonadSynapseHighErrorRate", True, "10m", requests(540, 60, 20), why="10% errors"),
     Case("MonadSynapseHighErrorRate", False, "10m", requests(590, 10, 20), why="1.7% errors"),
+    Case("MonadSynapseHighErrorRate", False, "10m", requests(590, 10, 20) + requests(0, 100, 20, on=idle),
+         why="idle-color errors never page the live alerts"),
+    Case("MonadSynapseHighErrorRate", True, "10m", requests(590, 10, 20) + requests(540, 60, 20, on=idle),
+         rules="switched", why="after a switch, green's 10% errors page"),
     Case("MonadSynapseSecurityBreach", True, "5m", [app("security_events_total", "0 0 0 1 1 1 1 1 1 1", 'severity="critical"')]),
     Case("MonadSynapseSecurityBreach", False, "5m", [app("security_events_total", "0 0 0 1 1 1 1 1 1 1", 'severity="low"')]),
     Case("MonadSynapseWalletBalanceLow", True, "10m", [app("wallet_balance", "500x15", 'wallet="hot"')], {"wallet": "hot"}),
@@ -127,8 +161,13 @@ CASES = [
          why="low for 3 of the 5 minutes"),
     Case("MonadSynapseErrorBudgetBurnFast", True, "65m", requests(540, 60, 70), why="10% errors, budget 0.1%"),
     Case("MonadSynapseErrorBudgetBurnFast", False, "65m", requests(597, 3, 70), why="0.5% errors: slow burn only"),
+    Case("MonadSynapseErrorBudgetBurnFast", False, "65m", requests(600, 0, 70) + requests(0, 60, 70, on=idle),
+         why="preview errors do not burn the live error budget"),
     Case("MonadSynapseHighLatency", True, "15m", latency({"0.5": 1, "1": 1, "2.5": 1, "5": 97}, 20)),
     Case("MonadSynapseHighLatency", False, "15m", latency({"0.5": 100}, 20)),
+    Case("MonadSynapseHighLatency", False, "15m", latency({"0.5": 100}, 20) + [
+        idle("http_request_duration_seconds_bucket", "0+100x20", f'le="{le}"') for le in ("5", "+Inf")],
+         why="a slow preview is not slow live traffic"),
     Case("MonadSynapseHighCpu", True, "20m", [ns("container_cpu_usage_seconds_total", "0+54x30", POD),
                                               ns("kube_pod_container_resource_limits", "1x30", POD + ', resource="cpu"')], POD_LABELS),
     Case("MonadSynapseHighCpu", False, "20m", [ns("container_cpu_usage_seconds_total", "0+30x30", POD),

@@ -9,6 +9,7 @@ from tools.diff import diff_objects as compare
 
 BACKUP = "CronJob/production/monad-synapse-db-backup"
 DRILL = "CronJob/production/monad-synapse-restore-drill"
+S3_SETS_FOR_OVERLAP = ("backup.storage.kind=s3", "backup.storage.s3.bucket=monad-backups")
 RESTORE_SETS = ("maintenanceMode=true", "restore.fromBackup=latest", "restore.confirm=production",
                 "restore.requestId=incident-4711")
 
@@ -44,8 +45,8 @@ def test_schedule_retention_and_image_come_from_config(stack_objects):
     assert staging["spec"]["schedule"] == "30 2 * * *"
     env = {e["name"]: e.get("value") for e in job_pod(staging)["containers"][0]["env"]}
     assert env["RETENTION_DAYS"] == "3"
-    custom = stack_objects("production", "backup.image=postgres:15.8-bookworm", "backup.schedule=*/30 * * * *")[BACKUP]
-    assert custom["spec"]["schedule"] == "*/30 * * * *"
+    custom = stack_objects("production", "backup.image=postgres:15.8-bookworm", "backup.schedule=0 */2 * * *")[BACKUP]
+    assert custom["spec"]["schedule"] == "0 */2 * * *"
     assert job_pod(custom)["containers"][0]["image"] == "postgres:15.8-bookworm"
 
 
@@ -126,11 +127,58 @@ def test_backups_can_be_disabled(stack_objects):
 def test_backup_alerts_follow_the_schedule(stack_objects):
     rules = {rule["alert"]: rule for group in stack_objects("production")["PrometheusRule/production/monad-synapse"]["spec"]["groups"]
              for rule in group["rules"] if "alert" in rule}
-    # Hourly schedule: 3600s gap + 3600s job deadline + 900s margin.
-    assert rules["MonadSynapseBackupStale"]["expr"].endswith("> 8100")
+    # Hourly schedule: 3600s gap + 1800s job deadline + 900s margin.
+    assert rules["MonadSynapseBackupStale"]["expr"].endswith("> 6300")
     daily = {rule["alert"]: rule for group in stack_objects("staging")["PrometheusRule/staging/monad-synapse"]["spec"]["groups"]
              for rule in group["rules"] if "alert" in rule}
-    assert daily["MonadSynapseBackupStale"]["expr"].endswith(f"> {86400 + 3600 + 900}")
+    assert daily["MonadSynapseBackupStale"]["expr"].endswith(f"> {86400 + 1800 + 900}")
+
+
+def test_drill_and_backup_never_hold_the_volume_together(stack_objects):
+    objects = stack_objects("production")
+    backup, drill = objects[BACKUP]["spec"], objects[DRILL]["spec"]
+    assert (backup["schedule"], drill["schedule"]) == ("0 * * * *", "35 4 1 * *")
+    # 04:00 backup ends by 04:30; the drill runs 04:35-04:55; the 05:00 backup starts after.
+    assert backup["jobTemplate"]["spec"]["activeDeadlineSeconds"] == 1800
+    assert drill["jobTemplate"]["spec"]["activeDeadlineSeconds"] == 1200
+
+
+@pytest.mark.parametrize(
+    ("sets", "suggestion"),
+    [
+        (("backup.schedule=*/30 * * * *",), None),  # a backup always holds the volume: nothing fits
+        (("backup.drill.schedule=0 4 1 * *",), "35 4 1 * *"),
+        (("backup.drill.schedule=10 4 1 * *", "backup.activeDeadlineSeconds=900"), "20 4 1 * *"),
+    ],
+)
+def test_a_drill_that_would_share_the_volume_with_a_backup_is_refused(sets, suggestion):
+    from settings import SettingsError
+    from tools.render import render
+
+    with pytest.raises(SettingsError) as caught:
+        render("production", sets)
+    (problem,) = caught.value.problems
+    assert problem.path == "backup.drill.schedule" and "ReadWriteOnce" in problem.message
+    if suggestion:
+        assert f"'{suggestion}'" in problem.fix
+
+
+@pytest.mark.parametrize("sets", [("backup.schedule=*/30 * * * *", "backup.drill.enabled=false"),
+                                  ("backup.schedule=*/30 * * * *", *S3_SETS_FOR_OVERLAP)])
+def test_no_overlap_check_without_a_shared_volume(stack_objects, sets):
+    secrets = ("backupS3AccessKeyId=AKIAEXAMPLEKEY0001", "backupS3SecretAccessKey=x") if "backup.storage.kind=s3" in sets else ()
+    assert BACKUP in stack_objects("production", *sets, secrets=secrets)
+
+
+@pytest.mark.parametrize(("key", "schedule"), [("backup.schedule", "0 0 31 2 *"), ("backup.drill.schedule", "0 4 30 2 *"),
+                                               ("backup.schedule", "0 0 1 1 *"), ("backup.drill.schedule", "0 4 1 1 *")])
+def test_schedules_that_never_or_rarely_fire_are_refused(key, schedule):
+    from settings import SettingsError
+    from tools.render import render
+
+    with pytest.raises(SettingsError) as caught:
+        render("production", (f"{key}={schedule}",))
+    assert key in {problem.path for problem in caught.value.problems}
 
 
 S3_SETS = ("backup.storage.kind=s3", "backup.storage.s3.bucket=monad-backups")

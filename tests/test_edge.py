@@ -16,7 +16,7 @@ KNOWN_NGINX_ANNOTATIONS = {
     for name in (
         "ssl-redirect", "force-ssl-redirect", "proxy-body-size", "proxy-connect-timeout", "proxy-read-timeout",
         "proxy-send-timeout", "custom-headers", "limit-connections", "limit-rps", "limit-burst-multiplier",
-        "limit-whitelist", "whitelist-source-range",
+        "limit-whitelist", "whitelist-source-range", "denylist-source-range",
     )
 }
 
@@ -46,8 +46,12 @@ def test_ingress_and_certificate_keep_runbook_names(stack_objects, stack, env, d
 def test_https_redirect_timeouts_and_no_snippets(stack_objects):
     objects = stack_objects("production")
     ingresses = [obj for obj in objects.values() if obj["kind"] == "Ingress"]
-    assert len(ingresses) == 2
-    for obj in ingresses:
+    assert sorted(obj["metadata"]["name"] for obj in ingresses) == [
+        "monad-synapse-prod-ingress", "monad-synapse-prod-metrics-block", "monad-synapse-prod-preview-ingress"]
+    serving = [obj for obj in ingresses if not obj["metadata"]["name"].endswith("-metrics-block")]
+    blocking = objects["Ingress/production/monad-synapse-prod-metrics-block"]["metadata"]["annotations"]
+    assert set(blocking) <= KNOWN_NGINX_ANNOTATIONS and not any("snippet" in key for key in blocking)
+    for obj in serving:
         annotations = obj["metadata"]["annotations"]
         assert set(annotations) <= KNOWN_NGINX_ANNOTATIONS, obj["metadata"]["name"]
         assert not any("snippet" in key for key in annotations)
@@ -62,7 +66,7 @@ def test_https_redirect_timeouts_and_no_snippets(stack_objects):
 def test_opt_in_security_headers(stack_objects):
     objects = stack_objects("production", "edge.customResponseHeaders=true", "edge.hstsMaxAgeSeconds=63072000")
     for obj in objects.values():
-        if obj["kind"] == "Ingress":
+        if obj["kind"] == "Ingress" and not obj["metadata"]["name"].endswith("-metrics-block"):
             assert obj["metadata"]["annotations"][f"{NGINX}/custom-headers"] == "production/monad-synapse-response-headers"
     headers = objects["ConfigMap/production/monad-synapse-response-headers"]["data"]
     assert headers["Strict-Transport-Security"] == "max-age=63072000; includeSubDomains"
@@ -170,7 +174,7 @@ def test_migration_to_gateway_changes_only_edge_objects_and_the_edge_source(stac
 def test_migration_overlap_serves_both_edges_then_drops_the_ingresses(stack_objects):
     overlap = stack_objects("production", "edge.kind=gateway", "edge.keepIngressDuringMigration=true")
     kinds = [obj["kind"] for obj in edge_objects(overlap).values()]
-    assert kinds.count("Ingress") == 2 and "Gateway" in kinds
+    assert kinds.count("Ingress") == 3 and "Gateway" in kinds
     sources = overlap["NetworkPolicy/production/monad-synapse-app"]["spec"]["ingress"][0]["from"]
     allowed = {peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] for peer in sources}
     assert {"ingress-nginx", "envoy-gateway-system"} <= allowed
@@ -178,6 +182,7 @@ def test_migration_overlap_serves_both_edges_then_drops_the_ingresses(stack_obje
     assert {change.identity for change in finished if change.action == "removed"} == {
         "Ingress/production/monad-synapse-prod-ingress",
         "Ingress/production/monad-synapse-prod-preview-ingress",
+        "Ingress/production/monad-synapse-prod-metrics-block",
     }
 
 
@@ -189,3 +194,55 @@ def test_rate_limit_helpers():
         f"{NGINX}/limit-burst-multiplier": "2",
     }
     assert envoy_rate_limit_rules(limits)[0]["limit"] == {"requests": 3, "unit": "Second"}
+
+
+# --- the metrics path is never public ------------------------------------------------
+
+from tests.edge_routing import http_route_rule, ingress_route  # noqa: E402
+
+METRICS_URLS = ["/api/metrics", "/api/metrics/", "/api/metrics/default"]
+
+
+def denied_to_everyone(ingress: dict) -> bool:
+    import ipaddress
+
+    ranges = (ingress["metadata"].get("annotations") or {}).get("nginx.ingress.kubernetes.io/denylist-source-range", "")
+    networks = {ipaddress.ip_network(item.strip()) for item in ranges.split(",") if item.strip()}
+    return {ipaddress.ip_network("0.0.0.0/0"), ipaddress.ip_network("::/0")} <= networks
+
+
+@pytest.mark.parametrize("host", ["monad-synapse.com", "preview.monad-synapse.com"])
+@pytest.mark.parametrize("path", METRICS_URLS)
+def test_ingress_nginx_never_serves_the_metrics_path(stack_objects, host, path):
+    objects = stack_objects("production")
+    ingress, entry = ingress_route(objects, host, path)
+    assert denied_to_everyone(ingress), f"https://{host}{path} is served by {ingress['metadata']['name']}"
+    assert host in {tls_host for tls in ingress["spec"]["tls"] for tls_host in tls["hosts"]}
+
+
+@pytest.mark.parametrize("host", ["monad-synapse.com", "preview.monad-synapse.com"])
+def test_ingress_nginx_serves_everything_else(stack_objects, host):
+    objects = stack_objects("production")
+    for path in ("/", "/api/health", "/api/metricsx", "/games/dice"):
+        ingress, entry = ingress_route(objects, host, path)
+        assert not denied_to_everyone(ingress), path
+        assert entry["backend"]["service"]["name"] in ("monad-synapse", "monad-synapse-preview")
+
+
+@pytest.mark.parametrize("host", ["monad-synapse.com", "preview.monad-synapse.com"])
+@pytest.mark.parametrize("path", METRICS_URLS)
+def test_gateway_never_forwards_the_metrics_path(stack_objects, host, path):
+    objects = stack_objects("production", "edge.kind=gateway")
+    route, rule = http_route_rule(objects, host, path)
+    assert not rule.get("backendRefs"), f"https://{host}{path} is forwarded by {route['metadata']['name']}"
+    route, rule = http_route_rule(objects, host, "/api/health")
+    assert rule["backendRefs"][0]["name"] in ("monad-synapse", "monad-synapse-preview")
+
+
+def test_a_custom_metrics_path_is_blocked_too(stack_objects):
+    objects = stack_objects("production", "monitoring.metricsPath=/internal/prom")
+    ingress, _ = ingress_route(objects, "monad-synapse.com", "/internal/prom")
+    assert denied_to_everyone(ingress)
+    assert not denied_to_everyone(ingress_route(objects, "monad-synapse.com", "/api/metrics")[0])
+    gateway = stack_objects("production", "edge.kind=gateway", "monitoring.metricsPath=/internal/prom")
+    assert not http_route_rule(gateway, "monad-synapse.com", "/internal/prom")[1].get("backendRefs")

@@ -175,6 +175,26 @@ def owned_by(owner, replicas=None) -> dict:
     return obj
 
 
+def with_scratch(size, request, init_request=None) -> dict:
+    obj = with_pod(deployment(), volumes=[{"name": "tmp", "emptyDir": {"sizeLimit": size} if size else {}}])
+    container = obj["spec"]["template"]["spec"]["containers"][0]
+    if request:
+        container["resources"]["requests"]["ephemeral-storage"] = request
+    if init_request:
+        obj["spec"]["template"]["spec"]["initContainers"] = [
+            {**GOOD_CONTAINER, "name": "init", "resources": {"requests": {"ephemeral-storage": init_request}}}]
+    return obj
+
+
+@pytest.mark.parametrize(
+    ("obj", "bad"),
+    [(with_scratch("1Gi", "1088Mi"), False), (with_scratch("1Gi", "512Mi"), True), (with_scratch(None, "1Gi"), True),
+     (with_scratch("1Gi", None), True), (with_scratch("1Gi", "64Mi", init_request="2Gi"), False), (deployment(), False)],
+)
+def test_scratch_volumes_are_bounded_and_requested(obj, bad):
+    assert bool(violations(rules.scratch_volumes_are_bounded, obj)) is bad
+
+
 def test_hpa_managed_deployments_must_leave_replicas_unset_in_what_the_program_sets():
     """A resource policy: the engine gives it the program's inputs."""
     check = rules.hpa_managed_deployments_leave_replicas_unset

@@ -386,3 +386,42 @@ def test_restore_from_unknown_file_names_is_refused(name):
 def test_backup_image_must_match_the_server_major():
     assert "not PostgreSQL 15" in problems_of(backup={"image": "postgres:16-alpine"})["backup.image"]
     assert settings_with(backup={"image": "postgres:16.4", "postgresMajorVersion": 16}).backup.image == "postgres:16.4"
+
+
+def test_liveness_must_not_ask_what_readiness_asks():
+    problem = problems_of(probes={"livenessPath": "/api/health", "readinessPath": "/api/health"})["probes.livenessPath"]
+    assert "restart every pod" in problem and "/api/live" in problem
+    assert problems_of(probes={"livenessPath": "api/live"})["probes.livenessPath"]
+
+
+@pytest.mark.parametrize(
+    ("resources", "key", "fix"),
+    [
+        ({"requests": {"memory": "256Mi"}}, "resources.requests.memory", "280Mi"),
+        ({"requests": {"memory": "160Mi"}, "limits": {"memory": "160Mi"}}, "resources.requests.memory", "280Mi"),
+        ({"requests": {"memory": "300Mi"}, "limits": {"memory": "160Mi"}}, "resources.requests.memory", None),
+    ],
+)
+def test_memory_that_cannot_hold_a_heap_under_the_hpa_target_is_refused(resources, key, fix):
+    problems = problems_of(resources=resources)
+    assert key in problems
+    if fix:
+        assert f"--path {key} {fix}" in problems[key]
+
+
+def test_a_heap_budget_that_fits_is_accepted_at_full_utilization():
+    settings = settings_with(resources={"requests": {"memory": "1Gi"}, "limits": {"memory": "1Gi"}},
+                             autoscaling={"memoryUtilization": 100})
+    assert settings.node_heap_mebibytes == 768
+
+
+def test_heap_settles_under_the_memory_target_by_default():
+    settings = settings_with()
+    request_mib = 512
+    assert settings.node_heap_mebibytes + 96 <= request_mib * settings.autoscaling.memory_utilization / 100
+
+
+def test_priority_class_is_off_unless_named_and_create_needs_a_name():
+    assert settings_with().priority_class.name is None
+    assert "priorityClass.name" in problems_of(priorityClass={"create": True})
+    assert settings_with(priorityClass={"name": "monad-synapse-production", "create": True}).priority_class.value == 100000

@@ -7,14 +7,22 @@ import json
 
 import pytest
 
-from components.blue_green import image_version, node_heap_megabytes
+from components.blue_green import image_version
+from settings import node_heap_mebibytes
+from tools.live import ProviderConfig
 from tools.diff import diff_objects as compare
 
 STACKS = ("staging", "production")
 
 
+# The program applies everything with mutable ConfigMaps and Secrets (its provider).
+PROGRAM_PROVIDER = ProviderConfig(enable_config_map_mutable=True, enable_secret_mutable=True)
+
+
 def changes_between(stack_objects, stack: str, *sets: str):
-    return {change.identity: change for change in compare(stack_objects(stack), stack_objects(stack, *sets))}
+    after = stack_objects(stack, *sets)
+    providers = {identity: PROGRAM_PROVIDER for identity in after}
+    return {change.identity: change for change in compare(stack_objects(stack), after, providers=providers)}
 
 
 def deployment(objects, namespace: str, color: str) -> dict:
@@ -70,10 +78,21 @@ def test_pods_meet_restricted_profile_and_carry_probes(stack_objects, color):
     assert security["readOnlyRootFilesystem"] is True
     assert security["capabilities"] == {"drop": ["ALL"]}
     assert {"requests", "limits"} <= set(container["resources"])
-    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
-        assert container[probe]["httpGet"]["path"] == "/api/health"
+    # Liveness asks only "is the process alive"; readiness may check
+    # dependencies; the startup probe gives a slow boot two minutes.
+    assert container["livenessProbe"]["httpGet"]["path"] == container["startupProbe"]["httpGet"]["path"] == "/api/live"
+    assert container["readinessProbe"]["httpGet"]["path"] == "/api/health"
+    startup = container["startupProbe"]
+    assert startup["periodSeconds"] * startup["failureThreshold"] == 120
     mounted = {mount["mountPath"] for mount in container["volumeMounts"]}
     assert {"/tmp", "/app/.next/cache"} <= mounted
+    # Every scratch volume is bounded, and the pod requests room for all of them.
+    sizes = [volume["emptyDir"]["sizeLimit"] for volume in pod["volumes"] if "emptyDir" in volume]
+    assert sizes == ["256Mi", "1Gi"]
+    assert container["resources"]["requests"]["ephemeral-storage"] == "1344Mi"  # 256Mi + 1Gi + 64Mi of logs
+    labels = deployment(stack_objects("production"), "production", color)["spec"]["template"]["metadata"]["labels"]
+    assert labels["app.kubernetes.io/instance"] == f"monad-synapse-{color}"
+    assert pod["priorityClassName"] == "monad-synapse-production"
     assert container["lifecycle"]["preStop"]["sleep"]["seconds"] < pod["terminationGracePeriodSeconds"]
     assert {c["topologyKey"] for c in pod["topologySpreadConstraints"]} == {
         "topology.kubernetes.io/zone",
@@ -95,16 +114,39 @@ def test_selectors_are_stable_name_and_color_only(stack_objects):
     assert after["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/version"] == "2.0.0"
 
 
-@pytest.mark.parametrize(("limit_mebibytes", "heap"), [(1024, 768), (2048, 1536), (64, 64)])
-def test_node_heap_follows_memory_limit(limit_mebibytes, heap):
-    assert node_heap_megabytes(limit_mebibytes) == heap
+@pytest.mark.parametrize(
+    ("limit", "memory_request", "utilization", "heap"),
+    [
+        (1024, 512, 80, 313),  # defaults: the HPA target (409 MiB) less 96 MiB of native memory is tighter
+        (2048, 512, 80, 313),  # the runbook's 2Gi limit alone does not let the heap outgrow the target
+        (2048, 1024, 80, 723),
+        (1024, 1024, 100, 768),  # then three quarters of the limit is tighter
+    ],
+)
+def test_node_heap_follows_the_tighter_of_limit_and_hpa_target(limit, memory_request, utilization, heap):
+    assert node_heap_mebibytes(limit, memory_request, utilization) == heap
+    # Settled: a pod at its heap ceiling plus native memory stays at or below the HPA's target.
+    assert heap + 96 <= memory_request * utilization / 100 and heap <= 0.75 * limit
 
 
-def test_node_options_in_the_pod_follow_the_configured_limit(stack_objects):
-    container = deployment(stack_objects("production", "resources.limits.memory=2Gi"), "production", "blue")["spec"][
-        "template"
-    ]["spec"]["containers"][0]
-    assert {"name": "NODE_OPTIONS", "value": "--max-old-space-size=1536"} in container["env"]
+def test_node_options_in_the_pod_follow_the_settings(stack_objects):
+    def node_options(*sets):
+        container = deployment(stack_objects("production", *sets), "production", "blue")["spec"]["template"]["spec"][
+            "containers"][0]
+        return next(item["value"] for item in container["env"] if item["name"] == "NODE_OPTIONS")
+
+    assert node_options() == "--max-old-space-size=313"
+    assert node_options("resources.limits.memory=2Gi") == "--max-old-space-size=313"
+    assert node_options("resources.limits.memory=2Gi", "resources.requests.memory=1Gi") == "--max-old-space-size=723"
+
+
+def test_probe_paths_are_config(stack_objects):
+    container = deployment(stack_objects("production", "probes.livenessPath=/healthz", "probes.readinessPath=/readyz",
+                                         "probes.startupSeconds=300"), "production", "green")["spec"]["template"]["spec"][
+        "containers"][0]
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert container["startupProbe"]["failureThreshold"] * container["startupProbe"]["periodSeconds"] == 300
 
 
 @pytest.mark.parametrize(
@@ -238,6 +280,9 @@ def test_flipping_active_color_swaps_services_without_restarting_pods(stack_obje
         "Service/production/monad-synapse-preview",
         "HorizontalPodAutoscaler/production/monad-synapse-blue-hpa",
         "HorizontalPodAutoscaler/production/monad-synapse-green-hpa",
+        # Alerts and dashboards follow the live color.
+        "PrometheusRule/production/monad-synapse",
+        *(f"ConfigMap/production/monad-synapse-dashboard-{slug}" for slug in ("application-overview", "sli-slo")),
     }
 
 
@@ -256,9 +301,9 @@ def test_memory_limit_updates_the_containers_only(stack_objects):
     changes = changes_between(stack_objects, "production", "resources.limits.memory=2Gi")
     assert set(changes) == BOTH_DEPLOYMENTS
     for change in changes.values():
+        # The heap follows the tighter bound, here the HPA's memory target.
         assert set(change.fields) == {
             "spec.template.spec.containers[0].resources.limits.memory",
-            "spec.template.spec.containers[0].env[0].value",
         }
 
 
