@@ -17,11 +17,11 @@ import time
 from pathlib import Path
 from typing import Optional
 
-from tools.diff import diff_objects
+from tools.diff import diff_directories
 from tools.manifest import load_objects
 from tools.mock_engine import PROJECT_DIR
 from tools.operations import OPERATIONS
-from tools.render import render
+from tools.render import render, write_atomically
 from settings import SettingsError
 
 # What rendering cannot do without: the SDKs and the Kubernetes API modules
@@ -56,27 +56,36 @@ def render_costs(stacks: list[str], runs: int) -> list[tuple[str, float, float, 
     return rows
 
 
-def blast_radius(stack: str) -> list[tuple[str, int, str, int, int]]:
-    baseline = load_objects(render(stack).files["manifest.yaml"])
+def blast_radius(stack: str) -> list[tuple]:
+    """Each operation as `tools.diff` reports it between two renders (the
+    provider's replacement rules and secret fingerprints included)."""
+    baseline_rendering = render(stack)
+    baseline = load_objects(baseline_rendering.files["manifest.yaml"])
     hpa_minimum = {
         obj["spec"]["scaleTargetRef"]["name"]: obj["spec"]["minReplicas"]
         for obj in baseline.values()
         if obj["kind"] == "HorizontalPodAutoscaler"
     }
     rows = []
-    for operation in OPERATIONS:
-        try:
-            after = load_objects(render(stack, operation.sets_for(stack)).files["manifest.yaml"])
-        except SettingsError as error:
-            refused = ", ".join(problem.path for problem in error.problems)
-            rows.append((operation.name, f"refused ({refused})", "-", "-", "-"))
-            continue
-        changes = diff_objects(baseline, after)
-        rolled = [change.name for change in changes if change.rolls_pods]
-        pods = sum(hpa_minimum.get(name, baseline.get(f"Deployment/{stack}/{name}", {}).get("spec", {}).get("replicas") or 1)
-                   for name in rolled)
-        replaced = sum(1 for change in changes if change.replaces)
-        rows.append((operation.name, len(changes), ", ".join(rolled) or "-", pods, replaced))
+    with tempfile.TemporaryDirectory() as scratch:
+        before_dir = Path(scratch) / "before"
+        write_atomically(baseline_rendering.files, before_dir)
+        for index, operation in enumerate(OPERATIONS):
+            try:
+                after_rendering = render(stack, operation.sets_for(stack))
+            except SettingsError as error:
+                refused = ", ".join(problem.path for problem in error.problems)
+                rows.append((operation.name, f"refused ({refused})", "-", "-", "-", "-"))
+                continue
+            after_dir = Path(scratch) / f"after-{index}"
+            write_atomically(after_rendering.files, after_dir)
+            changes = diff_directories(before_dir, after_dir)
+            rolled = [change.name for change in changes if change.rolls_pods]
+            pods = sum(hpa_minimum.get(name, baseline.get(f"Deployment/{stack}/{name}", {}).get("spec", {}).get("replicas") or 1)
+                       for name in rolled)
+            replaced = sum(1 for change in changes if change.replaces)
+            deleted_first = sum(1 for change in changes if change.deletes_first)
+            rows.append((operation.name, len(changes), ", ".join(rolled) or "-", pods, replaced, deleted_first))
     return rows
 
 
@@ -105,7 +114,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     )
     for stack in stacks:
         print(f"Blast radius of the runbook operations on {stack} (pods counted at the HPA minimum)")
-        _print_table(("operation", "objects changed", "rolled", "pods rolled", "replaced"), blast_radius(stack))
+        _print_table(("operation", "objects changed", "rolled", "pods rolled", "replaced", "deleted first"),
+                     blast_radius(stack))
     return 0
 
 
