@@ -142,7 +142,7 @@ exporters = DataStoreExporters(
         specs=exporter_specs(settings.monitoring.exporters, settings.network.postgres, settings.network.redis),
         secret_name=app_configuration.secret_name,
         monitoring_namespace=settings.network.monitoring_namespace,
-        operator_labels=settings.monitoring.rule_labels,
+        operator_labels=settings.monitoring.operator_labels,
         connection_checksum=app_configuration.connection_checksum,
     ),
     # Exporter pods start only once the deny-by-default policies exist.

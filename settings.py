@@ -78,8 +78,14 @@ EXAMPLES: Mapping[str, str] = MappingProxyType(
 )
 
 _SECRET_LOOKING_KEY = re.compile(r"(PASSWORD|PASSWD|SECRET|TOKEN|PRIVATE_KEY|API_KEY|CREDENTIAL)")
+_CREDENTIAL_URL = re.compile(r"^\s*[a-z][a-z0-9+.-]*://[^/\s:@]*:[^/\s@]+@", re.IGNORECASE)
+# The API server's limit on a ConfigMap is 1 MiB in all; keep room for the
+# program's own keys and the object's metadata.
+APP_CONFIG_MAX_BYTES = 1024 * 1024 - 16 * 1024
 _ENV_VAR_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+# Namespaces the cluster itself uses: the app never goes there.
+SYSTEM_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease", "default"})
 # OCI distribution reference grammar, reduced to what a deployable image needs:
 # optional registry[:port], lower-case path components, a tag and/or a digest.
 _IMAGE_REFERENCE = re.compile(
@@ -151,7 +157,25 @@ class _Model(BaseModel):
         alias_generator=to_camel,
         populate_by_name=True,
         validate_default=True,
+        # inf, nan and 1e400 are numbers to Python, never a sane threshold.
+        allow_inf_nan=False,
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _booleans_are_not_numbers(cls, data: Any) -> Any:
+        """`--path autoscaling.minReplicas true` stores a boolean, which a
+        number field would otherwise take as 1."""
+        if isinstance(data, Mapping):
+            for name, field in cls.model_fields.items():
+                key = field.alias or name
+                value = data.get(key, data.get(name))
+                if isinstance(value, bool) and field.annotation in (int, float):
+                    raise _custom_error(
+                        "bool_not_number", "must be a number, not true or false",
+                        field=key, value=value, suggestion=field.get_default(call_default_factory=True),
+                    )
+        return data
 
 
 def _check_image(image: str) -> str:
@@ -233,6 +257,12 @@ class ResourceAmounts(_Model):
             raise _custom_error(
                 "millibyte_memory",
                 "'m' means milli-bytes for memory; you almost certainly meant Mi (mebibytes)",
+            )
+        if info.field_name == "memory" and amount < 2**22:
+            raise _custom_error(
+                "tiny_memory",
+                "is {amount} bytes (a number without a unit is bytes); give a unit, e.g. {value}Mi",
+                amount=int(amount), value=value.strip(),
             )
         return value.strip()
 
@@ -380,7 +410,94 @@ def _check_cidrs(cidrs: tuple[str, ...]) -> tuple[str, ...]:
     return cidrs
 
 
-Cidrs = Annotated[tuple[str, ...], AfterValidator(_check_cidrs)]
+def _cidr_list(value: Any) -> Any:
+    """A single CIDR where a list is expected (`--path key 10.0.0.0/8`) is a slip."""
+    if isinstance(value, str):
+        raise _custom_error("not_a_list", "must be a list of CIDR blocks, not a single value", list=True)
+    return value
+
+
+Cidrs = Annotated[tuple[str, ...], BeforeValidator(_cidr_list), AfterValidator(_check_cidrs)]
+
+# Address space that is not the public internet (RFC 6890 special-purpose blocks).
+_NON_PUBLIC = (
+    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12", "192.0.0.0/24",
+    "192.0.2.0/24", "192.168.0.0/16", "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/3",
+    "::/8", "fc00::/7", "fe80::/10", "ff00::/8", "2001:db8::/32",
+)
+# More public addresses than this is "the internet", however it is split up:
+# a /8 of IPv4, a /32 of IPv6.
+_PUBLIC_ADDRESS_LIMIT = {4: 2**24, 6: 2**96}
+
+
+def public_addresses(cidrs: tuple[str, ...]) -> dict[int, int]:
+    """Public addresses covered by CIDR blocks, per IP version, overlaps counted once."""
+    import ipaddress
+
+    covered: dict[int, int] = {4: 0, 6: 0}
+    for version in (4, 6):
+        networks = [ipaddress.ip_network(cidr) for cidr in cidrs if ipaddress.ip_network(cidr).version == version]
+        for network in ipaddress.collapse_addresses(networks):
+            remaining = [network]
+            for blocked in (ipaddress.ip_network(block) for block in _NON_PUBLIC):
+                if blocked.version != version:
+                    continue
+                pieces = []
+                for piece in remaining:
+                    if blocked.subnet_of(piece):
+                        pieces.extend(piece.address_exclude(blocked))
+                    elif not piece.subnet_of(blocked):
+                        pieces.append(piece)
+                remaining = pieces
+            covered[version] += sum(piece.num_addresses for piece in remaining)
+    return covered
+
+
+def covers_the_internet(cidrs: tuple[str, ...]) -> bool:
+    return any(count > _PUBLIC_ADDRESS_LIMIT[version] for version, count in public_addresses(cidrs).items())
+
+
+_LINK_LOCAL = "169.254.0.0/16"
+
+
+def _check_egress_cidrs(cidrs: tuple[str, ...]) -> tuple[str, ...]:
+    """The cloud metadata endpoint (169.254.169.254) hands out node
+    credentials: a block inside the link-local range cannot be excepted from
+    itself, so it is refused; wider blocks get it excepted (network_policy)."""
+    import ipaddress
+
+    link_local = ipaddress.ip_network(_LINK_LOCAL)
+    for cidr in cidrs:
+        network = ipaddress.ip_network(cidr)
+        if network.version == 4 and network.subnet_of(link_local):
+            raise _custom_error(
+                "metadata_range", "{cidr} is in the link-local range 169.254.0.0/16 of the cloud metadata endpoint, "
+                "which hands out node credentials; it is never allowed", cidr=cidr,
+            )
+    return cidrs
+
+
+EgressCidrs = Annotated[tuple[str, ...], BeforeValidator(_cidr_list), AfterValidator(_check_cidrs),
+                        AfterValidator(_check_egress_cidrs)]
+
+
+def _check_namespace_name(name: str) -> str:
+    if not isinstance(name, str) or not _DNS_LABEL.match(name):
+        raise _custom_error("bad_namespace", "not a namespace name: lower-case letters, digits and '-', at most 63")
+    return name
+
+
+NamespaceName = Annotated[str, AfterValidator(_check_namespace_name)]
+_SECTION_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+
+
+def _check_section_name(name: str) -> str:
+    if len(name) > 253 or not _SECTION_NAME.match(name):
+        raise _custom_error("bad_section_name", "not a Gateway listener name (lower-case DNS subdomain, e.g. https)")
+    return name
+
+
+SectionName = Annotated[str, AfterValidator(_check_section_name)]
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 
 
@@ -402,6 +519,18 @@ class RateLimit(_Model):
     # Sources never limited (office, monitoring probes, partners).
     allowlist_cidrs: Cidrs = ()
 
+    @field_validator("allowlist_cidrs")
+    @classmethod
+    def _not_the_whole_internet(cls, cidrs: tuple[str, ...]) -> tuple[str, ...]:
+        if covers_the_internet(cidrs):
+            raise _custom_error(
+                "allowlist_covers_internet",
+                "these blocks cover more of the public internet than a /8 (IPv4) or /32 (IPv6): allow-listed "
+                "sources are never rate limited, so this turns rate limiting off for almost everyone; list the "
+                "trusted ranges only",
+            )
+        return cidrs
+
 
 class PreviewEdge(_Model):
     enabled: bool = True
@@ -412,10 +541,10 @@ class PreviewEdge(_Model):
 
 class SharedGateway(_Model):
     name: ObjectName
-    namespace: ObjectName
+    namespace: NamespaceName
     # Listener names on the shared Gateway for HTTPS (live and preview) and HTTP.
-    https_section_name: Optional[str] = None
-    http_section_name: Optional[str] = None
+    https_section_name: Optional[SectionName] = None
+    http_section_name: Optional[SectionName] = None
 
 
 class GatewayEdge(_Model):
@@ -424,7 +553,7 @@ class GatewayEdge(_Model):
     shared: Optional[SharedGateway] = None
     # Envoy Gateway has no per-client connection limit: cap all concurrent
     # connections per Envoy listener instead.
-    max_connections: int = Field(10000, ge=1)
+    max_connections: int = Field(10000, ge=1, le=1_000_000)
 
 
 class Edge(_Model):
@@ -434,7 +563,7 @@ class Edge(_Model):
     proxy_body_size: str = "8m"
     proxy_connect_timeout_seconds: int = Field(5, ge=1, le=75)
     proxy_read_timeout_seconds: int = Field(60, ge=1, le=3600)
-    hsts_max_age_seconds: int = Field(31536000, ge=0)
+    hsts_max_age_seconds: int = Field(31536000, ge=0, le=2 * 31536000)
     # ingress-nginx: send HSTS and security headers through the custom-headers
     # annotation. Off by default: unless the controller's
     # global-allowed-response-headers lists them, ingress-nginx answers 503 for
@@ -474,7 +603,7 @@ class Edge(_Model):
 
 
 class EgressTarget(_Model):
-    cidrs: Cidrs
+    cidrs: EgressCidrs
     port: int = Field(ge=1, le=65535)
 
     @field_validator("cidrs")
@@ -486,37 +615,30 @@ class EgressTarget(_Model):
 
 
 class PostgresEgress(EgressTarget):
-    cidrs: Cidrs = _PRIVATE_RANGES
+    cidrs: EgressCidrs = _PRIVATE_RANGES
     port: int = Field(5432, ge=1, le=65535)
 
 
 class RedisEgress(EgressTarget):
-    cidrs: Cidrs = _PRIVATE_RANGES
+    cidrs: EgressCidrs = _PRIVATE_RANGES
     port: int = Field(6379, ge=1, le=65535)
 
 
 class RpcEgress(EgressTarget):
     # The Monad RPC endpoint is a public HTTPS service: allow the internet on
     # 443 by default; pin it to the provider's ranges where they are known.
-    cidrs: Cidrs = ("0.0.0.0/0",)
+    cidrs: EgressCidrs = ("0.0.0.0/0",)
     port: int = Field(443, ge=1, le=65535)
 
 
 class Network(_Model):
     # Namespace of the edge proxies; default follows edge.kind.
-    ingress_namespace: Optional[str] = None
-    monitoring_namespace: str = "monitoring"
-    dns_namespace: str = "kube-system"
+    ingress_namespace: Optional[NamespaceName] = None
+    monitoring_namespace: NamespaceName = "monitoring"
+    dns_namespace: NamespaceName = "kube-system"
     postgres: PostgresEgress = PostgresEgress()
     redis: RedisEgress = RedisEgress()
     rpc: RpcEgress = RpcEgress()
-
-    @field_validator("ingress_namespace", "monitoring_namespace", "dns_namespace")
-    @classmethod
-    def _is_namespace_name(cls, name: Optional[str]) -> Optional[str]:
-        if name is not None and not _DNS_LABEL.match(name):
-            raise _custom_error("bad_namespace", "not a namespace name (lower-case DNS label)")
-        return name
 
 
 def _check_app_config_key(key: str) -> str:
@@ -544,10 +666,10 @@ class Alerting(_Model):
     """Alert thresholds (the runbook's numbers) and Slack channels."""
 
     error_ratio: float = Field(0.05, gt=0, lt=1)
-    latency_p95_seconds: float = Field(2.0, gt=0)
+    latency_p95_seconds: float = Field(2.0, gt=0, le=600)
     resource_utilization: float = Field(0.8, gt=0, le=1)
-    auth_failures_per_second: float = Field(5.0, gt=0)
-    wallet_balance_minimum: float = Field(1000.0, ge=0)
+    auth_failures_per_second: float = Field(5.0, gt=0, le=1_000_000)
+    wallet_balance_minimum: float = Field(1000.0, ge=0, le=1e15)
     game_win_ratio_maximum: float = Field(0.6, gt=0, lt=1)
     certificate_expiry_days: int = Field(14, ge=1, le=90)
     critical_channel: str = "#critical-alerts"
@@ -567,10 +689,17 @@ class Exporters(_Model):
     redis_image: ImageRef = "oliver006/redis_exporter:v1.74.0"
 
 
+DEFAULT_OPERATOR_LABELS: Mapping[str, str] = MappingProxyType({"release": "kube-prometheus-stack"})
+
+
 def _check_label_map(labels: Mapping[str, str]) -> Mapping[str, str]:
     for key, value in labels.items():
-        if not re.fullmatch(r"([a-z0-9.-]+/)?[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?", key):
+        prefix, _, _ = key.rpartition("/")
+        if len(prefix) > 253 or not re.fullmatch(r"([a-z0-9.-]+/)?[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?", key):
             raise _custom_error("bad_label", "{key} is not a Kubernetes label key", key=key)
+        if key in DEFAULT_OPERATOR_LABELS and not str(value):
+            raise _custom_error("empty_operator_label", "{key} selects these rules for the operator; it cannot be empty",
+                                key=key)
         if not re.fullmatch(r"([A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?)?", str(value)):
             raise _custom_error("bad_label", "{value} is not a Kubernetes label value", value=value)
     return MappingProxyType(dict(labels))
@@ -579,9 +708,9 @@ def _check_label_map(labels: Mapping[str, str]) -> Mapping[str, str]:
 class Monitoring(_Model):
     # Labels the operator's ruleSelector (and alertmanagerConfigSelector)
     # expects; kube-prometheus-stack selects `release: <its release name>`.
-    rule_labels: Annotated[Mapping[str, str], AfterValidator(_check_label_map)] = Field(
-        default_factory=lambda: {"release": "kube-prometheus-stack"}
-    )
+    # Added to (never replacing) release=kube-prometheus-stack; set
+    # ruleLabels.release to change the release name.
+    rule_labels: Annotated[Mapping[str, str], AfterValidator(_check_label_map)] = Field(default_factory=dict)
     metrics_path: str = "/api/metrics"
     scrape_interval_seconds: int = Field(30, ge=5, le=300)
     availability_objective: float = Field(99.9, gt=90, lt=100)
@@ -599,9 +728,19 @@ class Monitoring(_Model):
     @field_validator("runbook_base_url")
     @classmethod
     def _https_url(cls, url: str) -> str:
-        if not re.fullmatch(r"https://[^\s#]+", url):
-            raise _custom_error("bad_url", "must be an https:// URL without a #fragment")
+        # Lands in every alert's annotations, which Prometheus parses as Go
+        # templates: braces, quotes or spaces there break every rule.
+        if not re.fullmatch(r"https://[A-Za-z0-9._~:/?@!&'()*+,;=%\[\]-]+", url) or "{" in url or "'" in url:
+            raise _custom_error(
+                "bad_url", "must be an https:// URL without a #fragment, spaces, quotes or braces",
+            )
         return url
+
+    @property
+    def operator_labels(self) -> Mapping[str, str]:
+        """The operator's selector label plus `ruleLabels`: extra labels add
+        to it, so the rules never lose the label the operator selects them by."""
+        return MappingProxyType({**DEFAULT_OPERATOR_LABELS, **self.rule_labels})
 
 
 # Schedules are judged from a fixed start, so a result never depends on when
@@ -696,7 +835,21 @@ class S3Storage(_Model):
     region: str = "us-east-1"
     endpoint: Optional[str] = None  # https://... for S3-compatible stores
     image: ImageRef = "amazon/aws-cli:2.22.35"
-    cidrs: Cidrs = ("0.0.0.0/0",)
+    cidrs: EgressCidrs = ("0.0.0.0/0",)
+
+    @field_validator("prefix")
+    @classmethod
+    def _key_prefix(cls, prefix: Optional[str]) -> Optional[str]:
+        if prefix is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9/_.-]{0,200}", prefix):
+            raise _custom_error("bad_prefix", "must be an object key prefix: letters, digits, '/', '_', '.', '-'")
+        return prefix
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, region: str) -> str:
+        if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,40}", region):
+            raise _custom_error("bad_region", "must be a region name such as us-east-1")
+        return region
 
     @field_validator("bucket")
     @classmethod
@@ -900,7 +1053,7 @@ class Settings(_Model):
     vpa: Vpa = Vpa()
     maintenance_mode: bool = False
     app_config: Mapping[AppConfigKey, str] = Field(default_factory=dict)
-    jwt_secret_version: int = Field(1, ge=0)
+    jwt_secret_version: int = Field(1, ge=0, le=2**31 - 1)
     rate_limit: RateLimit = RateLimit()
     edge: Edge = Edge()
     monitoring: Monitoring = Field(default_factory=Monitoring)
@@ -924,13 +1077,13 @@ class Settings(_Model):
         if value is None or value == "auto":
             return "auto"
         if isinstance(value, bool):
-            raise _custom_error("bad_idle_replicas", "must be 'auto' or a whole number >= 0")
+            raise _custom_error("bad_idle_replicas", "must be 'auto' or a whole number from 0 to 1000")
         try:
             count = int(str(value).strip())
         except ValueError:
-            raise _custom_error("bad_idle_replicas", "must be 'auto' or a whole number >= 0") from None
-        if count < 0:
-            raise _custom_error("negative_idle_replicas", "must be 'auto' or a whole number >= 0")
+            raise _custom_error("bad_idle_replicas", "must be 'auto' or a whole number from 0 to 1000") from None
+        if count < 0 or count > 1000:
+            raise _custom_error("bad_idle_replicas", "must be 'auto' or a whole number from 0 to 1000")
         return count
 
     @field_validator("app_config", mode="before")
@@ -957,6 +1110,25 @@ class Settings(_Model):
     @field_validator("app_config")
     @classmethod
     def _app_config_is_read_only(cls, value: Mapping[str, str]) -> Mapping[str, str]:
+        for key, item in value.items():
+            if len(key) > 253:
+                raise _custom_error("long_app_config_key", "appConfig keys are at most 253 characters",
+                                    field=key[:40] + "...", value=None)
+            if _CREDENTIAL_URL.match(item):
+                raise _custom_error(
+                    "credential_in_app_config",
+                    "appConfig.{key} holds a URL with a password, and appConfig lands in a plaintext ConfigMap; "
+                    "keep credentials in Pulumi secrets (pulumi config set --secret)",
+                    field=key, key=key, value="[credential URL]",
+                )
+        size = sum(len(key.encode()) + len(item.encode()) for key, item in value.items())
+        if size > APP_CONFIG_MAX_BYTES:
+            raise _custom_error(
+                "app_config_too_large",
+                "appConfig holds {size} bytes; the API server refuses a ConfigMap over 1 MiB (at most {limit} "
+                "bytes here, with the program's own keys)",
+                size=size, limit=APP_CONFIG_MAX_BYTES,
+            )
         return MappingProxyType(dict(sorted(value.items())))
 
     @field_validator("domain")
@@ -980,6 +1152,13 @@ class Settings(_Model):
     def _namespace_is_dns_label(cls, namespace: str) -> str:
         if not _DNS_LABEL.match(namespace):
             raise _custom_error("bad_namespace", "not a namespace name: lower-case letters, digits and '-', at most 63")
+        if namespace in SYSTEM_NAMESPACES:
+            raise _custom_error(
+                "system_namespace",
+                "{value} belongs to the cluster itself; its default-deny policies would cut off cluster services, "
+                "and the namespace is never the app's to own; use the stack's own namespace",
+                value=namespace,
+            )
         return namespace
 
     @model_validator(mode="after")
@@ -997,15 +1176,15 @@ class Settings(_Model):
         if preview.host is not None and not all(_DNS_LABEL.match(label) for label in preview.host.split(".")):
             raise _custom_error("bad_preview_host", "not a valid host name", field="edge.preview.host", value=preview.host)
         if self.stack == "production" and preview.enabled:
-            open_to_all = {"0.0.0.0/0", "::/0"} & set(preview.allow_cidrs)
-            if not preview.allow_cidrs or open_to_all:
+            # Judged by the address space covered, however it is split up.
+            if not preview.allow_cidrs or covers_the_internet(preview.allow_cidrs):
                 raise _custom_error(
                     "preview_exposed",
                     "in production the preview host serves unreleased code; restrict it to trusted ranges "
                     "(office, VPN) or disable it with edge.preview.enabled false",
                     field="edge.preview.allowCidrs",
                     value=list(preview.allow_cidrs),
-                    suggestion="[10.0.0.0/8]",
+                    list=True,
                 )
         return self
 
@@ -1052,6 +1231,7 @@ class Settings(_Model):
                         f"restore.{key} without restore.fromBackup; remove it",
                         field=f"restore.{key}",
                         value=value,
+                        remove=True,
                     )
             return self
         if self.restore.request_id is None:
@@ -1133,14 +1313,16 @@ class Settings(_Model):
         return getattr(self.colors, color).image
 
     @classmethod
-    def from_raw(cls, raw: Mapping[str, Any], stack: str) -> "Settings":
-        """Validate plain config values (top-level key -> value). Raises SettingsError."""
-        problems = _unknown_key_problems(raw, stack)
+    def from_raw(cls, raw: Mapping[str, Any], stack: str, secret_keys: frozenset = frozenset()) -> "Settings":
+        """Validate plain config values (top-level key -> value). Raises
+        SettingsError. Values under `secret_keys` (given encrypted) are never
+        shown in a problem."""
+        problems = _unknown_key_problems(raw, stack, secret_keys)
         try:
             known = {key: value for key, value in raw.items() if key in TOP_LEVEL_KEYS and value is not None}
             settings = cls.model_validate({**known, "stack": stack})
         except ValidationError as error:
-            problems.extend(_describe(item, stack) for item in error.errors())
+            problems.extend(_describe(item, stack, secret_keys) for item in error.errors())
             raise SettingsError(stack, problems) from None
         if problems:
             raise SettingsError(stack, problems)
@@ -1156,9 +1338,16 @@ class Problem:
     value: Any
     message: str
     fix: str
+    # Given as a secret: the value is never shown, whatever is wrong with it.
+    secret: bool = False
 
     def __str__(self) -> str:
-        shown = "<not set>" if self.value is _MISSING or self.value is None else json.dumps(self.value, default=str)
+        if self.secret:
+            shown = "[secret]"
+        elif self.value is _MISSING or self.value is None:
+            shown = "<not set>"
+        else:
+            shown = json.dumps(self.value, default=str)
         return f"{self.path} = {shown}: {self.message}\n      fix: {self.fix}"
 
 
@@ -1186,15 +1375,19 @@ class SettingsError(pulumi.RunError):
 
 def _fix_command(path: str, stack: str, suggestion: Optional[Any] = None, secret: bool = False) -> str:
     shown = EXAMPLES.get(path, suggestion)
+    if path == "namespace" and suggestion is not None:
+        shown = suggestion
     if shown is None:
         shown = "<value>"
     if isinstance(shown, bool):
         shown = "true" if shown else "false"
+    if isinstance(shown, float) and shown.is_integer():
+        shown = int(shown)
     flags = "--secret " if secret else ""
     flags += "--path " if "." in path or "[" in path else ""
-    # Quoted for the shell: a cron schedule's '*' would otherwise glob.
-    value = shown if shown == "<value>" else shlex.quote(str(shown))
-    return f"pulumi config set {flags}{shlex.quote(path)} {value} -s {stack}"
+    # Quoted for the shell: a cron schedule's '*' would otherwise glob, and a
+    # <value> placeholder would be a redirection.
+    return f"pulumi config set {flags}{shlex.quote(path)} {shlex.quote(str(shown))} -s {stack}"
 
 
 def _default_for(path: tuple[str, ...]) -> Any:
@@ -1213,7 +1406,7 @@ def _default_for(path: tuple[str, ...]) -> Any:
         elif not field.is_required():
             current = field.get_default(call_default_factory=True)
         model = field.annotation
-    return current if isinstance(current, (int, str, bool)) else None
+    return current if isinstance(current, (int, float, str, bool)) else None
 
 
 # Missing sections whose fix is setting their nested fields.
@@ -1222,7 +1415,43 @@ _MISSING_SECTION_FIXES: Mapping[str, tuple[str, ...]] = MappingProxyType(
 )
 
 
-def _describe(error: Mapping[str, Any], stack: str) -> Problem:
+# Pydantic's messages speak of Python types; these speak of config.
+_PLAIN_MESSAGES: Mapping[str, str] = MappingProxyType(
+    {
+        "int_parsing": "must be a whole number",
+        "int_type": "must be a whole number",
+        "int_from_float": "must be a whole number",
+        "float_parsing": "must be a number",
+        "float_type": "must be a number",
+        "finite_number": "must be a finite number (not inf, nan or 1e400)",
+        "bool_parsing": "must be true or false",
+        "bool_type": "must be true or false",
+        "string_type": "must be text",
+        "tuple_type": "must be a list; set its items with --path 'KEY[0]' VALUE",
+        "list_type": "must be a list; set its items with --path 'KEY[0]' VALUE",
+        "model_type": "must be a map of settings; set its fields with --path KEY.FIELD VALUE",
+        "model_attributes_type": "must be a map of settings; set its fields with --path KEY.FIELD VALUE",
+        "dict_type": "must be a map; set its entries with --path KEY.NAME VALUE",
+        "mapping_type": "must be a map; set its entries with --path KEY.NAME VALUE",
+    }
+)
+
+
+def _field_annotation(location: list[str]) -> Any:
+    model: Any = Settings
+    annotation: Any = None
+    for part in location:
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            return None
+        fields = {field.alias or name: field for name, field in model.model_fields.items()}
+        if part not in fields:
+            return None
+        annotation = fields[part].annotation
+        model = annotation
+    return annotation
+
+
+def _describe(error: Mapping[str, Any], stack: str, secret_keys: frozenset = frozenset()) -> Problem:
     location = [str(part) for part in error["loc"]]
     context = error.get("ctx") or {}
     value: Any = error.get("input", _MISSING)
@@ -1232,27 +1461,55 @@ def _describe(error: Mapping[str, Any], stack: str) -> Problem:
     # Union/literal validators append the member name to the location; drop it.
     location = [part for part in location if not part.startswith(("literal[", "int", "function-")) and part != "[key]"]
     path = ".".join(location) or "<root>"
+    secret = bool(location) and location[0] in secret_keys
     kind = error["type"]
-    message = error["msg"]
+    message = error["msg"].replace("Value error, ", "")
     if kind == "missing":
         value = _MISSING
         message = "required, and not set"
         if path in _MISSING_SECTION_FIXES:
             fixes = " && ".join(_fix_command(nested, stack) for nested in _MISSING_SECTION_FIXES[path])
-            return Problem(path, value, message, fixes)
+            return Problem(path, value, message, fixes, secret)
     elif kind == "extra_forbidden":
         parent = tuple(location[:-1])
         known = _known_keys(parent)
         guess = difflib.get_close_matches(location[-1], known, n=1)
         message = "unknown key" + (f"; did you mean {'.'.join(parent + (guess[0],))}?" if guess else "")
         message += f" Known keys here: {', '.join(known)}"
-        return Problem(path, value, message, f"pulumi config rm --path {path} -s {stack}")
-    elif kind.startswith(("greater_than", "less_than")) or kind in ("int_parsing", "int_type", "int_from_float"):
-        message = message.replace("Input should be", "must be") + " (a whole number)"
+        return Problem(path, value, message, _remove_command(path, stack), secret)
+    elif kind in _PLAIN_MESSAGES:
+        message = _PLAIN_MESSAGES[kind].replace("KEY", path)
+        if kind in ("model_type", "model_attributes_type"):
+            return Problem(path, value, message + f" (its fields: {', '.join(_known_keys(tuple(location)))})",
+                           f"pulumi config set --path {shlex.quote(path + '.<field>')} '<value>' -s {stack}", secret)
+    if kind in ("tuple_type", "list_type") or context.get("list"):
+        example = "10.0.0.0/8" if path.lower().endswith("cidrs") else "<value>"
+        return Problem(path, value, message,
+                       f"pulumi config rm --path {shlex.quote(path)} -s {stack} && "
+                       f"pulumi config set --path {shlex.quote(path + '[0]')} {shlex.quote(example)} -s {stack}", secret)
     else:
         message = message.replace("Input should be", "must be")
+        if kind.startswith(("greater_than", "less_than")) and _field_annotation(location) is int:
+            message += " (a whole number)"
+    if context.get("remove"):
+        return Problem(path, value, message, _remove_command(path, stack), secret)
+    if secret:
+        # The message may quote the value; say what is wrong without it.
+        text = str(value) if value is not _MISSING else ""
+        if text and text in message:
+            message = message.replace(text, "[secret]")
     suggestion = context.get("suggestion", _default_for(tuple(location)))
-    return Problem(path, value, message, _fix_command(path, stack, suggestion))
+    if path == "namespace" and _DNS_LABEL.match(stack) and stack not in SYSTEM_NAMESPACES:
+        suggestion = stack
+    if suggestion is not None and value is not _MISSING and str(suggestion) == str(value):
+        suggestion = None  # never suggest the mistake itself
+    wants_secret = path in SECRET_KEYS or path in OPTIONAL_SECRET_KEYS
+    return Problem(path, value, message, _fix_command(path, stack, suggestion, secret=wants_secret), secret)
+
+
+def _remove_command(path: str, stack: str) -> str:
+    flag = "--path " if "." in path or "[" in path else ""
+    return f"pulumi config rm {flag}{shlex.quote(path)} -s {stack}"
 
 
 def _known_keys(parent: tuple[str, ...]) -> list[str]:
@@ -1269,7 +1526,7 @@ def _known_keys(parent: tuple[str, ...]) -> list[str]:
 TOP_LEVEL_KEYS = tuple(_known_keys(())) + tuple(SECRET_KEYS) + tuple(OPTIONAL_SECRET_KEYS)
 
 
-def _unknown_key_problems(raw: Mapping[str, Any], stack: str) -> list[Problem]:
+def _unknown_key_problems(raw: Mapping[str, Any], stack: str, secret_keys: frozenset = frozenset()) -> list[Problem]:
     problems = []
     for key in sorted(raw):
         if key in TOP_LEVEL_KEYS:
@@ -1283,7 +1540,7 @@ def _unknown_key_problems(raw: Mapping[str, Any], stack: str) -> list[Problem]:
         guess = nested or difflib.get_close_matches(key, TOP_LEVEL_KEYS, n=1)
         hint = f"; did you mean {guess[0]}?" if guess else ""
         problems.append(
-            Problem(key, raw[key], f"unknown config key{hint}", f"pulumi config rm {key} -s {stack}")
+            Problem(key, raw[key], f"unknown config key{hint}", _remove_command(key, stack), secret=key in secret_keys)
         )
     return problems
 
@@ -1339,52 +1596,80 @@ def _configured_keys() -> set[str]:
 
 
 def load_settings(config: pulumi.Config, stack: str) -> StackInputs:
-    """Read and validate the whole stack config. Raises SettingsError."""
+    """Read and validate the whole stack config. Raises SettingsError.
+
+    A value given encrypted (`pulumi config set --secret`, `--set-secret`)
+    is never shown in a problem, whatever else is wrong with it: this runs
+    under `pulumi up` too, and its messages reach CI logs."""
+    from pulumi.runtime import config as runtime_config
+
+    def plaintext(key: str) -> Optional[str]:
+        return runtime_config.get_config(f"{PROJECT}:{key}")
+
+    def given_encrypted(key: str) -> bool:
+        return bool(runtime_config.is_config_secret(f"{PROJECT}:{key}"))
+
     raw: dict[str, Any] = {}
     problems: list[Problem] = []
-    for key in sorted(_configured_keys() | set(_known_keys(()))):
+    configured = _configured_keys()
+    encrypted = frozenset(key for key in configured if given_encrypted(key))
+    settings_keys = set(_known_keys(()))
+    for key in sorted(configured | settings_keys):
         if key in SECRET_KEYS or key in OPTIONAL_SECRET_KEYS:
             continue
-        if key in _OBJECT_KEYS:
+        if key in encrypted and key in settings_keys:
+            # A plain setting would be written in plaintext into the cluster's
+            # objects; refuse it rather than leak or half-apply it.
+            fix = (f"pulumi config set --path {shlex.quote(key + '.<field>')} '<value>' -s {stack}"
+                   if key in _OBJECT_KEYS else _fix_command(key, stack, _default_for((key,))))
+            problems.append(
+                Problem(key, None, "is not a secret setting, but was given encrypted (--secret); set it in plaintext",
+                        fix, secret=True)
+            )
+            continue
+        text = plaintext(key)
+        if key in _OBJECT_KEYS and text is not None:
             try:
-                raw[key] = config.get_object(key)
-            except (json.JSONDecodeError, pulumi.ConfigTypeError):
-                problems.append(
-                    Problem(
-                        key,
-                        config.get(key),
-                        "must be a map; set its fields with --path",
-                        f"pulumi config set --path {key}.<field> <value> -s {stack}",
-                    )
-                )
+                raw[key] = json.loads(text)
+            except json.JSONDecodeError:
+                raw[key] = text  # the model refuses it as "must be a map"
         else:
-            raw[key] = config.get(key)
+            raw[key] = text
     secrets: dict[str, pulumi.Output[str]] = {}
     for key, example in SECRET_KEYS.items():
-        value = config.get_secret(key)
+        value = plaintext(key)
         if value is None:
             problems.append(
                 Problem(key, _MISSING, "required secret, and not set", _fix_command(key, stack, example, secret=True))
             )
+        elif not value.strip():
+            problems.append(
+                Problem(key, None, "is empty", _fix_command(key, stack, example, secret=True), secret=True)
+            )
         else:
-            secrets[key] = value
-    from pulumi.runtime import config as runtime_config
+            secrets[key] = config.get_secret(key)
 
     optional: dict[str, pulumi.Output[str]] = {}
     for key, example in OPTIONAL_SECRET_KEYS.items():
-        if not runtime_config.get_config(f"{PROJECT}:{key}"):
+        value = plaintext(key)
+        if not value:
             continue
-        if not runtime_config.is_config_secret(f"{PROJECT}:{key}"):
+        if not given_encrypted(key):
             problems.append(
-                Problem(key, "<plaintext>", "holds a credential but is not encrypted",
-                        _fix_command(key, stack, example, secret=True))
+                Problem(key, None, "holds a credential but is not encrypted",
+                        _fix_command(key, stack, example, secret=True), secret=True)
             )
+            continue
+        if not value.strip():
+            problems.append(Problem(key, None, "is empty", _fix_command(key, stack, example, secret=True), secret=True))
             continue
         optional[key] = config.get_secret(key)
     try:
-        settings = Settings.from_raw(raw, stack)
+        settings = Settings.from_raw(raw, stack, secret_keys=encrypted)
     except SettingsError as error:
-        raise SettingsError(stack, problems + error.problems) from None
+        reported = {problem.path for problem in problems}
+        later = [problem for problem in error.problems if problem.path.split(".")[0] not in reported]
+        raise SettingsError(stack, problems + later) from None
     if settings.backup.enabled and settings.backup.storage.kind == "s3":
         for key, example in OPTIONAL_SECRET_KEYS.items():
             if key not in optional and not any(problem.path == key for problem in problems):

@@ -94,7 +94,7 @@ class AppMonitoring(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         monitoring = args.rule_context.monitoring
         namespace = args.rule_context.namespace
-        operator_labels = dict(monitoring.rule_labels)
+        operator_labels = dict(monitoring.operator_labels)
 
         def metadata(object_name: str, labels: Optional[Mapping[str, str]] = None) -> k8s.meta.v1.ObjectMetaArgs:
             return k8s.meta.v1.ObjectMetaArgs(

@@ -210,7 +210,7 @@ def test_idle_replicas(value, expected):
 
 @pytest.mark.parametrize("value", [-1, "-3", "some", True])
 def test_bad_idle_replicas_are_refused(value):
-    assert "'auto' or a whole number >= 0" in problems_of(idleReplicas=value)["idleReplicas"]
+    assert "'auto' or a whole number from 0 to 1000" in problems_of(idleReplicas=value)["idleReplicas"]
 
 
 @pytest.mark.parametrize("value", [0, 1, "7"])
