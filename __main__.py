@@ -12,7 +12,7 @@ from components.kubernetes_provider import KubernetesTarget, kubernetes_provider
 from components.monitoring import AppMonitoring, AppMonitoringArgs
 from components.namespace import AppNamespace, AppNamespaceArgs
 from components.network_policy import AppNetworkPolicies, AppNetworkPoliciesArgs
-from settings import COLORS, load_settings
+from settings import COLORS, RateLimit, load_settings
 
 # Validates every key first: a bad value stops the program before any resource exists.
 stack_inputs = load_settings(pulumi.Config(), pulumi.get_stack())
@@ -66,6 +66,13 @@ if settings.idle_is_cold:
         f"the idle color {settings.idle_color} keeps {settings.warm_idle_replicas} pod(s), fewer than the live "
         f"minimum of {settings.autoscaling.min_replicas}: switching activeColor now would send live traffic to a "
         f"cold color. Warm it first: pulumi config set idleReplicas auto -s {settings.stack} && pulumi up"
+    )
+
+if settings.edge.kind == "gateway" and settings.rate_limit.connections != RateLimit().connections:
+    # Envoy Gateway has no per-client connection limit (see components/edge.py).
+    pulumi.log.warn(
+        f"rateLimit.connections ({settings.rate_limit.connections}) has no effect with edge.kind gateway; "
+        f"in DDoS mode lower rateLimit.rps, and cap all connections with edge.gateway.maxConnections"
     )
 
 app = BlueGreenApp(

@@ -699,7 +699,7 @@ def _check_label_map(labels: Mapping[str, str]) -> Mapping[str, str]:
             raise _custom_error("bad_label", "{key} is not a Kubernetes label key", key=key)
         if key in DEFAULT_OPERATOR_LABELS and not str(value):
             raise _custom_error("empty_operator_label", "{key} selects these rules for the operator; it cannot be empty",
-                                key=key)
+                                key=key, field=key, value=value, suggestion=DEFAULT_OPERATOR_LABELS[key])
         if not re.fullmatch(r"([A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?)?", str(value)):
             raise _custom_error("bad_label", "{value} is not a Kubernetes label value", value=value)
     return MappingProxyType(dict(labels))
@@ -1112,8 +1112,8 @@ class Settings(_Model):
     def _app_config_is_read_only(cls, value: Mapping[str, str]) -> Mapping[str, str]:
         for key, item in value.items():
             if len(key) > 253:
-                raise _custom_error("long_app_config_key", "appConfig keys are at most 253 characters",
-                                    field=key[:40] + "...", value=None)
+                raise _custom_error("long_app_config_key", "appConfig keys are at most 253 characters (this one has "
+                                    "{length})", field=f'["{key}"]', value=None, length=len(key), remove=True)
             if _CREDENTIAL_URL.match(item):
                 raise _custom_error(
                     "credential_in_app_config",
@@ -1460,7 +1460,8 @@ def _describe(error: Mapping[str, Any], stack: str, secret_keys: frozenset = fro
         value = context.get("value", value)
     # Union/literal validators append the member name to the location; drop it.
     location = [part for part in location if not part.startswith(("literal[", "int", "function-")) and part != "[key]"]
-    path = ".".join(location) or "<root>"
+    path = "".join(part if part.startswith("[") or index == 0 else f".{part}" for index, part in enumerate(location))
+    path = path or "<root>"
     secret = bool(location) and location[0] in secret_keys
     kind = error["type"]
     message = error["msg"].replace("Value error, ", "")

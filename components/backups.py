@@ -18,7 +18,12 @@ import pulumi_kubernetes as k8s
 
 from components.app_config import checksum
 from components.labels import APP_NAME
-from components.pod_security import ephemeral_storage_request, restricted_container_security, restricted_pod_security
+from components.pod_security import (
+    ephemeral_storage_request,
+    literal_env,
+    restricted_container_security,
+    restricted_pod_security,
+)
 from components.network_policy import egress_rule
 from settings import Backup, EgressTarget, Restore
 
@@ -47,12 +52,6 @@ def restore_job_name(restore: Restore) -> str:
     the Job was deleted, a retried `pulumi up`) never restores again."""
     digest = hashlib.sha256(f"{restore.request_id}".encode()).hexdigest()[:10]
     return f"{APP_NAME}-db-restore-{digest}"
-
-
-def kubernetes_literal(value: str) -> str:
-    """An env value Kubernetes passes through as written: `$(NAME)` would be
-    expanded from the container's other variables, `$$` is a literal `$`."""
-    return value.replace("$", "$$")
 
 
 def backup_labels(instance: str) -> dict[str, str]:
@@ -166,7 +165,7 @@ class DatabaseBackups(pulumi.ComponentResource):
                     restore_name,
                     ([("s3.sh", ["download", args.restore.from_backup], {})] if self._s3 else [])
                     + [("restore.sh", [], {"RESTORE_FROM": args.restore.from_backup,
-                                           "RESTORE_REQUEST_ID": kubernetes_literal(args.restore.request_id)})],
+                                           "RESTORE_REQUEST_ID": args.restore.request_id})],
                     retries=0,
                     # Kept until the keys are removed: a deleted Job would be
                     # re-created by the next `pulumi up --refresh` (harmless, the
@@ -227,17 +226,17 @@ class DatabaseBackups(pulumi.ComponentResource):
         backup = self._args.backup
         transfer = script == "s3.sh"
         environment = [
-            k8s.core.v1.EnvVarArgs(name="BACKUP_DIR", value=BACKUP_MOUNT),
-            k8s.core.v1.EnvVarArgs(name="HOME", value="/tmp"),
+            literal_env("BACKUP_DIR", BACKUP_MOUNT),
+            literal_env("HOME", "/tmp"),
         ]
         env_from = None
         if transfer:
             s3 = self._s3
             environment += [
-                k8s.core.v1.EnvVarArgs(name="S3_BUCKET", value=s3.bucket),
-                k8s.core.v1.EnvVarArgs(name="S3_PREFIX", value=s3.prefix or self._args.default_s3_prefix),
-                k8s.core.v1.EnvVarArgs(name="AWS_DEFAULT_REGION", value=s3.region),
-            ] + ([k8s.core.v1.EnvVarArgs(name="S3_ENDPOINT", value=s3.endpoint)] if s3.endpoint else [])
+                literal_env("S3_BUCKET", s3.bucket),
+                literal_env("S3_PREFIX", s3.prefix or self._args.default_s3_prefix),
+                literal_env("AWS_DEFAULT_REGION", s3.region),
+            ] + ([literal_env("S3_ENDPOINT", s3.endpoint)] if s3.endpoint else [])
             env_from = [k8s.core.v1.EnvFromSourceArgs(secret_ref=k8s.core.v1.SecretEnvSourceArgs(name=S3_SECRET))]
         else:
             environment.append(
@@ -248,7 +247,8 @@ class DatabaseBackups(pulumi.ComponentResource):
                     ),
                 )
             )
-        environment += [k8s.core.v1.EnvVarArgs(name=key, value=value) for key, value in sorted(env.items())]
+        # Config values (the drill's query, the request id) reach the scripts as written.
+        environment += [literal_env(key, value) for key, value in sorted(env.items())]
         return k8s.core.v1.ContainerArgs(
             name="s3" if transfer else "pg",
             image=self._s3.image if transfer else backup.image,

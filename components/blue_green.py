@@ -37,6 +37,7 @@ from components.app_config import APP_PORT
 from components.labels import APP_NAME, COLOR_LABEL, common_labels, selector_labels
 from components.pod_security import (
     ephemeral_storage_request,
+    literal_env,
     restricted_container_security,
     restricted_pod_security,
 )
@@ -271,7 +272,7 @@ class BlueGreenApp(pulumi.ComponentResource):
                         ),
                         k8s.core.v1.EnvFromSourceArgs(secret_ref=k8s.core.v1.SecretEnvSourceArgs(name=args.secret_name)),
                     ],
-                    env=[k8s.core.v1.EnvVarArgs(name="NODE_OPTIONS", value=f"--max-old-space-size={heap}")],
+                    env=[literal_env("NODE_OPTIONS", f"--max-old-space-size={heap}")],
                     resources=k8s.core.v1.ResourceRequirementsArgs(
                         requests={
                             "cpu": args.resources.requests.cpu,
@@ -421,7 +422,7 @@ class BlueGreenApp(pulumi.ComponentResource):
             "MIN_REPLICAS": str(minimum),
             "MAX_REPLICAS": str(maximum),
             "TIMEOUT_SECONDS": str(gate.timeout_seconds),
-            "FIX_HINT": fix_hint.replace("$", "$$"),
+            "FIX_HINT": fix_hint,
             "PYTHONDONTWRITEBYTECODE": "1",
         }
         return k8s.batch.v1.Job(
@@ -445,7 +446,7 @@ class BlueGreenApp(pulumi.ComponentResource):
                                 image=gate.image,
                                 image_pull_policy="Always",
                                 command=["python3", "/gate/gate.py"],
-                                env=[k8s.core.v1.EnvVarArgs(name=key, value=value) for key, value in env.items()],
+                                env=[literal_env(key, value) for key, value in env.items()],
                                 resources=k8s.core.v1.ResourceRequirementsArgs(
                                     requests={"cpu": "10m", "memory": "32Mi", "ephemeral-storage": "16Mi"},
                                     limits={"cpu": "100m", "memory": "64Mi", "ephemeral-storage": "16Mi"},

@@ -44,3 +44,11 @@ def ephemeral_storage_request(*size_limits: str) -> str:
     rather than letting the kubelet evict it later."""
     total = sum((parse_quantity(size) for size in (*size_limits, LOG_ALLOWANCE)), start=parse_quantity("0"))
     return f"{int(-(-total // (2**20)))}Mi"
+
+
+def literal_env(name: str, value: str) -> k8s.core.v1.EnvVarArgs:
+    """An environment variable whose value reaches the container as written.
+    Kubernetes expands `$(NAME)` in env values from the container's other
+    variables (a config value `$(DATABASE_URL)` would copy the password into
+    a log line); `$$` is its escape for a literal `$`."""
+    return k8s.core.v1.EnvVarArgs(name=name, value=value.replace("$", "$$"))

@@ -44,7 +44,9 @@ def staging_render(tmp_path_factory) -> Path:
 
 
 def test_writes_the_three_files(staging_render):
-    assert sorted(path.name for path in staging_render.iterdir()) == ["manifest.yaml", "outputs.json", "resources.json"]
+    # The three files, and the mark that lets the renderer replace this directory next time.
+    assert sorted(path.name for path in staging_render.iterdir()) == [
+        ".monad-synapse-render", "manifest.yaml", "outputs.json", "resources.json"]
 
 
 def test_outputs_contract(staging_render):
@@ -128,10 +130,19 @@ def test_same_inputs_give_byte_identical_files(tmp_path, staging_render):
 
 def test_rerender_replaces_the_directory(tmp_path):
     out = tmp_path / "out"
-    out.mkdir()
+    assert run_render("staging", "--out", str(out)).returncode == 0
     (out / "stale.txt").write_text("from an older render")
     assert run_render("staging", "--out", str(out)).returncode == 0
     assert not (out / "stale.txt").exists()
+
+
+def test_a_render_from_before_the_mark_is_still_replaced(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    for name in ("manifest.yaml", "outputs.json", "resources.json"):
+        (out / name).write_text("older render\n")
+    assert run_render("staging", "--out", str(out)).returncode == 0
+    assert (out / ".monad-synapse-render").is_file()
 
 
 def test_unset_secrets_render_with_a_warning(tmp_path):
@@ -142,8 +153,7 @@ def test_unset_secrets_render_with_a_warning(tmp_path):
 
 def test_bad_config_exits_2_with_every_error_and_leaves_the_directory_alone(tmp_path):
     out = tmp_path / "out"
-    out.mkdir()
-    (out / "manifest.yaml").write_text("previous render\n")
+    assert run_render("staging", "--out", str(out)).returncode == 0
     before = snapshot(out)
     result = run_render(
         "staging", "--out", str(out),

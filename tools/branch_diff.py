@@ -20,6 +20,7 @@ from typing import Optional
 
 from tools.diff import diff_directories, table
 from tools.mock_engine import PROJECT_DIR, available_stacks
+from tools.render import OutputDirectoryError, check_output_directory, mark_directory, write_atomically
 
 
 def _git(*args: str, cwd: Path = PROJECT_DIR) -> subprocess.CompletedProcess:
@@ -40,9 +41,7 @@ def _render(source: Path, stack: str, out: Path) -> subprocess.CompletedProcess:
 
 
 def _empty_render(out: Path) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "manifest.yaml").write_text("")
-    (out / "resources.json").write_text("[]\n")
+    write_atomically({"manifest.yaml": "", "outputs.json": "{}\n", "resources.json": "[]\n"}, out)
 
 
 def main(argv: Optional[list[str]] = None) -> int:
@@ -57,7 +56,14 @@ def main(argv: Optional[list[str]] = None) -> int:
         print(f"error: unknown git ref {base!r}; pass --base REF (a branch, tag or commit)", file=sys.stderr)
         return 2
     stacks = args.stacks or available_stacks()
-    shutil.rmtree(args.out, ignore_errors=True)
+    # Only ever delete a directory the renderer made (as tools.render does).
+    try:
+        check_output_directory(args.out)
+        shutil.rmtree(args.out, ignore_errors=True)
+        mark_directory(args.out)
+    except OutputDirectoryError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     worktree = Path(tempfile.mkdtemp(prefix="monad-synapse-base-"))
     status = 0
     try:

@@ -15,8 +15,13 @@ Runs the real `__main__.py` under Pulumi's mock engine and writes to DIR
                    machine), so `tools.diff` sees a secret change without
                    the secret being written.
 
-Exit codes: 0 rendered; 2 bad input (config, stack name, flags), with every
-problem on stderr and DIR left untouched; 1 an internal error.
+Exit codes: 0 rendered; 2 bad input (config, stack name, flags, an output
+directory it may not use), with every problem on stderr and DIR left
+untouched; 1 an internal error (one line, no traceback, no secret).
+
+DIR is only ever replaced if the renderer made it: it marks its directories
+(`.monad-synapse-render`) and refuses an existing directory without that
+mark, a file, a symbolic link, or anything inside a `.git` directory.
 """
 
 from __future__ import annotations
@@ -216,9 +221,72 @@ def render(
     return Rendering(files=files, warnings=resolved.warnings + run.warnings, run=run)
 
 
+OUTPUT_MARKER = ".monad-synapse-render"
+MARKER_TEXT = "Made by python -m tools.render; it replaces this directory whole on the next render.\n"
+
+
+class OutputDirectoryError(Exception):
+    """An --out the renderer must not write to."""
+
+
+def check_output_directory(out_dir: Path) -> Path:
+    """The absolute output directory, if the renderer may (re)place it."""
+    if out_dir.is_symlink():
+        raise OutputDirectoryError(f"--out {out_dir} is a symbolic link; give the directory itself")
+    resolved = out_dir.resolve()
+    if ".git" in resolved.parts:
+        raise OutputDirectoryError(f"--out {out_dir} is inside a .git directory; choose a directory outside it")
+    if resolved.exists():
+        if not resolved.is_dir():
+            raise OutputDirectoryError(f"--out {out_dir} is a file; choose a directory (the renderer creates it)")
+        if not (resolved / OUTPUT_MARKER).is_file() and not _legacy_render(resolved):
+            raise OutputDirectoryError(
+                f"--out {out_dir} exists and was not made by the renderer, which replaces its output directory "
+                f"whole; choose a new directory (e.g. build/<stack>) or remove this one yourself"
+            )
+    for ancestor in resolved.parents:
+        if ancestor.exists():
+            if not ancestor.is_dir():
+                raise OutputDirectoryError(f"--out {out_dir}: {ancestor} is a file, not a directory")
+            break
+    return resolved
+
+
+RENDERED_FILES = frozenset({"manifest.yaml", "outputs.json", "resources.json"})
+
+
+def _legacy_render(directory: Path) -> bool:
+    """A render from before the mark existed: exactly the renderer's files."""
+    try:
+        entries = {entry.name: entry for entry in directory.iterdir()}
+    except OSError:
+        return False
+    return set(entries) == RENDERED_FILES and all(entry.is_file() and not entry.is_symlink() for entry in entries.values())
+
+
+def mark_directory(directory: Path) -> None:
+    """Claim a new directory as the renderer's (tools that write render trees)."""
+    check_output_directory(directory)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / OUTPUT_MARKER).write_text(MARKER_TEXT)
+    except OSError as error:
+        raise OutputDirectoryError(f"cannot write {directory}: {error.strerror or error}") from None
+
+
 def write_atomically(files: dict[str, str], out_dir: Path) -> None:
-    """Replace out_dir with exactly these files, or leave it as it was."""
-    out_dir = out_dir.resolve()
+    """Replace out_dir with exactly these files (and the renderer's mark), or
+    leave it as it was. Raises OutputDirectoryError for a directory the
+    renderer did not make, or one it cannot write."""
+    out_dir = check_output_directory(out_dir)
+    files = {**files, OUTPUT_MARKER: MARKER_TEXT}
+    try:
+        _replace_directory(files, out_dir)
+    except OSError as error:
+        raise OutputDirectoryError(f"cannot write {out_dir}: {error.strerror or error}") from None
+
+
+def _replace_directory(files: dict[str, str], out_dir: Path) -> None:
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     try:
@@ -260,13 +328,32 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _redacted(text: str, secrets: tuple[str, ...]) -> str:
+    for secret in secrets:
+        if len(secret) >= 4:
+            text = text.replace(secret, "[secret]")
+    return text
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     args = _parser().parse_args(argv)  # bad flags: usage on stderr, exit code 2
+    secrets = tuple(assignment.partition("=")[2] for assignment in args.set_secret)
+    try:
+        return _main(args)
+    except Exception as error:  # noqa: BLE001 - a bug: one line, never a traceback or a secret
+        message = _redacted(f"{type(error).__name__}: {error}", secrets).splitlines()[0][:300]
+        print(f"internal error: {message}; nothing was written", file=sys.stderr)
+        return 1
+
+
+def _main(args: argparse.Namespace) -> int:
     from settings import SettingsError  # the program's own validation
 
+    out_dir = args.out or PROJECT_DIR / "build" / args.stack
     try:
+        check_output_directory(out_dir)  # before the render: fail fast, touch nothing
         rendering = render(args.stack, tuple(args.set), tuple(args.set_secret))
-    except (ConfigInputError, SettingsError) as error:
+    except (ConfigInputError, SettingsError, OutputDirectoryError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except SecretLeak as error:
@@ -274,8 +361,11 @@ def main(argv: Optional[list[str]] = None) -> int:
         return 1
     for warning in rendering.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    out_dir = args.out or PROJECT_DIR / "build" / args.stack
-    write_atomically(rendering.files, out_dir)
+    try:
+        write_atomically(rendering.files, out_dir)
+    except OutputDirectoryError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     kubernetes_objects = sum(1 for resource in rendering.run.resources if resource.is_kubernetes)
     print(
         f"rendered stack {args.stack}: {kubernetes_objects} Kubernetes objects, "

@@ -1,0 +1,267 @@
+"""Hostile and mistaken input, table-driven, through the renderer's command
+line (in-process): every case exits 2 without a traceback, names the key,
+gives a `fix:` that is a valid command other than the mistake, writes and
+deletes nothing, and never prints a secret it was given."""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tools import render as renderer
+
+SECRET = "Hunter2-Very-Secret-Value"
+LONG_KEY = "A" * 260
+SHARED = ("edge.kind=gateway", "edge.gateway.shared.name=infra", "edge.gateway.shared.namespace=gateways")
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    sets: tuple[str, ...] = ()
+    secrets: tuple[str, ...] = ()
+    key: str = ""
+    stack: str = "production"
+    bad_value: str | None = None  # the value the fix must not repeat
+
+    def argv(self, out: Path) -> list[str]:
+        argv = [self.stack, "--out", str(out)]
+        for item in self.sets:
+            argv += ["--set", item]
+        for item in self.secrets:
+            argv += ["--set-secret", item]
+        return argv
+
+
+CASES = [
+    # --- system namespaces
+    *(Case(f"system-namespace-{name}", (f"namespace={name}",), key="namespace", bad_value=name)
+      for name in ("kube-system", "kube-public", "kube-node-lease", "default")),
+    # --- allow lists covering the internet, however split
+    Case("preview-world-split", ("edge.preview.allowCidrs[0]=0.0.0.0/1", "edge.preview.allowCidrs[1]=128.0.0.0/1"),
+         key="edge.preview.allowCidrs"),
+    Case("preview-world", ("edge.preview.allowCidrs[0]=0.0.0.0/0",), key="edge.preview.allowCidrs"),
+    Case("preview-world-v6", ("edge.preview.allowCidrs[0]=::/0",), key="edge.preview.allowCidrs"),
+    Case("allowlist-world", ("rateLimit.allowlistCidrs[0]=0.0.0.0/0",), key="rateLimit.allowlistCidrs"),
+    Case("allowlist-world-split", ("rateLimit.allowlistCidrs[0]=0.0.0.0/1", "rateLimit.allowlistCidrs[1]=128.0.0.0/1"),
+         key="rateLimit.allowlistCidrs", stack="staging"),
+    Case("allowlist-half", ("rateLimit.allowlistCidrs[0]=0.0.0.0/2",), key="rateLimit.allowlistCidrs"),
+    Case("allowlist-not-a-list", ("rateLimit.allowlistCidrs=10.0.0.0/8",), key="rateLimit.allowlistCidrs"),
+    # --- the cloud metadata range
+    Case("metadata-rpc", ("network.rpc.cidrs[0]=169.254.169.254/32",), key="network.rpc.cidrs"),
+    Case("metadata-postgres", ("network.postgres.cidrs[0]=169.254.0.0/16",), key="network.postgres.cidrs"),
+    Case("metadata-s3", ("backup.storage.kind=s3", "backup.storage.s3.bucket=b-ackups", "backup.storage.s3.cidrs[0]=169.254.169.0/24"),
+         ("backupS3AccessKeyId=AKIA0000", "backupS3SecretAccessKey=" + SECRET), key="backup.storage.s3.cidrs"),
+    # --- broken alert metadata, ignored alerts
+    Case("runbook-url-template", ("monitoring.runbookBaseUrl=https://x.example/{{ .Labels }}",), key="monitoring.runbookBaseUrl"),
+    Case("runbook-url-quote", ("monitoring.runbookBaseUrl=https://x.example/a'b",), key="monitoring.runbookBaseUrl"),
+    Case("runbook-url-space", ("monitoring.runbookBaseUrl=https://x.example/a b",), key="monitoring.runbookBaseUrl"),
+    Case("rule-labels-drop-release", ("monitoring.ruleLabels.release=",), key="monitoring.ruleLabels"),
+    # --- non-finite numbers
+    *(Case(f"non-finite-{key.rsplit('.', 1)[-1]}-{value}", (f"{key}={value}",), key=key, bad_value=value)
+      for key in ("monitoring.alerts.latencyP95Seconds", "monitoring.alerts.errorRatio", "monitoring.alerts.walletBalanceMinimum",
+                  "monitoring.availabilityObjective")
+      for value in ("inf", "nan", "1e400", "-inf")),
+    # --- schedules that never (or hardly ever) fire
+    Case("backup-never", ("backup.schedule=0 0 31 2 *",), key="backup.schedule", bad_value="0 0 31 2 *"),
+    Case("drill-never", ("backup.drill.schedule=0 4 30 2 *",), key="backup.drill.schedule", bad_value="0 4 30 2 *"),
+    Case("backup-yearly", ("backup.schedule=0 0 1 1 *",), key="backup.schedule", bad_value="0 0 1 1 *"),
+    Case("drill-overlaps-backup", ("backup.drill.schedule=0 4 1 * *",), key="backup.drill.schedule", bad_value="0 4 1 * *"),
+    # --- $(VAR) expansion where it would be a value
+    Case("s3-prefix-expansion", ("backup.storage.kind=s3", "backup.storage.s3.bucket=b-ackups",
+                                 "backup.storage.s3.prefix=$(AWS_SECRET_ACCESS_KEY)"),
+         ("backupS3AccessKeyId=AKIA0000", "backupS3SecretAccessKey=" + SECRET), key="backup.storage.s3.prefix"),
+    Case("s3-region-expansion", ("backup.storage.kind=s3", "backup.storage.s3.bucket=b-ackups",
+                                 "backup.storage.s3.region=$(HOME)"),
+         ("backupS3AccessKeyId=AKIA0000", "backupS3SecretAccessKey=" + SECRET), key="backup.storage.s3.region"),
+    # --- booleans taken as numbers
+    Case("bool-min-replicas", ("autoscaling.minReplicas=true",), key="autoscaling.minReplicas", bad_value="true"),
+    Case("bool-rps", ("rateLimit.rps=false",), key="rateLimit.rps", bad_value="false"),
+    Case("bool-threshold", ("monitoring.alerts.latencyP95Seconds=true",), key="monitoring.alerts.latencyP95Seconds"),
+    # --- unbounded or out-of-range numbers
+    Case("idle-unbounded", ("idleReplicas=100000",), key="idleReplicas", bad_value="100000"),
+    Case("jwt-beyond-int32", ("jwtSecretVersion=99999999999",), key="jwtSecretVersion", bad_value="99999999999"),
+    Case("gateway-connections-huge", ("edge.kind=gateway", "edge.gateway.maxConnections=99999999999"),
+         key="edge.gateway.maxConnections"),
+    Case("hsts-huge", ("edge.hstsMaxAgeSeconds=99999999999",), key="edge.hstsMaxAgeSeconds"),
+    Case("memory-below-heap-floor", ("resources.requests.memory=200Mi",), key="resources.requests.memory",
+         bad_value="200Mi"),
+    Case("memory-bare-number", ("resources.requests.memory=1024",), key="resources.requests.memory", bad_value="1024"),
+    Case("memory-limit-tiny", ("resources.limits.memory=64Mi",), key="resources.requests.memory"),
+    # --- objects the API server would reject
+    Case("config-map-too-large", ("appConfig.BLOB=" + "x" * (1024 * 1024 + 10),), key="appConfig"),
+    Case("config-key-too-long", (f"appConfig.{LONG_KEY}=1",), key="appConfig"),
+    Case("section-name", (*SHARED, "edge.gateway.shared.httpsSectionName=Bad_Name"),
+         key="edge.gateway.shared.httpsSectionName"),
+    Case("gateway-namespace-dot", ("edge.kind=gateway", "edge.gateway.shared.name=infra",
+                                   "edge.gateway.shared.namespace=infra.gateways"), key="edge.gateway.shared.namespace"),
+    Case("network-namespace-dot", ("network.monitoringNamespace=infra.monitoring",), key="network.monitoringNamespace"),
+    Case("preview-host-bad", ("edge.preview.host=Preview.monad-synapse.com",), key="edge.preview.host"),
+    # --- empty secrets, credentials in plaintext
+    Case("empty-secret", secrets=("databaseUrl=",), key="databaseUrl"),
+    Case("blank-secret", secrets=("redisUrl=   ",), key="redisUrl"),
+    Case("credential-in-app-config", (f"appConfig.UPSTREAM_URL=postgresql://app:{SECRET}@db:5432/x",),
+         key="appConfig.UPSTREAM_URL"),
+    Case("secret-looking-app-config-key", ("appConfig.STRIPE_API_KEY=sk_live_x",), key="appConfig.STRIPE_API_KEY"),
+    # --- secrets under the wrong key: never printed
+    Case("secret-key-typo", secrets=(f"databaseURL=postgresql://u:{SECRET}@h/db",), key="databaseURL"),
+    Case("secret-on-plain-key", secrets=(f"domain={SECRET}.example.com",), key="domain"),
+    Case("secret-on-nested-key", secrets=(f"autoscaling.minReplicas={SECRET}",), key="autoscaling"),
+    Case("secret-on-app-config", secrets=(f"appConfig.FEATURE={SECRET}",), key="appConfig"),
+    Case("plaintext-s3-key", ("backup.storage.kind=s3", "backup.storage.s3.bucket=b-ackups",
+                              f"backupS3SecretAccessKey={SECRET}"), ("backupS3AccessKeyId=AKIA0000",),
+         key="backupS3SecretAccessKey"),
+    # --- refusals the project already made
+    Case("latest-image", ("colors.green.image=ghcr.io/monad-synapse/monad-synapse:latest",), key="colors.green.image"),
+    Case("untagged-image", ("colors.blue.image=ghcr.io/monad-synapse/monad-synapse",), key="colors.blue.image"),
+    Case("min-above-max", ("autoscaling.minReplicas=30",), key="autoscaling.minReplicas", bad_value="30"),
+    Case("vpa-auto", ("vpa.updateMode=Auto",), key="vpa.updateMode", bad_value="Auto"),
+    Case("bad-domain", ("domain=https://monad-synapse.com",), key="domain"),
+    Case("bad-active-color", ("activeColor=purple",), key="activeColor", bad_value="purple"),
+    Case("maintenance-on", ("maintenanceMode=on",), key="maintenanceMode", bad_value="on"),
+    Case("top-level-slip", ("maxReplicas=15",), key="maxReplicas"),
+    Case("unknown-nested", ("autoscaling.maxReplica=15",), key="autoscaling.maxReplica"),
+    Case("section-not-a-map", ("autoscaling=5",), key="autoscaling"),
+    Case("bad-cron", ("backup.schedule=every hour",), key="backup.schedule"),
+    Case("restore-unconfirmed", ("maintenanceMode=true", "restore.fromBackup=latest", "restore.requestId=r1"),
+         key="restore.confirm"),
+    Case("restore-without-request", ("maintenanceMode=true", "restore.fromBackup=latest", "restore.confirm=production"),
+         key="restore.requestId"),
+    Case("confirm-without-restore", ("restore.confirm=production",), key="restore.confirm"),
+    Case("restore-outside-maintenance", ("restore.fromBackup=latest", "restore.confirm=production", "restore.requestId=r1"),
+         key="maintenanceMode"),
+    Case("same-probe-paths", ("probes.livenessPath=/api/health",), key="probes.livenessPath"),
+    Case("bad-cidr", ("network.redis.cidrs[0]=10.0.0.0/33",), key="network.redis.cidrs"),
+    Case("bad-quantity", ("resources.limits.cpu=lots",), key="resources.limits.cpu", bad_value="lots"),
+    Case("millibyte-memory", ("resources.limits.memory=1024m",), key="resources.limits.memory", bad_value="1024m"),
+    Case("migration-without-gateway", ("edge.keepIngressDuringMigration=true",), key="edge.keepIngressDuringMigration"),
+    Case("priority-create-without-name", ("priorityClass.create=true", "priorityClass.name="), key="priorityClass.name"),
+]
+
+
+def fix_lines(stderr: str) -> list[str]:
+    return [line.split("fix:", 1)[1].strip() for line in stderr.splitlines() if line.strip().startswith("fix:")]
+
+
+def assert_valid_fix(fix: str, case: Case) -> None:
+    for command in fix.split(" && "):
+        words = shlex.split(command)  # valid shell words
+        assert words[:3] in (["pulumi", "config", "set"], ["pulumi", "config", "rm"]), fix
+        assert words[-2] == "-s" and words[-1] == case.stack, fix
+        if words[2] == "set" and case.bad_value is not None:
+            assert words[-3] != case.bad_value, f"the fix repeats the mistake: {fix}"
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
+def test_hostile_input_is_refused_cleanly(case, tmp_path, capsys):
+    out = tmp_path / "out"
+    code = renderer.main(case.argv(out))
+    captured = capsys.readouterr()
+    text = captured.out + captured.err
+    assert code == 2, text
+    assert "Traceback" not in text and "internal error" not in text
+    assert case.key in captured.err, captured.err
+    fixes = fix_lines(captured.err)
+    assert fixes, captured.err
+    for fix in fixes:
+        assert_valid_fix(fix, case)
+    assert not out.exists()  # nothing written
+    assert SECRET not in text  # no secret echoed, whatever was wrong
+    for python_jargon in ("tuple", "dictionary", "instance of", "Input should", "Value error", "float", "<class"):
+        assert python_jargon not in captured.err, python_jargon
+
+
+def test_every_class_of_the_review_has_a_case():
+    ids = {case.id for case in CASES}
+    for prefix in ("system-namespace", "preview-world-split", "allowlist-world-split", "metadata-", "runbook-url",
+                   "rule-labels", "non-finite", "backup-never", "drill-never", "s3-prefix-expansion", "bool-",
+                   "idle-unbounded", "jwt-beyond-int32", "memory-below-heap-floor", "config-map-too-large",
+                   "config-key-too-long", "section-name", "gateway-namespace-dot", "empty-secret",
+                   "credential-in-app-config", "secret-key-typo", "secret-on-plain-key"):
+        assert any(identifier.startswith(prefix) for identifier in ids), prefix
+
+
+# --- values that are accepted, but reach the cluster safely ---------------------------
+
+
+def test_expansion_in_the_drill_query_is_escaped(stack_objects):
+    objects = stack_objects("production", "backup.drill.sanityQuery=SELECT '$(DATABASE_URL)'")
+    pod = objects["CronJob/production/monad-synapse-restore-drill"]["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    env = {item["name"]: item.get("value") for item in pod["containers"][0]["env"]}
+    assert env["DRILL_SANITY_QUERY"] == "SELECT '$$(DATABASE_URL)'"  # Kubernetes passes $$ as a literal $
+
+
+def test_extra_rule_labels_add_to_the_operator_label(stack_objects):
+    rule = stack_objects("production", "monitoring.ruleLabels.team=payments")["PrometheusRule/production/monad-synapse"]
+    assert rule["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+    assert rule["metadata"]["labels"]["team"] == "payments"
+    renamed = stack_objects("production", "monitoring.ruleLabels.release=prom")["PrometheusRule/production/monad-synapse"]
+    assert renamed["metadata"]["labels"]["release"] == "prom"
+
+
+def test_private_and_office_ranges_are_fine(stack_objects):
+    objects = stack_objects("production", "rateLimit.allowlistCidrs[0]=203.0.113.0/24", "rateLimit.allowlistCidrs[1]=44.0.0.0/8")
+    assert "limit-whitelist" in str(objects["Ingress/production/monad-synapse-prod-ingress"]["metadata"]["annotations"])
+
+
+# --- the output directory ----------------------------------------------------------------
+
+
+def test_out_never_replaces_a_directory_it_did_not_make(tmp_path, capsys):
+    precious = tmp_path / "precious"
+    precious.mkdir()
+    (precious / "thesis.txt").write_text("years of work")
+    for out in (precious, tmp_path):
+        assert renderer.main(["staging", "--out", str(out)]) == 2
+        assert "was not made by the renderer" in capsys.readouterr().err
+    assert (precious / "thesis.txt").read_text() == "years of work"
+
+
+def test_out_refuses_files_links_and_git(tmp_path, capsys):
+    a_file = tmp_path / "file"
+    a_file.write_text("data")
+    link = tmp_path / "link"
+    link.symlink_to(tmp_path)
+    for out in (a_file, a_file / "below", link, tmp_path / ".git" / "x"):
+        assert renderer.main(["staging", "--out", str(out)]) == 2, out
+        error = capsys.readouterr().err
+        assert "Traceback" not in error and str(out) in error
+    assert a_file.read_text() == "data"
+
+
+def test_out_unwritable_exits_2(tmp_path, capsys):
+    import os
+
+    # /proc refuses new directories even to root.
+    assert renderer.main(["staging", "--out", "/proc/monad-synapse-render"]) == 2
+    assert "cannot write" in capsys.readouterr().err
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        if not os.access(locked, os.W_OK):  # as a user root's bypass does not apply to
+            assert renderer.main(["staging", "--out", str(locked / "out")]) == 2
+            assert "cannot write" in capsys.readouterr().err
+    finally:
+        locked.chmod(0o700)
+
+
+def test_out_replaces_its_own_directory(tmp_path, capsys):
+    out = tmp_path / "render"
+    assert renderer.main(["staging", "--out", str(out)]) == 0
+    (out / "stale.txt").write_text("old")
+    assert renderer.main(["staging", "--out", str(out)]) == 0
+    assert not (out / "stale.txt").exists() and (out / "manifest.yaml").is_file()
+    capsys.readouterr()
+
+
+def test_bad_flags_exit_2_without_echoing_a_secret(tmp_path, capsys):
+    assert renderer.main(["staging", "--out", str(tmp_path / "o"), "--set", "no-equals-sign"]) == 2
+    with pytest.raises(SystemExit) as caught:
+        renderer.main(["staging", "--no-such-flag"])
+    assert caught.value.code == 2
+    assert renderer.main(["staging", "--out", str(tmp_path / "o"), "--set-secret", SECRET]) == 2
+    assert SECRET not in capsys.readouterr().err
