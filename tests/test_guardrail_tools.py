@@ -57,12 +57,18 @@ def test_main_deploys_staging_then_production_behind_an_environment():
 
 @pytest.mark.skipif(shutil.which("git") is None or not (PROJECT_DIR / ".git").exists(), reason="needs the git checkout")
 def test_branch_diff_renders_base_and_head(tmp_path):
+    out = tmp_path / "diff"
     result = subprocess.run([sys.executable, "-m", "tools.branch_diff", "--base", "HEAD", "--stack", "staging",
-                             "--out", str(tmp_path)], cwd=PROJECT_DIR, capture_output=True, text=True, timeout=120)
+                             "--out", str(out)], cwd=PROJECT_DIR, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "==> staging" in result.stdout
-    assert (tmp_path / "base" / "staging" / "manifest.yaml").is_file()
-    assert (tmp_path / "head" / "staging" / "manifest.yaml").is_file()
+    assert (out / "base" / "staging" / "manifest.yaml").is_file()
+    assert (out / "head" / "staging" / "manifest.yaml").is_file()
+    # It only ever deletes a directory it made: here, tmp_path is not one.
+    (tmp_path / "keep.txt").write_text("mine")
+    refused = subprocess.run([sys.executable, "-m", "tools.branch_diff", "--base", "HEAD", "--out", str(tmp_path)],
+                             cwd=PROJECT_DIR, capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 2 and (tmp_path / "keep.txt").read_text() == "mine"
     worktrees = subprocess.run(["git", "worktree", "list"], cwd=PROJECT_DIR, capture_output=True, text=True).stdout
     assert "monad-synapse-base-" not in worktrees  # cleaned up
 
