@@ -50,8 +50,8 @@ scan: $(VENV)/.runtime-installed $(SCAN_VENV)/.installed
 	$(PYTHON) -m tools.render production --out build/scan/production
 	$(PYTHON) -m tools.render production --out build/scan/production-gateway --set edge.kind=gateway
 	$(PYTHON) -m tools.render production --out build/scan/production-s3 --set backup.storage.kind=s3 \
-	  --set backup.storage.s3.bucket=monad-backups --set-secret backupS3AccessKeyId=scan-placeholder \
-	  --set-secret backupS3SecretAccessKey=scan-placeholder
+	  --set backup.storage.s3.bucket=monad-backups --set-secret backupS3AccessKeyId=SCANPLACEHOLDER1 \
+	  --set-secret backupS3SecretAccessKey=scan-placeholder-secret
 	$(SCAN_VENV)/bin/checkov --config-file .checkov.yaml --directory build/scan
 
 ## diff: render the base branch (BASE, default origin/main) and the working tree, diff each stack

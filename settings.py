@@ -58,6 +58,31 @@ SECRET_KEYS: Mapping[str, str] = MappingProxyType(
     }
 )
 
+# What each secret must look like (checked without ever printing it).
+SECRET_SHAPES: Mapping[str, tuple[str, str]] = MappingProxyType(
+    {
+        "databaseUrl": (r"postgres(ql)?://\S+", "a postgresql:// URL"),
+        "redisUrl": (r"rediss?://\S+", "a redis:// or rediss:// URL"),
+        "alertSlackWebhookUrl": (r"https://\S+", "an https:// URL"),
+        "alertPagerdutyRoutingKey": (r"[A-Za-z0-9]{16,64}", "16 to 64 letters and digits"),
+        "backupS3AccessKeyId": (r"[A-Za-z0-9]{8,128}", "8 to 128 letters and digits"),
+        "backupS3SecretAccessKey": (r"\S{8,256}", "8 to 256 characters without spaces"),
+    }
+)
+# What the offline renderer stands in for a secret it cannot decrypt.
+OFFLINE_SECRET_PLACEHOLDER = "<redacted>"
+
+
+def secret_shape_problem(key: str, value: str) -> Optional[str]:
+    """What is wrong with a secret's value, in words that never quote it."""
+    if value == OFFLINE_SECRET_PLACEHOLDER or key not in SECRET_SHAPES:
+        return None
+    pattern, shape = SECRET_SHAPES[key]
+    if not re.fullmatch(pattern, value.strip()):
+        return f"must be {shape} (the value is a secret and is not shown)"
+    return None
+
+
 # Secrets needed only by some configurations (declared with an empty default
 # so the CLI does not require them; the program checks they are encrypted).
 OPTIONAL_SECRET_KEYS: Mapping[str, str] = MappingProxyType(
@@ -118,6 +143,10 @@ _QUANTITY_MULTIPLIERS = {
 }
 
 
+# resource.Quantity is an int64 of its smallest unit: nothing larger exists.
+_QUANTITY_MAX = Decimal(2**63 - 1)
+
+
 def parse_quantity(text: str) -> Decimal:
     """Value of a Kubernetes quantity ("250m" -> 0.25, "1Gi" -> 1073741824).
 
@@ -131,8 +160,15 @@ def parse_quantity(text: str) -> Decimal:
     number = Decimal(match["number"])
     suffix = match["suffix"]
     if suffix and suffix[0] in "eE":
-        return number * (Decimal(10) ** int(suffix[1:]))
-    return number * _QUANTITY_MULTIPLIERS[suffix]
+        exponent = int(suffix[1:])
+        if abs(exponent) > 30:
+            raise ValueError(f"{text!r} is out of range")
+        value = number * (Decimal(10) ** exponent)
+    else:
+        value = number * _QUANTITY_MULTIPLIERS[suffix]
+    if abs(value) > _QUANTITY_MAX:
+        raise ValueError(f"{text!r} is larger than the API server stores")
+    return value
 
 
 def _quantity_text(value: Any) -> Any:
@@ -1647,6 +1683,9 @@ def load_settings(config: pulumi.Config, stack: str) -> StackInputs:
             problems.append(
                 Problem(key, None, "is empty", _fix_command(key, stack, example, secret=True), secret=True)
             )
+        elif secret_shape_problem(key, value):
+            problems.append(Problem(key, None, secret_shape_problem(key, value),
+                                    _fix_command(key, stack, example, secret=True), secret=True))
         else:
             secrets[key] = config.get_secret(key)
 
@@ -1663,6 +1702,10 @@ def load_settings(config: pulumi.Config, stack: str) -> StackInputs:
             continue
         if not value.strip():
             problems.append(Problem(key, None, "is empty", _fix_command(key, stack, example, secret=True), secret=True))
+            continue
+        if secret_shape_problem(key, value):
+            problems.append(Problem(key, None, secret_shape_problem(key, value),
+                                    _fix_command(key, stack, example, secret=True), secret=True))
             continue
         optional[key] = config.get_secret(key)
     try:

@@ -166,7 +166,7 @@ def test_a_drill_that_would_share_the_volume_with_a_backup_is_refused(sets, sugg
 @pytest.mark.parametrize("sets", [("backup.schedule=*/30 * * * *", "backup.drill.enabled=false"),
                                   ("backup.schedule=*/30 * * * *", *S3_SETS_FOR_OVERLAP)])
 def test_no_overlap_check_without_a_shared_volume(stack_objects, sets):
-    secrets = ("backupS3AccessKeyId=AKIAEXAMPLEKEY0001", "backupS3SecretAccessKey=x") if "backup.storage.kind=s3" in sets else ()
+    secrets = ("backupS3AccessKeyId=AKIAEXAMPLEKEY0001", "backupS3SecretAccessKey=example-secret") if "backup.storage.kind=s3" in sets else ()
     assert BACKUP in stack_objects("production", *sets, secrets=secrets)
 
 

@@ -102,6 +102,8 @@ CASES = [
     Case("preview-host-bad", ("edge.preview.host=Preview.monad-synapse.com",), key="edge.preview.host"),
     # --- empty secrets, credentials in plaintext
     Case("empty-secret", secrets=("databaseUrl=",), key="databaseUrl"),
+    Case("malformed-secret", secrets=(f"databaseUrl={SECRET}",), key="databaseUrl"),
+    Case("short-secret", secrets=("redisUrl=true",), key="redisUrl"),
     Case("blank-secret", secrets=("redisUrl=   ",), key="redisUrl"),
     Case("credential-in-app-config", (f"appConfig.UPSTREAM_URL=postgresql://app:{SECRET}@db:5432/x",),
          key="appConfig.UPSTREAM_URL"),
