@@ -12,6 +12,7 @@ Pulumi mocks; `load_settings` only gathers the raw values and secrets.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import json
 import re
@@ -1376,6 +1377,8 @@ class Problem:
     fix: str
     # Given as a secret: the value is never shown, whatever is wrong with it.
     secret: bool = False
+    # What kind of refusal (the validator's code), for tests and tools.
+    kind: str = ""
 
     def __str__(self) -> str:
         if self.secret:
@@ -1488,6 +1491,11 @@ def _field_annotation(location: list[str]) -> Any:
 
 
 def _describe(error: Mapping[str, Any], stack: str, secret_keys: frozenset = frozenset()) -> Problem:
+    problem = _describe_error(error, stack, secret_keys)
+    return dataclasses.replace(problem, kind=error["type"])
+
+
+def _describe_error(error: Mapping[str, Any], stack: str, secret_keys: frozenset) -> Problem:
     location = [str(part) for part in error["loc"]]
     context = error.get("ctx") or {}
     value: Any = error.get("input", _MISSING)
@@ -1577,7 +1585,8 @@ def _unknown_key_problems(raw: Mapping[str, Any], stack: str, secret_keys: froze
         guess = nested or difflib.get_close_matches(key, TOP_LEVEL_KEYS, n=1)
         hint = f"; did you mean {guess[0]}?" if guess else ""
         problems.append(
-            Problem(key, raw[key], f"unknown config key{hint}", _remove_command(key, stack), secret=key in secret_keys)
+            Problem(key, raw[key], f"unknown config key{hint}", _remove_command(key, stack), secret=key in secret_keys,
+                    kind="unknown_key")
         )
     return problems
 
@@ -1661,7 +1670,7 @@ def load_settings(config: pulumi.Config, stack: str) -> StackInputs:
                    if key in _OBJECT_KEYS else _fix_command(key, stack, _default_for((key,))))
             problems.append(
                 Problem(key, None, "is not a secret setting, but was given encrypted (--secret); set it in plaintext",
-                        fix, secret=True)
+                        fix, secret=True, kind="plain_setting_encrypted")
             )
             continue
         text = plaintext(key)
@@ -1677,15 +1686,18 @@ def load_settings(config: pulumi.Config, stack: str) -> StackInputs:
         value = plaintext(key)
         if value is None:
             problems.append(
-                Problem(key, _MISSING, "required secret, and not set", _fix_command(key, stack, example, secret=True))
+                Problem(key, _MISSING, "required secret, and not set", _fix_command(key, stack, example, secret=True),
+                        kind="missing_secret")
             )
         elif not value.strip():
             problems.append(
-                Problem(key, None, "is empty", _fix_command(key, stack, example, secret=True), secret=True)
+                Problem(key, None, "is empty", _fix_command(key, stack, example, secret=True), secret=True,
+                        kind="empty_secret")
             )
         elif secret_shape_problem(key, value):
             problems.append(Problem(key, None, secret_shape_problem(key, value),
-                                    _fix_command(key, stack, example, secret=True), secret=True))
+                                    _fix_command(key, stack, example, secret=True), secret=True,
+                                    kind="malformed_secret"))
         else:
             secrets[key] = config.get_secret(key)
 
@@ -1697,15 +1709,17 @@ def load_settings(config: pulumi.Config, stack: str) -> StackInputs:
         if not given_encrypted(key):
             problems.append(
                 Problem(key, None, "holds a credential but is not encrypted",
-                        _fix_command(key, stack, example, secret=True), secret=True)
+                        _fix_command(key, stack, example, secret=True), secret=True, kind="plaintext_credential")
             )
             continue
         if not value.strip():
-            problems.append(Problem(key, None, "is empty", _fix_command(key, stack, example, secret=True), secret=True))
+            problems.append(Problem(key, None, "is empty", _fix_command(key, stack, example, secret=True), secret=True,
+                                    kind="empty_secret"))
             continue
         if secret_shape_problem(key, value):
             problems.append(Problem(key, None, secret_shape_problem(key, value),
-                                    _fix_command(key, stack, example, secret=True), secret=True))
+                                    _fix_command(key, stack, example, secret=True), secret=True,
+                                    kind="malformed_secret"))
             continue
         optional[key] = config.get_secret(key)
     try:
@@ -1719,7 +1733,7 @@ def load_settings(config: pulumi.Config, stack: str) -> StackInputs:
             if key not in optional and not any(problem.path == key for problem in problems):
                 problems.append(
                     Problem(key, _MISSING, "required with backup.storage.kind s3",
-                            _fix_command(key, stack, example, secret=True))
+                            _fix_command(key, stack, example, secret=True), kind="missing_secret")
                 )
     if problems:
         raise SettingsError(stack, problems)

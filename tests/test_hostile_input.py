@@ -141,6 +141,44 @@ CASES = [
     Case("millibyte-memory", ("resources.limits.memory=1024m",), key="resources.limits.memory", bad_value="1024m"),
     Case("migration-without-gateway", ("edge.keepIngressDuringMigration=true",), key="edge.keepIngressDuringMigration"),
     Case("priority-create-without-name", ("priorityClass.create=true", "priorityClass.name="), key="priorityClass.name"),
+    Case("priority-create-no-name-at-all", ("priorityClass.create=true",), key="priorityClass.name", stack="staging"),
+    Case("bad-app-config-key", ("appConfig.feature-x=1",), key="appConfig"),
+    Case("managed-app-config-key", ("appConfig.MAINTENANCE_MODE=true",), key="appConfig"),
+    Case("nested-app-config", ("appConfig.FEATURE.X=1",), key="appConfig.FEATURE"),
+    Case("app-config-not-a-map", ("appConfig=x",), key="appConfig"),
+    Case("bad-bucket", ("backup.storage.kind=s3", "backup.storage.s3.bucket=Bad_Bucket"),
+         ("backupS3AccessKeyId=AKIA0000", "backupS3SecretAccessKey=" + SECRET), key="backup.storage.s3.bucket"),
+    Case("s3-without-bucket", ("backup.storage.kind=s3",),
+         ("backupS3AccessKeyId=AKIA0000", "backupS3SecretAccessKey=" + SECRET), key="backup.storage.s3.bucket"),
+    Case("s3-http-endpoint", ("backup.storage.kind=s3", "backup.storage.s3.bucket=b-ackups",
+                              "backup.storage.s3.endpoint=http://minio:9000"),
+         ("backupS3AccessKeyId=AKIA0000", "backupS3SecretAccessKey=" + SECRET), key="backup.storage.s3.endpoint"),
+    Case("s3-missing-keys", ("backup.storage.kind=s3", "backup.storage.s3.bucket=b-ackups"), key="backupS3AccessKeyId"),
+    Case("bad-slack-channel", ("monitoring.alerts.criticalChannel=critical",), key="monitoring.alerts.criticalChannel"),
+    Case("bad-rule-label", ('monitoring.ruleLabels["Bad Key"]=x',), key="monitoring.ruleLabels"),
+    Case("bad-ingress-class", ("edge.ingressClassName=Nginx_Class",), key="edge.ingressClassName"),
+    Case("bad-metrics-path", ("monitoring.metricsPath=metrics",), key="monitoring.metricsPath"),
+    Case("bad-request-id", ("maintenanceMode=true", "restore.fromBackup=latest", "restore.confirm=production",
+                            "restore.requestId=" + "r" * 201), key="restore.requestId"),
+    Case("empty-request-id", ("maintenanceMode=true", "restore.fromBackup=latest", "restore.confirm=production",
+                              "restore.requestId= "), key="restore.requestId"),
+    Case("bad-backup-size", ("backup.storage.size=big",), key="backup.storage.size"),
+    Case("vpa-nonsense", ("vpa.updateMode=Sometimes",), key="vpa.updateMode"),
+    Case("empty-image", ("colors.blue.image= ",), key="colors.blue.image"),
+    Case("bad-image", ("colors.blue.image=Not An Image",), key="colors.blue.image"),
+    Case("empty-egress", ("network.redis.cidrs=[]",), key="network.redis.cidrs"),
+    Case("zero-cpu", ("resources.requests.cpu=0",), key="resources.requests.cpu"),
+    Case("maintenance-yes", ("maintenanceMode=yes",), key="maintenanceMode"),
+    Case("backup-image-major", ("backup.image=postgres:16.4-alpine",), key="backup.image"),
+    Case("bad-backup-name", ("maintenanceMode=true", "restore.fromBackup=../../etc/passwd", "restore.confirm=production",
+                             "restore.requestId=r1"), key="restore.fromBackup"),
+    Case("preview-outside-domain", ("edge.preview.host=preview.evil.example",), key="edge.preview.host"),
+    Case("request-above-limit", ("resources.requests.cpu=2",), key="resources.requests.cpu"),
+    Case("restore-without-backups", ("maintenanceMode=true", "restore.fromBackup=latest", "restore.confirm=production",
+                                     "restore.requestId=r1", "backup.enabled=false"), key="backup.enabled"),
+    Case("bad-namespace", ("namespace=Prod_1",), key="namespace"),
+    Case("bad-request-id-control", ("maintenanceMode=true", "restore.fromBackup=latest", "restore.confirm=production",
+                                    "restore.requestId=a\tb"), key="restore.requestId"),
 ]
 
 
@@ -174,6 +212,29 @@ def test_hostile_input_is_refused_cleanly(case, tmp_path, capsys):
     assert SECRET not in text  # no secret echoed, whatever was wrong
     for python_jargon in ("tuple", "dictionary", "instance of", "Input should", "Value error", "float", "<class"):
         assert python_jargon not in captured.err, python_jargon
+
+
+def test_every_refusal_code_in_the_settings_has_a_case():
+    """Each code settings.py can refuse with is produced by some case here."""
+    import re
+
+    from settings import SettingsError
+    from tools.mock_engine import PROJECT_DIR
+    from tools.render import render
+
+    source = (PROJECT_DIR / "settings.py").read_text()
+    codes = set(re.findall(r'_custom_error\(\s*"([a-z_]+)"', source))
+    seen: set[str] = set()
+    for case in CASES:
+        try:
+            render(case.stack, case.sets, case.secrets)
+        except SettingsError as error:
+            seen |= {problem.kind for problem in error.problems}
+        except Exception:  # refused before settings (a stack-file or flag error)
+            pass
+    # An empty list cannot be written with --set; tests/test_settings.py gives one.
+    only_from_stack_files = {"no_cidrs"}
+    assert codes - seen - only_from_stack_files == set(), "refusals without a hostile-input case"
 
 
 def test_every_class_of_the_review_has_a_case():

@@ -425,3 +425,9 @@ def test_priority_class_is_off_unless_named_and_create_needs_a_name():
     assert settings_with().priority_class.name is None
     assert "priorityClass.name" in problems_of(priorityClass={"create": True})
     assert settings_with(priorityClass={"name": "monad-synapse-production", "create": True}).priority_class.value == 100000
+
+
+def test_an_egress_allowance_needs_at_least_one_cidr():
+    """Only a stack file can give an empty list (`--set` cannot)."""
+    problem = problems_of(network={"redis": {"cidrs": []}})["network.redis.cidrs"]
+    assert "at least one CIDR" in problem
