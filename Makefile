@@ -39,9 +39,9 @@ render-all: $(VENV)/.runtime-installed
 	$(PYTHON) -m tools.render staging
 	$(PYTHON) -m tools.render production
 
-## test: the whole suite (unit, renders, schemas, promtool, PostgreSQL, policies)
+## test: the whole suite (unit, renders, schemas, promtool, PostgreSQL, policies), on every core
 test: $(VENV)/.dev-installed
-	$(PYTHON) -m pytest
+	$(PYTHON) -m pytest -n auto --dist loadfile
 
 ## scan: checkov on the rendered manifests of both stacks (and gateway and object-storage modes)
 scan: $(VENV)/.runtime-installed $(SCAN_VENV)/.installed

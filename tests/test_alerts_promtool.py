@@ -57,6 +57,9 @@ class Case:
     interval: str = "1m"
     rules: str = "all"
     why: str = ""
+    # How often promtool evaluates every rule: coarser for cases that span
+    # hours (still finer than the alert's `for`), so the suite stays fast.
+    evaluation: str = "1m"
 
     def promtool_test(self, severity: str) -> dict:
         live, idle_color = ("green", "blue") if self.rules == "switched" else ("blue", "green")
@@ -210,8 +213,9 @@ CASES = [
     Case("MonadSynapseDeployment", True, "8m", [ns("kube_deployment_status_observed_generation", "1x5 2x10", 'deployment="monad-synapse-green"')],
          {"deployment": "monad-synapse-green"}),
     Case("MonadSynapseDeployment", False, "14m", [ns("kube_deployment_status_observed_generation", "1x15", 'deployment="monad-synapse-green"')]),
-    Case("MonadSynapsePerformanceTrend", True, "1550m", trend(slow_today=True), why="4x slower than yesterday"),
-    Case("MonadSynapsePerformanceTrend", False, "1550m", trend(slow_today=False)),
+    Case("MonadSynapsePerformanceTrend", True, "1550m", trend(slow_today=True), why="4x slower than yesterday",
+         evaluation="5m"),
+    Case("MonadSynapsePerformanceTrend", False, "1550m", trend(slow_today=False), evaluation="5m"),
     Case("MonadSynapseBackupFailed", True, "20m", job_history(BACKUP, failed_at=600, last_success=300),
          why="the newest job failed after the last success"),
     Case("MonadSynapseBackupFailed", True, "20m", job_history(BACKUP, failed_at=600, last_success=None),
@@ -220,14 +224,14 @@ CASES = [
          why="a later run succeeded; the failed Job only lingers in history"),
     Case("MonadSynapseBackupFailed", False, "20m", job_history(DRILL, failed_at=600, last_success=None),
          why="a failed drill is not a failed backup"),
-    Case("MonadSynapseBackupStale", True, "600m", job_history(BACKUP, failed_at=None, last_success=0),
+    Case("MonadSynapseBackupStale", True, "600m", evaluation="10m", input_series=job_history(BACKUP, failed_at=None, last_success=0),
          why="last success 10 hours ago, hourly schedule"),
-    Case("MonadSynapseBackupStale", False, "600m", job_history(BACKUP, failed_at=None, last_success=34000),
+    Case("MonadSynapseBackupStale", False, "600m", evaluation="10m", input_series=job_history(BACKUP, failed_at=None, last_success=34000),
          why="last success 33 minutes ago"),
-    Case("MonadSynapseBackupNeverSucceeded", True, "600m", job_history(BACKUP, failed_at=None, last_success=None, created=0)),
-    Case("MonadSynapseBackupNeverSucceeded", False, "600m", job_history(BACKUP, None, None, created=35000),
+    Case("MonadSynapseBackupNeverSucceeded", True, "600m", evaluation="10m", input_series=job_history(BACKUP, failed_at=None, last_success=None, created=0)),
+    Case("MonadSynapseBackupNeverSucceeded", False, "600m", evaluation="10m", input_series=job_history(BACKUP, None, None, created=35000),
          why="created 10 minutes ago"),
-    Case("MonadSynapseBackupNeverSucceeded", False, "600m", job_history(BACKUP, None, last_success=100, created=0),
+    Case("MonadSynapseBackupNeverSucceeded", False, "600m", evaluation="10m", input_series=job_history(BACKUP, None, last_success=100, created=0),
          why="it has succeeded (staleness is BackupStale's job)"),
     Case("MonadSynapseRestoreDrillFailed", True, "20m", job_history(DRILL, failed_at=600, last_success=None)),
     Case("MonadSynapseRestoreDrillFailed", False, "20m", job_history(DRILL, failed_at=600, last_success=800)),
@@ -289,14 +293,14 @@ def test_every_alert_has_a_firing_and_a_quiet_case(rule_files):
 def test_promtool_alert_cases(rule_files, alert):
     severities = alert_severities(rule_files["all"])
     directory = rule_files["all"].parent
-    for rules in sorted({case.rules for case in CASES if case.alert == alert}):
-        cases = [case for case in CASES if case.alert == alert and case.rules == rules]
-        test_file = directory / f"test-{alert}-{rules}.yaml"
+    for rules, evaluation in sorted({(case.rules, case.evaluation) for case in CASES if case.alert == alert}):
+        cases = [case for case in CASES if case.alert == alert and case.rules == rules and case.evaluation == evaluation]
+        test_file = directory / f"test-{alert}-{rules}-{evaluation}.yaml"
         test_file.write_text(
             yaml.safe_dump(
                 {
                     "rule_files": [rule_files[rules].name.replace(".yaml", "-logic.yaml")],
-                    "evaluation_interval": "1m",
+                    "evaluation_interval": evaluation,
                     "tests": [case.promtool_test(severities[alert]) for case in cases],
                 },
                 sort_keys=False,

@@ -1,4 +1,4 @@
-"""Validation rules of settings.py: each accepts good values and refuses bad
+"""Validation rules of the settings package: each accepts good values and refuses bad
 ones with a message naming the key, the value and the fix."""
 
 from __future__ import annotations

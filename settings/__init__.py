@@ -1,0 +1,61 @@
+"""Stack settings: the one place that reads Pulumi config.
+
+`load_settings` turns a stack's config into a frozen, typed `Settings` object
+and validates all of it before any resource is declared. Every problem is
+reported at once, each naming its key path, the bad value (never a secret),
+what is allowed and the `pulumi config set` command that fixes it.
+Components receive `Settings` (or the parts they need) and never read
+`pulumi.Config` themselves.
+
+The package follows the ladder from data to loading, each module one concern:
+
+    contract       names, managed keys, the secrets the program reads
+    base, fields   the section base model and field types
+    addresses      CIDR coverage and the metadata range
+    schedules      cron validity, gaps and overlaps
+    workload, edge, observability, data   the sections
+    model          the root `Settings` and the rules across sections
+    errors         problems in the user's words
+    loading        reading config through the Pulumi SDK (its internals only here)
+
+The pure part (`Settings.from_raw`) takes plain dicts, so it is tested
+without Pulumi mocks; `load_settings` only gathers the raw values and secrets.
+"""
+
+from settings.addresses import covers_the_internet, public_addresses
+from settings.contract import (
+    COLORS,
+    DEFAULT_OPERATOR_LABELS,
+    MANAGED_APP_KEYS,
+    OPTIONAL_SECRET_KEYS,
+    PROJECT,
+    SECRET_KEYS,
+    SYSTEM_NAMESPACES,
+)
+from settings.data import Backup, BackupStorage, Restore, RestoreDrill, S3Storage
+from settings.edge import Edge, EgressTarget, GatewayEdge, Network, PreviewEdge, RateLimit, RpcEgress, SharedGateway
+from settings.errors import Problem, SettingsError
+from settings.fields import parse_quantity
+from settings.loading import KubernetesConfig, StackInputs, StackSecrets, load_settings
+from settings.model import TOP_LEVEL_KEYS, Settings
+from settings.observability import Alerting, Exporters, Monitoring
+from settings.schedules import first_overlap, max_interval_seconds
+from settings.workload import (
+    Autoscaling,
+    PriorityClassSettings,
+    Probes,
+    Resources,
+    SwitchGate,
+    Vpa,
+    node_heap_mebibytes,
+)
+
+__all__ = [
+    "COLORS", "DEFAULT_OPERATOR_LABELS", "MANAGED_APP_KEYS", "OPTIONAL_SECRET_KEYS", "PROJECT", "SECRET_KEYS",
+    "SYSTEM_NAMESPACES", "TOP_LEVEL_KEYS", "Alerting", "Autoscaling", "Backup", "BackupStorage", "Edge", "EgressTarget",
+    "Exporters", "GatewayEdge", "KubernetesConfig", "Monitoring", "Network", "PreviewEdge", "PriorityClassSettings",
+    "Probes", "Problem", "RateLimit", "Resources", "Restore", "RestoreDrill", "RpcEgress", "S3Storage", "Settings",
+    "SettingsError", "SharedGateway", "StackInputs", "StackSecrets", "SwitchGate", "Vpa", "covers_the_internet",
+    "first_overlap", "load_settings", "max_interval_seconds", "node_heap_mebibytes", "parse_quantity",
+    "public_addresses",
+]

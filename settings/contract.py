@@ -1,0 +1,88 @@
+"""The app contract: names, the keys the program manages, the secrets it reads (pure data)."""
+
+from __future__ import annotations
+
+import re
+from types import MappingProxyType
+from typing import Mapping, Optional
+
+
+PROJECT = "monad-synapse"
+COLORS = ("blue", "green")
+
+# Keys the program writes into the ConfigMap or Secret itself; appConfig may
+# not override them, or a typo'd appConfig entry would silently win over the
+# managed value (or shadow a secret with a plaintext one).
+MANAGED_CONFIGMAP_KEYS = frozenset(
+    {"MAINTENANCE_MODE", "NODE_ENV", "PORT", "HOSTNAME", "APP_URL", "NEXT_TELEMETRY_DISABLED"}
+)
+MANAGED_SECRET_KEYS = frozenset({"JWT_SECRET", "DATABASE_URL", "REDIS_URL"})
+MANAGED_ENV_KEYS = frozenset({"NODE_OPTIONS"})
+MANAGED_APP_KEYS = MANAGED_CONFIGMAP_KEYS | MANAGED_SECRET_KEYS | MANAGED_ENV_KEYS
+
+# Top-level config keys that are Pulumi secrets, with an example for messages.
+SECRET_KEYS: Mapping[str, str] = MappingProxyType(
+    {
+        "databaseUrl": "postgresql://USER:PASSWORD@HOST:5432/monad_synapse",
+        "redisUrl": "rediss://:PASSWORD@HOST:6379/0",
+        "alertSlackWebhookUrl": "https://hooks.slack.com/services/T000/B000/XXXX",
+        "alertPagerdutyRoutingKey": "<32-character PagerDuty Events v2 integration key>",
+    }
+)
+
+# What each secret must look like (checked without ever printing it).
+SECRET_SHAPES: Mapping[str, tuple[str, str]] = MappingProxyType(
+    {
+        "databaseUrl": (r"postgres(ql)?://\S+", "a postgresql:// URL"),
+        "redisUrl": (r"rediss?://\S+", "a redis:// or rediss:// URL"),
+        "alertSlackWebhookUrl": (r"https://\S+", "an https:// URL"),
+        "alertPagerdutyRoutingKey": (r"[A-Za-z0-9]{16,64}", "16 to 64 letters and digits"),
+        "backupS3AccessKeyId": (r"[A-Za-z0-9]{8,128}", "8 to 128 letters and digits"),
+        "backupS3SecretAccessKey": (r"\S{8,256}", "8 to 256 characters without spaces"),
+    }
+)
+# What the offline renderer stands in for a secret it cannot decrypt.
+OFFLINE_SECRET_PLACEHOLDER = "<redacted>"
+
+
+def secret_shape_problem(key: str, value: str) -> Optional[str]:
+    """What is wrong with a secret's value, in words that never quote it."""
+    if value == OFFLINE_SECRET_PLACEHOLDER or key not in SECRET_SHAPES:
+        return None
+    pattern, shape = SECRET_SHAPES[key]
+    if not re.fullmatch(pattern, value.strip()):
+        return f"must be {shape} (the value is a secret and is not shown)"
+    return None
+
+
+# Secrets needed only by some configurations (declared with an empty default
+# so the CLI does not require them; the program checks they are encrypted).
+OPTIONAL_SECRET_KEYS: Mapping[str, str] = MappingProxyType(
+    {
+        "backupS3AccessKeyId": "AKIA...",
+        "backupS3SecretAccessKey": "<secret access key>",
+    }
+)
+
+# Example values used in "fix:" hints where a key has no default to suggest.
+EXAMPLES: Mapping[str, str] = MappingProxyType(
+    {
+        "colors.blue.image": "ghcr.io/monad-synapse/monad-synapse:1.4.2",
+        "colors.green.image": "ghcr.io/monad-synapse/monad-synapse:1.4.2",
+        "domain": "monad-synapse.com",
+        "namespace": "production",
+    }
+)
+
+_SECRET_LOOKING_KEY = re.compile(r"(PASSWORD|PASSWD|SECRET|TOKEN|PRIVATE_KEY|API_KEY|CREDENTIAL)")
+_CREDENTIAL_URL = re.compile(r"^\s*[a-z][a-z0-9+.-]*://[^/\s:@]*:[^/\s@]+@", re.IGNORECASE)
+# The API server's limit on a ConfigMap is 1 MiB in all; keep room for the
+# program's own keys and the object's metadata.
+APP_CONFIG_MAX_BYTES = 1024 * 1024 - 16 * 1024
+_ENV_VAR_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+# Namespaces the cluster itself uses: the app never goes there.
+SYSTEM_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease", "default"})
+
+
+DEFAULT_OPERATOR_LABELS: Mapping[str, str] = MappingProxyType({"release": "kube-prometheus-stack"})

@@ -1,0 +1,173 @@
+"""Reading a stack's config through the Pulumi SDK: the only module that touches its runtime internals."""
+
+from __future__ import annotations
+
+import json
+import shlex
+from dataclasses import dataclass
+from typing import Any, Optional
+
+import pulumi
+from pydantic.alias_generators import to_snake
+
+from settings.contract import OPTIONAL_SECRET_KEYS, PROJECT, SECRET_KEYS, secret_shape_problem
+from settings.errors import Problem, SettingsError, _MISSING, _default_for, _fix_command, _known_keys
+from settings.model import Settings
+
+# --- loading from Pulumi config ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class StackSecrets:
+    """Secret config values, kept as Pulumi secret Outputs end to end."""
+
+    database_url: pulumi.Output[str]
+    redis_url: pulumi.Output[str]
+    alert_slack_webhook_url: pulumi.Output[str]
+    alert_pagerduty_routing_key: pulumi.Output[str]
+    backup_s3_access_key_id: Optional[pulumi.Output[str]] = None
+    backup_s3_secret_access_key: Optional[pulumi.Output[str]] = None
+
+
+@dataclass(frozen=True)
+class KubernetesConfig:
+    """The `kubernetes:*` stack config the default provider would have read."""
+
+    context: Optional[str] = None
+    cluster: Optional[str] = None
+    kubeconfig: Optional[pulumi.Output[str]] = None
+
+
+@dataclass(frozen=True)
+class StackInputs:
+    settings: Settings
+    secrets: StackSecrets
+    kubernetes: KubernetesConfig = KubernetesConfig()
+
+
+_OBJECT_KEYS = frozenset(
+    key
+    for key in _known_keys(())
+    if key not in ("activeColor", "idleReplicas", "maintenanceMode", "jwtSecretVersion", "domain", "namespace")
+)
+
+
+def _configured_keys() -> set[str]:
+    """Top-level keys set for this project, to catch typos Pulumi passes through."""
+    from pulumi.runtime import config as runtime_config
+
+    names = set()
+    for full_key in list(runtime_config.CONFIG.get()) + list(runtime_config.get_config_env()):
+        namespace, _, key = full_key.partition(":")
+        if namespace == PROJECT and key:
+            names.add(key)
+    return names
+
+
+def load_settings(config: pulumi.Config, stack: str) -> StackInputs:
+    """Read and validate the whole stack config. Raises SettingsError.
+
+    A value given encrypted (`pulumi config set --secret`, `--set-secret`)
+    is never shown in a problem, whatever else is wrong with it: this runs
+    under `pulumi up` too, and its messages reach CI logs."""
+    from pulumi.runtime import config as runtime_config
+
+    def plaintext(key: str) -> Optional[str]:
+        return runtime_config.get_config(f"{PROJECT}:{key}")
+
+    def given_encrypted(key: str) -> bool:
+        return bool(runtime_config.is_config_secret(f"{PROJECT}:{key}"))
+
+    raw: dict[str, Any] = {}
+    problems: list[Problem] = []
+    configured = _configured_keys()
+    encrypted = frozenset(key for key in configured if given_encrypted(key))
+    settings_keys = set(_known_keys(()))
+    for key in sorted(configured | settings_keys):
+        if key in SECRET_KEYS or key in OPTIONAL_SECRET_KEYS:
+            continue
+        if key in encrypted and key in settings_keys:
+            # A plain setting would be written in plaintext into the cluster's
+            # objects; refuse it rather than leak or half-apply it.
+            fix = (f"pulumi config set --path {shlex.quote(key + '.<field>')} '<value>' -s {stack}"
+                   if key in _OBJECT_KEYS else _fix_command(key, stack, _default_for((key,))))
+            problems.append(
+                Problem(key, None, "is not a secret setting, but was given encrypted (--secret); set it in plaintext",
+                        fix, secret=True, kind="plain_setting_encrypted")
+            )
+            continue
+        text = plaintext(key)
+        if key in _OBJECT_KEYS and text is not None:
+            try:
+                raw[key] = json.loads(text)
+            except json.JSONDecodeError:
+                raw[key] = text  # the model refuses it as "must be a map"
+        else:
+            raw[key] = text
+    secrets: dict[str, pulumi.Output[str]] = {}
+    for key, example in SECRET_KEYS.items():
+        value = plaintext(key)
+        if value is None:
+            problems.append(
+                Problem(key, _MISSING, "required secret, and not set", _fix_command(key, stack, example, secret=True),
+                        kind="missing_secret")
+            )
+        elif not value.strip():
+            problems.append(
+                Problem(key, None, "is empty", _fix_command(key, stack, example, secret=True), secret=True,
+                        kind="empty_secret")
+            )
+        elif secret_shape_problem(key, value):
+            problems.append(Problem(key, None, secret_shape_problem(key, value),
+                                    _fix_command(key, stack, example, secret=True), secret=True,
+                                    kind="malformed_secret"))
+        else:
+            secrets[key] = config.get_secret(key)
+
+    optional: dict[str, pulumi.Output[str]] = {}
+    for key, example in OPTIONAL_SECRET_KEYS.items():
+        value = plaintext(key)
+        if not value:
+            continue
+        if not given_encrypted(key):
+            problems.append(
+                Problem(key, None, "holds a credential but is not encrypted",
+                        _fix_command(key, stack, example, secret=True), secret=True, kind="plaintext_credential")
+            )
+            continue
+        if not value.strip():
+            problems.append(Problem(key, None, "is empty", _fix_command(key, stack, example, secret=True), secret=True,
+                                    kind="empty_secret"))
+            continue
+        if secret_shape_problem(key, value):
+            problems.append(Problem(key, None, secret_shape_problem(key, value),
+                                    _fix_command(key, stack, example, secret=True), secret=True,
+                                    kind="malformed_secret"))
+            continue
+        optional[key] = config.get_secret(key)
+    try:
+        settings = Settings.from_raw(raw, stack, secret_keys=encrypted)
+    except SettingsError as error:
+        reported = {problem.path for problem in problems}
+        later = [problem for problem in error.problems if problem.path.split(".")[0] not in reported]
+        raise SettingsError(stack, problems + later) from None
+    if settings.backup.enabled and settings.backup.storage.kind == "s3":
+        for key, example in OPTIONAL_SECRET_KEYS.items():
+            if key not in optional and not any(problem.path == key for problem in problems):
+                problems.append(
+                    Problem(key, _MISSING, "required with backup.storage.kind s3",
+                            _fix_command(key, stack, example, secret=True), kind="missing_secret")
+                )
+    if problems:
+        raise SettingsError(stack, problems)
+    secrets.update(optional)
+    kubernetes = pulumi.Config("kubernetes")
+    return StackInputs(
+        settings=settings,
+        secrets=StackSecrets(**{to_snake(key): value for key, value in secrets.items()}),
+        kubernetes=KubernetesConfig(
+            context=kubernetes.get("context"),
+            cluster=kubernetes.get("cluster"),
+            kubeconfig=kubernetes.get_secret("kubeconfig"),
+        ),
+    )

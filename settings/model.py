@@ -1,0 +1,357 @@
+"""The root of the settings: every section, and the rules that span sections."""
+
+from __future__ import annotations
+
+import difflib
+from decimal import Decimal
+from types import MappingProxyType
+from typing import Annotated, Any, Literal, Mapping, Union
+
+from pydantic import (
+    AfterValidator,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from settings.addresses import covers_the_internet
+from settings.base import _Model, _custom_error
+from settings.contract import APP_CONFIG_MAX_BYTES, MANAGED_APP_KEYS, OPTIONAL_SECRET_KEYS, SECRET_KEYS, SYSTEM_NAMESPACES, _CREDENTIAL_URL, _DNS_LABEL, _ENV_VAR_NAME, _SECRET_LOOKING_KEY
+from settings.data import Backup, Restore
+from settings.edge import Edge, Network, RateLimit
+from settings.errors import Problem, SettingsError, _describe, _known_keys, _remove_command
+from settings.fields import _strict_bool, parse_quantity
+from settings.observability import Monitoring
+from settings.workload import Autoscaling, Colors, MIN_NODE_HEAP_MIB, NODE_NATIVE_OVERHEAD_MIB, PriorityClassSettings, Probes, Resources, SwitchGate, Vpa, node_heap_mebibytes
+
+def _check_app_config_key(key: str) -> str:
+    if not _ENV_VAR_NAME.match(key):
+        raise _custom_error("bad_app_config_key", "not an environment variable name ([A-Z_][A-Z0-9_]*)")
+    if key in MANAGED_APP_KEYS:
+        raise _custom_error(
+            "managed_app_config_key",
+            "collides with a key the program manages ({managed}); use that key's own config instead",
+            managed=", ".join(sorted(MANAGED_APP_KEYS)),
+        )
+    if _SECRET_LOOKING_KEY.search(key):
+        raise _custom_error(
+            "secret_in_app_config",
+            "looks like a secret, and appConfig lands in a plaintext ConfigMap; "
+            "keep secrets in Pulumi secrets (pulumi config set --secret)",
+        )
+    return key
+
+
+AppConfigKey = Annotated[str, AfterValidator(_check_app_config_key)]
+
+
+class Settings(_Model):
+    """Validated configuration of one stack. Build it with `from_raw` or `load_settings`."""
+
+    stack: str = Field(exclude=True)
+    active_color: Literal["blue", "green"] = "blue"
+    colors: Colors
+    idle_replicas: Union[Literal["auto"], int] = "auto"
+    autoscaling: Autoscaling = Autoscaling()
+    resources: Resources = Resources()
+    vpa: Vpa = Vpa()
+    maintenance_mode: bool = False
+    app_config: Mapping[AppConfigKey, str] = Field(default_factory=dict)
+    jwt_secret_version: int = Field(1, ge=0, le=2**31 - 1)
+    rate_limit: RateLimit = RateLimit()
+    edge: Edge = Edge()
+    monitoring: Monitoring = Field(default_factory=Monitoring)
+    backup: Backup = Backup()
+    restore: Restore = Restore()
+    network: Network = Network()
+    switch_gate: SwitchGate = SwitchGate()
+    probes: Probes = Probes()
+    priority_class: PriorityClassSettings = PriorityClassSettings()
+    domain: str
+    namespace: str
+
+    @field_validator("maintenance_mode", mode="before")
+    @classmethod
+    def _maintenance_mode_is_boolean(cls, value: Any) -> Any:
+        return _strict_bool(value)
+
+    @field_validator("idle_replicas", mode="before")
+    @classmethod
+    def _idle_replicas_is_auto_or_count(cls, value: Any) -> Any:
+        if value is None or value == "auto":
+            return "auto"
+        if isinstance(value, bool):
+            raise _custom_error("bad_idle_replicas", "must be 'auto' or a whole number from 0 to 1000")
+        try:
+            count = int(str(value).strip())
+        except ValueError:
+            raise _custom_error("bad_idle_replicas", "must be 'auto' or a whole number from 0 to 1000") from None
+        if count < 0 or count > 1000:
+            raise _custom_error("bad_idle_replicas", "must be 'auto' or a whole number from 0 to 1000")
+        return count
+
+    @field_validator("app_config", mode="before")
+    @classmethod
+    def _app_config_is_flat(cls, value: Any) -> Any:
+        if value is None:
+            return {}
+        if not isinstance(value, Mapping):
+            raise _custom_error("not_mapping", "must be a map of KEY: value; set entries with --path appConfig.KEY")
+        flat: dict[str, str] = {}
+        for key, item in value.items():
+            if isinstance(item, (dict, list)):
+                raise _custom_error(
+                    "nested_app_config",
+                    "appConfig.{key} is a {shape}; app settings are environment variables, give a plain value",
+                    field=str(key),
+                    key=str(key),
+                    value=item,
+                    shape=type(item).__name__,
+                )
+            flat[str(key)] = "true" if item is True else "false" if item is False else "" if item is None else str(item)
+        return flat
+
+    @field_validator("app_config")
+    @classmethod
+    def _app_config_is_read_only(cls, value: Mapping[str, str]) -> Mapping[str, str]:
+        for key, item in value.items():
+            if len(key) > 253:
+                raise _custom_error("long_app_config_key", "appConfig keys are at most 253 characters (this one has "
+                                    "{length})", field=f'["{key}"]', value=None, length=len(key), remove=True)
+            if _CREDENTIAL_URL.match(item):
+                raise _custom_error(
+                    "credential_in_app_config",
+                    "appConfig.{key} holds a URL with a password, and appConfig lands in a plaintext ConfigMap; "
+                    "keep credentials in Pulumi secrets (pulumi config set --secret)",
+                    field=key, key=key, value="[credential URL]",
+                )
+        size = sum(len(key.encode()) + len(item.encode()) for key, item in value.items())
+        if size > APP_CONFIG_MAX_BYTES:
+            raise _custom_error(
+                "app_config_too_large",
+                "appConfig holds {size} bytes; the API server refuses a ConfigMap over 1 MiB (at most {limit} "
+                "bytes here, with the program's own keys)",
+                size=size, limit=APP_CONFIG_MAX_BYTES,
+            )
+        return MappingProxyType(dict(sorted(value.items())))
+
+    @field_validator("domain")
+    @classmethod
+    def _domain_is_host_name(cls, domain: str) -> str:
+        labels = domain.split(".")
+        if (
+            len(domain) > 253
+            or len(labels) < 2
+            or not all(_DNS_LABEL.match(label) for label in labels)
+            or labels[-1].isdigit()
+        ):
+            raise _custom_error(
+                "bad_domain",
+                "not a valid host name: lower-case DNS labels separated by dots, no scheme, port, path or wildcard",
+            )
+        return domain
+
+    @field_validator("namespace")
+    @classmethod
+    def _namespace_is_dns_label(cls, namespace: str) -> str:
+        if not _DNS_LABEL.match(namespace):
+            raise _custom_error("bad_namespace", "not a namespace name: lower-case letters, digits and '-', at most 63")
+        if namespace in SYSTEM_NAMESPACES:
+            raise _custom_error(
+                "system_namespace",
+                "{value} belongs to the cluster itself; its default-deny policies would cut off cluster services, "
+                "and the namespace is never the app's to own; use the stack's own namespace",
+                value=namespace,
+            )
+        return namespace
+
+    @model_validator(mode="after")
+    def _preview_is_safe(self) -> "Settings":
+        preview = self.edge.preview
+        if preview.host is not None and not preview.host.endswith("." + self.domain):
+            raise _custom_error(
+                "preview_outside_domain",
+                "preview host {value} is not under domain {domain}; the certificate and cookies are scoped to it",
+                field="edge.preview.host",
+                value=preview.host,
+                domain=self.domain,
+                suggestion=f"preview.{self.domain}",
+            )
+        if preview.host is not None and not all(_DNS_LABEL.match(label) for label in preview.host.split(".")):
+            raise _custom_error("bad_preview_host", "not a valid host name", field="edge.preview.host", value=preview.host)
+        if self.stack == "production" and preview.enabled:
+            # Judged by the address space covered, however it is split up.
+            if not preview.allow_cidrs or covers_the_internet(preview.allow_cidrs):
+                raise _custom_error(
+                    "preview_exposed",
+                    "in production the preview host serves unreleased code; restrict it to trusted ranges "
+                    "(office, VPN) or disable it with edge.preview.enabled false",
+                    field="edge.preview.allowCidrs",
+                    value=list(preview.allow_cidrs),
+                    list=True,
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _heap_lets_the_hpa_settle(self) -> "Settings":
+        request = int(parse_quantity(self.resources.requests.memory) / (Decimal(2) ** 20))
+        utilization = self.autoscaling.memory_utilization
+        if self.node_heap_mebibytes >= MIN_NODE_HEAP_MIB:
+            return self
+        # Requests never exceed limits (checked above), so the HPA target is
+        # always the binding bound here: 75% of a limit >= such a request is
+        # never below MIN_NODE_HEAP_MIB when the target bound is not.
+        needed_request = -(-(MIN_NODE_HEAP_MIB + NODE_NATIVE_OVERHEAD_MIB) * 100 // utilization)
+        raise _custom_error(
+            "heap_below_target",
+            "with requests.memory {value} and autoscaling.memoryUtilization {utilization}% the HPA scales out "
+            "above {target} MiB per pod, which leaves Node.js a heap of {heap} MiB after its native overhead "
+            "({overhead} MiB); at least {minimum} MiB is needed",
+            field="resources.requests.memory",
+            value=self.resources.requests.memory,
+            utilization=utilization,
+            target=int(request * utilization / 100),
+            heap=self.node_heap_mebibytes,
+            overhead=NODE_NATIVE_OVERHEAD_MIB,
+            minimum=MIN_NODE_HEAP_MIB,
+            suggestion=f"{max(needed_request, request + 1)}Mi",
+        )
+
+    @property
+    def node_heap_mebibytes(self) -> int:
+        return node_heap_mebibytes(
+            self.resources.memory_limit_mebibytes,
+            int(parse_quantity(self.resources.requests.memory) / (Decimal(2) ** 20)),
+            self.autoscaling.memory_utilization,
+        )
+
+    @model_validator(mode="after")
+    def _restore_is_guarded(self) -> "Settings":
+        if self.restore.from_backup is None:
+            for key, value in (("confirm", self.restore.confirm), ("requestId", self.restore.request_id)):
+                if value is not None:
+                    raise _custom_error(
+                        "confirm_without_restore",
+                        f"restore.{key} without restore.fromBackup; remove it",
+                        field=f"restore.{key}",
+                        value=value,
+                        remove=True,
+                    )
+            return self
+        if self.restore.request_id is None:
+            raise _custom_error(
+                "restore_without_request_id",
+                "a restore needs a request id that no earlier restore used (a request that already ran is "
+                "never applied again); name it after the incident or change",
+                field="restore.requestId",
+                value=None,
+                suggestion="incident-4711",
+            )
+        if self.restore.confirm != self.namespace:
+            raise _custom_error(
+                "restore_unconfirmed",
+                "restoring overwrites the {namespace} database; confirm by setting restore.confirm to the "
+                "namespace name, {namespace}",
+                field="restore.confirm",
+                value=self.restore.confirm,
+                namespace=self.namespace,
+                suggestion=self.namespace,
+            )
+        if not self.maintenance_mode:
+            raise _custom_error(
+                "restore_outside_maintenance",
+                "a restore replaces the data under a running app; turn maintenance mode on first",
+                field="maintenanceMode",
+                value=self.maintenance_mode,
+                suggestion=True,
+            )
+        if not self.backup.enabled:
+            raise _custom_error(
+                "restore_without_backups",
+                "restores read the backup volume, which backup.enabled false does not declare",
+                field="backup.enabled",
+                value=False,
+                suggestion=True,
+            )
+        return self
+
+    @property
+    def preview_host(self) -> str:
+        return self.edge.preview.host or f"preview.{self.domain}"
+
+    @property
+    def edge_namespaces(self) -> tuple[str, ...]:
+        """Where the edge proxies run: the sources the app accepts traffic from."""
+        if self.network.ingress_namespace:
+            return (self.network.ingress_namespace,)
+        return tuple(
+            namespace
+            for namespace, serves in (
+                ("ingress-nginx", self.edge.serves_ingress),
+                ("envoy-gateway-system", self.edge.serves_gateway),
+            )
+            if serves
+        )
+
+    @property
+    def edge_environment(self) -> str:
+        """Short environment name in the runbook's edge object names (prod, staging)."""
+        return "prod" if self.stack == "production" else self.stack
+
+    @property
+    def idle_color(self) -> str:
+        return "green" if self.active_color == "blue" else "blue"
+
+    @property
+    def warm_idle_replicas(self) -> int:
+        """Pods the idle color keeps; 'auto' follows the live minimum."""
+        if self.idle_replicas == "auto":
+            return self.autoscaling.min_replicas
+        return int(self.idle_replicas)
+
+    @property
+    def idle_is_cold(self) -> bool:
+        return self.warm_idle_replicas < self.autoscaling.min_replicas
+
+    def image_of(self, color: str) -> str:
+        return getattr(self.colors, color).image
+
+    @classmethod
+    def from_raw(cls, raw: Mapping[str, Any], stack: str, secret_keys: frozenset = frozenset()) -> "Settings":
+        """Validate plain config values (top-level key -> value). Raises
+        SettingsError. Values under `secret_keys` (given encrypted) are never
+        shown in a problem."""
+        problems = _unknown_key_problems(raw, stack, secret_keys)
+        try:
+            known = {key: value for key, value in raw.items() if key in TOP_LEVEL_KEYS and value is not None}
+            settings = cls.model_validate({**known, "stack": stack})
+        except ValidationError as error:
+            problems.extend(_describe(item, stack, secret_keys) for item in error.errors())
+            raise SettingsError(stack, problems) from None
+        if problems:
+            raise SettingsError(stack, problems)
+        return settings
+
+
+TOP_LEVEL_KEYS = tuple(_known_keys(())) + tuple(SECRET_KEYS) + tuple(OPTIONAL_SECRET_KEYS)
+
+
+def _unknown_key_problems(raw: Mapping[str, Any], stack: str, secret_keys: frozenset = frozenset()) -> list[Problem]:
+    problems = []
+    for key in sorted(raw):
+        if key in TOP_LEVEL_KEYS:
+            continue
+        # A common slip: `pulumi config set maxReplicas 15` instead of --path.
+        nested = [
+            f"{section}.{key}"
+            for section in _known_keys(())
+            if key in _known_keys((section,))
+        ]
+        guess = nested or difflib.get_close_matches(key, TOP_LEVEL_KEYS, n=1)
+        hint = f"; did you mean {guess[0]}?" if guess else ""
+        problems.append(
+            Problem(key, raw[key], f"unknown config key{hint}", _remove_command(key, stack), secret=key in secret_keys,
+                    kind="unknown_key")
+        )
+    return problems

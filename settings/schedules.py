@@ -1,0 +1,83 @@
+"""Cron schedules: valid, firing, how far apart, and whether two overlap."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+from pydantic import (
+    AfterValidator,
+)
+
+from settings.base import _custom_error
+
+# Schedules are judged from a fixed start, so a result never depends on when
+# it is computed; a schedule that finds no run within this many years never fires.
+_CRON_EPOCH = (2026, 1, 1)
+_CRON_HORIZON_YEARS = 8
+
+
+def _cron_runs(schedule: str, start: float):
+    from datetime import datetime, timezone
+
+    from croniter import croniter
+
+    return croniter(schedule, datetime.fromtimestamp(start, tz=timezone.utc), max_years_between_matches=_CRON_HORIZON_YEARS)
+
+
+def _cron_epoch() -> float:
+    from datetime import datetime, timezone
+
+    return datetime(*_CRON_EPOCH, tzinfo=timezone.utc).timestamp()
+
+
+def _check_cron(schedule: str) -> str:
+    from croniter import CroniterBadDateError, croniter
+
+    fields = schedule.split()
+    if len(fields) != 5 or not croniter.is_valid(schedule):
+        raise _custom_error(
+            "bad_cron",
+            "not a 5-field cron schedule (minute hour day-of-month month day-of-week), e.g. '0 * * * *'",
+        )
+    try:
+        _cron_runs(" ".join(fields), _cron_epoch()).get_next(float)
+    except CroniterBadDateError:
+        raise _custom_error(
+            "cron_never_fires",
+            "this schedule never fires (no such date, e.g. the 31st of February); pick a date that exists",
+        ) from None
+    return " ".join(fields)
+
+
+CronSchedule = Annotated[str, AfterValidator(_check_cron)]
+
+
+def max_interval_seconds(schedule: str, samples: int = 400) -> int:
+    """Longest gap between two runs of a cron schedule (sampled from a fixed
+    start, so the result does not depend on when it is computed)."""
+    runs = _cron_runs(schedule, _cron_epoch())
+    times = [runs.get_next(float) for _ in range(samples)]
+    return int(max(later - earlier for earlier, later in zip(times, times[1:])))
+
+
+# Between two pods using a ReadWriteOnce volume on different nodes, the volume
+# must detach and attach again: allow for it.
+VOLUME_HANDOVER_SECONDS = 300
+
+
+def first_overlap(first: str, first_seconds: int, second: str, second_seconds: int, days: int = 366) -> Optional[float]:
+    """The first run of `second` within a year that overlaps a run of `first`
+    (each run lasting at most its deadline plus the volume handover), or None."""
+    first_seconds += VOLUME_HANDOVER_SECONDS
+    second_seconds += VOLUME_HANDOVER_SECONDS
+    start = _cron_epoch()
+    runs = _cron_runs(second, start)
+    while True:
+        second_start = runs.get_next(float)
+        if second_start > start + days * 86400:
+            return None
+        # The first run of `first` after (second_start - first_seconds) is the
+        # earliest one still running at second_start or starting during it.
+        first_start = _cron_runs(first, second_start - first_seconds).get_next(float)
+        if first_start < second_start + second_seconds:
+            return second_start
