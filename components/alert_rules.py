@@ -19,12 +19,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
+from components.vocabulary import APP_JOB, CONTAINER_NAME, POSTGRES_EXPORTER, REDIS_EXPORTER, Recorded
 from settings import Alerting, Monitoring
 
-APP_JOB = "monad-synapse"
-POSTGRES_EXPORTER_JOB = "monad-synapse-postgres-exporter"
-REDIS_EXPORTER_JOB = "monad-synapse-redis-exporter"
-CONTAINER = "monad-synapse"
 # Windows of the multi-window, multi-burn-rate SLO alerts (Google SRE workbook, ch. 5).
 SLO_WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
 
@@ -113,40 +110,40 @@ def recording_rules(context: RuleContext) -> list[dict]:
     ns = context.in_namespace
     records = [
         # Traffic series per color: the alerts pick the live one.
-        ("monad_synapse:http_requests:rate5m", f"sum by (namespace, color) (rate(http_requests_total{{{app()}}}[5m]))"),
+        (Recorded.HTTP_REQUESTS_RATE, f"sum by (namespace, color) (rate(http_requests_total{{{app()}}}[5m]))"),
         (
-            "monad_synapse:http_request_duration_seconds:p95_rate5m",
+            Recorded.HTTP_P95_SECONDS,
             "histogram_quantile(0.95, sum by (namespace, color, le) "
             f"(rate(http_request_duration_seconds_bucket{{{app()}}}[5m])))",
         ),
-        ("monad_synapse:active_users", f"sum by (namespace) (active_users_gauge{{{app()}}})"),
-        ("monad_synapse:game_results:rate5m", f"sum by (namespace) (rate(game_results_total{{{app()}}}[5m]))"),
-        ("monad_synapse:bets:rate5m", f"sum by (namespace) (rate(bets_total{{{app()}}}[5m]))"),
-        ("monad_synapse:process_cpu_seconds:rate5m", f"sum by (namespace, pod) (rate(process_cpu_seconds_total{{{app()}}}[5m]))"),
+        (Recorded.ACTIVE_USERS, f"sum by (namespace) (active_users_gauge{{{app()}}})"),
+        (Recorded.GAME_RESULTS_RATE, f"sum by (namespace) (rate(game_results_total{{{app()}}}[5m]))"),
+        (Recorded.BETS_RATE, f"sum by (namespace) (rate(bets_total{{{app()}}}[5m]))"),
+        (Recorded.PROCESS_CPU_RATE, f"sum by (namespace, pod) (rate(process_cpu_seconds_total{{{app()}}}[5m]))"),
         # The runbook's infrastructure queries, under the names it uses.
         (
-            "postgresql_connections_active",
-            f'sum by (namespace) (pg_stat_activity_count{{job="{POSTGRES_EXPORTER_JOB}", {ns(state="active")}}})',
+            Recorded.POSTGRES_ACTIVE,
+            f'sum by (namespace) (pg_stat_activity_count{{job="{POSTGRES_EXPORTER}", {ns(state="active")}}})',
         ),
         (
-            "postgresql_connections_idle",
-            f'sum by (namespace) (pg_stat_activity_count{{job="{POSTGRES_EXPORTER_JOB}", {ns(state="idle")}}})',
+            Recorded.POSTGRES_IDLE,
+            f'sum by (namespace) (pg_stat_activity_count{{job="{POSTGRES_EXPORTER}", {ns(state="idle")}}})',
         ),
         (
-            "redis_hit_rate",
-            f'sum by (namespace) (rate(redis_keyspace_hits_total{{job="{REDIS_EXPORTER_JOB}", {ns()}}}[5m])) / '
-            f'(sum by (namespace) (rate(redis_keyspace_hits_total{{job="{REDIS_EXPORTER_JOB}", {ns()}}}[5m])) + '
-            f'sum by (namespace) (rate(redis_keyspace_misses_total{{job="{REDIS_EXPORTER_JOB}", {ns()}}}[5m])))',
+            Recorded.REDIS_HIT_RATE,
+            f'sum by (namespace) (rate(redis_keyspace_hits_total{{job="{REDIS_EXPORTER}", {ns()}}}[5m])) / '
+            f'(sum by (namespace) (rate(redis_keyspace_hits_total{{job="{REDIS_EXPORTER}", {ns()}}}[5m])) + '
+            f'sum by (namespace) (rate(redis_keyspace_misses_total{{job="{REDIS_EXPORTER}", {ns()}}}[5m])))',
         ),
         (
-            "redis_memory_usage_bytes",
-            f'sum by (namespace) (redis_memory_used_bytes{{job="{REDIS_EXPORTER_JOB}", {ns()}}})',
+            Recorded.REDIS_MEMORY,
+            f'sum by (namespace) (redis_memory_used_bytes{{job="{REDIS_EXPORTER}", {ns()}}})',
         ),
     ]
     for window in SLO_WINDOWS:
         records.append(
             (
-                f"monad_synapse:http_requests:error_ratio_rate{window}",
+                Recorded.error_ratio(window),
                 f'sum by (namespace, color) (rate(http_requests_total{{{app(status="=~5..")}}}[{window}])) / '
                 f"sum by (namespace, color) (rate(http_requests_total{{{app()}}}[{window}]))",
             )
@@ -157,8 +154,8 @@ def recording_rules(context: RuleContext) -> list[dict]:
 def _burn(window_long: str, window_short: str, factor: float, budget: float, live: str) -> str:
     threshold = round(factor * budget, 6)
     return (
-        f"(monad_synapse:http_requests:error_ratio_rate{window_long}{{{live}}} > {threshold} "
-        f"and monad_synapse:http_requests:error_ratio_rate{window_short}{{{live}}} > {threshold})"
+        f"({Recorded.error_ratio(window_long)}{{{live}}} > {threshold} "
+        f"and {Recorded.error_ratio(window_short)}{{{live}}} > {threshold})"
     )
 
 
@@ -182,7 +179,7 @@ def alerts(context: RuleContext) -> list[Alert]:
         ),
         Alert(
             "MonadSynapseDatabaseDown",
-            f'(max(pg_up{{job="{POSTGRES_EXPORTER_JOB}", {ns()}}}) or vector(0)) < 1',
+            f'(max(pg_up{{job="{POSTGRES_EXPORTER}", {ns()}}}) or vector(0)) < 1',
             "critical",
             "PostgreSQL is unavailable",
             "The PostgreSQL exporter cannot reach the database (or is itself down) for 1 minute.",
@@ -190,7 +187,7 @@ def alerts(context: RuleContext) -> list[Alert]:
         ),
         Alert(
             "MonadSynapseHighErrorRate",
-            f"monad_synapse:http_requests:error_ratio_rate5m{{{live}}} > {thresholds.error_ratio}",
+            f"{Recorded.error_ratio('5m')}{{{live}}} > {thresholds.error_ratio}",
             "critical",
             f"More than {percent(thresholds.error_ratio)} of requests fail",
             "{{ $value | humanizePercentage }} of requests returned 5xx over 5 minutes, for 2 minutes.",
@@ -222,7 +219,7 @@ def alerts(context: RuleContext) -> list[Alert]:
         # --- warning: "response within 15 minutes" ---------------------------------
         Alert(
             "MonadSynapseHighLatency",
-            f"monad_synapse:http_request_duration_seconds:p95_rate5m{{{live}}} > {thresholds.latency_p95_seconds:g}",
+            f"{Recorded.HTTP_P95_SECONDS}{{{live}}} > {thresholds.latency_p95_seconds:g}",
             "warning",
             f"p95 latency above {thresholds.latency_p95_seconds:g}s",
             "95th percentile response time is {{ $value | humanizeDuration }} for 5 minutes.",
@@ -230,8 +227,8 @@ def alerts(context: RuleContext) -> list[Alert]:
         ),
         Alert(
             "MonadSynapseHighCpu",
-            f'sum by (namespace, pod) (rate(container_cpu_usage_seconds_total{{{ns(container=CONTAINER)}}}[5m])) / '
-            f'sum by (namespace, pod) (kube_pod_container_resource_limits{{{ns(container=CONTAINER, resource="cpu")}}}) '
+            f'sum by (namespace, pod) (rate(container_cpu_usage_seconds_total{{{ns(container=CONTAINER_NAME)}}}[5m])) / '
+            f'sum by (namespace, pod) (kube_pod_container_resource_limits{{{ns(container=CONTAINER_NAME, resource="cpu")}}}) '
             f"> {thresholds.resource_utilization}",
             "warning",
             f"CPU above {percent(thresholds.resource_utilization)} of the limit",
@@ -240,8 +237,8 @@ def alerts(context: RuleContext) -> list[Alert]:
         ),
         Alert(
             "MonadSynapseHighMemory",
-            f'sum by (namespace, pod) (container_memory_working_set_bytes{{{ns(container=CONTAINER)}}}) / '
-            f'sum by (namespace, pod) (kube_pod_container_resource_limits{{{ns(container=CONTAINER, resource="memory")}}}) '
+            f'sum by (namespace, pod) (container_memory_working_set_bytes{{{ns(container=CONTAINER_NAME)}}}) / '
+            f'sum by (namespace, pod) (kube_pod_container_resource_limits{{{ns(container=CONTAINER_NAME, resource="memory")}}}) '
             f"> {thresholds.resource_utilization}",
             "warning",
             f"Memory above {percent(thresholds.resource_utilization)} of the limit",
@@ -276,7 +273,7 @@ def alerts(context: RuleContext) -> list[Alert]:
         ),
         Alert(
             "MonadSynapseRedisDown",
-            f'(max(redis_up{{job="{REDIS_EXPORTER_JOB}", {ns()}}}) or vector(0)) < 1',
+            f'(max(redis_up{{job="{REDIS_EXPORTER}", {ns()}}}) or vector(0)) < 1',
             "warning",
             "Redis is unavailable",
             "The Redis exporter cannot reach Redis (or is itself down) for 2 minutes; sessions and caches fail.",
@@ -296,7 +293,7 @@ def alerts(context: RuleContext) -> list[Alert]:
         ),
         Alert(
             "MonadSynapsePodCrashLooping",
-            f'max by (namespace, pod) (kube_pod_container_status_waiting_reason{{{ns(container=CONTAINER, reason="CrashLoopBackOff")}}}) == 1',
+            f'max by (namespace, pod) (kube_pod_container_status_waiting_reason{{{ns(container=CONTAINER_NAME, reason="CrashLoopBackOff")}}}) == 1',
             "warning",
             "Pod crash-looping",
             "Pod {{ $labels.pod }} has been in CrashLoopBackOff for 5 minutes.",
@@ -330,8 +327,8 @@ def alerts(context: RuleContext) -> list[Alert]:
         ),
         Alert(
             "MonadSynapsePerformanceTrend",
-            f"avg_over_time(monad_synapse:http_request_duration_seconds:p95_rate5m{{{live}}}[1h]) > 1.5 * "
-            f"avg_over_time(monad_synapse:http_request_duration_seconds:p95_rate5m{{{live}}}[1h] offset 1d)",
+            f"avg_over_time({Recorded.HTTP_P95_SECONDS}{{{live}}}[1h]) > 1.5 * "
+            f"avg_over_time({Recorded.HTTP_P95_SECONDS}{{{live}}}[1h] offset 1d)",
             "info",
             "Latency trending up",
             "p95 latency over the last hour is more than 1.5x the same hour yesterday.",
@@ -355,7 +352,7 @@ def alerts(context: RuleContext) -> list[Alert]:
     result.append(
         Alert(
             "MonadSynapsePreviewHighErrorRate",
-            f"monad_synapse:http_requests:error_ratio_rate5m{{{idle}}} > {thresholds.error_ratio}",
+            f"{Recorded.error_ratio('5m')}{{{idle}}} > {thresholds.error_ratio}",
             "info",
             f"The idle color fails more than {percent(thresholds.error_ratio)} of preview requests",
             "{{ $value | humanizePercentage }} of requests to the idle color returned 5xx over 5 minutes: "

@@ -11,7 +11,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from components.labels import APP_NAME, common_labels
+from components.labels import common_labels
+from components.vocabulary import APP_NAME
 
 CONFIG_MAP_NAME = f"{APP_NAME}-config"
 SECRET_NAME = f"{APP_NAME}-secrets"

@@ -17,14 +17,15 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.app_config import checksum
-from components.labels import APP_NAME
+from components.labels import object_metadata, workload_labels
+from components.vocabulary import APP_NAME
 from components.pod_security import (
     ephemeral_storage_request,
     literal_env,
     restricted_container_security,
     restricted_pod_security,
 )
-from components.network_policy import egress_rule
+from components.egress import egress_rule
 from settings import Backup, EgressTarget, Restore
 
 SCRIPTS_DIR = Path(__file__).resolve().parent.parent / "scripts" / "backup"
@@ -55,13 +56,7 @@ def restore_job_name(restore: Restore) -> str:
 
 
 def backup_labels(instance: str) -> dict[str, str]:
-    return {
-        "app.kubernetes.io/name": "db-backup",
-        "app.kubernetes.io/instance": instance,
-        "app.kubernetes.io/part-of": APP_NAME,
-        "app.kubernetes.io/component": "backup",
-        "app.kubernetes.io/managed-by": "pulumi",
-    }
+    return workload_labels("db-backup", instance, "backup")
 
 
 S3_SECRET = f"{APP_NAME}-backup-s3"
@@ -198,7 +193,7 @@ class DatabaseBackups(pulumi.ComponentResource):
         )
 
     def _metadata(self, name: str, instance: str) -> k8s.meta.v1.ObjectMetaArgs:
-        return k8s.meta.v1.ObjectMetaArgs(name=name, namespace=self._args.namespace, labels=backup_labels(instance))
+        return object_metadata(name, self._args.namespace, backup_labels(instance))
 
     def _cronjob(self, logical: str, name: str, schedule: str, steps: list, needs: list, deadline_seconds: int):
         return k8s.batch.v1.CronJob(

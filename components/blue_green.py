@@ -34,7 +34,15 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.app_config import APP_PORT
-from components.labels import APP_NAME, COLOR_LABEL, common_labels, selector_labels
+from components.labels import (
+    COLOR_LABEL,
+    INSTANCE_LABEL,
+    common_labels,
+    object_metadata,
+    selector_labels,
+    workload_labels,
+)
+from components.vocabulary import APP_NAME, CONTAINER_NAME
 from components.pod_security import (
     ephemeral_storage_request,
     literal_env,
@@ -43,11 +51,9 @@ from components.pod_security import (
 )
 from settings import COLORS, Autoscaling, Probes, Resources, SwitchGate
 
-CONTAINER_NAME = APP_NAME
 LIVE_SERVICE_NAME = APP_NAME
 PREVIEW_SERVICE_NAME = f"{APP_NAME}-preview"
 TRAFFIC_LABEL = "monad-synapse.com/traffic"
-INSTANCE_LABEL = "app.kubernetes.io/instance"
 # Scratch volumes: Next.js temp files and its image/ISR cache.
 SCRATCH_VOLUMES = {"tmp": ("/tmp", "256Mi"), "next-cache": ("/app/.next/cache", "1Gi")}
 STARTUP_PROBE_PERIOD_SECONDS = 5
@@ -190,8 +196,7 @@ class BlueGreenApp(pulumi.ComponentResource):
         self, name: str, color: Optional[str] = None, extra: Optional[dict] = None, annotations: Optional[dict] = None
     ):
         labels = common_labels("web") | ({COLOR_LABEL: color} if color else {}) | (extra or {})
-        return k8s.meta.v1.ObjectMetaArgs(name=name, namespace=self._args.namespace, labels=labels,
-                                          annotations=annotations)
+        return object_metadata(name, self._args.namespace, labels, annotations)
 
     def _deployment(self, name: str, color: str, image: str, idle_color: str) -> k8s.apps.v1.Deployment:
         args = self._args
@@ -413,9 +418,7 @@ class BlueGreenApp(pulumi.ComponentResource):
             f"&& pulumi up), or in an emergency skip the check "
             f"(pulumi config set --path switchGate.enabled false -s {args.stack} && pulumi up)."
         )
-        labels = {"app.kubernetes.io/name": SWITCH_GATE, "app.kubernetes.io/instance": job_name,
-                  "app.kubernetes.io/part-of": APP_NAME, "app.kubernetes.io/component": "switch-gate",
-                  "app.kubernetes.io/managed-by": "pulumi"}
+        labels = workload_labels(SWITCH_GATE, job_name, "switch-gate")
         env = {
             "TARGET_HOST": host(color),
             "CURRENT_HOST": host(other),

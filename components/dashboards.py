@@ -11,7 +11,7 @@ from grafana_foundation_sdk.builders import dashboard, prometheus, stat, timeser
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models.dashboard import DataSourceRef
 
-from components.alert_rules import APP_JOB, CONTAINER, POSTGRES_EXPORTER_JOB, REDIS_EXPORTER_JOB
+from components.vocabulary import APP_JOB, CONTAINER_NAME, POSTGRES_EXPORTER, Recorded
 
 DATASOURCE = DataSourceRef(type_val="prometheus", uid="${datasource}")
 
@@ -64,9 +64,9 @@ def application_overview(context: DashboardContext) -> dashboard.Dashboard:
         _base("Monad Synapse / Application Overview", f"monad-synapse-app-{ns}", context)
         .with_row(dashboard.Row("Health"))
         .with_panel(_stat("Pods up", "none", _query(f"sum(up{{{app}}})")))
-        .with_panel(_stat("Requests/s", "reqps", _query(f'monad_synapse:http_requests:rate5m{{{context.live}}}')))
-        .with_panel(_stat("Error ratio", "percentunit", _query(f'monad_synapse:http_requests:error_ratio_rate5m{{{context.live}}}')))
-        .with_panel(_stat("Active users", "none", _query(f'monad_synapse:active_users{{namespace="{ns}"}}')))
+        .with_panel(_stat("Requests/s", "reqps", _query(f'{Recorded.HTTP_REQUESTS_RATE}{{{context.live}}}')))
+        .with_panel(_stat("Error ratio", "percentunit", _query(f'{Recorded.error_ratio("5m")}{{{context.live}}}')))
+        .with_panel(_stat("Active users", "none", _query(f'{Recorded.ACTIVE_USERS}{{namespace="{ns}"}}')))
         .with_row(dashboard.Row("Traffic"))
         .with_panel(_series("Request rate by status", "reqps", _query(f"sum by (status) (rate(http_requests_total{{{app}}}[5m]))", "{{status}}")))
         .with_panel(
@@ -82,14 +82,14 @@ def application_overview(context: DashboardContext) -> dashboard.Dashboard:
                 ),
             )
         )
-        .with_panel(_series("5xx error ratio", "percentunit", _query(f'monad_synapse:http_requests:error_ratio_rate5m{{{context.live}}}', "5xx")))
+        .with_panel(_series("5xx error ratio", "percentunit", _query(f'{Recorded.error_ratio("5m")}{{{context.live}}}', "5xx")))
         .with_panel(_series("Pods by color", "none", _query(f'count by (color) (label_replace(up{{{app}}}, "color", "$1", "pod", "monad-synapse-(blue|green)-.*"))', "{{color}}")))
     )
 
 
 def infrastructure(context: DashboardContext) -> dashboard.Dashboard:
     ns = context.namespace
-    container = f'namespace="{ns}", container="{CONTAINER}"'
+    container = f'namespace="{ns}", container="{CONTAINER_NAME}"'
     return (
         _base("Monad Synapse / Infrastructure", f"monad-synapse-infra-{ns}", context)
         .with_row(dashboard.Row("Pods"))
@@ -99,7 +99,7 @@ def infrastructure(context: DashboardContext) -> dashboard.Dashboard:
         .with_panel(_series("Memory used / limit", "percentunit", _query(
             f"sum by (pod) (container_memory_working_set_bytes{{{container}}}) / "
             f'sum by (pod) (kube_pod_container_resource_limits{{{container}, resource="memory"}})', "{{pod}}")))
-        .with_panel(_series("Process CPU (runbook)", "cores", _query(f'monad_synapse:process_cpu_seconds:rate5m{{namespace="{ns}"}}', "{{pod}}")))
+        .with_panel(_series("Process CPU (runbook)", "cores", _query(f'{Recorded.PROCESS_CPU_RATE}{{namespace="{ns}"}}', "{{pod}}")))
         .with_panel(_series("Resident memory (runbook)", "bytes", _query(f'process_resident_memory_bytes{{job="{APP_JOB}", namespace="{ns}"}}', "{{pod}}")))
         .with_row(dashboard.Row("Capacity"))
         .with_panel(_series("HPA replicas", "none",
@@ -108,11 +108,11 @@ def infrastructure(context: DashboardContext) -> dashboard.Dashboard:
         .with_panel(_series("Restarts (15m)", "none", _query(f"sum by (pod) (increase(kube_pod_container_status_restarts_total{{{container}}}[15m]))", "{{pod}}")))
         .with_row(dashboard.Row("Data stores"))
         .with_panel(_series("PostgreSQL connections", "none",
-            _query(f'postgresql_connections_active{{namespace="{ns}"}}', "active"),
-            _query(f'postgresql_connections_idle{{namespace="{ns}"}}', "idle")))
-        .with_panel(_series("PostgreSQL up", "none", _query(f'pg_up{{job="{POSTGRES_EXPORTER_JOB}", namespace="{ns}"}}', "pg_up")))
-        .with_panel(_series("Redis hit rate", "percentunit", _query(f'redis_hit_rate{{namespace="{ns}"}}', "hit rate")))
-        .with_panel(_series("Redis memory", "bytes", _query(f'redis_memory_usage_bytes{{namespace="{ns}"}}', "used")))
+            _query(f'{Recorded.POSTGRES_ACTIVE}{{namespace="{ns}"}}', "active"),
+            _query(f'{Recorded.POSTGRES_IDLE}{{namespace="{ns}"}}', "idle")))
+        .with_panel(_series("PostgreSQL up", "none", _query(f'pg_up{{job="{POSTGRES_EXPORTER}", namespace="{ns}"}}', "pg_up")))
+        .with_panel(_series("Redis hit rate", "percentunit", _query(f'{Recorded.REDIS_HIT_RATE}{{namespace="{ns}"}}', "hit rate")))
+        .with_panel(_series("Redis memory", "bytes", _query(f'{Recorded.REDIS_MEMORY}{{namespace="{ns}"}}', "used")))
     )
 
 
@@ -121,9 +121,9 @@ def business_metrics(context: DashboardContext) -> dashboard.Dashboard:
     app = f'job="{APP_JOB}", namespace="{ns}"'
     return (
         _base("Monad Synapse / Business Metrics", f"monad-synapse-business-{ns}", context)
-        .with_panel(_stat("Active users", "none", _query(f'monad_synapse:active_users{{namespace="{ns}"}}')))
-        .with_panel(_stat("Bets/s", "none", _query(f'monad_synapse:bets:rate5m{{namespace="{ns}"}}')))
-        .with_panel(_stat("Games/s", "none", _query(f'monad_synapse:game_results:rate5m{{namespace="{ns}"}}')))
+        .with_panel(_stat("Active users", "none", _query(f'{Recorded.ACTIVE_USERS}{{namespace="{ns}"}}')))
+        .with_panel(_stat("Bets/s", "none", _query(f'{Recorded.BETS_RATE}{{namespace="{ns}"}}')))
+        .with_panel(_stat("Games/s", "none", _query(f'{Recorded.GAME_RESULTS_RATE}{{namespace="{ns}"}}')))
         .with_panel(_stat("Lowest wallet balance", "none", _query(f"min(wallet_balance{{{app}}})")))
         .with_panel(_series("Game results by game and result", "none", _query(f"sum by (game, result) (rate(game_results_total{{{app}}}[5m]))", "{{game}} {{result}}")))
         .with_panel(_series("Player win ratio by game", "percentunit", _query(
@@ -153,13 +153,13 @@ def sli_slo(context: DashboardContext) -> dashboard.Dashboard:
     windows = ("5m", "1h", "6h", "1d", "3d")
     return (
         _base("Monad Synapse / SLI and SLO", f"monad-synapse-slo-{ns}", context)
-        .with_panel(_stat(f"Availability objective", "percent", _query(f"vector({context.availability_objective})")))
-        .with_panel(_stat("Availability, 3 days", "percentunit", _query(f'1 - monad_synapse:http_requests:error_ratio_rate3d{{{context.live}}}')))
-        .with_panel(_stat("Error budget burn rate, 1h", "none", _query(f'monad_synapse:http_requests:error_ratio_rate1h{{{context.live}}} / {budget:g}')))
-        .with_panel(_stat("p95 latency", "s", _query(f'monad_synapse:http_request_duration_seconds:p95_rate5m{{{context.live}}}')))
+        .with_panel(_stat("Availability objective", "percent", _query(f"vector({context.availability_objective})")))
+        .with_panel(_stat("Availability, 3 days", "percentunit", _query(f'1 - {Recorded.error_ratio("3d")}{{{context.live}}}')))
+        .with_panel(_stat("Error budget burn rate, 1h", "none", _query(f'{Recorded.error_ratio("1h")}{{{context.live}}} / {budget:g}')))
+        .with_panel(_stat("p95 latency", "s", _query(f'{Recorded.HTTP_P95_SECONDS}{{{context.live}}}')))
         .with_panel(_series("Burn rate by window", "none", *(
-            _query(f'monad_synapse:http_requests:error_ratio_rate{window}{{{context.live}}} / {budget:g}', window) for window in windows)))
-        .with_panel(_series("Error ratio (SLI)", "percentunit", _query(f'monad_synapse:http_requests:error_ratio_rate5m{{{context.live}}}', "5xx ratio")))
+            _query(f'{Recorded.error_ratio(window)}{{{context.live}}} / {budget:g}', window) for window in windows)))
+        .with_panel(_series("Error ratio (SLI)", "percentunit", _query(f'{Recorded.error_ratio("5m")}{{{context.live}}}', "5xx ratio")))
     )
 
 

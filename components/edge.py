@@ -23,7 +23,8 @@ from typing import Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.labels import APP_NAME, common_labels
+from components.labels import common_labels, object_metadata
+from components.vocabulary import APP_NAME
 from settings import Edge, RateLimit
 
 NGINX = "nginx.ingress.kubernetes.io"
@@ -141,9 +142,7 @@ class AppEdge(pulumi.ComponentResource):
         self.register_outputs({"tls_secret_name": self.tls_secret_name, "hosts": self.hosts})
 
     def _metadata(self, name: str, annotations: Optional[dict] = None) -> k8s.meta.v1.ObjectMetaArgs:
-        return k8s.meta.v1.ObjectMetaArgs(
-            name=name, namespace=self._args.namespace, labels=common_labels("edge"), annotations=annotations
-        )
+        return object_metadata(name, self._args.namespace, common_labels("edge"), annotations)
 
     # --- ingress-nginx ------------------------------------------------------------
 
@@ -259,7 +258,6 @@ class AppEdge(pulumi.ComponentResource):
 
     def _gateway_routes(self, certificate: pulumi.Resource) -> None:
         args, name = self._args, self._name
-        child = pulumi.ResourceOptions(parent=self)
         shared = args.edge.gateway.shared
         gateway_name = shared.name if shared else f"{APP_NAME}-{args.environment}-gateway"
         gateway_namespace = shared.namespace if shared else None

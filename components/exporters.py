@@ -14,9 +14,10 @@ from typing import Mapping, Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.labels import APP_NAME
+from components.labels import INSTANCE_LABEL, object_metadata, workload_labels
+from components.vocabulary import exporter_name
 from components.pod_security import restricted_container_security, restricted_pod_security
-from components.network_policy import egress_rule
+from components.egress import egress_rule
 from settings import EgressTarget, Exporters
 
 EXPORTER_USER = 65534  # nobody
@@ -33,19 +34,14 @@ class ExporterSpec:
 
     @property
     def name(self) -> str:
-        return f"{APP_NAME}-{self.kind}-exporter"
+        """Deployment, Service and scrape job (the alerts' `job` matcher)."""
+        return exporter_name(self.kind)
 
     def labels(self) -> dict[str, str]:
-        return {
-            "app.kubernetes.io/name": f"{self.kind}-exporter",
-            "app.kubernetes.io/instance": self.name,
-            "app.kubernetes.io/part-of": APP_NAME,
-            "app.kubernetes.io/component": "exporter",
-            "app.kubernetes.io/managed-by": "pulumi",
-        }
+        return workload_labels(f"{self.kind}-exporter", self.name, "exporter")
 
     def selector(self) -> dict[str, str]:
-        return {"app.kubernetes.io/instance": self.name}
+        return {INSTANCE_LABEL: self.name}
 
 
 def exporter_specs(exporters: Exporters, postgres: EgressTarget, redis: EgressTarget) -> list[ExporterSpec]:
@@ -80,9 +76,7 @@ class DataStoreExporters(pulumi.ComponentResource):
 
     def _exporter(self, name: str, spec: ExporterSpec, args: DataStoreExportersArgs) -> k8s.core.v1.Service:
         child = pulumi.ResourceOptions(parent=self)
-        metadata = lambda extra=None: k8s.meta.v1.ObjectMetaArgs(  # noqa: E731
-            name=spec.name, namespace=args.namespace, labels=spec.labels() | dict(extra or {})
-        )
+        metadata = lambda extra=None: object_metadata(spec.name, args.namespace, spec.labels() | dict(extra or {}))  # noqa: E731
         deployment = k8s.apps.v1.Deployment(
             f"{name}-{spec.kind}-deployment",
             metadata=metadata(),

@@ -9,10 +9,12 @@ from typing import Mapping, Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.alert_rules import APP_JOB, RuleContext, rule_groups
+from components.alert_rules import RuleContext, rule_groups
+from components.vocabulary import APP_JOB
 from components.app_config import APP_PORT
 from components.dashboards import DASHBOARDS, DashboardContext, dashboard_json
-from components.labels import APP_NAME, COLOR_LABEL, NAME_LABEL, common_labels, selector_labels
+from components.labels import COLOR_LABEL, NAME_LABEL, common_labels, object_metadata, selector_labels
+from components.vocabulary import APP_NAME
 from settings import Monitoring
 
 METRICS_LABEL = "monad-synapse.com/metrics"
@@ -97,9 +99,7 @@ class AppMonitoring(pulumi.ComponentResource):
         operator_labels = dict(monitoring.operator_labels)
 
         def metadata(object_name: str, labels: Optional[Mapping[str, str]] = None) -> k8s.meta.v1.ObjectMetaArgs:
-            return k8s.meta.v1.ObjectMetaArgs(
-                name=object_name, namespace=namespace, labels=common_labels("monitoring") | dict(labels or {})
-            )
+            return object_metadata(object_name, namespace, common_labels("monitoring") | dict(labels or {}))
 
         # One headless Service over both colors, so the scrape job (and every
         # alert's `job` matcher) does not depend on which color is live.

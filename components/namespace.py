@@ -9,7 +9,8 @@ from typing import Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.labels import APP_NAME, common_labels
+from components.labels import common_labels
+from components.vocabulary import APP_NAME
 from settings import PriorityClassSettings
 
 # Pin the PSS version the namespace enforces, so a cluster upgrade cannot

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 from typing import Optional
 
@@ -10,35 +9,12 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.app_config import APP_PORT
-from components.labels import APP_NAME, common_labels, selector_labels
-from settings import EgressTarget, Network
+from components.egress import egress_rule
+from components.labels import common_labels, selector_labels
+from components.vocabulary import APP_NAME
+from settings import Network
 
-# Never reachable from app pods, even when an egress target is "anywhere":
-# the cloud metadata endpoint (169.254.169.254) hands out node credentials.
-LINK_LOCAL = "169.254.0.0/16"
 _NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
-
-
-def ip_blocks(target: EgressTarget) -> list[dict]:
-    """ipBlock peers for an egress target; blocks covering the link-local
-    range exclude it."""
-    link_local = ipaddress.ip_network(LINK_LOCAL)
-    blocks = []
-    for cidr in target.cidrs:
-        network = ipaddress.ip_network(cidr)
-        block: dict = {"cidr": cidr}
-        if network.version == 4 and network != link_local and link_local.subnet_of(network):
-            block["except"] = [LINK_LOCAL]
-        blocks.append(block)
-    return blocks
-
-
-def egress_rule(target: EgressTarget, port: Optional[int] = None) -> dict:
-    """NetworkPolicy egress rule: the target's CIDRs on one TCP port."""
-    return {
-        "to": [{"ipBlock": block} for block in ip_blocks(target)],
-        "ports": [{"protocol": "TCP", "port": port if port is not None else target.port}],
-    }
 
 
 @dataclass(frozen=True)

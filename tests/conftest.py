@@ -3,23 +3,17 @@ under the mock engine, and the upstream CRD folder."""
 
 from __future__ import annotations
 
-import functools
-import os
-import shutil
 from pathlib import Path
 from typing import Callable
 
 import pytest
 
+from tests.helpers import cached_render
 from tools.manifest import load_objects
-from tools.mock_engine import PROJECT_DIR, ProgramRun, run_in_stack_with_mocks
-from tools.render import Rendering, render
+from tools.mock_engine import ProgramRun, run_in_stack_with_mocks
+from tools.stack_config import PROJECT_DIR
+from tools.render import Rendering
 from tools.schemas import crd_directory
-
-
-@functools.lru_cache(maxsize=None)
-def _cached_render(stack: str, sets: tuple[str, ...], secret_sets: tuple[str, ...]) -> Rendering:
-    return render(stack, sets, secret_sets)
 
 
 @pytest.fixture
@@ -27,7 +21,7 @@ def render_stack() -> Callable[..., Rendering]:
     """render_stack("staging", "maintenanceMode=true", secrets=("databaseUrl=...",))"""
 
     def _render(stack: str, *sets: str, secrets: tuple[str, ...] = ()) -> Rendering:
-        return _cached_render(stack, tuple(sets), tuple(secrets))
+        return cached_render(stack, tuple(sets), tuple(secrets))
 
     return _render
 
@@ -58,17 +52,6 @@ def crds() -> Path:
     if directory is None:
         pytest.skip("upstream CRD schemas not found (../shared/crds or $MONAD_SYNAPSE_CRDS); a plain clone lacks them")
     return directory
-
-
-def require_tool(name: str) -> str:
-    """Path of an external tool; skipped locally when absent, a failure in CI."""
-    path = shutil.which(name)
-    if path is None:
-        message = f"{name} is not installed (.ci/run installs it)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
 
 
 @pytest.fixture(scope="session")

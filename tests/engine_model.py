@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional
 
 from tools.live import DesiredResource, LiveCluster, ProviderConfig, UpResult, simulate_up
-from tools.mock_engine import PROJECT_DIR, unwrap_secrets
+from tools.mock_engine import unwrap_secrets
+from tools.stack_config import PROJECT_DIR
 from tools.render import Rendering
 
 _spec = importlib.util.spec_from_file_location("switch_gate", PROJECT_DIR / "scripts" / "switch_gate" / "gate.py")

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import require_tool
+from tests.helpers import require_tool
 
 NS = "production"
 # The app's series as scraped: the pod's color is a label (blue is live by default).
@@ -242,13 +242,13 @@ CASES = [
 
 @pytest.fixture(scope="module")
 def rule_files(tmp_path_factory, request) -> dict[str, Path]:
-    from conftest import _cached_render
+    from tests.helpers import cached_render
     from tools.manifest import load_objects
 
     directory = tmp_path_factory.mktemp("rules")
     files = {}
     for key, (stack, *sets) in RULE_RENDERS.items():
-        objects = load_objects(_cached_render(stack, tuple(sets), ()).files["manifest.yaml"])
+        objects = load_objects(cached_render(stack, tuple(sets), ()).files["manifest.yaml"])
         groups = objects[f"PrometheusRule/{NS}/monad-synapse"]["spec"]["groups"]
         path = directory / f"{key}.yaml"
         path.write_text(yaml.safe_dump({"groups": groups}, sort_keys=False))

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.mock_engine import PROJECT_DIR
+from tools.stack_config import PROJECT_DIR
 
 SCRIPTS = PROJECT_DIR / "scripts" / "backup"
 PASSWORD = "Backup-Test-Passw0rd"

@@ -9,7 +9,8 @@ from pulumi.runtime import rpc
 from components.app_config import AppConfiguration, AppConfigurationArgs, config_map_data
 from components.blue_green import BlueGreenApp, BlueGreenAppArgs
 from components.namespace import AppNamespace, AppNamespaceArgs
-from components.network_policy import AppNetworkPolicies, AppNetworkPoliciesArgs, ip_blocks
+from components.egress import ip_blocks
+from components.network_policy import AppNetworkPolicies, AppNetworkPoliciesArgs
 from settings import Autoscaling, Network, Resources, RpcEgress, SwitchGate
 
 

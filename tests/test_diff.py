@@ -13,7 +13,8 @@ import pytest
 from tools.diff import diff_objects, replaces_object
 from tools.live import ProviderConfig
 from tools.operations import OPERATIONS
-from tools.mock_engine import PROJECT_DIR, kubernetes_identity
+from tools.manifest import kubernetes_identity
+from tools.stack_config import PROJECT_DIR
 from tools.render import write_atomically
 
 

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tools.mock_engine import CLUSTER_SCOPED_KINDS, PROJECT_DIR
+from tools.manifest import CLUSTER_SCOPED_KINDS
+from tools.stack_config import PROJECT_DIR
 
 DATABASE_URL = "postgresql://app:s3cr3t-Passw0rd@db.internal:5432/monad"
 REDIS_URL = "rediss://:r3dis-Passw0rd@cache.internal:6379/0"

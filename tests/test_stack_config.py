@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from tools.mock_engine import (
+from tools.stack_config import (
     SECRET_PLACEHOLDER,
     ConfigInputError,
     parse_path,

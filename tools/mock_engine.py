@@ -1,12 +1,9 @@
 """Run the real Pulumi program in-process under Pulumi's mock engine.
 
-Used by the offline renderer and by the tests. Two halves:
+Used by the offline renderer and by the tests; the stack config it runs with
+comes from `tools.stack_config` (pure, no SDK), which the tools that only
+read renders (`diff`, `manifest`, `schemas`) use instead of this module.
 
-* `resolve_config` reproduces how the Pulumi CLI builds a stack's config:
-  `Pulumi.yaml` defaults, then `Pulumi.<stack>.yaml`, then overrides with
-  `pulumi config set --path` semantics. Encrypted (`secure:`) values cannot be
-  decrypted without the stack's secrets provider, so they, and declared
-  secrets that are not set, become placeholders (and a warning).
 * `run_program` evaluates `__main__.py` inside a stack under
   `pulumi.runtime.set_mocks(preview=False)` and records every registered
   resource (inputs exactly as the SDK sends them, parent, dependencies) and the
@@ -15,29 +12,17 @@ Used by the offline renderer and by the tests. Two halves:
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import logging
-import re
 import runpy
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional
 
 from tools.live import api_server_defaults
-from tools.manifest import CLUSTER_SCOPED_KINDS, kubernetes_identity  # noqa: F401 (re-exported)
-from tools.stack_config import (  # noqa: F401 (re-exported for callers of the old module)
-    PROJECT_DIR,
-    SECRET_PLACEHOLDER,
-    ConfigInputError,
-    ResolvedConfig,
-    available_stacks,
-    parse_path,
-    parse_path_value,
-    resolve_config,
-)
+from tools.stack_config import PROJECT_DIR, ResolvedConfig
 
 REDACTED = "[secret]"
 

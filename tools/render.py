@@ -41,17 +41,9 @@ from typing import Any, Optional
 
 import yaml
 
-from tools.mock_engine import (
-    PROJECT_DIR,
-    ConfigInputError,
-    ProgramRun,
-    contains_secret,
-    kubernetes_identity,
-    redact,
-    resolve_config,
-    run_program,
-    unwrap_secrets,
-)
+from tools.manifest import kubernetes_identity
+from tools.mock_engine import ProgramRun, contains_secret, redact, run_program, unwrap_secrets
+from tools.stack_config import PROJECT_DIR, ConfigInputError, resolve_config
 
 # Apply order for the manifest (the order Helm installs kinds in): what others
 # depend on first. Kinds not listed (custom resources) follow, by name.

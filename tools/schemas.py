@@ -16,7 +16,7 @@ from typing import Any, Optional
 import jsonschema
 import yaml
 
-from tools.mock_engine import PROJECT_DIR
+from tools.stack_config import PROJECT_DIR
 
 
 class _CrdLoader(yaml.SafeLoader):

@@ -1,0 +1,46 @@
+"""The program's shared vocabulary (pure): the names that link objects to
+each other and to the alerts and dashboards watching them. One home each:
+rename something here and every object, alert and dashboard follows
+(tests/test_vocabulary.py fails if an alert or dashboard refers to a job or
+recorded series that no rendered object produces)."""
+
+from __future__ import annotations
+
+from settings.contract import PROJECT
+
+# The app: its Kubernetes name, its container, and its scrape job. The
+# ServiceMonitor takes the job from the metrics Service's
+# app.kubernetes.io/name label, which is APP_NAME.
+APP_NAME = PROJECT
+CONTAINER_NAME = APP_NAME
+APP_JOB = APP_NAME
+
+
+def exporter_name(kind: str) -> str:
+    """Name of a data store's exporter: Deployment, Service and scrape job
+    (prometheus-operator names a job after the Service unless told otherwise)."""
+    return f"{APP_NAME}-{kind}-exporter"
+
+
+POSTGRES_EXPORTER = exporter_name("postgres")
+REDIS_EXPORTER = exporter_name("redis")
+
+
+class Recorded:
+    """Series the PrometheusRule records, which alerts and dashboards read."""
+
+    HTTP_REQUESTS_RATE = "monad_synapse:http_requests:rate5m"
+    HTTP_P95_SECONDS = "monad_synapse:http_request_duration_seconds:p95_rate5m"
+    ACTIVE_USERS = "monad_synapse:active_users"
+    GAME_RESULTS_RATE = "monad_synapse:game_results:rate5m"
+    BETS_RATE = "monad_synapse:bets:rate5m"
+    PROCESS_CPU_RATE = "monad_synapse:process_cpu_seconds:rate5m"
+    # The runbook's infrastructure queries, under the names it uses.
+    POSTGRES_ACTIVE = "postgresql_connections_active"
+    POSTGRES_IDLE = "postgresql_connections_idle"
+    REDIS_HIT_RATE = "redis_hit_rate"
+    REDIS_MEMORY = "redis_memory_usage_bytes"
+
+    @staticmethod
+    def error_ratio(window: str) -> str:
+        return f"monad_synapse:http_requests:error_ratio_rate{window}"
