@@ -4,9 +4,8 @@ import pulumi
 
 from components.app_config import AppConfiguration, AppConfigurationArgs
 from components.blue_green import BlueGreenApp, BlueGreenAppArgs
-from components.alert_rules import RuleContext
 from components.backups import BACKUP_CRONJOB, DRILL_CRONJOB, DatabaseBackups, DatabaseBackupsArgs
-from components.edge import AppEdge, EdgeArgs, certificate_name
+from components.edge import AppEdge, EdgeArgs
 from components.exporters import DataStoreExporters, DataStoreExportersArgs, exporter_specs
 from components.kubernetes_provider import KubernetesTarget, kubernetes_provider
 from components.monitoring import AppMonitoring, AppMonitoringArgs
@@ -123,20 +122,18 @@ edge = AppEdge(
 monitoring = AppMonitoring(
     "monad-synapse-monitoring",
     AppMonitoringArgs(
-        rule_context=RuleContext(
-            namespace=settings.namespace,
-            monitoring=settings.monitoring,
-            certificate_name=certificate_name(settings.edge_environment),
-            maintenance_mode=settings.maintenance_mode,
-            active_color=settings.active_color,
-            idle_color=settings.idle_color,
-            idle_expected=settings.warm_idle_replicas > 0,
-            backup_cronjob=BACKUP_CRONJOB if settings.backup.enabled else None,
-            restore_drill_cronjob=DRILL_CRONJOB if settings.backup.enabled and settings.backup.drill.enabled else None,
-            backup_max_age_seconds=settings.backup.stale_after_seconds,
-        ),
+        namespace=settings.namespace,
+        monitoring=settings.monitoring,
         slack_webhook_url=stack_inputs.secrets.alert_slack_webhook_url,
         pagerduty_routing_key=stack_inputs.secrets.alert_pagerduty_routing_key,
+        active_color=settings.active_color,
+        idle_color=settings.idle_color,
+        idle_expected=settings.warm_idle_replicas > 0,
+        maintenance_mode=settings.maintenance_mode,
+        certificate_name=edge.certificate_name,
+        backup_cronjob=BACKUP_CRONJOB if settings.backup.enabled else None,
+        restore_drill_cronjob=DRILL_CRONJOB if settings.backup.enabled and settings.backup.drill.enabled else None,
+        backup_max_age_seconds=settings.backup.stale_after_seconds,
     ),
     # Its objects live in the namespace: create it first, delete them first.
     opts=on_kubernetes(depends_on=[namespace]),

@@ -425,8 +425,12 @@ def _latest_failed_job(context: RuleContext, cronjob: str) -> str:
     )
 
 
+RECORDS_GROUP = "monad-synapse.records"
+ALERTS_GROUP = "monad-synapse.alerts"
+
+
 def rule_groups(context: RuleContext) -> list[dict]:
-    """The PrometheusRule `spec.groups`."""
+    """The PrometheusRule `spec.groups`: RECORDS_GROUP, then ALERTS_GROUP."""
     alert_rules = [
         {
             "alert": alert.name,
@@ -442,6 +446,6 @@ def rule_groups(context: RuleContext) -> list[dict]:
         for alert in alerts(context)
     ]
     return [
-        {"name": "monad-synapse.records", "interval": "30s", "rules": recording_rules(context)},
-        {"name": "monad-synapse.alerts", "rules": alert_rules},
+        {"name": RECORDS_GROUP, "interval": "30s", "rules": recording_rules(context)},
+        {"name": ALERTS_GROUP, "rules": alert_rules},
     ]

@@ -86,7 +86,6 @@ class DatabaseBackups(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: DatabaseBackupsArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("monad:data:DatabaseBackups", name, None, opts)
-        self._args = args
         child = pulumi.ResourceOptions(parent=self)
         backup = args.backup
         scripts = backup_scripts()
@@ -95,7 +94,7 @@ class DatabaseBackups(pulumi.ComponentResource):
         self._s3 = backup.storage.s3 if backup.storage.kind == "s3" else None
         scripts_config_map = k8s.core.v1.ConfigMap(
             f"{name}-scripts",
-            metadata=self._metadata(SCRIPTS_CONFIG_MAP, BACKUP_CRONJOB),
+            metadata=self._metadata(args, SCRIPTS_CONFIG_MAP, BACKUP_CRONJOB),
             data=scripts,
             opts=child,
         )
@@ -103,7 +102,7 @@ class DatabaseBackups(pulumi.ComponentResource):
         if self._s3 is None:
             volume_claim = k8s.core.v1.PersistentVolumeClaim(
                 f"{name}-volume",
-                metadata=self._metadata(BACKUP_VOLUME_CLAIM, BACKUP_CRONJOB),
+                metadata=self._metadata(args, BACKUP_VOLUME_CLAIM, BACKUP_CRONJOB),
                 spec=k8s.core.v1.PersistentVolumeClaimSpecArgs(
                     access_modes=["ReadWriteOnce"],
                     storage_class_name=backup.storage.storage_class_name,
@@ -119,7 +118,7 @@ class DatabaseBackups(pulumi.ComponentResource):
             needs.append(
                 k8s.core.v1.Secret(
                     f"{name}-s3-secret",
-                    metadata=self._metadata(S3_SECRET, BACKUP_CRONJOB),
+                    metadata=self._metadata(args, S3_SECRET, BACKUP_CRONJOB),
                     type="Opaque",
                     string_data={
                         "AWS_ACCESS_KEY_ID": pulumi.Output.secret(args.s3_access_key_id),
@@ -132,7 +131,7 @@ class DatabaseBackups(pulumi.ComponentResource):
         # With s3 the PostgreSQL step and the transfer run in separate
         # containers, in order: dump then upload; download then restore.
         retention = {"RETENTION_DAYS": str(backup.retention_days)}
-        backup_cronjob = self._cronjob(
+        backup_cronjob = self._cronjob(args, 
             f"{name}-backup",
             BACKUP_CRONJOB,
             backup.schedule,
@@ -141,7 +140,7 @@ class DatabaseBackups(pulumi.ComponentResource):
             backup.active_deadline_seconds,
         )
         if backup.drill.enabled:
-            self._cronjob(
+            self._cronjob(args, 
                 f"{name}-drill",
                 DRILL_CRONJOB,
                 backup.drill.schedule,
@@ -155,8 +154,8 @@ class DatabaseBackups(pulumi.ComponentResource):
             restore_name = restore_job_name(args.restore)
             k8s.batch.v1.Job(
                 f"{name}-restore",
-                metadata=self._metadata(restore_name, restore_name),
-                spec=self._job_spec(
+                metadata=self._metadata(args, restore_name, restore_name),
+                spec=self._job_spec(args, 
                     restore_name,
                     ([("s3.sh", ["download", args.restore.from_backup], {})] if self._s3 else [])
                     + [("restore.sh", [], {"RESTORE_FROM": args.restore.from_backup,
@@ -177,7 +176,7 @@ class DatabaseBackups(pulumi.ComponentResource):
             )
         k8s.networking.v1.NetworkPolicy(
             f"{name}-network-policy",
-            metadata=self._metadata(f"{APP_NAME}-db-backup", BACKUP_CRONJOB),
+            metadata=self._metadata(args, f"{APP_NAME}-db-backup", BACKUP_CRONJOB),
             spec={
                 "podSelector": {"matchLabels": {"app.kubernetes.io/name": "db-backup"}},
                 "policyTypes": ["Ingress", "Egress"],
@@ -192,13 +191,13 @@ class DatabaseBackups(pulumi.ComponentResource):
             {"backup_cronjob_name": self.backup_cronjob_name, "restore_job_name": self.restore_job_name}
         )
 
-    def _metadata(self, name: str, instance: str) -> k8s.meta.v1.ObjectMetaArgs:
-        return object_metadata(name, self._args.namespace, backup_labels(instance))
+    def _metadata(self, args: DatabaseBackupsArgs, name: str, instance: str) -> k8s.meta.v1.ObjectMetaArgs:
+        return object_metadata(name, args.namespace, backup_labels(instance))
 
-    def _cronjob(self, logical: str, name: str, schedule: str, steps: list, needs: list, deadline_seconds: int):
+    def _cronjob(self, args: DatabaseBackupsArgs, logical: str, name: str, schedule: str, steps: list, needs: list, deadline_seconds: int):
         return k8s.batch.v1.CronJob(
             logical,
-            metadata=self._metadata(name, name),
+            metadata=self._metadata(args, name, name),
             spec=k8s.batch.v1.CronJobSpecArgs(
                 schedule=schedule,
                 time_zone="Etc/UTC",
@@ -210,15 +209,15 @@ class DatabaseBackups(pulumi.ComponentResource):
                 failed_jobs_history_limit=3,
                 job_template=k8s.batch.v1.JobTemplateSpecArgs(
                     metadata=k8s.meta.v1.ObjectMetaArgs(labels=backup_labels(name)),
-                    spec=self._job_spec(name, steps, retries=1, deadline_seconds=deadline_seconds),
+                    spec=self._job_spec(args, name, steps, retries=1, deadline_seconds=deadline_seconds),
                 ),
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=needs),
         )
 
-    def _container(self, script: str, arguments: list, env: dict, scratch_request: str) -> k8s.core.v1.ContainerArgs:
+    def _container(self, args: DatabaseBackupsArgs, script: str, arguments: list, env: dict, scratch_request: str) -> k8s.core.v1.ContainerArgs:
         """One step: a PostgreSQL tools script, or (s3.sh) an object-storage transfer."""
-        backup = self._args.backup
+        backup = args.backup
         transfer = script == "s3.sh"
         environment = [
             literal_env("BACKUP_DIR", BACKUP_MOUNT),
@@ -229,7 +228,7 @@ class DatabaseBackups(pulumi.ComponentResource):
             s3 = self._s3
             environment += [
                 literal_env("S3_BUCKET", s3.bucket),
-                literal_env("S3_PREFIX", s3.prefix or self._args.default_s3_prefix),
+                literal_env("S3_PREFIX", s3.prefix or args.default_s3_prefix),
                 literal_env("AWS_DEFAULT_REGION", s3.region),
             ] + ([literal_env("S3_ENDPOINT", s3.endpoint)] if s3.endpoint else [])
             env_from = [k8s.core.v1.EnvFromSourceArgs(secret_ref=k8s.core.v1.SecretEnvSourceArgs(name=S3_SECRET))]
@@ -238,7 +237,7 @@ class DatabaseBackups(pulumi.ComponentResource):
                 k8s.core.v1.EnvVarArgs(
                     name="DATABASE_URL",
                     value_from=k8s.core.v1.EnvVarSourceArgs(
-                        secret_key_ref=k8s.core.v1.SecretKeySelectorArgs(name=self._args.secret_name, key="DATABASE_URL")
+                        secret_key_ref=k8s.core.v1.SecretKeySelectorArgs(name=args.secret_name, key="DATABASE_URL")
                     ),
                 )
             )
@@ -265,8 +264,7 @@ class DatabaseBackups(pulumi.ComponentResource):
             ],
         )
 
-    def _job_spec(
-        self,
+    def _job_spec(self, args: DatabaseBackupsArgs,
         instance: str,
         steps: list,
         retries: int,
@@ -275,10 +273,10 @@ class DatabaseBackups(pulumi.ComponentResource):
     ) -> k8s.batch.v1.JobSpecArgs:
         """A Job running `steps` ((script, arguments, env), ...) in order: all
         but the last as init containers, which run one after another."""
-        backup = self._args.backup
+        backup = args.backup
         scratch = [TMP_SIZE] + ([backup.storage.size] if self._s3 is not None else [])
         scratch_request = ephemeral_storage_request(*scratch)
-        containers = [self._container(script, arguments, env, scratch_request) for script, arguments, env in steps]
+        containers = [self._container(args, script, arguments, env, scratch_request) for script, arguments, env in steps]
         if self._s3 is None:
             backups_volume = k8s.core.v1.VolumeArgs(
                 name="backups",

@@ -140,39 +140,38 @@ class BlueGreenApp(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: BlueGreenAppArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("monad:app:BlueGreenApp", name, None, opts)
-        self._args = args
         idle_color = next(color for color in COLORS if color != args.active_color)
 
-        deployments = {color: self._deployment(name, color, args.images[color], idle_color) for color in COLORS}
+        deployments = {color: self._deployment(args, name, color, args.images[color], idle_color) for color in COLORS}
         autoscalers = {
-            args.active_color: self._hpa(
+            args.active_color: self._hpa(args, 
                 name, args.active_color, deployments[args.active_color],
                 args.autoscaling.min_replicas, args.autoscaling.max_replicas,
             )
         }
 
-        ready_services = {color: self._ready_service(name, color) for color in COLORS}
+        ready_services = {color: self._ready_service(args, name, color) for color in COLORS}
         # Traffic moves only once Pulumi's await logic has seen the active
         # color's Deployment fully rolled out and its HPA accepted, and (gate)
         # a Job has seen it with as many ready pods as the color serving now.
         live_needs = [deployments[args.active_color], autoscalers[args.active_color]]
         if args.switch_gate.enabled:
-            live_needs.append(self._switch_gate(name, args.active_color, idle_color, [*live_needs, *ready_services.values()]))
-        live_service = self._service(name, "live", LIVE_SERVICE_NAME, args.active_color, depends_on=live_needs)
-        preview_service = self._service(
+            live_needs.append(self._switch_gate(args, name, args.active_color, idle_color, [*live_needs, *ready_services.values()]))
+        live_service = self._service(args, name, "live", LIVE_SERVICE_NAME, args.active_color, depends_on=live_needs)
+        preview_service = self._service(args, 
             name, "preview", PREVIEW_SERVICE_NAME, idle_color, depends_on=[deployments[idle_color]],
         )
         # The idle color shrinks to its standby size only after live traffic
         # has left it: its HPA (or replicas: 0) is applied after the live Service.
         if args.warm_idle_replicas > 0:
-            autoscalers[idle_color] = self._hpa(
+            autoscalers[idle_color] = self._hpa(args, 
                 name, idle_color, deployments[idle_color],
                 args.warm_idle_replicas, args.warm_idle_replicas, after=[live_service],
             )
 
         for color in COLORS:
-            self._pod_disruption_budget(name, color)
-            self._vertical_pod_autoscaler(name, color, deployments[color])
+            self._pod_disruption_budget(args, name, color)
+            self._vertical_pod_autoscaler(args, name, color, deployments[color])
 
         self.live_service_name = live_service.metadata.name
         self.preview_service_name = preview_service.metadata.name
@@ -192,14 +191,12 @@ class BlueGreenApp(pulumi.ComponentResource):
     def _child(self, depends_on: Optional[list] = None) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(parent=self, depends_on=depends_on)
 
-    def _metadata(
-        self, name: str, color: Optional[str] = None, extra: Optional[dict] = None, annotations: Optional[dict] = None
+    def _metadata(self, args: BlueGreenAppArgs, name: str, color: Optional[str] = None, extra: Optional[dict] = None, annotations: Optional[dict] = None
     ):
         labels = common_labels("web") | ({COLOR_LABEL: color} if color else {}) | (extra or {})
-        return object_metadata(name, self._args.namespace, labels, annotations)
+        return object_metadata(name, args.namespace, labels, annotations)
 
-    def _deployment(self, name: str, color: str, image: str, idle_color: str) -> k8s.apps.v1.Deployment:
-        args = self._args
+    def _deployment(self, args: BlueGreenAppArgs, name: str, color: str, image: str, idle_color: str) -> k8s.apps.v1.Deployment:
         cold_idle = color == idle_color and args.warm_idle_replicas == 0
         pod_labels = selector_labels(color) | common_labels("web") | {INSTANCE_LABEL: deployment_name(color)}
         version = image_version(image)
@@ -215,7 +212,7 @@ class BlueGreenApp(pulumi.ComponentResource):
         )
         return k8s.apps.v1.Deployment(
             f"{name}-{color}-deployment",
-            metadata=self._metadata(deployment_name(color), color, annotations=annotations),
+            metadata=self._metadata(args, deployment_name(color), color, annotations=annotations),
             spec=k8s.apps.v1.DeploymentSpecArgs(
                 # Unset while an HPA owns the count, so `pulumi up` never fights it.
                 replicas=0 if cold_idle else None,
@@ -229,14 +226,13 @@ class BlueGreenApp(pulumi.ComponentResource):
                 revision_history_limit=5,
                 template=k8s.core.v1.PodTemplateSpecArgs(
                     metadata=k8s.meta.v1.ObjectMetaArgs(labels=pod_labels, annotations=dict(args.rollout_annotations)),
-                    spec=self._pod_spec(color, image),
+                    spec=self._pod_spec(args, color, image),
                 ),
             ),
             opts=self._child(),
         )
 
-    def _pod_spec(self, color: str, image: str) -> k8s.core.v1.PodSpecArgs:
-        args = self._args
+    def _pod_spec(self, args: BlueGreenAppArgs, color: str, image: str) -> k8s.core.v1.PodSpecArgs:
         probe = lambda path, period, timeout, failures: k8s.core.v1.ProbeArgs(  # noqa: E731
             http_get=k8s.core.v1.HTTPGetActionArgs(path=path, port="http"),
             period_seconds=period,
@@ -315,8 +311,7 @@ class BlueGreenApp(pulumi.ComponentResource):
             ],
         )
 
-    def _hpa(
-        self,
+    def _hpa(self, args: BlueGreenAppArgs,
         name: str,
         color: str,
         deployment: k8s.apps.v1.Deployment,
@@ -324,7 +319,7 @@ class BlueGreenApp(pulumi.ComponentResource):
         maximum: int,
         after: Optional[list] = None,
     ) -> k8s.autoscaling.v2.HorizontalPodAutoscaler:
-        autoscaling = self._args.autoscaling
+        autoscaling = args.autoscaling
         utilization = lambda resource, percent: k8s.autoscaling.v2.MetricSpecArgs(  # noqa: E731
             type="Resource",
             resource=k8s.autoscaling.v2.ResourceMetricSourceArgs(
@@ -334,7 +329,7 @@ class BlueGreenApp(pulumi.ComponentResource):
         )
         return k8s.autoscaling.v2.HorizontalPodAutoscaler(
             f"{name}-{color}-hpa",
-            metadata=self._metadata(hpa_name(color), color),
+            metadata=self._metadata(args, hpa_name(color), color),
             spec=k8s.autoscaling.v2.HorizontalPodAutoscalerSpecArgs(
                 scale_target_ref=k8s.autoscaling.v2.CrossVersionObjectReferenceArgs(
                     api_version="apps/v1", kind="Deployment", name=deployment.metadata.name
@@ -364,12 +359,11 @@ class BlueGreenApp(pulumi.ComponentResource):
             opts=self._child(depends_on=after),
         )
 
-    def _service(
-        self, name: str, role: str, service_name: str, color: str, depends_on: list
+    def _service(self, args: BlueGreenAppArgs, name: str, role: str, service_name: str, color: str, depends_on: list
     ) -> k8s.core.v1.Service:
         return k8s.core.v1.Service(
             f"{name}-{role}-service",
-            metadata=self._metadata(service_name, extra={TRAFFIC_LABEL: role}),
+            metadata=self._metadata(args, service_name, extra={TRAFFIC_LABEL: role}),
             spec=k8s.core.v1.ServiceSpecArgs(
                 type="ClusterIP",
                 selector=selector_labels(color),
@@ -378,10 +372,10 @@ class BlueGreenApp(pulumi.ComponentResource):
             opts=self._child(depends_on=depends_on),
         )
 
-    def _ready_service(self, name: str, color: str) -> k8s.core.v1.Service:
+    def _ready_service(self, args: BlueGreenAppArgs, name: str, color: str) -> k8s.core.v1.Service:
         return k8s.core.v1.Service(
             f"{name}-{color}-ready-service",
-            metadata=self._metadata(ready_service_name(color), color),
+            metadata=self._metadata(args, ready_service_name(color), color),
             spec=k8s.core.v1.ServiceSpecArgs(
                 cluster_ip="None",
                 selector=selector_labels(color),
@@ -390,15 +384,14 @@ class BlueGreenApp(pulumi.ComponentResource):
             opts=self._child(),
         )
 
-    def _switch_gate(self, name: str, color: str, other: str, needs: list) -> k8s.batch.v1.Job:
+    def _switch_gate(self, args: BlueGreenAppArgs, name: str, color: str, other: str, needs: list) -> k8s.batch.v1.Job:
         """The Job the live Service waits for (pulumi-kubernetes awaits Job
         completion; a failed Job fails `pulumi up` before the selector moves)."""
-        args = self._args
         gate = args.switch_gate
         script = SWITCH_GATE_SCRIPT.read_text()
         script_map = k8s.core.v1.ConfigMap(
             f"{name}-switch-gate-script",
-            metadata=self._metadata(SWITCH_GATE),
+            metadata=self._metadata(args, SWITCH_GATE),
             data={"gate.py": script},
             opts=self._child(),
         )
@@ -476,10 +469,10 @@ class BlueGreenApp(pulumi.ComponentResource):
             ),
         )
 
-    def _pod_disruption_budget(self, name: str, color: str) -> None:
+    def _pod_disruption_budget(self, args: BlueGreenAppArgs, name: str, color: str) -> None:
         k8s.policy.v1.PodDisruptionBudget(
             f"{name}-{color}-pdb",
-            metadata=self._metadata(f"{APP_NAME}-{color}-pdb", color),
+            metadata=self._metadata(args, f"{APP_NAME}-{color}-pdb", color),
             spec=k8s.policy.v1.PodDisruptionBudgetSpecArgs(
                 # One pod at a time whatever the HPA's current count: at the
                 # minimum a drain keeps min-1 serving, and never blocks forever
@@ -492,15 +485,15 @@ class BlueGreenApp(pulumi.ComponentResource):
             opts=self._child(),
         )
 
-    def _vertical_pod_autoscaler(self, name: str, color: str, deployment: k8s.apps.v1.Deployment) -> None:
+    def _vertical_pod_autoscaler(self, args: BlueGreenAppArgs, name: str, color: str, deployment: k8s.apps.v1.Deployment) -> None:
         k8s.apiextensions.CustomResource(
             f"{name}-{color}-vpa",
             api_version="autoscaling.k8s.io/v1",
             kind="VerticalPodAutoscaler",
-            metadata=self._metadata(f"{APP_NAME}-{color}-vpa", color),
+            metadata=self._metadata(args, f"{APP_NAME}-{color}-vpa", color),
             spec={
                 "targetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": deployment.metadata.name},
-                "updatePolicy": {"updateMode": self._args.vpa_update_mode},
+                "updatePolicy": {"updateMode": args.vpa_update_mode},
                 "resourcePolicy": {
                     "containerPolicies": [
                         {

@@ -110,7 +110,6 @@ class AppEdge(pulumi.ComponentResource):
     def __init__(self, name: str, args: EdgeArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("monad:edge:AppEdge", name, None, opts)
         self._name = name
-        self._args = args
         preview = args.edge.preview
         self._hosts = [args.domain] + ([args.preview_host] if preview.enabled else [])
         self._tls_name = certificate_name(args.environment)
@@ -122,7 +121,7 @@ class AppEdge(pulumi.ComponentResource):
             f"{name}-certificate",
             api_version="cert-manager.io/v1",
             kind="Certificate",
-            metadata=self._metadata(self._tls_name),
+            metadata=self._metadata(args, self._tls_name),
             spec={
                 "secretName": self._tls_name,
                 "dnsNames": self._hosts,
@@ -133,27 +132,29 @@ class AppEdge(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         if args.edge.serves_ingress:
-            self._ingresses(certificate)
+            self._ingresses(args, certificate)
         if args.edge.serves_gateway:
-            self._gateway_routes(certificate)
+            self._gateway_routes(args, certificate)
 
+        # A plain fact for the components that watch the certificate (alerts).
+        self.certificate_name: str = self._tls_name
         self.tls_secret_name = pulumi.Output.from_input(self._tls_name)
         self.hosts = pulumi.Output.from_input(self._hosts)
         self.register_outputs({"tls_secret_name": self.tls_secret_name, "hosts": self.hosts})
 
-    def _metadata(self, name: str, annotations: Optional[dict] = None) -> k8s.meta.v1.ObjectMetaArgs:
-        return object_metadata(name, self._args.namespace, common_labels("edge"), annotations)
+    def _metadata(self, args: EdgeArgs, name: str, annotations: Optional[dict] = None) -> k8s.meta.v1.ObjectMetaArgs:
+        return object_metadata(name, args.namespace, common_labels("edge"), annotations)
 
     # --- ingress-nginx ------------------------------------------------------------
 
-    def _ingresses(self, certificate: pulumi.Resource) -> None:
-        args, name = self._args, self._name
+    def _ingresses(self, args: EdgeArgs, certificate: pulumi.Resource) -> None:
+        name = self._name
         child = pulumi.ResourceOptions(parent=self)
         headers_ref: Optional[pulumi.Output[str]] = None
         if args.edge.custom_response_headers:
             headers = k8s.core.v1.ConfigMap(
                 f"{name}-response-headers",
-                metadata=self._metadata(RESPONSE_HEADERS_CONFIG_MAP),
+                metadata=self._metadata(args, RESPONSE_HEADERS_CONFIG_MAP),
                 data=security_headers(args.edge.hsts_max_age_seconds),
                 opts=child,
             )
@@ -208,11 +209,11 @@ class AppEdge(pulumi.ComponentResource):
                 args.preview_service_name,
                 {f"{NGINX}/whitelist-source-range": ",".join(args.edge.preview.allow_cidrs)},
             )
-        self._metrics_block_ingress(after_certificate)
+        self._metrics_block_ingress(args, after_certificate)
 
-    def _metrics_block_ingress(self, opts: pulumi.ResourceOptions) -> None:
+    def _metrics_block_ingress(self, args: EdgeArgs, opts: pulumi.ResourceOptions) -> None:
         """The metrics path of every host, denied to every source (403)."""
-        args, name = self._args, self._name
+        name = self._name
         services = [(args.domain, args.live_service_name)] + (
             [(args.preview_host, args.preview_service_name)] if args.edge.preview.enabled else []
         )
@@ -256,8 +257,8 @@ class AppEdge(pulumi.ComponentResource):
 
     # --- Gateway API + Envoy Gateway ----------------------------------------------
 
-    def _gateway_routes(self, certificate: pulumi.Resource) -> None:
-        args, name = self._args, self._name
+    def _gateway_routes(self, args: EdgeArgs, certificate: pulumi.Resource) -> None:
+        name = self._name
         shared = args.edge.gateway.shared
         gateway_name = shared.name if shared else f"{APP_NAME}-{args.environment}-gateway"
         gateway_namespace = shared.namespace if shared else None
@@ -284,7 +285,7 @@ class AppEdge(pulumi.ComponentResource):
                 f"{name}-gateway",
                 api_version=f"{GATEWAY_API}/v1",
                 kind="Gateway",
-                metadata=self._metadata(gateway_name),
+                metadata=self._metadata(args, gateway_name),
                 spec={"gatewayClassName": args.edge.gateway.class_name, "listeners": listeners},
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[certificate]),
             )
@@ -295,7 +296,7 @@ class AppEdge(pulumi.ComponentResource):
                 f"{name}-client-traffic-policy",
                 api_version="gateway.envoyproxy.io/v1alpha1",
                 kind="ClientTrafficPolicy",
-                metadata=self._metadata(f"{APP_NAME}-connections"),
+                metadata=self._metadata(args, f"{APP_NAME}-connections"),
                 spec={
                     "targetRefs": [{"group": GATEWAY_API, "kind": "Gateway", "name": gateway_name}],
                     "connection": {"connectionLimit": {"value": args.edge.gateway.max_connections}},
@@ -325,7 +326,7 @@ class AppEdge(pulumi.ComponentResource):
                 f"{name}-{logical}-route",
                 api_version=f"{GATEWAY_API}/v1",
                 kind="HTTPRoute",
-                metadata=self._metadata(route_name),
+                metadata=self._metadata(args, route_name),
                 spec={
                     "parentRefs": [parent_ref(section)],
                     "hostnames": [host],
@@ -359,7 +360,7 @@ class AppEdge(pulumi.ComponentResource):
                 f"{name}-preview-security-policy",
                 api_version="gateway.envoyproxy.io/v1alpha1",
                 kind="SecurityPolicy",
-                metadata=self._metadata(f"{APP_NAME}-preview-allowlist"),
+                metadata=self._metadata(args, f"{APP_NAME}-preview-allowlist"),
                 spec={
                     "targetRefs": [{"group": GATEWAY_API, "kind": "HTTPRoute", "name": f"{APP_NAME}-preview"}],
                     "authorization": {
@@ -380,7 +381,7 @@ class AppEdge(pulumi.ComponentResource):
             f"{name}-https-redirect-route",
             api_version=f"{GATEWAY_API}/v1",
             kind="HTTPRoute",
-            metadata=self._metadata(f"{APP_NAME}-https-redirect"),
+            metadata=self._metadata(args, f"{APP_NAME}-https-redirect"),
             spec={
                 "parentRefs": [parent_ref(http_section)],
                 "hostnames": self._hosts,
@@ -392,7 +393,7 @@ class AppEdge(pulumi.ComponentResource):
             f"{name}-rate-limit",
             api_version="gateway.envoyproxy.io/v1alpha1",
             kind="BackendTrafficPolicy",
-            metadata=self._metadata(f"{APP_NAME}-rate-limit"),
+            metadata=self._metadata(args, f"{APP_NAME}-rate-limit"),
             spec={
                 "targetRefs": [{"group": GATEWAY_API, "kind": "HTTPRoute", "name": route_name} for route_name in route_names],
                 "rateLimit": {"type": "Local", "local": {"rules": envoy_rate_limit_rules(args.rate_limit)}},

@@ -9,7 +9,7 @@ from typing import Mapping, Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.alert_rules import RuleContext, rule_groups
+from components.alert_rules import RuleContext, alerts, rule_groups
 from components.vocabulary import APP_JOB
 from components.app_config import APP_PORT
 from components.dashboards import DASHBOARDS, DashboardContext, dashboard_json
@@ -77,10 +77,33 @@ def alertmanager_route(monitoring: Monitoring) -> tuple[dict, list[dict]]:
 
 @dataclass(frozen=True)
 class AppMonitoringArgs:
-    # Namespace, thresholds and channels come with the rules' context.
-    rule_context: RuleContext
+    namespace: str
+    monitoring: Monitoring
     slack_webhook_url: pulumi.Output[str]
     pagerduty_routing_key: pulumi.Output[str]
+    # Facts of the rest of the stack the rules and dashboards watch.
+    active_color: str = "blue"
+    idle_color: str = "green"
+    idle_expected: bool = True
+    maintenance_mode: bool = False
+    certificate_name: str = ""
+    backup_cronjob: Optional[str] = None
+    restore_drill_cronjob: Optional[str] = None
+    backup_max_age_seconds: Optional[int] = None
+
+    def rule_context(self) -> RuleContext:
+        return RuleContext(
+            namespace=self.namespace,
+            monitoring=self.monitoring,
+            certificate_name=self.certificate_name,
+            maintenance_mode=self.maintenance_mode,
+            active_color=self.active_color,
+            idle_color=self.idle_color,
+            idle_expected=self.idle_expected,
+            backup_cronjob=self.backup_cronjob,
+            restore_drill_cronjob=self.restore_drill_cronjob,
+            backup_max_age_seconds=self.backup_max_age_seconds,
+        )
 
 
 class AppMonitoring(pulumi.ComponentResource):
@@ -94,8 +117,9 @@ class AppMonitoring(pulumi.ComponentResource):
     def __init__(self, name: str, args: AppMonitoringArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("monad:observability:AppMonitoring", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        monitoring = args.rule_context.monitoring
-        namespace = args.rule_context.namespace
+        monitoring = args.monitoring
+        namespace = args.namespace
+        rule_context = args.rule_context()
         operator_labels = dict(monitoring.operator_labels)
 
         def metadata(object_name: str, labels: Optional[Mapping[str, str]] = None) -> k8s.meta.v1.ObjectMetaArgs:
@@ -144,7 +168,7 @@ class AppMonitoring(pulumi.ComponentResource):
             },
             opts=pulumi.ResourceOptions(parent=self, depends_on=[metrics_service]),
         )
-        groups = rule_groups(args.rule_context)
+        groups = rule_groups(rule_context)
         k8s.apiextensions.CustomResource(
             f"{name}-prometheus-rule",
             api_version="monitoring.coreos.com/v1",
@@ -184,7 +208,7 @@ class AppMonitoring(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[alerting_secret]),
         )
         dashboard_context = DashboardContext(
-            namespace, monitoring.availability_objective, live_color=args.rule_context.active_color
+            namespace, monitoring.availability_objective, live_color=args.active_color
         )
         config_maps = []
         for slug in DASHBOARDS:
@@ -196,6 +220,6 @@ class AppMonitoring(pulumi.ComponentResource):
             )
             config_maps.append(config_map.metadata.name)
 
-        self.alert_names = pulumi.Output.from_input([rule["alert"] for rule in groups[1]["rules"]])
+        self.alert_names = pulumi.Output.from_input([alert.name for alert in alerts(rule_context)])
         self.dashboard_config_maps = pulumi.Output.all(*config_maps)
         self.register_outputs({"alert_names": self.alert_names, "dashboard_config_maps": self.dashboard_config_maps})
