@@ -1,0 +1,159 @@
+"""Each remaining component on its own, with fake args under the mock engine
+(preview=False), and the pure rule and dashboard builders without mocks."""
+
+from __future__ import annotations
+
+import json
+
+import pulumi
+from pulumi.runtime import rpc
+
+from components.alert_rules import ALERTS_GROUP, RECORDS_GROUP, RuleContext, alerts, recording_rules, rule_groups
+from components.backups import DatabaseBackups, DatabaseBackupsArgs
+from components.dashboards import DASHBOARDS, DashboardContext, dashboard_json
+from components.edge import AppEdge, EdgeArgs
+from components.exporters import DataStoreExporters, DataStoreExportersArgs, exporter_specs
+from components.monitoring import AppMonitoring, AppMonitoringArgs
+from settings import Backup, Edge, Exporters, Monitoring, Network, RateLimit, Restore
+
+
+def objects_of(run) -> dict[str, dict]:
+    found = {}
+    for resource in run.resources:
+        if resource.is_kubernetes:
+            inputs = resource.inputs
+            found[f"{inputs['kind']}/{inputs['metadata']['name']}"] = inputs
+    return found
+
+
+def parented_to(run, component_type: str) -> list:
+    (component,) = [resource for resource in run.resources if resource.type == component_type]
+    return [resource for resource in run.resources if resource.parent == component.urn]
+
+
+def secret(value: str) -> pulumi.Output[str]:
+    return pulumi.Output.secret(value)
+
+
+# --- AppEdge -------------------------------------------------------------------------
+
+
+def edge_args(**changes) -> EdgeArgs:
+    values = dict(namespace="team-a", environment="qa", domain="qa.example.com", preview_host="preview.qa.example.com",
+                  edge=Edge(), rate_limit=RateLimit(), live_service_name="live", preview_service_name="preview",
+                  metrics_path="/internal/metrics")
+    values.update(changes)
+    return EdgeArgs(**values)
+
+
+def test_edge_component_ingress_mode(run_component):
+    run = run_component(lambda: AppEdge("edge", edge_args()))
+    children = parented_to(run, "monad:edge:AppEdge")
+    assert {child.inputs["kind"] for child in children} == {"Certificate", "Ingress"}
+    objects = objects_of(run)
+    assert objects["Certificate/monad-synapse-qa-tls"]["spec"]["dnsNames"] == ["qa.example.com", "preview.qa.example.com"]
+    block = objects["Ingress/monad-synapse-qa-metrics-block"]
+    assert {rule["http"]["paths"][0]["path"] for rule in block["spec"]["rules"]} == {"/internal/metrics"}
+    live = objects["Ingress/monad-synapse-qa-ingress"]["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]
+    assert live["name"] == "live"
+
+
+def test_edge_component_gateway_mode_without_preview(run_component):
+    edge = Edge(kind="gateway", preview={"enabled": False})
+    run = run_component(lambda: AppEdge("edge", edge_args(edge=edge)))
+    kinds = sorted(child.inputs["kind"] for child in parented_to(run, "monad:edge:AppEdge"))
+    assert kinds == ["BackendTrafficPolicy", "Certificate", "ClientTrafficPolicy", "Gateway", "HTTPRoute", "HTTPRoute"]
+    assert "SecurityPolicy" not in kinds  # no preview, no allow list
+
+
+# --- AppMonitoring ---------------------------------------------------------------------
+
+
+def test_monitoring_component_with_fake_args(run_component):
+    args = AppMonitoringArgs(namespace="team-a", monitoring=Monitoring(), slack_webhook_url=secret("https://hooks/x"),
+                             pagerduty_routing_key=secret("0123456789abcdef"), active_color="green", idle_color="blue",
+                             certificate_name="cert-a")
+    captured = {}
+    run = run_component(lambda: captured.setdefault("component", AppMonitoring("mon", args)))
+    kinds = sorted(child.inputs["kind"] for child in parented_to(run, "monad:observability:AppMonitoring"))
+    assert kinds.count("ConfigMap") == len(DASHBOARDS)
+    assert {"Service", "ServiceMonitor", "PrometheusRule", "Secret", "AlertmanagerConfig"} <= set(kinds)
+    objects = objects_of(run)
+    (alerting,) = [obj for key, obj in objects.items() if key.startswith("Secret/")]
+    assert rpc.is_rpc_secret(alerting["stringData"])  # the values travel as Pulumi secrets
+    rule = objects["PrometheusRule/monad-synapse"]
+    assert [group["name"] for group in rule["spec"]["groups"]] == [RECORDS_GROUP, ALERTS_GROUP]
+    down = next(item for item in rule["spec"]["groups"][1]["rules"] if item["alert"] == "MonadSynapseDown")
+    assert 'color="green"' in down["expr"]
+    from pulumi.runtime.sync_await import _sync_await
+
+    names = _sync_await(captured["component"].alert_names.future())
+    assert names is not None and "MonadSynapseDown" in names
+
+
+# --- DataStoreExporters ---------------------------------------------------------------------
+
+
+def test_exporters_component_with_fake_args(run_component):
+    network = Network()
+    args = DataStoreExportersArgs(namespace="team-a", specs=exporter_specs(Exporters(), network.postgres, network.redis),
+                                  secret_name="app-secret", monitoring_namespace="prom",
+                                  operator_labels={"release": "r"}, connection_checksum="abc")
+    run = run_component(lambda: DataStoreExporters("exp", args))
+    objects = objects_of(run)
+    for kind in ("postgres", "redis"):
+        deployment = objects[f"Deployment/monad-synapse-{kind}-exporter"]
+        (container,) = deployment["spec"]["template"]["spec"]["containers"]
+        assert all("value" not in item for item in container["env"] if item["name"] in ("DATA_SOURCE_NAME", "REDIS_ADDR"))
+        monitor = objects[f"ServiceMonitor/monad-synapse-{kind}-exporter"]
+        assert monitor["metadata"]["labels"]["release"] == "r"
+        policy = objects[f"NetworkPolicy/monad-synapse-{kind}-exporter"]["spec"]
+        assert policy["ingress"][0]["from"][0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] == "prom"
+
+
+# --- DatabaseBackups --------------------------------------------------------------------------
+
+
+def test_backups_component_with_fake_args(run_component):
+    args = DatabaseBackupsArgs(namespace="team-a", backup=Backup(), restore=Restore(), secret_name="app-secret",
+                               postgres=Network().postgres)
+    run = run_component(lambda: DatabaseBackups("bk", args))
+    kinds = sorted(child.inputs["kind"] for child in parented_to(run, "monad:data:DatabaseBackups"))
+    assert kinds == ["ConfigMap", "CronJob", "CronJob", "NetworkPolicy", "PersistentVolumeClaim"]
+
+
+def test_backups_component_object_storage_and_restore(run_component):
+    backup = Backup(storage={"kind": "s3", "s3": {"bucket": "team-a-dumps"}})
+    restore = Restore(from_backup="latest", confirm="team-a", request_id="r-1")
+    args = DatabaseBackupsArgs(namespace="team-a", backup=backup, restore=restore, secret_name="app-secret",
+                               postgres=Network().postgres, s3_access_key_id=secret("AKIA0000"),
+                               s3_secret_access_key=secret("shh-secret"), default_s3_prefix="team-a")
+    run = run_component(lambda: DatabaseBackups("bk", args))
+    objects = objects_of(run)
+    assert "PersistentVolumeClaim/monad-synapse-db-backups" not in objects
+    (job,) = [obj for key, obj in objects.items() if key.startswith("Job/")]
+    env = {item["name"]: item.get("value") for item in job["spec"]["template"]["spec"]["initContainers"][0]["env"]}
+    assert env["S3_PREFIX"] == "team-a"
+    (s3_secret,) = [obj for key, obj in objects.items() if key.startswith("Secret/")]
+    assert rpc.is_rpc_secret(s3_secret["stringData"])
+
+
+# --- pure builders, no mocks ---------------------------------------------------------------
+
+
+def test_rule_builders_are_pure():
+    context = RuleContext(namespace="team-a", monitoring=Monitoring(), certificate_name="c", maintenance_mode=True,
+                          active_color="blue", idle_color="green", idle_expected=False)
+    names = [alert.name for alert in alerts(context)]
+    assert "MonadSynapseMaintenanceMode" in names and "MonadSynapsePreviewDown" not in names  # a cold idle color
+    assert all('namespace="team-a"' in record["expr"] for record in recording_rules(context))
+    assert rule_groups(context) == rule_groups(context)  # deterministic
+
+
+def test_dashboard_builders_are_pure():
+    context = DashboardContext("team-a", 99.5, live_color="green")
+    for slug in DASHBOARDS:
+        model = json.loads(dashboard_json(slug, context))
+        assert model["uid"].endswith("team-a") and model["panels"]
+    slo = dashboard_json("sli-slo", context)
+    assert 'color=\\"green\\"' in slo and dashboard_json("sli-slo", context) == slo
