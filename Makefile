@@ -7,7 +7,11 @@ STACK ?= staging
 BASE ?=
 DIFF_FLAGS ?=
 
-.PHONY: render render-all test scan diff bench deps clean
+.PHONY: help render render-all test scan diff bench deps clean
+
+## help: this list
+help:
+	@sed -n 's/^## \([a-z-]*\): /  \1\t/p' $(MAKEFILE_LIST) | expand -t 16
 
 $(VENV)/.runtime-installed: requirements.txt
 	$(PYTHON_BOOTSTRAP) -m venv $(VENV)
@@ -65,5 +69,6 @@ bench: $(VENV)/.runtime-installed
 ## deps: what `pulumi preview/up --policy-pack policy` needs (program and policy venvs)
 deps: $(VENV)/.runtime-installed policy/venv/.installed
 
+## clean: remove renders and caches (never the virtualenvs)
 clean:
 	rm -rf build .pytest_cache

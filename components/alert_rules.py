@@ -96,7 +96,7 @@ class Alert:
     extra_labels: dict = field(default_factory=dict)
 
     def anchor(self) -> str:
-        """README anchor of the alert's section (GitHub heading slug)."""
+        """Anchor of the alert's section in docs/alerts.md."""
         return f"alert-{self.name.lower()}"
 
 

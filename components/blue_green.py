@@ -1,7 +1,7 @@
 """Blue/green workload: a Deployment, HPA, VPA and PDB per color, and the two
 Services whose selectors are the traffic switch.
 
-Design (see README "Blue/green"):
+Design (see docs/operations.md, "Blue/green releases and rollback"):
 * Both Deployments always exist and never set `spec.replicas` while an HPA
   manages them: the live color's HPA scales between the configured bounds, the
   idle color's HPA pins it to `idleReplicas` (warm standby). A switch therefore

@@ -52,7 +52,7 @@ class Monitoring(_Model):
     metrics_path: str = "/api/metrics"
     scrape_interval_seconds: int = Field(30, ge=5, le=300)
     availability_objective: float = Field(99.9, gt=90, lt=100)
-    runbook_base_url: str = "https://github.com/monad-synapse/infrastructure/blob/main/README.md"
+    runbook_base_url: str = "https://github.com/monad-synapse/infrastructure/blob/main/docs/alerts.md"
     alerts: Alerting = Alerting()
     exporters: Exporters = Exporters()
 

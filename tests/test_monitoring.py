@@ -18,7 +18,7 @@ def alert_rules(objects, ns: str) -> list[dict]:
 
 
 def readme_anchors(project_dir) -> set[str]:
-    return set(re.findall(r'<a id="([^"]+)"></a>', (project_dir / "README.md").read_text()))
+    return set(re.findall(r'<a id="([^"]+)"></a>', (project_dir / "docs" / "alerts.md").read_text()))
 
 
 @pytest.mark.parametrize("stack", ["staging", "production"])
@@ -34,7 +34,7 @@ def test_prometheus_rule_carries_the_operator_label_and_complete_alerts(stack_ob
         assert alert["labels"]["namespace"] == stack  # AlertmanagerConfig routes by it
         assert alert["annotations"]["summary"] and alert["annotations"]["description"]
         url = alert["annotations"]["runbook_url"]
-        assert url.split("#")[1] in anchors, f"README has no section for {alert['alert']}"
+        assert url.split("#")[1] in anchors, f"docs/alerts.md has no section for {alert['alert']}"
         if alert["expr"] != "vector(1)":
             assert f'namespace="{stack}"' in alert["expr"] or "monad_synapse:" in alert["expr"], alert["alert"]
 

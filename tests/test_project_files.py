@@ -59,3 +59,38 @@ def test_stack_files_hold_only_differences(project_dir, project, stack):
         assert namespace == "monad-synapse" and key in TOP_LEVEL_KEYS, full_key
         assert value != project["config"][key].get("default"), f"{full_key} repeats the project default"
     assert config["monad-synapse:namespace"] == stack
+
+
+def test_documentation_links_resolve(project_dir):
+    """Every relative link and #anchor in the README and docs/ points somewhere."""
+    import re
+
+    def anchors(path) -> set[str]:
+        text = path.read_text()
+        found = set(re.findall(r'<a id="([^"]+)"></a>', text))
+        for line in text.splitlines():
+            if line.startswith("#"):
+                found.add(re.sub(r"[^a-z0-9 -]", "", line.lstrip("#").strip().lower()).replace(" ", "-"))
+        return found
+
+    documents = [project_dir / "README.md", *sorted((project_dir / "docs").glob("*.md"))]
+    assert len(documents) >= 5
+    broken = []
+    for document in documents:
+        for target in re.findall(r"\]\(([^)\s]+)\)", document.read_text()):
+            if target.startswith(("http://", "https://")):
+                continue
+            file, _, anchor = target.partition("#")
+            resolved = (document.parent / file).resolve() if file else document
+            if not resolved.exists() or (anchor and resolved.suffix == ".md" and anchor not in anchors(resolved)):
+                broken.append(f"{document.name}: {target}")
+    assert broken == []
+
+
+def test_make_help_lists_the_targets(project_dir):
+    import subprocess
+
+    result = subprocess.run(["make", "--no-print-directory", "help"], cwd=project_dir, capture_output=True, text=True)
+    assert result.returncode == 0
+    for target in ("render", "test", "scan", "diff", "bench", "deps"):
+        assert f"  {target}" in result.stdout, target
