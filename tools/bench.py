@@ -30,7 +30,7 @@ SDK_IMPORTS = (
     "import pulumi, pulumi.runtime.mocks, pulumi_random, pulumi_kubernetes;"
     "import pulumi_kubernetes.apps.v1, pulumi_kubernetes.autoscaling.v2, pulumi_kubernetes.batch.v1,"
     " pulumi_kubernetes.core.v1, pulumi_kubernetes.meta.v1, pulumi_kubernetes.networking.v1,"
-    " pulumi_kubernetes.policy.v1, pulumi_kubernetes.apiextensions"
+    " pulumi_kubernetes.policy.v1, pulumi_kubernetes.scheduling.v1, pulumi_kubernetes.apiextensions"
 )
 
 

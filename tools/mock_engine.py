@@ -39,9 +39,6 @@ class RegisteredResource:
     inputs: Any  # deserialized inputs, secrets still wrapped
     # Provider reference (`<provider URN>::<id>`), empty for the default provider.
     provider: str = ""
-    # What the engine records as outputs: for Kubernetes objects, the object
-    # with the API server's defaults (tools.live), not the inputs echoed back.
-    outputs: Any = None
 
     @property
     def is_kubernetes(self) -> bool:
@@ -177,7 +174,6 @@ def run_in_stack_with_mocks(
                     depends_on=tuple(sorted(set(request.dependencies))),
                     inputs=rpc.deserialize_properties(request.object, keep_unknowns=True),
                     provider=request.provider,
-                    outputs=rpc.deserialize_properties(response.object, keep_unknowns=True),
                 )
             )
             return response
