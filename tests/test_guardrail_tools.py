@@ -83,7 +83,7 @@ def test_bench_reports_every_operation(capsys):
     from tools import bench
     from tools.operations import OPERATIONS
 
-    assert bench.main(["--runs", "1", "--stack", "production"]) == 0
+    assert bench.main(["--runs", "1", "--stack", "production", "--suite-runs", "0"]) == 0
     report = capsys.readouterr().out
     assert "render / floor" in report
     for operation in OPERATIONS:

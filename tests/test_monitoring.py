@@ -155,3 +155,17 @@ def test_the_five_runbook_dashboards(stack_objects, slug, title):
 
 def test_label_matchers():
     assert label_matchers(job="app", status="=~5..") == 'job="app", status=~"5.."'
+
+
+def test_every_app_series_gets_the_pod_color_at_scrape_time(stack_objects):
+    """The live-color alerts match color="<activeColor>": without this
+    relabeling no series would carry it, and MonadSynapseDown would page
+    forever (its `or vector(0)` sees nothing up)."""
+    monitor = stack_objects("production")["ServiceMonitor/production/monad-synapse"]
+    (endpoint,) = monitor["spec"]["endpoints"]
+    (relabel,) = [item for item in endpoint["relabelings"] if item.get("targetLabel") == "color"]
+    # Prometheus' Kubernetes discovery turns the pod label monad-synapse.com/color into this meta label.
+    assert relabel["sourceLabels"] == ["__meta_kubernetes_pod_label_monad_synapse_com_color"]
+    assert relabel.get("action", "replace") == "replace"
+    pod_labels = stack_objects("production")["Deployment/production/monad-synapse-blue"]["spec"]["template"]["metadata"]["labels"]
+    assert pod_labels["monad-synapse.com/color"] == "blue"

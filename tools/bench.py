@@ -1,14 +1,17 @@
-"""Benchmark: render cost against the floor of importing the Pulumi SDKs, and
-the blast radius of each runbook operation. Prints tables; asserts nothing.
+"""Benchmark: render cost against the floor of importing the Pulumi SDKs, the
+wall time of the whole test suite on every core, and the blast radius of each
+runbook operation. Prints tables; asserts nothing.
 
-    python -m tools.bench [--runs N]
+    python -m tools.bench [--runs N] [--suite-runs N]
 
 Times are medians of N fresh processes (machines are noisy; compare ratios).
+Targets: a render within 1.5x the floor; the suite within 60 s on 2 cores.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -42,6 +45,12 @@ def _seconds(command: list[str]) -> float:
 
 def median_seconds(command: list[str], runs: int) -> float:
     return statistics.median(_seconds(command) for _ in range(runs))
+
+
+def suite_seconds(runs: int) -> float:
+    """Median wall time of `make test`'s pytest run (every core), or 0 when skipped."""
+    command = [sys.executable, "-m", "pytest", "-q", "-n", "auto", "--dist", "loadfile", "-p", "no:cacheprovider"]
+    return median_seconds(command, runs) if runs else 0.0
 
 
 def render_costs(stacks: list[str], runs: int) -> list[tuple[str, float, float, int, int]]:
@@ -101,6 +110,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=5, help="processes per median (default 5)")
     parser.add_argument("--stack", action="append", dest="stacks", help="stacks (default staging and production)")
+    parser.add_argument("--suite-runs", type=int, default=5,
+                        help="full test-suite runs for the median (default 5; 0 skips, each takes about a minute)")
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error("--runs must be at least 1")
@@ -112,6 +123,9 @@ def main(argv: Optional[list[str]] = None) -> int:
         [(stack, f"{floor:.2f}", f"{seconds:.2f}", f"{seconds / floor:.2f}x", total, kubernetes)
          for stack, floor, seconds, total, kubernetes in render_costs(stacks, args.runs)],
     )
+    if args.suite_runs:
+        seconds = suite_seconds(args.suite_runs)
+        print(f"Test suite on {os.cpu_count()} cores, median of {args.suite_runs} runs: {seconds:.1f} s (target 60 s)\n")
     for stack in stacks:
         print(f"Blast radius of the runbook operations on {stack} (pods counted at the HPA minimum)")
         _print_table(("operation", "objects changed", "rolled", "pods rolled", "replaced", "deleted first"),
