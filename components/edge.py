@@ -80,6 +80,26 @@ def envoy_rate_limit_rules(rate_limit: RateLimit) -> list[dict]:
     return [{"clientSelectors": selectors, "limit": {"requests": rate_limit.rps, "unit": "Second"}}]
 
 
+def ingress_rule(host: str, path: str, service: pulumi.Input[str]) -> k8s.networking.v1.IngressRuleArgs:
+    """One host, one Prefix path, to a Service's `http` port."""
+    return k8s.networking.v1.IngressRuleArgs(
+        host=host,
+        http=k8s.networking.v1.HTTPIngressRuleValueArgs(
+            paths=[
+                k8s.networking.v1.HTTPIngressPathArgs(
+                    path=path,
+                    path_type="Prefix",
+                    backend=k8s.networking.v1.IngressBackendArgs(
+                        service=k8s.networking.v1.IngressServiceBackendArgs(
+                            name=service, port=k8s.networking.v1.ServiceBackendPortArgs(name="http")
+                        )
+                    ),
+                )
+            ]
+        ),
+    )
+
+
 def certificate_name(environment: str) -> str:
     """The runbook's Certificate (and TLS Secret) name: monad-synapse-prod-tls."""
     return f"{APP_NAME}-{environment}-tls"
@@ -177,25 +197,7 @@ class AppEdge(pulumi.ComponentResource):
                 spec=k8s.networking.v1.IngressSpecArgs(
                     ingress_class_name=args.edge.ingress_class_name,
                     tls=[k8s.networking.v1.IngressTLSArgs(hosts=[host], secret_name=self._tls_name)],
-                    rules=[
-                        k8s.networking.v1.IngressRuleArgs(
-                            host=host,
-                            http=k8s.networking.v1.HTTPIngressRuleValueArgs(
-                                paths=[
-                                    k8s.networking.v1.HTTPIngressPathArgs(
-                                        path="/",
-                                        path_type="Prefix",
-                                        backend=k8s.networking.v1.IngressBackendArgs(
-                                            service=k8s.networking.v1.IngressServiceBackendArgs(
-                                                name=service,
-                                                port=k8s.networking.v1.ServiceBackendPortArgs(name="http"),
-                                            )
-                                        ),
-                                    )
-                                ]
-                            ),
-                        )
-                    ],
+                    rules=[ingress_rule(host, "/", service)],
                 ),
                 opts=after_certificate,
             )
@@ -232,25 +234,7 @@ class AppEdge(pulumi.ComponentResource):
             spec=k8s.networking.v1.IngressSpecArgs(
                 ingress_class_name=args.edge.ingress_class_name,
                 tls=[k8s.networking.v1.IngressTLSArgs(hosts=[host for host, _ in services], secret_name=self._tls_name)],
-                rules=[
-                    k8s.networking.v1.IngressRuleArgs(
-                        host=host,
-                        http=k8s.networking.v1.HTTPIngressRuleValueArgs(
-                            paths=[
-                                k8s.networking.v1.HTTPIngressPathArgs(
-                                    path=args.metrics_path,
-                                    path_type="Prefix",
-                                    backend=k8s.networking.v1.IngressBackendArgs(
-                                        service=k8s.networking.v1.IngressServiceBackendArgs(
-                                            name=service, port=k8s.networking.v1.ServiceBackendPortArgs(name="http")
-                                        )
-                                    ),
-                                )
-                            ]
-                        ),
-                    )
-                    for host, service in services
-                ],
+                rules=[ingress_rule(host, args.metrics_path, service) for host, service in services],
             ),
             opts=opts,
         )

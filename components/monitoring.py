@@ -3,6 +3,7 @@ target, the PrometheusRule, alert routing and the five dashboards."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Mapping, Optional
 
@@ -92,18 +93,8 @@ class AppMonitoringArgs:
     backup_max_age_seconds: Optional[int] = None
 
     def rule_context(self) -> RuleContext:
-        return RuleContext(
-            namespace=self.namespace,
-            monitoring=self.monitoring,
-            certificate_name=self.certificate_name,
-            maintenance_mode=self.maintenance_mode,
-            active_color=self.active_color,
-            idle_color=self.idle_color,
-            idle_expected=self.idle_expected,
-            backup_cronjob=self.backup_cronjob,
-            restore_drill_cronjob=self.restore_drill_cronjob,
-            backup_max_age_seconds=self.backup_max_age_seconds,
-        )
+        """The rules' view of these facts (every RuleContext field has its namesake here)."""
+        return RuleContext(**{field.name: getattr(self, field.name) for field in dataclasses.fields(RuleContext)})
 
 
 class AppMonitoring(pulumi.ComponentResource):
