@@ -23,11 +23,8 @@ Design (see docs/operations.md, "Blue/green releases and rollback"):
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Mapping, Optional
 
 import pulumi
@@ -40,8 +37,8 @@ from components.labels import (
     common_labels,
     object_metadata,
     selector_labels,
-    workload_labels,
 )
+from components.switch_gate import GateTarget, ready_service_name, switch_gate_job
 from components.vocabulary import APP_NAME, CONTAINER_NAME
 from components.pod_security import (
     ephemeral_storage_request,
@@ -65,9 +62,6 @@ TERMINATION_GRACE_SECONDS = 45
 REPLICAS_OWNER_ANNOTATION = "monad-synapse.com/replicas-managed-by"
 # pulumi-kubernetes: force server-side apply over field conflicts for this object.
 PATCH_FORCE_ANNOTATION = "pulumi.com/patchForce"
-SWITCH_GATE = f"{APP_NAME}-switch-gate"
-SWITCH_GATE_SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "switch_gate" / "gate.py"
-GATE_USER_ID = 10002
 _LABEL_VALUE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$")
 
 
@@ -77,19 +71,6 @@ def deployment_name(color: str) -> str:
 
 def hpa_name(color: str) -> str:
     return f"{APP_NAME}-{color}-hpa"
-
-
-def ready_service_name(color: str) -> str:
-    """Headless Service whose DNS name answers with the color's ready pods."""
-    return f"{APP_NAME}-{color}-ready"
-
-
-def switch_gate_job_name(color: str, facts: dict) -> str:
-    """One Job per switch: the name changes with the color going live and with
-    everything that decides its capacity, so an unchanged stack never re-runs
-    it and a retry after raising capacity runs a fresh one."""
-    digest = hashlib.sha256(json.dumps({"color": color, **facts}, sort_keys=True).encode()).hexdigest()[:8]
-    return f"{SWITCH_GATE}-{color}-{digest}"
 
 
 def image_version(image: str) -> Optional[str]:
@@ -156,7 +137,14 @@ class BlueGreenApp(pulumi.ComponentResource):
         # a Job has seen it with as many ready pods as the color serving now.
         live_needs = [deployments[args.active_color], autoscalers[args.active_color]]
         if args.switch_gate.enabled:
-            live_needs.append(self._switch_gate(args, name, args.active_color, idle_color, [*live_needs, *ready_services.values()]))
+            target = GateTarget(
+                namespace=args.namespace, namespace_name=args.namespace_name, stack=args.stack, gate=args.switch_gate,
+                min_replicas=args.autoscaling.min_replicas, max_replicas=args.autoscaling.max_replicas,
+                image=args.images[args.active_color], idle_replicas=args.warm_idle_replicas,
+            )
+            live_needs.append(switch_gate_job(
+                self, f"{name}-switch-gate", target, args.active_color, idle_color, [*live_needs, *ready_services.values()]
+            ))
         live_service = self._service(args, name, "live", LIVE_SERVICE_NAME, args.active_color, depends_on=live_needs)
         preview_service = self._service(args, 
             name, "preview", PREVIEW_SERVICE_NAME, idle_color, depends_on=[deployments[idle_color]],
@@ -382,91 +370,6 @@ class BlueGreenApp(pulumi.ComponentResource):
                 ports=[k8s.core.v1.ServicePortArgs(name="http", port=APP_PORT, target_port="http", protocol="TCP")],
             ),
             opts=self._child(),
-        )
-
-    def _switch_gate(self, args: BlueGreenAppArgs, name: str, color: str, other: str, needs: list) -> k8s.batch.v1.Job:
-        """The Job the live Service waits for (pulumi-kubernetes awaits Job
-        completion; a failed Job fails `pulumi up` before the selector moves)."""
-        gate = args.switch_gate
-        script = SWITCH_GATE_SCRIPT.read_text()
-        script_map = k8s.core.v1.ConfigMap(
-            f"{name}-switch-gate-script",
-            metadata=self._metadata(args, SWITCH_GATE),
-            data={"gate.py": script},
-            opts=self._child(),
-        )
-        minimum, maximum = args.autoscaling.min_replicas, args.autoscaling.max_replicas
-        facts = {
-            "image": args.images[color],
-            "minReplicas": minimum,
-            "maxReplicas": maximum,
-            "idleReplicas": args.warm_idle_replicas,
-            "gate": gate.model_dump(mode="json"),
-            "script": hashlib.sha256(script.encode()).hexdigest(),
-        }
-        job_name = switch_gate_job_name(color, facts)
-        host = lambda which: f"{ready_service_name(which)}.{args.namespace_name}.svc"  # noqa: E731
-        fix_hint = (
-            f"Give {color} the capacity first (pulumi config set --path autoscaling.minReplicas N -s {args.stack} "
-            f"&& pulumi up), or in an emergency skip the check "
-            f"(pulumi config set --path switchGate.enabled false -s {args.stack} && pulumi up)."
-        )
-        labels = workload_labels(SWITCH_GATE, job_name, "switch-gate")
-        env = {
-            "TARGET_HOST": host(color),
-            "CURRENT_HOST": host(other),
-            "MIN_REPLICAS": str(minimum),
-            "MAX_REPLICAS": str(maximum),
-            "TIMEOUT_SECONDS": str(gate.timeout_seconds),
-            "FIX_HINT": fix_hint,
-            "PYTHONDONTWRITEBYTECODE": "1",
-        }
-        return k8s.batch.v1.Job(
-            f"{name}-switch-gate",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=job_name, namespace=args.namespace, labels=labels),
-            spec=k8s.batch.v1.JobSpecArgs(
-                backoff_limit=0,
-                active_deadline_seconds=gate.timeout_seconds + 120,
-                # No TTL: a Job deleted after finishing would be re-created
-                # (and re-run) by the next `pulumi up --refresh`.
-                template=k8s.core.v1.PodTemplateSpecArgs(
-                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
-                    spec=k8s.core.v1.PodSpecArgs(
-                        restart_policy="Never",
-                        automount_service_account_token=False,
-                        enable_service_links=False,
-                        security_context=restricted_pod_security(GATE_USER_ID),
-                        containers=[
-                            k8s.core.v1.ContainerArgs(
-                                name="gate",
-                                image=gate.image,
-                                image_pull_policy="Always",
-                                command=["python3", "/gate/gate.py"],
-                                env=[literal_env(key, value) for key, value in env.items()],
-                                resources=k8s.core.v1.ResourceRequirementsArgs(
-                                    requests={"cpu": "10m", "memory": "32Mi", "ephemeral-storage": "16Mi"},
-                                    limits={"cpu": "100m", "memory": "64Mi", "ephemeral-storage": "16Mi"},
-                                ),
-                                security_context=restricted_container_security(),
-                                volume_mounts=[
-                                    k8s.core.v1.VolumeMountArgs(name="gate", mount_path="/gate", read_only=True)
-                                ],
-                            )
-                        ],
-                        volumes=[
-                            k8s.core.v1.VolumeArgs(
-                                name="gate",
-                                config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(name=SWITCH_GATE, default_mode=0o444),
-                            )
-                        ],
-                    ),
-                ),
-            ),
-            opts=pulumi.ResourceOptions(
-                parent=self,
-                depends_on=[*needs, script_map],
-                custom_timeouts=pulumi.CustomTimeouts(create=f"{gate.timeout_seconds + 300}s"),
-            ),
         )
 
     def _pod_disruption_budget(self, args: BlueGreenAppArgs, name: str, color: str) -> None:

@@ -26,7 +26,7 @@ from typing import Optional
 
 import yaml
 
-from tools.live import ProviderConfig, force_new_paths, provider_diff
+from tools.provider_rules import ProviderConfig, force_new_paths, provider_diff
 from tools.manifest import changed_paths, load_objects
 
 # Kinds whose running pods restart when their pod template changes. A

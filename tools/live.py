@@ -5,8 +5,9 @@ cluster does not, and several outcomes depend on the difference. This module
 models those, each from the upstream source named beside it:
 
 * `api_server_defaults`: fields the API server fills on every write.
-* `provider_diff`: how pulumi-kubernetes diffs a resource: which changes
-  replace it, and whether it is deleted before its replacement is created.
+* `tools.provider_rules` (re-exported here): how pulumi-kubernetes diffs a
+  resource: which changes replace it, and whether it is deleted before its
+  replacement is created.
 * `LiveCluster`: objects with server-side-apply field ownership (conflicts,
   forced applies, fields dropped by their only manager), the HPA controller
   writing `spec.replicas`, and ready pods, so that a sequence of `pulumi up`s
@@ -21,9 +22,13 @@ from __future__ import annotations
 import copy
 import hashlib
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping, Optional
+from typing import Any, Callable, Mapping, Optional
 
-from tools.manifest import changed_paths, kubernetes_identity
+from tools.manifest import kubernetes_identity
+from tools.provider_rules import ProviderConfig, provider_diff
+
+__all__ = ["ApplyConflict", "DesiredResource", "LiveCluster", "ProviderConfig", "Step", "UpResult", "api_server_defaults",
+           "field_path", "provider_diff", "simulate_up"]
 
 PULUMI_MANAGER = "pulumi-kubernetes"
 # The HPA controller runs in kube-controller-manager and writes through the
@@ -83,88 +88,6 @@ def _stable_number(obj: Mapping[str, Any], modulo: int) -> int:
 def _allocated_ip(obj: Mapping[str, Any]) -> str:
     number = _stable_number(obj, 65000)
     return f"10.96.{number // 250}.{number % 250 + 2}"
-
-
-# --- pulumi-kubernetes diff ---------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ProviderConfig:
-    """The provider settings that change diffs (pulumi-kubernetes
-    provider/pkg/provider/provider.go, Configure)."""
-
-    enable_config_map_mutable: bool = False
-    enable_secret_mutable: bool = False
-    enable_patch_force: bool = False
-
-    @classmethod
-    def from_inputs(cls, inputs: Optional[Mapping[str, Any]]) -> "ProviderConfig":
-        inputs = inputs or {}
-
-        def flag(name: str) -> bool:
-            return str(inputs.get(name, "false")).lower() == "true"
-
-        return cls(flag("enableConfigMapMutable"), flag("enableSecretMutable"), flag("enablePatchForce"))
-
-
-# pulumi-kubernetes provider/pkg/provider/forcenew.go (`forceNew`): changes
-# under these paths replace the object. Label-selector subpaths are covered
-# by their prefix here.
-_FORCE_NEW: Mapping[str, tuple[str, ...]] = {
-    "Deployment": ("spec.selector",),
-    "DaemonSet": ("spec.selector",),
-    "StatefulSet": ("spec.podManagementPolicy", "spec.revisionHistoryLimit", "spec.selector", "spec.serviceName",
-                    "spec.volumeClaimTemplates"),
-    "Job": ("spec.completions", "spec.parallelism", "spec.selector", "spec.template"),
-    "PersistentVolumeClaim": ("spec.accessModes", "spec.selector", "spec.storageClassName", "spec.volumeName"),
-    "Service": ("spec.clusterIP",),
-    "Secret": ("type",),
-    "ResourceQuota": ("spec.scopes",),
-    "RoleBinding": ("roleRef",),
-    "ClusterRoleBinding": ("roleRef",),
-    "StorageClass": ("parameters", "provisioner"),
-}
-_METADATA_FORCE_NEW = ("metadata.name", "metadata.namespace")
-
-
-def force_new_paths(obj: Mapping[str, Any], provider: ProviderConfig) -> tuple[str, ...]:
-    """`kubeProvider.forceNewProperties`: a Secret is immutable in full unless
-    the provider has enableSecretMutable (and the Secret is not
-    `immutable: true`); likewise a ConfigMap's data with enableConfigMapMutable."""
-    kind = obj.get("kind", "")
-    immutable = bool(obj.get("immutable"))
-    paths = list(_METADATA_FORCE_NEW)
-    if kind == "Secret" and (not provider.enable_secret_mutable or immutable):
-        paths += ["type", "stringData", "data"]
-    elif kind == "ConfigMap" and (not provider.enable_config_map_mutable or immutable):
-        paths += ["binaryData", "data"]
-    else:
-        paths += _FORCE_NEW.get(kind, ())
-    return tuple(paths)
-
-
-def _under(path: str, prefixes: Iterable[str]) -> bool:
-    return any(path == prefix or path.startswith((prefix + ".", prefix + "[")) for prefix in prefixes)
-
-
-@dataclass(frozen=True)
-class ProviderDiff:
-    paths: tuple[str, ...]
-    replaces: bool
-    delete_before_replace: bool
-
-
-def provider_diff(before: Mapping[str, Any], after: Mapping[str, Any], provider: ProviderConfig) -> ProviderDiff:
-    """pulumi-kubernetes `Diff` on inputs (provider/pkg/provider/provider.go):
-    replace when a force-new path changed. An object named by the program
-    (not auto-named) that keeps its name and namespace cannot exist twice, so
-    its replacement deletes the old object first (`deleteBeforeReplace`);
-    under a new name the new object is created first."""
-    paths = tuple(changed_paths(dict(before), dict(after)))
-    replaces = any(_under(path, force_new_paths(before, provider) + force_new_paths(after, provider)) for path in paths)
-    old, new = before.get("metadata") or {}, after.get("metadata") or {}
-    same_identity = bool(new.get("name")) and (old.get("name"), old.get("namespace")) == (new.get("name"), new.get("namespace"))
-    return ProviderDiff(paths, replaces, replaces and same_identity)
 
 
 # --- the cluster ------------------------------------------------------------------------

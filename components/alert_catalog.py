@@ -1,0 +1,283 @@
+"""Every alert, with its expression, severity and words (pure). The runbook's
+"Alert Severities" with its thresholds as config defaults, plus what the rest
+of the program needs watched. Live-traffic alerts look at the active color
+only (see alert_rules.py); the idle color has its own, quieter ones."""
+
+from __future__ import annotations
+
+from components.rule_context import Alert, RuleContext
+from components.vocabulary import CONTAINER_NAME, POSTGRES_EXPORTER, REDIS_EXPORTER, Recorded
+
+
+def _burn(window_long: str, window_short: str, factor: float, budget: float, live: str) -> str:
+    threshold = round(factor * budget, 6)
+    return (
+        f"({Recorded.error_ratio(window_long)}{{{live}}} > {threshold} "
+        f"and {Recorded.error_ratio(window_short)}{{{live}}} > {threshold})"
+    )
+
+
+def alerts(context: RuleContext) -> list[Alert]:
+    thresholds = context.alerting
+    app = context.app
+    ns = context.in_namespace
+    budget = context.error_budget
+    live = context.recorded(context.active_color)
+    percent = lambda ratio: f"{ratio * 100:g}%"  # noqa: E731
+    result = [
+        # --- critical: the runbook's "immediate response" list -------------------
+        Alert(
+            "MonadSynapseDown",
+            f"(sum(up{{{context.live()}}}) or vector(0)) < 1",
+            "critical",
+            "Monad Synapse is down",
+            f"No pod of the live color ({context.active_color}) in {context.namespace} has answered a scrape "
+            "for 2 minutes.",
+            "2m",
+        ),
+        Alert(
+            "MonadSynapseDatabaseDown",
+            f'(max(pg_up{{job="{POSTGRES_EXPORTER}", {ns()}}}) or vector(0)) < 1',
+            "critical",
+            "PostgreSQL is unavailable",
+            "The PostgreSQL exporter cannot reach the database (or is itself down) for 1 minute.",
+            "1m",
+        ),
+        Alert(
+            "MonadSynapseHighErrorRate",
+            f"{Recorded.error_ratio('5m')}{{{live}}} > {thresholds.error_ratio}",
+            "critical",
+            f"More than {percent(thresholds.error_ratio)} of requests fail",
+            "{{ $value | humanizePercentage }} of requests returned 5xx over 5 minutes, for 2 minutes.",
+            "2m",
+        ),
+        Alert(
+            "MonadSynapseSecurityBreach",
+            f'sum by (namespace) (increase(security_events_total{{{app(severity="critical")}}}[5m])) > 0',
+            "critical",
+            "Security breach signal",
+            "The app reported {{ $value }} critical security event(s) in the last 5 minutes.",
+        ),
+        Alert(
+            "MonadSynapseWalletBalanceLow",
+            f"min by (namespace, wallet) (wallet_balance{{{app()}}}) < {thresholds.wallet_balance_minimum:g}",
+            "critical",
+            "Wallet balance critically low",
+            f"Wallet {{{{ $labels.wallet }}}} holds {{{{ $value }}}}, below {thresholds.wallet_balance_minimum:g}; payouts will fail.",
+            "5m",
+        ),
+        Alert(
+            "MonadSynapseErrorBudgetBurnFast",
+            f"{_burn('1h', '5m', 14.4, budget, live)} or {_burn('6h', '30m', 6, budget, live)}",
+            "critical",
+            f"Burning the {context.availability_objective:g}% availability budget fast",
+            "At this error rate the 30-day error budget is gone within days (multi-window burn rate).",
+            "2m",
+        ),
+        # --- warning: "response within 15 minutes" ---------------------------------
+        Alert(
+            "MonadSynapseHighLatency",
+            f"{Recorded.HTTP_P95_SECONDS}{{{live}}} > {thresholds.latency_p95_seconds:g}",
+            "warning",
+            f"p95 latency above {thresholds.latency_p95_seconds:g}s",
+            "95th percentile response time is {{ $value | humanizeDuration }} for 5 minutes.",
+            "5m",
+        ),
+        Alert(
+            "MonadSynapseHighCpu",
+            f'sum by (namespace, pod) (rate(container_cpu_usage_seconds_total{{{ns(container=CONTAINER_NAME)}}}[5m])) / '
+            f'sum by (namespace, pod) (kube_pod_container_resource_limits{{{ns(container=CONTAINER_NAME, resource="cpu")}}}) '
+            f"> {thresholds.resource_utilization}",
+            "warning",
+            f"CPU above {percent(thresholds.resource_utilization)} of the limit",
+            "Pod {{ $labels.pod }} uses {{ $value | humanizePercentage }} of its CPU limit for 10 minutes.",
+            "10m",
+        ),
+        Alert(
+            "MonadSynapseHighMemory",
+            f'sum by (namespace, pod) (container_memory_working_set_bytes{{{ns(container=CONTAINER_NAME)}}}) / '
+            f'sum by (namespace, pod) (kube_pod_container_resource_limits{{{ns(container=CONTAINER_NAME, resource="memory")}}}) '
+            f"> {thresholds.resource_utilization}",
+            "warning",
+            f"Memory above {percent(thresholds.resource_utilization)} of the limit",
+            "Pod {{ $labels.pod }} uses {{ $value | humanizePercentage }} of its memory limit for 10 minutes.",
+            "10m",
+        ),
+        Alert(
+            "MonadSynapseUnusualGameResults",
+            f'sum by (namespace, game) (rate(game_results_total{{{app(result="win")}}}[30m])) / '
+            f"sum by (namespace, game) (rate(game_results_total{{{app()}}}[30m])) > {thresholds.game_win_ratio_maximum}",
+            "warning",
+            "Unusual game results",
+            f"Players win {{{{ $value | humanizePercentage }}}} of {{{{ $labels.game }}}} rounds over 30 minutes "
+            f"(more than {percent(thresholds.game_win_ratio_maximum)}): check the game and for abuse.",
+            "15m",
+        ),
+        Alert(
+            "MonadSynapseHighAuthFailureRate",
+            f"sum by (namespace) (rate(auth_failures_total{{{app()}}}[5m])) > {thresholds.auth_failures_per_second:g}",
+            "warning",
+            "High authentication failure rate",
+            "{{ $value | humanize }} failed logins per second for 5 minutes: credential stuffing?",
+            "5m",
+        ),
+        Alert(
+            "MonadSynapseErrorBudgetBurnSlow",
+            f"{_burn('1d', '2h', 3, budget, live)} or {_burn('3d', '6h', 1, budget, live)}",
+            "warning",
+            f"Burning the {context.availability_objective:g}% availability budget",
+            "The error rate, sustained, would exhaust the 30-day error budget (slow multi-window burn).",
+            "15m",
+        ),
+        Alert(
+            "MonadSynapseRedisDown",
+            f'(max(redis_up{{job="{REDIS_EXPORTER}", {ns()}}}) or vector(0)) < 1',
+            "warning",
+            "Redis is unavailable",
+            "The Redis exporter cannot reach Redis (or is itself down) for 2 minutes; sessions and caches fail.",
+            "2m",
+        ),
+        Alert(
+            "MonadSynapseHpaAtMaximum",
+            f'max by (namespace, horizontalpodautoscaler) (kube_horizontalpodautoscaler_status_current_replicas{{{ns()}}}) '
+            f'>= max by (namespace, horizontalpodautoscaler) (kube_horizontalpodautoscaler_spec_max_replicas{{{ns()}}}) '
+            # The idle color's HPA is pinned (min == max): never "at maximum".
+            f'and max by (namespace, horizontalpodautoscaler) (kube_horizontalpodautoscaler_spec_max_replicas{{{ns()}}}) '
+            f'> max by (namespace, horizontalpodautoscaler) (kube_horizontalpodautoscaler_spec_min_replicas{{{ns()}}})',
+            "warning",
+            "Autoscaler at its maximum",
+            "{{ $labels.horizontalpodautoscaler }} has run at maxReplicas for 15 minutes; raise autoscaling.maxReplicas.",
+            "15m",
+        ),
+        Alert(
+            "MonadSynapsePodCrashLooping",
+            f'max by (namespace, pod) (kube_pod_container_status_waiting_reason{{{ns(container=CONTAINER_NAME, reason="CrashLoopBackOff")}}}) == 1',
+            "warning",
+            "Pod crash-looping",
+            "Pod {{ $labels.pod }} has been in CrashLoopBackOff for 5 minutes.",
+            "5m",
+        ),
+        Alert(
+            "MonadSynapseCertificateExpiring",
+            f'min by (namespace, name) (certmanager_certificate_expiration_timestamp_seconds{{{ns(name=context.certificate_name)}}}) '
+            f"- time() < {thresholds.certificate_expiry_days} * 86400",
+            "warning",
+            "TLS certificate expires soon",
+            f"Certificate {{{{ $labels.name }}}} expires in {{{{ $value | humanizeDuration }}}} "
+            f"(under {thresholds.certificate_expiry_days} days) and cert-manager has not renewed it.",
+            "1h",
+        ),
+        Alert(
+            "MonadSynapseCertificateNotReady",
+            f'max by (namespace, name) (certmanager_certificate_ready_status{{{ns(name=context.certificate_name, condition="False")}}}) == 1',
+            "warning",
+            "TLS certificate not ready",
+            "cert-manager reports {{ $labels.name }} not ready for 15 minutes: issuance or renewal is failing.",
+            "15m",
+        ),
+        # --- info: "monitor and plan" ---------------------------------------------
+        Alert(
+            "MonadSynapseDeployment",
+            f'max by (namespace, deployment) (changes(kube_deployment_status_observed_generation{{{ns(deployment="=~monad-synapse-(blue|green)")}}}[10m])) > 0',
+            "info",
+            "Deployment rolled out",
+            "{{ $labels.deployment }} changed in the last 10 minutes.",
+        ),
+        Alert(
+            "MonadSynapsePerformanceTrend",
+            f"avg_over_time({Recorded.HTTP_P95_SECONDS}{{{live}}}[1h]) > 1.5 * "
+            f"avg_over_time({Recorded.HTTP_P95_SECONDS}{{{live}}}[1h] offset 1d)",
+            "info",
+            "Latency trending up",
+            "p95 latency over the last hour is more than 1.5x the same hour yesterday.",
+            "30m",
+        ),
+    ]
+    # --- the idle color: its own, quieter alerts ------------------------------------
+    idle = context.recorded(context.idle_color)
+    if context.idle_expected:
+        result.append(
+            Alert(
+                "MonadSynapsePreviewDown",
+                f"(sum(up{{{context.idle()}}}) or vector(0)) < 1",
+                "warning",
+                "The idle color is down",
+                f"No pod of the idle color ({context.idle_color}) has answered a scrape for 5 minutes: a switch or "
+                "rollback would have nowhere warm to go.",
+                "5m",
+            )
+        )
+    result.append(
+        Alert(
+            "MonadSynapsePreviewHighErrorRate",
+            f"{Recorded.error_ratio('5m')}{{{idle}}} > {thresholds.error_ratio}",
+            "info",
+            f"The idle color fails more than {percent(thresholds.error_ratio)} of preview requests",
+            "{{ $value | humanizePercentage }} of requests to the idle color returned 5xx over 5 minutes: "
+            "check the release before switching to it.",
+            "5m",
+        )
+    )
+    if context.maintenance_mode:
+        result.append(
+            Alert(
+                "MonadSynapseMaintenanceMode",
+                "vector(1)",
+                "info",
+                "Maintenance mode is on",
+                "maintenanceMode is true for this stack: users see the maintenance page. "
+                "Turn it off with pulumi config set maintenanceMode false.",
+            )
+        )
+    if context.backup_cronjob and context.backup_max_age_seconds:
+        job, max_age = context.backup_cronjob, context.backup_max_age_seconds
+        last_success = f"max(kube_cronjob_status_last_successful_time{{{ns(cronjob=job)}}})"
+        result += [
+            Alert(
+                "MonadSynapseBackupFailed",
+                f"{_latest_failed_job(context, job)} > ({last_success} or vector(0))",
+                "critical",
+                "Database backup failed",
+                "The most recent backup job failed and no backup has succeeded since; see its logs "
+                f"(kubectl logs job/<name> -n {context.namespace}).",
+            ),
+            Alert(
+                "MonadSynapseBackupStale",
+                f"time() - {last_success} > {max_age}",
+                "critical",
+                "No recent successful database backup",
+                f"The last successful backup is {{{{ $value | humanizeDuration }}}} old: more than the schedule's "
+                f"longest gap plus the job deadline and a margin ({max_age}s).",
+            ),
+            Alert(
+                "MonadSynapseBackupNeverSucceeded",
+                f"time() - max(kube_cronjob_created{{{ns(cronjob=job)}}}) > {max_age} unless on () {last_success}",
+                "critical",
+                "Database backup has never succeeded",
+                "The backup CronJob has existed longer than its schedule plus margin without one successful run.",
+            ),
+        ]
+    if context.restore_drill_cronjob:
+        drill = context.restore_drill_cronjob
+        result.append(
+            Alert(
+                "MonadSynapseRestoreDrillFailed",
+                f"{_latest_failed_job(context, drill)} > "
+                f"(max(kube_cronjob_status_last_successful_time{{{ns(cronjob=drill)}}}) or vector(0))",
+                "critical",
+                "Restore drill failed",
+                "The newest dump could not be restored into a scratch database: backups may be unusable.",
+            )
+        )
+    return result
+
+
+def _latest_failed_job(context: RuleContext, cronjob: str) -> str:
+    """Creation time of the newest failed Job of a CronJob (0 when none failed).
+    Failed Jobs linger for their history limit, so a failure only matters if
+    it is newer than the last success."""
+    jobs = context.in_namespace(job_name=f"=~{cronjob}-[0-9]+")
+    return (
+        f"max(kube_job_created{{{jobs}}} * on (namespace, job_name) group_left () "
+        f"(max by (namespace, job_name) (kube_job_status_failed{{{jobs}}}) > bool 0))"
+    )

@@ -1,0 +1,88 @@
+"""What the alert rules are built from (pure): the stack's facts, label
+matchers, and the shape of one alert."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+from components.vocabulary import APP_JOB
+from settings import Alerting, Monitoring
+
+
+def label_matchers(**matchers: str) -> str:
+    """PromQL matchers; a value starting with `=~` is a regex match:
+    label_matchers(job="app", status="=~5..") -> 'job="app", status=~"5.."'."""
+    parts = []
+    for name, value in matchers.items():
+        operator, value = ("=~", value[2:]) if value.startswith("=~") else ("=", value)
+        parts.append(f'{name}{operator}"{value}"')
+    return ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class RuleContext:
+    namespace: str
+    monitoring: Monitoring
+    certificate_name: str
+    maintenance_mode: bool
+    active_color: str = "blue"
+    idle_color: str = "green"
+    # The idle color should have pods (idleReplicas above 0): its absence alerts.
+    idle_expected: bool = True
+    # Backup jobs (None until backups are configured).
+    backup_cronjob: Optional[str] = None
+    restore_drill_cronjob: Optional[str] = None
+    backup_max_age_seconds: Optional[int] = None
+
+    def app(self, **matchers: str) -> str:
+        """Label matchers of the app's own metrics, plus `matchers`."""
+        return label_matchers(job=APP_JOB, namespace=self.namespace, **matchers)
+
+    def live(self, **matchers: str) -> str:
+        """Label matchers of the live color's own metrics."""
+        return self.app(color=self.active_color, **matchers)
+
+    def idle(self, **matchers: str) -> str:
+        """Label matchers of the idle color's own metrics."""
+        return self.app(color=self.idle_color, **matchers)
+
+    def recorded(self, color: str) -> str:
+        """Matchers of a recorded per-color series."""
+        return label_matchers(namespace=self.namespace, color=color)
+
+    def in_namespace(self, **matchers: str) -> str:
+        """Label matchers of anything in the stack's namespace, plus `matchers`."""
+        return label_matchers(namespace=self.namespace, **matchers)
+
+    @property
+    def alerting(self) -> Alerting:
+        return self.monitoring.alerts
+
+    @property
+    def availability_objective(self) -> float:
+        """Percent, e.g. 99.9."""
+        return self.monitoring.availability_objective
+
+    @property
+    def error_budget(self) -> float:
+        return round(1 - self.availability_objective / 100, 6)
+
+
+@dataclass(frozen=True)
+class Alert:
+    name: str
+    expr: str
+    severity: str  # critical | warning | info
+    summary: str
+    description: str
+    duration: str = "0m"
+    extra_labels: dict = field(default_factory=dict)
+
+    def anchor(self) -> str:
+        """Anchor of the alert's section in docs/alerts.md."""
+        return f"alert-{self.name.lower()}"
+
+
+def runbook_url(context: RuleContext, alert: Alert) -> str:
+    return f"{context.monitoring.runbook_base_url}#{alert.anchor()}"
