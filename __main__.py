@@ -7,7 +7,7 @@ from components.blue_green import BlueGreenApp, BlueGreenAppArgs
 from components.backups import BACKUP_CRONJOB, DRILL_CRONJOB, DatabaseBackups, DatabaseBackupsArgs
 from components.edge import AppEdge, EdgeArgs
 from components.exporters import DataStoreExporters, DataStoreExportersArgs, exporter_specs
-from components.kubernetes_provider import KubernetesTarget, kubernetes_provider
+from components.kubernetes_provider import kubernetes_provider
 from components.monitoring import AppMonitoring, AppMonitoringArgs
 from components.namespace import AppNamespace, AppNamespaceArgs
 from components.network_policy import AppNetworkPolicies, AppNetworkPoliciesArgs
@@ -19,13 +19,7 @@ settings = stack_inputs.settings
 
 # Every Kubernetes object goes through this provider (mutable ConfigMaps and
 # Secrets, server-side apply); components pass it on to their children.
-kubernetes = kubernetes_provider(
-    KubernetesTarget(
-        context=stack_inputs.kubernetes.context,
-        cluster=stack_inputs.kubernetes.cluster,
-        kubeconfig=stack_inputs.kubernetes.kubeconfig,
-    )
-)
+kubernetes = kubernetes_provider(stack_inputs.kubernetes)
 
 
 def on_kubernetes(depends_on: list | None = None) -> pulumi.ResourceOptions:

@@ -25,12 +25,13 @@ which replaces only when the target cluster changes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Optional
 
 import pulumi
 import pulumi_kubernetes as k8s
 from pulumi_kubernetes import _utilities as kubernetes_sdk
+
+from settings import KubernetesConfig
 
 PROVIDER_NAME = "monad-synapse-kubernetes"
 
@@ -40,16 +41,8 @@ def default_provider_name(version: Optional[str] = None) -> str:
     return "default_" + (version or kubernetes_sdk.get_version()).replace(".", "_").replace("-", "_")
 
 
-@dataclass(frozen=True)
-class KubernetesTarget:
-    """Where to apply: the `kubernetes:*` stack config, when set."""
-
-    context: Optional[str] = None
-    cluster: Optional[str] = None
-    kubeconfig: Optional[pulumi.Output[str]] = None
-
-
-def kubernetes_provider(target: KubernetesTarget) -> k8s.Provider:
+def kubernetes_provider(target: KubernetesConfig) -> k8s.Provider:
+    """The provider, pointed where the `kubernetes:*` stack config says."""
     return k8s.Provider(
         PROVIDER_NAME,
         context=target.context,
