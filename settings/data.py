@@ -122,7 +122,7 @@ class Backup(_Model):
             ("schedule", self.schedule, 7 * 86400, "backups less often than weekly leave days of data unprotected"),
             ("drill.schedule", self.drill.schedule, 93 * 86400, "the runbook tests recovery monthly; at least quarterly"),
         ):
-            if (field == "schedule" or self.drill.enabled) and max_interval_seconds(schedule, samples=60) > most:
+            if (field == "schedule" or self.drill.enabled) and max_interval_seconds(schedule) > most:
                 raise _custom_error(
                     "schedule_too_rare",
                     "{value} runs too rarely: " + why,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from typing import Annotated, Optional
 
 from pydantic import (
@@ -52,9 +54,11 @@ def _check_cron(schedule: str) -> str:
 CronSchedule = Annotated[str, AfterValidator(_check_cron)]
 
 
+@functools.lru_cache(maxsize=64)
 def max_interval_seconds(schedule: str, samples: int = 400) -> int:
     """Longest gap between two runs of a cron schedule (sampled from a fixed
-    start, so the result does not depend on when it is computed)."""
+    start, so the result does not depend on when it is computed; cached, as
+    the same schedule is judged by several rules)."""
     runs = _cron_runs(schedule, _cron_epoch())
     times = [runs.get_next(float) for _ in range(samples)]
     return int(max(later - earlier for earlier, later in zip(times, times[1:])))
