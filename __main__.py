@@ -11,6 +11,7 @@ from components.kubernetes_provider import kubernetes_provider
 from components.monitoring import AppMonitoring, AppMonitoringArgs
 from components.namespace import AppNamespace, AppNamespaceArgs
 from components.network_policy import AppNetworkPolicies, AppNetworkPoliciesArgs
+from components.promotion import AnalysisSettings
 from settings import COLORS, RateLimit, load_settings
 
 # Validates every key first: a bad value stops the program before any resource exists.
@@ -86,6 +87,15 @@ app = BlueGreenApp(
             "monad-synapse.com/secret-checksum": app_configuration.secret_checksum,
         },
         switch_gate=settings.switch_gate,
+        # The evidence a color must show before live traffic moves to it;
+        # skipAnalysis is the emergency switch (an info alert fires meanwhile).
+        analysis=None if settings.promotion.skip_analysis or not settings.promotion.analysis.enabled else AnalysisSettings(
+            analysis=settings.promotion.analysis,
+            inconclusive=settings.analysis_inconclusive,
+            prometheus_url=settings.prometheus_url,
+            monitoring_namespace=settings.network.monitoring_namespace,
+            scrape_interval_seconds=settings.monitoring.scrape_interval_seconds,
+        ),
         probes=settings.probes,
         node_heap_mebibytes=settings.node_heap_mebibytes,
         priority_class_name=settings.priority_class.name,
@@ -124,6 +134,7 @@ monitoring = AppMonitoring(
         idle_color=settings.idle_color,
         idle_expected=settings.warm_idle_replicas > 0,
         maintenance_mode=settings.maintenance_mode,
+        analysis_skipped=settings.promotion.skip_analysis,
         certificate_name=edge.certificate_name,
         backup_cronjob=BACKUP_CRONJOB if settings.backup.enabled else None,
         restore_drill_cronjob=DRILL_CRONJOB if settings.backup.enabled and settings.backup.drill.enabled else None,

@@ -218,6 +218,17 @@ def alerts(context: RuleContext) -> list[Alert]:
             "5m",
         )
     )
+    if context.analysis_skipped:
+        result.append(
+            Alert(
+                "MonadSynapsePromotionAnalysisSkipped",
+                "vector(1)",
+                "info",
+                "Promotion analysis is skipped",
+                "promotion.skipAnalysis is true for this stack: a switch moves live traffic without evidence that "
+                "the new color is healthy. Set it back with pulumi config set --path promotion.skipAnalysis false.",
+            )
+        )
     if context.maintenance_mode:
         result.append(
             Alert(

@@ -38,6 +38,7 @@ from components.labels import (
     object_metadata,
     selector_labels,
 )
+from components.promotion import AnalysisSettings, analysis_job
 from components.switch_gate import GateTarget, ready_service_name, switch_gate_job
 from components.vocabulary import APP_NAME, CONTAINER_NAME
 from components.pod_security import (
@@ -98,6 +99,8 @@ class BlueGreenAppArgs:
     # Pod template annotations whose change must roll the pods (config and
     # secret checksums): what `kubectl rollout restart` did by hand.
     rollout_annotations: Mapping[str, pulumi.Input[str]]
+    # The promotion analysis of the color going live (None: none runs).
+    analysis: Optional[AnalysisSettings] = None
     switch_gate: SwitchGate = SwitchGate()
     probes: Probes = Probes()
     # --max-old-space-size (settings.node_heap_mebibytes: the tighter of the
@@ -145,6 +148,11 @@ class BlueGreenApp(pulumi.ComponentResource):
             live_needs.append(switch_gate_job(
                 self, f"{name}-switch-gate", target, args.active_color, idle_color, [*live_needs, *ready_services.values()]
             ))
+        if args.analysis is not None:
+            # Evidence that the color is healthy, once it has its capacity.
+            live_needs.append(analysis_job(self, f"{name}-analysis", args.analysis.target(
+                args.namespace, args.namespace_name, args.active_color, args.images[args.active_color],
+                args.rollout_annotations), [*live_needs, *ready_services.values()]))
         live_service = self._service(args, name, "live", LIVE_SERVICE_NAME, args.active_color, depends_on=live_needs)
         preview_service = self._service(args, 
             name, "preview", PREVIEW_SERVICE_NAME, idle_color, depends_on=[deployments[idle_color]],

@@ -87,6 +87,7 @@ class AppMonitoringArgs:
     idle_color: str = "green"
     idle_expected: bool = True
     maintenance_mode: bool = False
+    analysis_skipped: bool = False
     certificate_name: str = ""
     backup_cronjob: Optional[str] = None
     restore_drill_cronjob: Optional[str] = None

@@ -10,8 +10,8 @@ import pulumi_kubernetes as k8s
 
 from components.app_config import APP_PORT
 from components.egress import egress_rule
-from components.labels import common_labels, selector_labels
-from components.vocabulary import APP_NAME
+from components.labels import NAME_LABEL, common_labels, selector_labels
+from components.vocabulary import APP_NAME, PROMOTION_ANALYSIS
 from settings import Network
 
 _NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
@@ -80,7 +80,12 @@ class AppNetworkPolicies(pulumi.ComponentResource):
                         {
                             "from": [from_namespace(source) for source in (*args.edge_namespaces, network.monitoring_namespace)],
                             "ports": [{"protocol": "TCP", "port": APP_PORT}],
-                        }
+                        },
+                        # The promotion analysis sends its smoke requests.
+                        {
+                            "from": [{"podSelector": {"matchLabels": {NAME_LABEL: PROMOTION_ANALYSIS}}}],
+                            "ports": [{"protocol": "TCP", "port": APP_PORT}],
+                        },
                     ],
                     "egress": [egress_rule(network.postgres), egress_rule(network.redis), egress_rule(network.rpc)],
                 },

@@ -30,6 +30,8 @@ class RuleContext:
     idle_color: str = "green"
     # The idle color should have pods (idleReplicas above 0): its absence alerts.
     idle_expected: bool = True
+    # promotion.skipAnalysis is set: switches move traffic without evidence.
+    analysis_skipped: bool = False
     # Backup jobs (None until backups are configured).
     backup_cronjob: Optional[str] = None
     restore_drill_cronjob: Optional[str] = None

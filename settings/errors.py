@@ -156,7 +156,8 @@ def _describe_error(error: Mapping[str, Any], stack: str, secret_keys: frozenset
         location.append(str(context["field"]))
         value = context.get("value", value)
     # Union/literal validators append the member name to the location; drop it.
-    location = [part for part in location if not part.startswith(("literal[", "int", "function-")) and part != "[key]"]
+    location = [part for part in location
+                if part not in ("int", "[key]") and not part.startswith(("literal[", "function-"))]
     path = "".join(part if part.startswith("[") or index == 0 else f".{part}" for index, part in enumerate(location))
     path = path or "<root>"
     secret = bool(location) and location[0] in secret_keys

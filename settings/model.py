@@ -23,6 +23,7 @@ from settings.edge import Edge, Network, RateLimit
 from settings.errors import Problem, SettingsError, _describe, _known_keys, _remove_command
 from settings.fields import _strict_bool, parse_quantity
 from settings.observability import Monitoring
+from settings.promotion import Promotion
 from settings.workload import Autoscaling, Colors, MIN_NODE_HEAP_MIB, NODE_NATIVE_OVERHEAD_MIB, PriorityClassSettings, Probes, Resources, SwitchGate, Vpa, node_heap_mebibytes
 
 def _check_app_config_key(key: str) -> str:
@@ -66,6 +67,7 @@ class Settings(_Model):
     restore: Restore = Restore()
     network: Network = Network()
     switch_gate: SwitchGate = SwitchGate()
+    promotion: Promotion = Field(default_factory=Promotion)
     probes: Probes = Probes()
     priority_class: PriorityClassSettings = PriorityClassSettings()
     domain: str
@@ -275,6 +277,18 @@ class Settings(_Model):
                 suggestion=True,
             )
         return self
+
+    @property
+    def analysis_inconclusive(self) -> str:
+        """What too little traffic means for the promotion analysis."""
+        configured = self.promotion.analysis.inconclusive
+        return configured or ("fail" if self.stack == "production" else "pass")
+
+    @property
+    def prometheus_url(self) -> str:
+        return self.promotion.analysis.prometheus_url or (
+            f"http://kube-prometheus-stack-prometheus.{self.network.monitoring_namespace}.svc:9090"
+        )
 
     @property
     def preview_host(self) -> str:

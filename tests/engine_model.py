@@ -60,16 +60,20 @@ def switch_gate_check(cluster: LiveCluster, job: Mapping[str, Any]) -> Optional[
 
 @dataclass
 class ModelStack:
-    """One stack's state and its cluster across `pulumi up`s."""
+    """One stack's state and its cluster across `pulumi up`s. `analysis`
+    stands in for the promotion analysis Job's verdict (its script is tested
+    against a real Prometheus): None passes, a message fails it."""
 
     cluster: LiveCluster = field(default_factory=LiveCluster)
     state: dict = field(default_factory=dict)
     history: list = field(default_factory=list)
+    analysis: Optional[str] = None
 
     def up(self, rendering: Rendering, observe=None) -> UpResult:
+        checks = {"monad-synapse-switch-gate-": switch_gate_check,
+                  "monad-synapse-promotion-analysis-": lambda cluster, job: self.analysis}
         result = simulate_up(
-            self.cluster, self.state, desired_resources(rendering), provider_config(rendering),
-            {"monad-synapse-switch-gate-": switch_gate_check}, observe,
+            self.cluster, self.state, desired_resources(rendering), provider_config(rendering), checks, observe,
         )
         self.state = result.state
         self.history.append(result)

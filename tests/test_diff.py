@@ -43,7 +43,8 @@ EXPECTED = {
     "memory limit 2Gi": {"rolls": {"monad-synapse-blue", "monad-synapse-green"}, "kinds": {"Deployment"}},
     "release to idle color": {"rolls": {"monad-synapse-green"}, "kinds": {"Deployment"}},
     "switch / roll back": {"rolls": set(),
-                           "kinds": {"Service", "HorizontalPodAutoscaler", "Job", "PrometheusRule", "ConfigMap"}},
+                           "kinds": {"Service", "HorizontalPodAutoscaler", "Job", "PrometheusRule", "ConfigMap",
+                                     "NetworkPolicy"}},
     "VPA Initial": {"rolls": set(), "kinds": {"VerticalPodAutoscaler"}},
     "DDoS: connections 10": {"rolls": set(), "kinds": {"Ingress"}},
     "allow-list a source": {"rolls": set(), "kinds": {"Ingress"}},
@@ -69,7 +70,8 @@ def test_diff_reports_each_runbook_operation(render_dir, operation):
     # Only the switch gate is replaced: a new Job under a new name, created
     # before the finished one is deleted, so it runs once per change.
     replaced = [change for change in changes if change["replaces"]]
-    assert all(change["kind"] == "Job" and change["name"].startswith("monad-synapse-switch-gate-") for change in replaced)
+    assert all(change["kind"] == "Job" and change["name"].startswith(
+        ("monad-synapse-switch-gate-", "monad-synapse-promotion-analysis-")) for change in replaced)
     assert all("metadata.name" in change["fields"] for change in replaced)
     assert {c["name"] for c in changes if c["rollsPods"]} == EXPECTED[operation.name]["rolls"]
     if "kinds" in EXPECTED[operation.name]:
@@ -80,7 +82,8 @@ def test_human_output_is_a_table_with_a_summary(render_dir):
     result = run_diff(render_dir("a", "production"), render_dir("b", "production", "maintenanceMode=true"))
     lines = result.stdout.strip().splitlines()
     assert lines[0].split()[:4] == ["action", "kind", "namespace", "name"]
-    assert lines[-1] == "4 changed, 0 added, 0 removed; 2 roll pods; 0 replaced"
+    # The ConfigMap, both Deployments, the PrometheusRule, and a new analysis Job for the live color.
+    assert lines[-1] == "5 changed, 0 added, 0 removed; 2 roll pods; 1 replaced"
     assert any("data.MAINTENANCE_MODE" in line for line in lines)
 
 

@@ -177,6 +177,13 @@ CASES = [
     Case("restore-without-backups", ("maintenanceMode=true", "restore.fromBackup=latest", "restore.confirm=production",
                                      "restore.requestId=r1", "backup.enabled=false"), key="backup.enabled"),
     Case("bad-namespace", ("namespace=Prod_1",), key="namespace"),
+    Case("analysis-bad-interval", ("promotion.analysis.interval=soon",), key="promotion.analysis.interval"),
+    Case("analysis-failure-limit", ("promotion.analysis.count=3", "promotion.analysis.failureLimit=3"),
+         key="promotion.analysis.failureLimit", bad_value="3"),
+    Case("analysis-prometheus-url", ("promotion.analysis.prometheusUrl=ftp://prom",), key="promotion.analysis.prometheusUrl"),
+    Case("analysis-smoke-path", ("promotion.analysis.smokePaths[0]=$(DATABASE_URL)",), key="promotion.analysis.smokePaths"),
+    Case("analysis-inconclusive", ("promotion.analysis.inconclusive=maybe",), key="promotion.analysis.inconclusive"),
+    Case("analysis-bool-count", ("promotion.analysis.count=true",), key="promotion.analysis.count"),
     Case("bad-request-id-control", ("maintenanceMode=true", "restore.fromBackup=latest", "restore.confirm=production",
                                     "restore.requestId=a\tb"), key="restore.requestId"),
 ]

@@ -20,9 +20,12 @@ PROGRAM_PROVIDER = ProviderConfig(enable_config_map_mutable=True, enable_secret_
 
 
 def changes_between(stack_objects, stack: str, *sets: str):
+    """Changes, leaving out the promotion analysis Job: a config or image change
+    on the live color is a new promotion, whose Job tests/test_promotion.py covers."""
     after = stack_objects(stack, *sets)
     providers = {identity: PROGRAM_PROVIDER for identity in after}
-    return {change.identity: change for change in compare(stack_objects(stack), after, providers=providers)}
+    return {change.identity: change for change in compare(stack_objects(stack), after, providers=providers)
+            if "-promotion-analysis-" not in change.identity}
 
 
 def deployment(objects, namespace: str, color: str) -> dict:
@@ -280,8 +283,9 @@ def test_flipping_active_color_swaps_services_without_restarting_pods(stack_obje
         "Service/production/monad-synapse-preview",
         "HorizontalPodAutoscaler/production/monad-synapse-blue-hpa",
         "HorizontalPodAutoscaler/production/monad-synapse-green-hpa",
-        # Alerts and dashboards follow the live color.
+        # Alerts and dashboards follow the live color, and so does the analysis' reach.
         "PrometheusRule/production/monad-synapse",
+        "NetworkPolicy/production/monad-synapse-promotion-analysis",
         *(f"ConfigMap/production/monad-synapse-dashboard-{slug}" for slug in ("application-overview", "sli-slo")),
     }
 
@@ -330,6 +334,6 @@ def test_database_url_change_rolls_both_colors_and_the_exporters(stack_objects):
     before = stack_objects("production", secrets=("databaseUrl=postgresql://a:b@db:5432/x",))
     after = stack_objects("production", secrets=("databaseUrl=postgresql://a:c@db:5432/x",))
     # The exporters read the connection URLs too, so they restart with them.
-    changes = compare(before, after)
+    changes = [change for change in compare(before, after) if "-promotion-analysis-" not in change.identity]
     assert {change.identity for change in changes} == BOTH_DEPLOYMENTS | EXPORTERS
     assert all(change.rolls_pods for change in changes)

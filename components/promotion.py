@@ -1,0 +1,182 @@
+"""Promotion analysis: before the live Service's selector moves to a color, a
+Job runs scripts/promotion/analysis.py against that color (smoke requests to
+its own headless Service, then its error ratio and p95 latency from
+Prometheus). pulumi-kubernetes awaits Jobs, so a failed analysis fails
+`pulumi up` and the selector stays where it was.
+
+The Job runs once per promotion: its name hashes the color, that color's
+image, the config and secret checksums and the analysis settings, so an
+unchanged stack never re-runs it and a new image or config runs it again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+from urllib.parse import urlparse
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.app_config import APP_PORT
+from components.labels import object_metadata, selector_labels, workload_labels
+from components.pod_security import literal_env, restricted_container_security, restricted_pod_security
+from components.switch_gate import ready_service_name
+from components.vocabulary import APP_JOB, PROMOTION_ANALYSIS
+from settings import Analysis
+
+ANALYSIS_SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "promotion" / "analysis.py"
+ANALYSIS_USER_ID = 10003
+_NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
+
+
+@dataclass(frozen=True)
+class AnalysisTarget:
+    """The color going live, and what judges it."""
+
+    namespace: pulumi.Input[str]
+    namespace_name: str
+    color: str
+    image: str
+    # Config and secret checksums of the pods: a change is a new promotion.
+    rollout_checksums: Mapping[str, pulumi.Input[str]]
+    analysis: Analysis
+    inconclusive: str  # fail | pass
+    prometheus_url: str
+    monitoring_namespace: str
+    # Rate windows cover at least two scrapes.
+    scrape_interval_seconds: int
+
+
+@dataclass(frozen=True)
+class AnalysisSettings:
+    """What the stack says about judging a promotion (the color comes later)."""
+
+    analysis: Analysis
+    inconclusive: str
+    prometheus_url: str
+    monitoring_namespace: str
+    scrape_interval_seconds: int
+
+    def target(self, namespace: pulumi.Input[str], namespace_name: str, color: str, image: str,
+               rollout_checksums: Mapping[str, pulumi.Input[str]]) -> AnalysisTarget:
+        return AnalysisTarget(namespace, namespace_name, color, image, rollout_checksums, self.analysis,
+                              self.inconclusive, self.prometheus_url, self.monitoring_namespace,
+                              self.scrape_interval_seconds)
+
+
+def analysis_window_seconds(target: AnalysisTarget) -> int:
+    return max(target.analysis.interval, 2 * target.scrape_interval_seconds)
+
+
+def analysis_job_name(target: AnalysisTarget, checksums: list) -> str:
+    facts = {"color": target.color, "image": target.image, "checksums": checksums,
+             "analysis": target.analysis.model_dump(mode="json"), "inconclusive": target.inconclusive,
+             "prometheus": target.prometheus_url, "script": hashlib.sha256(ANALYSIS_SCRIPT.read_bytes()).hexdigest()}
+    digest = hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()[:8]
+    return f"{PROMOTION_ANALYSIS}-{target.color}-{digest}"
+
+
+def prometheus_port(url: str) -> int:
+    parsed = urlparse(url)
+    return parsed.port or (443 if parsed.scheme == "https" else 80)
+
+
+def analysis_job(parent: pulumi.Resource, name: str, target: AnalysisTarget, needs: list) -> k8s.batch.v1.Job:
+    """The analysis Job (with its script and NetworkPolicy); `name` prefixes their logical names."""
+    analysis = target.analysis
+    child = pulumi.ResourceOptions(parent=parent)
+    labels = workload_labels(PROMOTION_ANALYSIS, PROMOTION_ANALYSIS, "promotion-analysis")
+    script_map = k8s.core.v1.ConfigMap(
+        f"{name}-script",
+        metadata=object_metadata(PROMOTION_ANALYSIS, target.namespace, labels),
+        data={"analysis.py": ANALYSIS_SCRIPT.read_text()},
+        opts=child,
+    )
+    # It may reach Prometheus and the color it judges, nothing else (DNS is
+    # allowed to every pod by the namespace's policies).
+    policy = k8s.networking.v1.NetworkPolicy(
+        f"{name}-network-policy",
+        metadata=object_metadata(PROMOTION_ANALYSIS, target.namespace, labels),
+        spec={
+            "podSelector": {"matchLabels": {"app.kubernetes.io/name": PROMOTION_ANALYSIS}},
+            "policyTypes": ["Ingress", "Egress"],
+            "ingress": [],
+            "egress": [
+                {"to": [{"namespaceSelector": {"matchLabels": {_NAMESPACE_NAME_LABEL: target.monitoring_namespace}}}],
+                 "ports": [{"protocol": "TCP", "port": prometheus_port(target.prometheus_url)}]},
+                {"to": [{"podSelector": {"matchLabels": selector_labels(target.color)}}],
+                 "ports": [{"protocol": "TCP", "port": APP_PORT}]},
+            ],
+        },
+        opts=child,
+    )
+    env = {
+        "TARGET_URL": f"http://{ready_service_name(target.color)}.{target.namespace_name}.svc:{APP_PORT}",
+        "PROMETHEUS_URL": target.prometheus_url,
+        "SELECTOR": f'job="{APP_JOB}", namespace="{target.namespace_name}", color="{target.color}"',
+        "SMOKE": json.dumps([[check.path, check.status] for check in analysis.smoke_paths]),
+        "MAX_ERROR_RATIO": str(analysis.max_error_ratio),
+        "MAX_P95_SECONDS": str(analysis.max_p95_seconds),
+        "MIN_REQUESTS": str(analysis.min_requests),
+        "COUNT": str(analysis.count),
+        "FAILURE_LIMIT": str(analysis.failure_limit),
+        "INTERVAL_SECONDS": str(analysis.interval),
+        "WINDOW_SECONDS": str(analysis_window_seconds(target)),
+        "INCONCLUSIVE": target.inconclusive,
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    deadline = analysis.count * (analysis.interval + 60) + 120
+    checksums = [target.rollout_checksums[key] for key in sorted(target.rollout_checksums)]
+    job_name = pulumi.Output.all(*checksums).apply(lambda values: analysis_job_name(target, list(values)))
+    pod_labels = labels | {"app.kubernetes.io/instance": PROMOTION_ANALYSIS}
+    return k8s.batch.v1.Job(
+        name,
+        metadata=k8s.meta.v1.ObjectMetaArgs(name=job_name, namespace=target.namespace, labels=labels),
+        spec=k8s.batch.v1.JobSpecArgs(
+            backoff_limit=0,
+            active_deadline_seconds=deadline,
+            # No TTL: a Job deleted after finishing would be re-created (and
+            # re-run) by the next `pulumi up --refresh`.
+            template=k8s.core.v1.PodTemplateSpecArgs(
+                metadata=k8s.meta.v1.ObjectMetaArgs(labels=pod_labels),
+                spec=k8s.core.v1.PodSpecArgs(
+                    restart_policy="Never",
+                    automount_service_account_token=False,
+                    enable_service_links=False,
+                    security_context=restricted_pod_security(ANALYSIS_USER_ID),
+                    containers=[
+                        k8s.core.v1.ContainerArgs(
+                            name="analysis",
+                            image=analysis.image,
+                            image_pull_policy="Always",
+                            command=["python3", "/analysis/analysis.py"],
+                            env=[literal_env(key, value) for key, value in env.items()],
+                            resources=k8s.core.v1.ResourceRequirementsArgs(
+                                requests={"cpu": "10m", "memory": "32Mi", "ephemeral-storage": "16Mi"},
+                                limits={"cpu": "200m", "memory": "96Mi", "ephemeral-storage": "16Mi"},
+                            ),
+                            security_context=restricted_container_security(),
+                            volume_mounts=[
+                                k8s.core.v1.VolumeMountArgs(name="analysis", mount_path="/analysis", read_only=True)
+                            ],
+                        )
+                    ],
+                    volumes=[
+                        k8s.core.v1.VolumeArgs(
+                            name="analysis",
+                            config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(name=PROMOTION_ANALYSIS, default_mode=0o444),
+                        )
+                    ],
+                ),
+            ),
+        ),
+        opts=pulumi.ResourceOptions(
+            parent=parent,
+            depends_on=[*needs, script_map, policy],
+            custom_timeouts=pulumi.CustomTimeouts(create=f"{deadline + 300}s"),
+        ),
+    )

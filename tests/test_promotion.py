@@ -1,0 +1,117 @@
+"""The promotion analysis as rendered: the live Service waits for it, it runs
+once per promotion, skipAnalysis bypasses it, and it is hardened. Its script
+is tested against a real Prometheus in test_promotion_analysis.py."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.engine_model import ModelStack
+
+LIVE_SERVICE = "Service/production/monad-synapse"
+ANALYSIS = "monad-synapse-promotion-analysis-"
+
+
+def analysis_jobs(objects: dict[str, dict]) -> dict[str, dict]:
+    return {key: obj for key, obj in objects.items() if key.startswith(f"Job/production/{ANALYSIS}")}
+
+
+def resources_by_name(rendering) -> dict:
+    return {resource.name: resource for resource in rendering.run.resources}
+
+
+@pytest.mark.parametrize("sets", [("production",), ("production", "activeColor=green")], ids=["blue", "switch-to-green"])
+def test_the_live_service_waits_for_the_analysis_of_its_color(render_stack, stack_objects, sets):
+    resources = resources_by_name(render_stack(*sets))
+    job = resources["monad-synapse-analysis"]
+    assert job.urn in resources["monad-synapse-live-service"].depends_on
+    # Capacity first: the analysis judges the color at the size it will serve with.
+    assert resources["monad-synapse-switch-gate"].urn in job.depends_on
+    (analysis,) = analysis_jobs(stack_objects(*sets)).values()
+    color = "green" if "activeColor=green" in sets else "blue"
+    assert analysis["metadata"]["name"].startswith(f"{ANALYSIS}{color}-")
+    env = {item["name"]: item["value"] for item in analysis["spec"]["template"]["spec"]["containers"][0]["env"]}
+    # The color's own headless Service: the preview Service flips in the same up.
+    assert env["TARGET_URL"] == f"http://monad-synapse-{color}-ready.production.svc:3000"
+    assert env["SELECTOR"] == f'job="monad-synapse", namespace="production", color="{color}"'
+    assert env["PROMETHEUS_URL"] == "http://kube-prometheus-stack-prometheus.monitoring.svc:9090"
+    assert env["INCONCLUSIVE"] == "fail"  # production
+    assert json.loads(env["SMOKE"]) == [["/api/health", 200]]
+
+
+def test_skip_analysis_bypasses_it_and_says_so(render_stack, stack_objects):
+    rendering = render_stack("production", "activeColor=green", "promotion.skipAnalysis=true")
+    resources = resources_by_name(rendering)
+    assert "monad-synapse-analysis" not in resources
+    assert not any(ANALYSIS in urn for urn in resources["monad-synapse-live-service"].depends_on)
+    rule = stack_objects("production", "activeColor=green", "promotion.skipAnalysis=true")[
+        "PrometheusRule/production/monad-synapse"]
+    alerts = {item.get("alert") for group in rule["spec"]["groups"] for item in group["rules"]}
+    assert "MonadSynapsePromotionAnalysisSkipped" in alerts
+    assert not analysis_jobs(stack_objects("production", "promotion.analysis.enabled=false"))
+
+
+def job_name(stack_objects, *sets) -> str:
+    (job,) = analysis_jobs(stack_objects("production", *sets)).values()
+    return job["metadata"]["name"]
+
+
+def test_the_analysis_runs_once_per_promotion(stack_objects):
+    base = job_name(stack_objects)
+    assert job_name(stack_objects) == base  # an unchanged stack keeps its Job: never re-run
+    # A release to the idle color is not a promotion of the live one.
+    assert job_name(stack_objects, "colors.green.image=ghcr.io/monad-synapse/monad-synapse:1.5.0") == base
+    # A new image or config on the color going live is.
+    assert job_name(stack_objects, "colors.blue.image=ghcr.io/monad-synapse/monad-synapse:1.5.0") != base
+    assert job_name(stack_objects, "maintenanceMode=true") != base
+    assert job_name(stack_objects, "activeColor=green") != base
+
+
+def test_the_analysis_job_is_hardened_and_may_reach_only_prometheus_and_its_color(stack_objects):
+    objects = stack_objects("production", "activeColor=green")
+    (job,) = analysis_jobs(objects).values()
+    spec = job["spec"]
+    assert spec["backoffLimit"] == 0 and spec["activeDeadlineSeconds"] > 0 and "ttlSecondsAfterFinished" not in spec
+    pod = spec["template"]["spec"]
+    (container,) = pod["containers"]
+    assert container["image"] == "python:3.13.5-alpine3.22"
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert pod["volumes"][0]["configMap"]["name"] == "monad-synapse-promotion-analysis"
+    policy = objects["NetworkPolicy/production/monad-synapse-promotion-analysis"]["spec"]
+    assert policy["ingress"] == []
+    (prometheus, color) = policy["egress"]
+    assert prometheus["ports"] == [{"protocol": "TCP", "port": 9090}]
+    assert prometheus["to"][0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] == "monitoring"
+    assert color["to"][0]["podSelector"]["matchLabels"]["monad-synapse.com/color"] == "green"
+    app = objects["NetworkPolicy/production/monad-synapse-app"]["spec"]["ingress"]
+    assert {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "monad-synapse-promotion-analysis"}}} in app[1]["from"]
+
+
+def test_staging_passes_inconclusive_and_config_changes_it(stack_objects):
+    def env(*sets):
+        (job,) = [obj for key, obj in stack_objects(*sets).items() if key.startswith("Job/staging/monad-synapse-promotion")]
+        return {item["name"]: item["value"] for item in job["spec"]["template"]["spec"]["containers"][0]["env"]}
+
+    assert env("staging")["INCONCLUSIVE"] == "pass"
+    custom = env("staging", "promotion.analysis.inconclusive=fail", "promotion.analysis.interval=2m",
+                 "promotion.analysis.count=3", "promotion.analysis.smokePaths[0]=/api/ready")
+    assert (custom["INCONCLUSIVE"], custom["INTERVAL_SECONDS"], custom["COUNT"]) == ("fail", "120", "3")
+    assert json.loads(custom["SMOKE"]) == [["/api/ready", 200]]
+
+
+def test_a_failed_analysis_leaves_the_live_selector_untouched(render_stack):
+    stack = ModelStack()
+    assert not stack.up(render_stack("production")).failed
+    stack.settle()
+    stack.analysis = "error ratio 0.2 above 0.01"
+    result = stack.up(render_stack("production", "activeColor=green"))
+    assert result.failed
+    assert result.op(LIVE_SERVICE) == "skipped"
+    assert stack.cluster.objects[LIVE_SERVICE]["spec"]["selector"]["monad-synapse.com/color"] == "blue"
+    # The emergency switch moves traffic without it.
+    stack.analysis = "still failing"
+    result = stack.up(render_stack("production", "activeColor=green", "promotion.skipAnalysis=true"))
+    assert not result.failed
+    assert stack.cluster.objects[LIVE_SERVICE]["spec"]["selector"]["monad-synapse.com/color"] == "green"
