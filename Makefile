@@ -47,12 +47,13 @@ render-all: $(VENV)/.runtime-installed
 test: $(VENV)/.dev-installed
 	$(PYTHON) -m pytest -n auto --dist loadfile
 
-## scan: checkov on the rendered manifests of both stacks (and gateway and object-storage modes)
+## scan: checkov on the rendered manifests of both stacks (and gateway, verification and object-storage modes)
 scan: $(VENV)/.runtime-installed $(SCAN_VENV)/.installed
 	rm -rf build/scan
 	$(PYTHON) -m tools.render staging --out build/scan/staging
 	$(PYTHON) -m tools.render production --out build/scan/production
-	$(PYTHON) -m tools.render production --out build/scan/production-gateway --set edge.kind=gateway
+	$(PYTHON) -m tools.render production --out build/scan/production-gateway --set edge.kind=gateway \
+	  --set promotion.verification.enabled=true
 	$(PYTHON) -m tools.render production --out build/scan/production-s3 --set backup.storage.kind=s3 \
 	  --set backup.storage.s3.bucket=monad-backups --set-secret backupS3AccessKeyId=SCANPLACEHOLDER1 \
 	  --set-secret backupS3SecretAccessKey=scan-placeholder-secret

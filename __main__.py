@@ -89,12 +89,17 @@ app = BlueGreenApp(
         switch_gate=settings.switch_gate,
         # The evidence a color must show before live traffic moves to it;
         # skipAnalysis is the emergency switch (an info alert fires meanwhile).
-        analysis=None if settings.promotion.skip_analysis or not settings.promotion.analysis.enabled else AnalysisSettings(
+        analysis=AnalysisSettings(
             analysis=settings.promotion.analysis,
             inconclusive=settings.analysis_inconclusive,
             prometheus_url=settings.prometheus_url,
             monitoring_namespace=settings.network.monitoring_namespace,
             scrape_interval_seconds=settings.monitoring.scrape_interval_seconds,
+            run_analysis=settings.promotion.analysis.enabled and not settings.promotion.skip_analysis,
+            verification=settings.promotion.verification,
+            # The emergency switch (and the workflow's switch-back) must not
+            # be judged either: it moves traffic now.
+            run_verification=settings.promotion.verification.enabled and not settings.promotion.skip_analysis,
         ),
         probes=settings.probes,
         node_heap_mebibytes=settings.node_heap_mebibytes,

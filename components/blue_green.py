@@ -38,7 +38,7 @@ from components.labels import (
     object_metadata,
     selector_labels,
 )
-from components.promotion import AnalysisSettings, analysis_job
+from components.promotion import AnalysisSettings, analysis_job, promotion_support, verification_job
 from components.switch_gate import GateTarget, ready_service_name, switch_gate_job
 from components.vocabulary import APP_NAME, CONTAINER_NAME
 from components.pod_security import (
@@ -148,12 +148,21 @@ class BlueGreenApp(pulumi.ComponentResource):
             live_needs.append(switch_gate_job(
                 self, f"{name}-switch-gate", target, args.active_color, idle_color, [*live_needs, *ready_services.values()]
             ))
-        if args.analysis is not None:
-            # Evidence that the color is healthy, once it has its capacity.
-            live_needs.append(analysis_job(self, f"{name}-analysis", args.analysis.target(
-                args.namespace, args.namespace_name, args.active_color, args.images[args.active_color],
-                args.rollout_annotations), [*live_needs, *ready_services.values()]))
+        promotion = args.analysis
+        if promotion is not None:
+            target = promotion.target(args.namespace, args.namespace_name, args.active_color,
+                                      args.images[args.active_color], args.rollout_annotations)
+            support = None
+            if promotion.run_analysis or promotion.run_verification:
+                support = promotion_support(self, f"{name}-analysis", target)
+            if promotion.run_analysis:
+                # Evidence that the color is healthy, once it has its capacity.
+                live_needs.append(analysis_job(self, f"{name}-analysis", target, support,
+                                               [*live_needs, *ready_services.values()]))
         live_service = self._service(args, name, "live", LIVE_SERVICE_NAME, args.active_color, depends_on=live_needs)
+        if promotion is not None and promotion.run_verification:
+            # After the switch: a bad window fails `pulumi up` (the workflow switches back).
+            verification_job(self, f"{name}-verification", target, promotion.verification, support, [live_service])
         preview_service = self._service(args, 
             name, "preview", PREVIEW_SERVICE_NAME, idle_color, depends_on=[deployments[idle_color]],
         )

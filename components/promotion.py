@@ -7,6 +7,11 @@ Prometheus). pulumi-kubernetes awaits Jobs, so a failed analysis fails
 The Job runs once per promotion: its name hashes the color, that color's
 image, the config and secret checksums and the analysis settings, so an
 unchanged stack never re-runs it and a new image or config runs it again.
+
+Optionally (promotion.verification), a second Job runs after the live
+Service has moved and judges the live color's error ratio over a short
+window with the same script; a bad window fails `pulumi up`, and the deploy
+workflow switches back.
 """
 
 from __future__ import annotations
@@ -25,8 +30,8 @@ from components.app_config import APP_PORT
 from components.labels import object_metadata, selector_labels, workload_labels
 from components.pod_security import literal_env, restricted_container_security, restricted_pod_security
 from components.switch_gate import ready_service_name
-from components.vocabulary import APP_JOB, PROMOTION_ANALYSIS
-from settings import Analysis
+from components.vocabulary import APP_JOB, APP_NAME, PROMOTION_ANALYSIS
+from settings import Analysis, Verification
 
 ANALYSIS_SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "promotion" / "analysis.py"
 ANALYSIS_USER_ID = 10003
@@ -60,6 +65,11 @@ class AnalysisSettings:
     prometheus_url: str
     monitoring_namespace: str
     scrape_interval_seconds: int
+    # False with promotion.skipAnalysis (or analysis.enabled false).
+    run_analysis: bool = True
+    verification: Verification = Verification()
+    # False unless promotion.verification.enabled, and with skipAnalysis.
+    run_verification: bool = False
 
     def target(self, namespace: pulumi.Input[str], namespace_name: str, color: str, image: str,
                rollout_checksums: Mapping[str, pulumi.Input[str]]) -> AnalysisTarget:
@@ -72,12 +82,13 @@ def analysis_window_seconds(target: AnalysisTarget) -> int:
     return max(target.analysis.interval, 2 * target.scrape_interval_seconds)
 
 
-def analysis_job_name(target: AnalysisTarget, checksums: list) -> str:
-    facts = {"color": target.color, "image": target.image, "checksums": checksums,
+def analysis_job_name(target: AnalysisTarget, checksums: list, phase: str = "analysis", extra: dict | None = None) -> str:
+    facts = {"phase": phase, "extra": extra or {}, "color": target.color, "image": target.image, "checksums": checksums,
              "analysis": target.analysis.model_dump(mode="json"), "inconclusive": target.inconclusive,
              "prometheus": target.prometheus_url, "script": hashlib.sha256(ANALYSIS_SCRIPT.read_bytes()).hexdigest()}
     digest = hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()[:8]
-    return f"{PROMOTION_ANALYSIS}-{target.color}-{digest}"
+    prefix = PROMOTION_ANALYSIS if phase == "analysis" else f"{APP_NAME}-promotion-{phase}"
+    return f"{prefix}-{target.color}-{digest}"
 
 
 def prometheus_port(url: str) -> int:
@@ -85,14 +96,22 @@ def prometheus_port(url: str) -> int:
     return parsed.port or (443 if parsed.scheme == "https" else 80)
 
 
-def analysis_job(parent: pulumi.Resource, name: str, target: AnalysisTarget, needs: list) -> k8s.batch.v1.Job:
-    """The analysis Job (with its script and NetworkPolicy); `name` prefixes their logical names."""
-    analysis = target.analysis
+@dataclass(frozen=True)
+class PromotionSupport:
+    """The script and NetworkPolicy both promotion Jobs use."""
+
+    script_map: k8s.core.v1.ConfigMap
+    policy: k8s.networking.v1.NetworkPolicy
+
+
+_LABELS = workload_labels(PROMOTION_ANALYSIS, PROMOTION_ANALYSIS, "promotion-analysis")
+
+
+def promotion_support(parent: pulumi.Resource, name: str, target: AnalysisTarget) -> PromotionSupport:
     child = pulumi.ResourceOptions(parent=parent)
-    labels = workload_labels(PROMOTION_ANALYSIS, PROMOTION_ANALYSIS, "promotion-analysis")
     script_map = k8s.core.v1.ConfigMap(
         f"{name}-script",
-        metadata=object_metadata(PROMOTION_ANALYSIS, target.namespace, labels),
+        metadata=object_metadata(PROMOTION_ANALYSIS, target.namespace, _LABELS),
         data={"analysis.py": ANALYSIS_SCRIPT.read_text()},
         opts=child,
     )
@@ -100,7 +119,7 @@ def analysis_job(parent: pulumi.Resource, name: str, target: AnalysisTarget, nee
     # allowed to every pod by the namespace's policies).
     policy = k8s.networking.v1.NetworkPolicy(
         f"{name}-network-policy",
-        metadata=object_metadata(PROMOTION_ANALYSIS, target.namespace, labels),
+        metadata=object_metadata(PROMOTION_ANALYSIS, target.namespace, _LABELS),
         spec={
             "podSelector": {"matchLabels": {"app.kubernetes.io/name": PROMOTION_ANALYSIS}},
             "policyTypes": ["Ingress", "Egress"],
@@ -114,10 +133,25 @@ def analysis_job(parent: pulumi.Resource, name: str, target: AnalysisTarget, nee
         },
         opts=child,
     )
-    env = {
+    return PromotionSupport(script_map, policy)
+
+
+def _common_env(target: AnalysisTarget) -> dict[str, str]:
+    return {
         "TARGET_URL": f"http://{ready_service_name(target.color)}.{target.namespace_name}.svc:{APP_PORT}",
         "PROMETHEUS_URL": target.prometheus_url,
         "SELECTOR": f'job="{APP_JOB}", namespace="{target.namespace_name}", color="{target.color}"',
+        "WINDOW_SECONDS": str(analysis_window_seconds(target)),
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+
+
+def analysis_job(
+    parent: pulumi.Resource, name: str, target: AnalysisTarget, support: PromotionSupport, needs: list
+) -> k8s.batch.v1.Job:
+    """Before the switch: smoke requests and both thresholds, `count` times."""
+    analysis = target.analysis
+    env = _common_env(target) | {
         "SMOKE": json.dumps([[check.path, check.status] for check in analysis.smoke_paths]),
         "MAX_ERROR_RATIO": str(analysis.max_error_ratio),
         "MAX_P95_SECONDS": str(analysis.max_p95_seconds),
@@ -125,17 +159,43 @@ def analysis_job(parent: pulumi.Resource, name: str, target: AnalysisTarget, nee
         "COUNT": str(analysis.count),
         "FAILURE_LIMIT": str(analysis.failure_limit),
         "INTERVAL_SECONDS": str(analysis.interval),
-        "WINDOW_SECONDS": str(analysis_window_seconds(target)),
         "INCONCLUSIVE": target.inconclusive,
-        "PYTHONDONTWRITEBYTECODE": "1",
     }
-    deadline = analysis.count * (analysis.interval + 60) + 120
+    return _job(parent, name, target, support, "analysis", env, analysis.count * (analysis.interval + 60) + 120, needs)
+
+
+def verification_job(
+    parent: pulumi.Resource, name: str, target: AnalysisTarget, verification: Verification,
+    support: PromotionSupport, needs: list,
+) -> k8s.batch.v1.Job:
+    """After the switch: the live color's error ratio over a short window.
+    Too little traffic passes: the switch is done, only errors undo it."""
+    env = _common_env(target) | {
+        "SMOKE": "[]",
+        "MAX_ERROR_RATIO": str(verification.max_error_ratio),
+        "MAX_P95_SECONDS": str(target.analysis.max_p95_seconds),
+        "MIN_REQUESTS": str(verification.min_requests),
+        "COUNT": str(verification.count),
+        "FAILURE_LIMIT": "0",
+        "INTERVAL_SECONDS": str(verification.interval),
+        "INCONCLUSIVE": "pass",
+    }
+    deadline = verification.count * (verification.interval + 60) + 120
+    return _job(parent, name, target, support, "verification", env, deadline, needs,
+                extra_facts=verification.model_dump(mode="json"))
+
+
+def _job(
+    parent: pulumi.Resource, name: str, target: AnalysisTarget, support: PromotionSupport, phase: str,
+    env: dict[str, str], deadline: int, needs: list, extra_facts: dict | None = None,
+) -> k8s.batch.v1.Job:
     checksums = [target.rollout_checksums[key] for key in sorted(target.rollout_checksums)]
-    job_name = pulumi.Output.all(*checksums).apply(lambda values: analysis_job_name(target, list(values)))
-    pod_labels = labels | {"app.kubernetes.io/instance": PROMOTION_ANALYSIS}
+    job_name = pulumi.Output.all(*checksums).apply(
+        lambda values: analysis_job_name(target, list(values), phase, extra_facts or {}))
+    pod_labels = _LABELS | {"app.kubernetes.io/instance": f"{PROMOTION_ANALYSIS}-{phase}"}
     return k8s.batch.v1.Job(
         name,
-        metadata=k8s.meta.v1.ObjectMetaArgs(name=job_name, namespace=target.namespace, labels=labels),
+        metadata=k8s.meta.v1.ObjectMetaArgs(name=job_name, namespace=target.namespace, labels=_LABELS),
         spec=k8s.batch.v1.JobSpecArgs(
             backoff_limit=0,
             active_deadline_seconds=deadline,
@@ -150,8 +210,8 @@ def analysis_job(parent: pulumi.Resource, name: str, target: AnalysisTarget, nee
                     security_context=restricted_pod_security(ANALYSIS_USER_ID),
                     containers=[
                         k8s.core.v1.ContainerArgs(
-                            name="analysis",
-                            image=analysis.image,
+                            name=phase,
+                            image=target.analysis.image,
                             image_pull_policy="Always",
                             command=["python3", "/analysis/analysis.py"],
                             env=[literal_env(key, value) for key, value in env.items()],
@@ -176,7 +236,7 @@ def analysis_job(parent: pulumi.Resource, name: str, target: AnalysisTarget, nee
         ),
         opts=pulumi.ResourceOptions(
             parent=parent,
-            depends_on=[*needs, script_map, policy],
+            depends_on=[*needs, support.script_map, support.policy],
             custom_timeouts=pulumi.CustomTimeouts(create=f"{deadline + 300}s"),
         ),
     )

@@ -39,7 +39,7 @@ from settings.fields import parse_quantity
 from settings.loading import KubernetesConfig, StackInputs, StackSecrets, load_settings
 from settings.model import TOP_LEVEL_KEYS, Settings
 from settings.observability import Alerting, Exporters, Monitoring
-from settings.promotion import Analysis, Promotion, SmokeCheck
+from settings.promotion import Analysis, Promotion, SmokeCheck, Verification
 from settings.schedules import first_overlap, max_interval_seconds
 from settings.workload import (
     Autoscaling,
@@ -56,7 +56,7 @@ __all__ = [
     "SYSTEM_NAMESPACES", "TOP_LEVEL_KEYS", "Alerting", "Analysis", "Autoscaling", "Backup", "BackupStorage", "Edge", "EgressTarget",
     "Exporters", "GatewayEdge", "KubernetesConfig", "Monitoring", "Network", "PreviewEdge", "PriorityClassSettings",
     "Probes", "Problem", "Promotion", "SmokeCheck", "RateLimit", "Resources", "Restore", "RestoreDrill", "RpcEgress", "S3Storage", "Settings",
-    "SettingsError", "SharedGateway", "StackInputs", "StackSecrets", "SwitchGate", "Vpa", "covers_the_internet",
+    "SettingsError", "SharedGateway", "StackInputs", "StackSecrets", "SwitchGate", "Verification", "Vpa", "covers_the_internet",
     "first_overlap", "load_settings", "max_interval_seconds", "node_heap_mebibytes", "parse_quantity",
     "public_addresses",
 ]

@@ -86,8 +86,21 @@ class Analysis(_Model):
         return self
 
 
+class Verification(_Model):
+    """After the switch: the live color's error ratio over a short window.
+    Off by default; on, a bad window fails `pulumi up` (and the deploy
+    workflow switches back)."""
+
+    enabled: bool = False
+    max_error_ratio: float = Field(0.01, gt=0, lt=1)
+    interval: Seconds = Field(30, ge=5, le=600)
+    count: int = Field(4, ge=1, le=60)
+    min_requests: int = Field(100, ge=0, le=1_000_000_000)
+
+
 class Promotion(_Model):
     analysis: Analysis = Field(default_factory=Analysis)
+    verification: Verification = Field(default_factory=Verification)
     # Emergency switch: move traffic without the analysis (an info alert
     # fires while it is set, so it is not forgotten).
     skip_analysis: bool = False

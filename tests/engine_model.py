@@ -62,16 +62,19 @@ def switch_gate_check(cluster: LiveCluster, job: Mapping[str, Any]) -> Optional[
 class ModelStack:
     """One stack's state and its cluster across `pulumi up`s. `analysis`
     stands in for the promotion analysis Job's verdict (its script is tested
-    against a real Prometheus): None passes, a message fails it."""
+    against a real Prometheus): None passes, a message fails it;
+    `verification` likewise for the verification Job after the switch."""
 
     cluster: LiveCluster = field(default_factory=LiveCluster)
     state: dict = field(default_factory=dict)
     history: list = field(default_factory=list)
     analysis: Optional[str] = None
+    verification: Optional[str] = None
 
     def up(self, rendering: Rendering, observe=None) -> UpResult:
         checks = {"monad-synapse-switch-gate-": switch_gate_check,
-                  "monad-synapse-promotion-analysis-": lambda cluster, job: self.analysis}
+                  "monad-synapse-promotion-analysis-": lambda cluster, job: self.analysis,
+                  "monad-synapse-promotion-verification-": lambda cluster, job: self.verification}
         result = simulate_up(
             self.cluster, self.state, desired_resources(rendering), provider_config(rendering), checks, observe,
         )

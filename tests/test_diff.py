@@ -45,6 +45,10 @@ EXPECTED = {
     "switch / roll back": {"rolls": set(),
                            "kinds": {"Service", "HorizontalPodAutoscaler", "Job", "PrometheusRule", "ConfigMap",
                                      "NetworkPolicy"}},
+    # The analysis is skipped (its Job, script and policy go) and an info alert fires.
+    "emergency switch (no analysis)": {"rolls": set(),
+                                       "kinds": {"Service", "HorizontalPodAutoscaler", "Job", "PrometheusRule",
+                                                 "ConfigMap", "NetworkPolicy"}},
     "VPA Initial": {"rolls": set(), "kinds": {"VerticalPodAutoscaler"}},
     "DDoS: connections 10": {"rolls": set(), "kinds": {"Ingress"}},
     "allow-list a source": {"rolls": set(), "kinds": {"Ingress"}},

@@ -51,8 +51,19 @@ def test_main_deploys_staging_then_production_behind_an_environment():
     jobs = load("deploy.yml")["jobs"]
     assert jobs["staging"]["needs"] == "test" and jobs["production"]["needs"] == "staging"
     assert jobs["production"]["environment"] == "production"
-    (up,) = [step for step in jobs["production"]["steps"] if step.get("uses", "").startswith("pulumi/actions@")]
-    assert up["with"]["command"] == "up" and up["with"]["stack-name"] == "production"
+    for stack in ("staging", "production"):
+        steps = jobs[stack]["steps"]
+        (up,) = [step for step in steps if step.get("with", {}).get("command") == "up"]
+        assert up["with"]["stack-name"] == stack and up["id"] == "up"
+        # A failed promotion switches back to the color captured before the up.
+        order = [step.get("id") or step.get("name") for step in steps]
+        (switch_back,) = [step for step in steps if "tools.switch_back" in step.get("run", "")]
+        assert order.index("deployed") < order.index("up") < steps.index(switch_back)
+        assert "pulumi stack output activeColor" in steps[order.index("deployed")]["run"]
+        assert switch_back["if"] == "failure() && steps.up.outcome == 'failure'"
+        assert switch_back["env"]["DEPLOYED_COLOR"] == "${{ steps.deployed.outputs.color }}"
+        # The color reaches the script as data, never spliced into the shell.
+        assert "${{" not in switch_back["run"] and f"tools.switch_back {stack} " in switch_back["run"]
 
 
 @pytest.mark.skipif(shutil.which("git") is None or not (PROJECT_DIR / ".git").exists(), reason="needs the git checkout")
@@ -93,7 +104,7 @@ def test_bench_reports_every_operation(capsys):
 def steps_before_pulumi(job: dict) -> list[str]:
     runs = []
     for step in job["steps"]:
-        if step.get("uses", "").startswith("pulumi/actions@"):
+        if step.get("uses", "").startswith("pulumi/actions@") and "command" in step.get("with", {}):
             return runs
         runs.append(step.get("run", ""))
     raise AssertionError("no pulumi/actions step")

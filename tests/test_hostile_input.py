@@ -184,6 +184,9 @@ CASES = [
     Case("analysis-smoke-path", ("promotion.analysis.smokePaths[0]=$(DATABASE_URL)",), key="promotion.analysis.smokePaths"),
     Case("analysis-inconclusive", ("promotion.analysis.inconclusive=maybe",), key="promotion.analysis.inconclusive"),
     Case("analysis-bool-count", ("promotion.analysis.count=true",), key="promotion.analysis.count"),
+    Case("verification-error-ratio", ("promotion.verification.maxErrorRatio=1.5",),
+         key="promotion.verification.maxErrorRatio", bad_value="1.5"),
+    Case("verification-interval", ("promotion.verification.interval=1s",), key="promotion.verification.interval"),
     Case("bad-request-id-control", ("maintenanceMode=true", "restore.fromBackup=latest", "restore.confirm=production",
                                     "restore.requestId=a\tb"), key="restore.requestId"),
 ]

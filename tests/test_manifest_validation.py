@@ -21,7 +21,7 @@ KUBERNETES_VERSIONS = ("1.31.0", "1.37.0")
 VARIANTS = [
     ("staging",),
     ("production",),
-    ("production", "activeColor=green", "idleReplicas=0"),
+    ("production", "activeColor=green", "idleReplicas=0", "promotion.verification.enabled=true"),
     ("production", "maintenanceMode=true", "vpa.updateMode=Initial", "appConfig.FEATURE_X=on"),
     ("production", "edge.kind=gateway", "rateLimit.allowlistCidrs[0]=203.0.113.0/24"),
     ("staging", "edge.kind=gateway", "edge.gateway.shared.name=public", "edge.gateway.shared.namespace=gateways"),

@@ -115,3 +115,48 @@ def test_a_failed_analysis_leaves_the_live_selector_untouched(render_stack):
     result = stack.up(render_stack("production", "activeColor=green", "promotion.skipAnalysis=true"))
     assert not result.failed
     assert stack.cluster.objects[LIVE_SERVICE]["spec"]["selector"]["monad-synapse.com/color"] == "green"
+
+
+VERIFICATION = "Job/production/monad-synapse-promotion-verification-"
+
+
+def test_verification_after_the_switch_is_opt_in_and_judges_errors_only(render_stack, stack_objects):
+    assert not any(key.startswith(VERIFICATION) for key in stack_objects("production"))
+    sets = ("production", "activeColor=green", "promotion.verification.enabled=true",
+            "promotion.verification.maxErrorRatio=0.02")
+    resources = resources_by_name(render_stack(*sets))
+    verification = resources["monad-synapse-verification"]
+    # It judges live traffic, so it runs after the live Service has moved.
+    assert resources["monad-synapse-live-service"].urn in verification.depends_on
+    assert verification.urn not in resources["monad-synapse-live-service"].depends_on
+    (job,) = [obj for key, obj in stack_objects(*sets).items() if key.startswith(VERIFICATION)]
+    assert job["metadata"]["name"].startswith("monad-synapse-promotion-verification-green-")
+    env = {item["name"]: item["value"] for item in job["spec"]["template"]["spec"]["containers"][0]["env"]}
+    # No smoke requests (that was the analysis); too little traffic passes.
+    assert (env["SMOKE"], env["INCONCLUSIVE"], env["MAX_ERROR_RATIO"], env["FAILURE_LIMIT"]) == ("[]", "pass", "0.02", "0")
+    # Distinct from the analysis Job, so both run in one promotion.
+    assert len(analysis_jobs(stack_objects(*sets))) == 1
+    # The emergency switch (the workflow's switch-back) is judged by neither.
+    skipped = stack_objects(*sets, "promotion.skipAnalysis=true")
+    assert not any(key.startswith(VERIFICATION) for key in skipped)
+    assert not analysis_jobs(skipped)
+    assert "ConfigMap/production/monad-synapse-promotion-analysis" not in skipped
+
+
+def test_a_failed_verification_fails_the_up_and_the_switch_back_restores_traffic(render_stack):
+    """The deploy workflow's path, replayed: the verification fails after the
+    live Service moved; tools.switch_back's config (previous color, no
+    analysis) moves it back."""
+    verify = "promotion.verification.enabled=true"
+    stack = ModelStack()
+    assert not stack.up(render_stack("production", verify)).failed
+    stack.settle()
+    stack.verification = "error ratio 0.3 above 0.01"
+    result = stack.up(render_stack("production", verify, "activeColor=green"))
+    assert result.failed
+    # Too late to keep traffic: the Service moved before the verification ran.
+    assert result.op(LIVE_SERVICE) == "update"
+    assert stack.cluster.objects[LIVE_SERVICE]["spec"]["selector"]["monad-synapse.com/color"] == "green"
+    result = stack.up(render_stack("production", verify, "activeColor=blue", "promotion.skipAnalysis=true"))
+    assert not result.failed
+    assert stack.cluster.objects[LIVE_SERVICE]["spec"]["selector"]["monad-synapse.com/color"] == "blue"

@@ -24,6 +24,7 @@ OPERATIONS = (
     Operation("memory limit 2Gi", ("resources.limits.memory=2Gi",)),
     Operation("release to idle color", ("colors.green.image=ghcr.io/monad-synapse/monad-synapse:1.5.0",)),
     Operation("switch / roll back", ("activeColor=green",)),
+    Operation("emergency switch (no analysis)", ("activeColor=green", "promotion.skipAnalysis=true")),
     Operation("VPA Initial", ("vpa.updateMode=Initial",)),
     Operation("DDoS: connections 10", ("rateLimit.connections=10",)),
     Operation("allow-list a source", ("rateLimit.allowlistCidrs[0]=203.0.113.0/24",)),
