@@ -28,7 +28,7 @@ import pulumi_kubernetes as k8s
 
 from components.app_config import APP_PORT
 from components.labels import object_metadata, selector_labels, workload_labels
-from components.pod_security import literal_env, restricted_container_security, restricted_pod_security
+from components.script_job import ScriptJob, script_job
 from components.switch_gate import ready_service_name
 from components.vocabulary import APP_JOB, APP_NAME, PROMOTION_ANALYSIS
 from settings import Analysis, Verification
@@ -193,50 +193,9 @@ def _job(
     job_name = pulumi.Output.all(*checksums).apply(
         lambda values: analysis_job_name(target, list(values), phase, extra_facts or {}))
     pod_labels = _LABELS | {"app.kubernetes.io/instance": f"{PROMOTION_ANALYSIS}-{phase}"}
-    return k8s.batch.v1.Job(
-        name,
-        metadata=k8s.meta.v1.ObjectMetaArgs(name=job_name, namespace=target.namespace, labels=_LABELS),
-        spec=k8s.batch.v1.JobSpecArgs(
-            backoff_limit=0,
-            active_deadline_seconds=deadline,
-            # No TTL: a Job deleted after finishing would be re-created (and
-            # re-run) by the next `pulumi up --refresh`.
-            template=k8s.core.v1.PodTemplateSpecArgs(
-                metadata=k8s.meta.v1.ObjectMetaArgs(labels=pod_labels),
-                spec=k8s.core.v1.PodSpecArgs(
-                    restart_policy="Never",
-                    automount_service_account_token=False,
-                    enable_service_links=False,
-                    security_context=restricted_pod_security(ANALYSIS_USER_ID),
-                    containers=[
-                        k8s.core.v1.ContainerArgs(
-                            name=phase,
-                            image=target.analysis.image,
-                            image_pull_policy="Always",
-                            command=["python3", "/analysis/analysis.py"],
-                            env=[literal_env(key, value) for key, value in env.items()],
-                            resources=k8s.core.v1.ResourceRequirementsArgs(
-                                requests={"cpu": "10m", "memory": "32Mi", "ephemeral-storage": "16Mi"},
-                                limits={"cpu": "200m", "memory": "96Mi", "ephemeral-storage": "16Mi"},
-                            ),
-                            security_context=restricted_container_security(),
-                            volume_mounts=[
-                                k8s.core.v1.VolumeMountArgs(name="analysis", mount_path="/analysis", read_only=True)
-                            ],
-                        )
-                    ],
-                    volumes=[
-                        k8s.core.v1.VolumeArgs(
-                            name="analysis",
-                            config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(name=PROMOTION_ANALYSIS, default_mode=0o444),
-                        )
-                    ],
-                ),
-            ),
-        ),
-        opts=pulumi.ResourceOptions(
-            parent=parent,
-            depends_on=[*needs, support.script_map, support.policy],
-            custom_timeouts=pulumi.CustomTimeouts(create=f"{deadline + 300}s"),
-        ),
+    job = ScriptJob(
+        namespace=target.namespace, job_name=job_name, labels=_LABELS, pod_labels=pod_labels, user_id=ANALYSIS_USER_ID,
+        container_name=phase, image=target.analysis.image, script_map_name=PROMOTION_ANALYSIS, volume="analysis",
+        script="analysis.py", env=env, cpu_limit="200m", memory_limit="96Mi", deadline_seconds=deadline,
     )
+    return script_job(name, job, parent, [*needs, support.script_map, support.policy])

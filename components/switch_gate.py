@@ -16,7 +16,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.labels import object_metadata, workload_labels
-from components.pod_security import literal_env, restricted_container_security, restricted_pod_security
+from components.script_job import ScriptJob, script_job
 from components.vocabulary import APP_NAME
 from settings import SwitchGate
 
@@ -92,50 +92,9 @@ def switch_gate_job(
         "FIX_HINT": fix_hint,
         "PYTHONDONTWRITEBYTECODE": "1",
     }
-    return k8s.batch.v1.Job(
-        name,
-        metadata=k8s.meta.v1.ObjectMetaArgs(name=job_name, namespace=target.namespace, labels=labels),
-        spec=k8s.batch.v1.JobSpecArgs(
-            backoff_limit=0,
-            active_deadline_seconds=gate.timeout_seconds + 120,
-            # No TTL: a Job deleted after finishing would be re-created
-            # (and re-run) by the next `pulumi up --refresh`.
-            template=k8s.core.v1.PodTemplateSpecArgs(
-                metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
-                spec=k8s.core.v1.PodSpecArgs(
-                    restart_policy="Never",
-                    automount_service_account_token=False,
-                    enable_service_links=False,
-                    security_context=restricted_pod_security(GATE_USER_ID),
-                    containers=[
-                        k8s.core.v1.ContainerArgs(
-                            name="gate",
-                            image=gate.image,
-                            image_pull_policy="Always",
-                            command=["python3", "/gate/gate.py"],
-                            env=[literal_env(key, value) for key, value in env.items()],
-                            resources=k8s.core.v1.ResourceRequirementsArgs(
-                                requests={"cpu": "10m", "memory": "32Mi", "ephemeral-storage": "16Mi"},
-                                limits={"cpu": "100m", "memory": "64Mi", "ephemeral-storage": "16Mi"},
-                            ),
-                            security_context=restricted_container_security(),
-                            volume_mounts=[
-                                k8s.core.v1.VolumeMountArgs(name="gate", mount_path="/gate", read_only=True)
-                            ],
-                        )
-                    ],
-                    volumes=[
-                        k8s.core.v1.VolumeArgs(
-                            name="gate",
-                            config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(name=SWITCH_GATE, default_mode=0o444),
-                        )
-                    ],
-                ),
-            ),
-        ),
-        opts=pulumi.ResourceOptions(
-            parent=parent,
-            depends_on=[*needs, script_map],
-            custom_timeouts=pulumi.CustomTimeouts(create=f"{gate.timeout_seconds + 300}s"),
-        ),
+    job = ScriptJob(
+        namespace=target.namespace, job_name=job_name, labels=labels, pod_labels=labels, user_id=GATE_USER_ID,
+        container_name="gate", image=gate.image, script_map_name=SWITCH_GATE, volume="gate", script="gate.py",
+        env=env, cpu_limit="100m", memory_limit="64Mi", deadline_seconds=gate.timeout_seconds + 120,
     )
+    return script_job(name, job, parent, [*needs, script_map])
