@@ -115,26 +115,23 @@ def _check_namespace_name(name: str) -> str:
 
 
 NamespaceName = Annotated[str, AfterValidator(_check_namespace_name)]
-_SECTION_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-
-
-def _check_section_name(name: str) -> str:
-    if len(name) > 253 or not _SECTION_NAME.match(name):
-        raise _custom_error("bad_section_name", "not a Gateway listener name (lower-case DNS subdomain, e.g. https)")
-    return name
-
-
-SectionName = Annotated[str, AfterValidator(_check_section_name)]
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 
 
-def _check_object_name(name: str) -> str:
-    if len(name) > 253 or not _DNS_SUBDOMAIN.match(name):
-        raise _custom_error("bad_object_name", "not a Kubernetes object name (lower-case DNS subdomain)")
-    return name
+def _dns_subdomain(error_type: str, message: str) -> AfterValidator:
+    """A lower-case DNS subdomain (RFC 1123, at most 253), the shape of most Kubernetes names."""
+
+    def check(name: str) -> str:
+        if len(name) > 253 or not _DNS_SUBDOMAIN.match(name):
+            raise _custom_error(error_type, message)
+        return name
+
+    return AfterValidator(check)
 
 
-ObjectName = Annotated[str, AfterValidator(_check_object_name)]
+SectionName = Annotated[str, _dns_subdomain(
+    "bad_section_name", "not a Gateway listener name (lower-case DNS subdomain, e.g. https)")]
+ObjectName = Annotated[str, _dns_subdomain("bad_object_name", "not a Kubernetes object name (lower-case DNS subdomain)")]
 
 
 def _check_label_map(labels: Mapping[str, str]) -> Mapping[str, str]:
