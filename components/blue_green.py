@@ -153,7 +153,9 @@ class BlueGreenApp(pulumi.ComponentResource):
             target = promotion.target(args.namespace, args.namespace_name, args.active_color,
                                       args.images[args.active_color], args.rollout_annotations)
             support = None
-            if promotion.run_analysis or promotion.run_verification:
+            if promotion.analysis.enabled or promotion.verification.enabled:
+                # Kept while a Job is merely skipped (emergency switch,
+                # maintenance mode): those toggles then add or remove one Job.
                 support = promotion_support(self, f"{name}-analysis", target)
             if promotion.run_analysis:
                 # Evidence that the color is healthy, once it has its capacity.

@@ -65,10 +65,10 @@ class AnalysisSettings:
     prometheus_url: str
     monitoring_namespace: str
     scrape_interval_seconds: int
-    # False with promotion.skipAnalysis (or analysis.enabled false).
+    # False with promotion.skipAnalysis, in maintenance mode, or analysis.enabled false.
     run_analysis: bool = True
     verification: Verification = Verification()
-    # False unless promotion.verification.enabled, and with skipAnalysis.
+    # False unless promotion.verification.enabled; false with skipAnalysis or in maintenance mode.
     run_verification: bool = False
 
     def target(self, namespace: pulumi.Input[str], namespace_name: str, color: str, image: str,

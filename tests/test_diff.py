@@ -86,8 +86,8 @@ def test_human_output_is_a_table_with_a_summary(render_dir):
     result = run_diff(render_dir("a", "production"), render_dir("b", "production", "maintenanceMode=true"))
     lines = result.stdout.strip().splitlines()
     assert lines[0].split()[:4] == ["action", "kind", "namespace", "name"]
-    # The ConfigMap, both Deployments, the PrometheusRule, and a new analysis Job for the live color.
-    assert lines[-1] == "5 changed, 0 added, 0 removed; 2 roll pods; 1 replaced"
+    # The ConfigMap, both Deployments and the PrometheusRule; no analysis in maintenance mode.
+    assert lines[-1] == "4 changed, 0 added, 1 removed; 2 roll pods; 0 replaced"
     assert any("data.MAINTENANCE_MODE" in line for line in lines)
 
 

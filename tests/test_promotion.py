@@ -53,6 +53,17 @@ def test_skip_analysis_bypasses_it_and_says_so(render_stack, stack_objects):
     assert not analysis_jobs(stack_objects("production", "promotion.analysis.enabled=false"))
 
 
+def test_maintenance_mode_runs_no_analysis(render_stack, stack_objects):
+    """The maintenance page has nothing to judge, and an incident or a restore
+    must not wait minutes for an analysis (or fail on one for want of traffic)."""
+    sets = ("production", "maintenanceMode=true", "activeColor=green", "promotion.verification.enabled=true")
+    assert not analysis_jobs(stack_objects(*sets))
+    assert not any(key.startswith(VERIFICATION) for key in stack_objects(*sets))
+    resources = resources_by_name(render_stack(*sets))
+    assert "monad-synapse-analysis" not in resources
+    assert resources["monad-synapse-switch-gate"].urn in resources["monad-synapse-live-service"].depends_on
+
+
 def job_name(stack_objects, *sets) -> str:
     (job,) = analysis_jobs(stack_objects("production", *sets)).values()
     return job["metadata"]["name"]
@@ -65,7 +76,7 @@ def test_the_analysis_runs_once_per_promotion(stack_objects):
     assert job_name(stack_objects, "colors.green.image=ghcr.io/monad-synapse/monad-synapse:1.5.0") == base
     # A new image or config on the color going live is.
     assert job_name(stack_objects, "colors.blue.image=ghcr.io/monad-synapse/monad-synapse:1.5.0") != base
-    assert job_name(stack_objects, "maintenanceMode=true") != base
+    assert job_name(stack_objects, "appConfig.FEATURE_X=on") != base
     assert job_name(stack_objects, "activeColor=green") != base
 
 
@@ -140,7 +151,8 @@ def test_verification_after_the_switch_is_opt_in_and_judges_errors_only(render_s
     skipped = stack_objects(*sets, "promotion.skipAnalysis=true")
     assert not any(key.startswith(VERIFICATION) for key in skipped)
     assert not analysis_jobs(skipped)
-    assert "ConfigMap/production/monad-synapse-promotion-analysis" not in skipped
+    # Its script and policy stay: the toggle adds or removes one Job.
+    assert "ConfigMap/production/monad-synapse-promotion-analysis" in skipped
 
 
 def test_a_failed_verification_fails_the_up_and_the_switch_back_restores_traffic(render_stack):
