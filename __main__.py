@@ -95,16 +95,9 @@ app = BlueGreenApp(
             prometheus_url=settings.prometheus_url,
             monitoring_namespace=settings.network.monitoring_namespace,
             scrape_interval_seconds=settings.monitoring.scrape_interval_seconds,
-            # Not in maintenance mode either: the app serves the maintenance
-            # page, there is nothing to judge, and an incident (or a restore)
-            # must not wait minutes for, or fail on, an analysis.
-            run_analysis=(settings.promotion.analysis.enabled and not settings.promotion.skip_analysis
-                          and not settings.maintenance_mode),
+            run_analysis=settings.promotion.analysis.enabled and settings.promotion_judged,
             verification=settings.promotion.verification,
-            # The emergency switch (and the workflow's switch-back) must not
-            # be judged either: it moves traffic now.
-            run_verification=(settings.promotion.verification.enabled and not settings.promotion.skip_analysis
-                              and not settings.maintenance_mode),
+            run_verification=settings.promotion.verification.enabled and settings.promotion_judged,
         ),
         probes=settings.probes,
         node_heap_mebibytes=settings.node_heap_mebibytes,

@@ -12,6 +12,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
+
 def _custom_error(error_type: str, message: str, **context: Any) -> PydanticCustomError:
     return PydanticCustomError(error_type, message, context)
 

@@ -19,6 +19,7 @@ from settings.errors import _default_for
 from settings.fields import ImageRef, ObjectName, parse_quantity
 from settings.schedules import CronSchedule, first_overlap, max_interval_seconds
 
+
 class RestoreDrill(_Model):
     enabled: bool = True
     # The runbook's monthly disaster-recovery test, on the 1st, 35 minutes

@@ -15,6 +15,7 @@ from settings.addresses import Cidrs, EgressCidrs, _PRIVATE_RANGES, covers_the_i
 from settings.base import _Model, _custom_error
 from settings.fields import NamespaceName, ObjectName, SectionName
 
+
 class RateLimit(_Model):
     """Edge limits per client IP; the DDoS procedure lowers them."""
 

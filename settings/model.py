@@ -26,6 +26,7 @@ from settings.observability import Monitoring
 from settings.promotion import Promotion
 from settings.workload import Autoscaling, Colors, MIN_NODE_HEAP_MIB, NODE_NATIVE_OVERHEAD_MIB, PriorityClassSettings, Probes, Resources, SwitchGate, Vpa, node_heap_mebibytes
 
+
 def _check_app_config_key(key: str) -> str:
     if not _ENV_VAR_NAME.match(key):
         raise _custom_error("bad_app_config_key", "not an environment variable name ([A-Z_][A-Z0-9_]*)")
@@ -277,6 +278,15 @@ class Settings(_Model):
                 suggestion=True,
             )
         return self
+
+    @property
+    def promotion_judged(self) -> bool:
+        """Whether the promotion Jobs run at all. Not for the emergency switch
+        (it, and the deploy workflow's switch-back, move traffic now), nor in
+        maintenance mode: the app serves the maintenance page, there is
+        nothing to judge, and an incident or a restore must not wait minutes
+        for, or fail on, an analysis."""
+        return not self.promotion.skip_analysis and not self.maintenance_mode
 
     @property
     def analysis_inconclusive(self) -> str:

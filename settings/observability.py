@@ -16,6 +16,7 @@ from settings.base import _Model, _custom_error
 from settings.contract import DEFAULT_OPERATOR_LABELS
 from settings.fields import ImageRef, _check_label_map
 
+
 class Alerting(_Model):
     """Alert thresholds (the runbook's numbers) and Slack channels."""
 

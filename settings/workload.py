@@ -15,6 +15,7 @@ from pydantic import (
 from settings.base import _Model, _custom_error
 from settings.fields import ImageRef, ObjectName, _quantity_text, parse_quantity
 
+
 class ColorSpec(_Model):
     image: ImageRef
 

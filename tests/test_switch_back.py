@@ -33,21 +33,17 @@ def project(tmp_path):
     return tmp_path
 
 
-def run(project: Path, *args: str, up_exit: int = 0, sets: str = "") -> tuple[int, list[str], str]:
+def run(monkeypatch, project: Path, *args: str, up_exit: int = 0, sets: str = "") -> tuple[int, list[str], str]:
     if sets:
         with open(project / "Pulumi.production.yaml", "a") as stack_file:
             stack_file.write(sets)
     calls, summary = project / "calls", project / "summary.md"
-    patch = pytest.MonkeyPatch()
-    try:
-        patch.setattr(switch_back, "PROJECT_DIR", project)
-        for key, value in {"PATH": f"{project / 'bin'}:{os.environ['PATH']}", "PULUMI_CALLS": str(calls),
-                           "FAKE_UP_EXIT": str(up_exit), "GITHUB_STEP_SUMMARY": str(summary),
-                           "GITHUB_SHA": "0123456789abcdef"}.items():
-            patch.setenv(key, value)
-        code = switch_back.main(list(args))
-    finally:
-        patch.undo()
+    monkeypatch.setattr(switch_back, "PROJECT_DIR", project)
+    for key, value in {"PATH": f"{project / 'bin'}:{os.environ['PATH']}", "PULUMI_CALLS": str(calls),
+                       "FAKE_UP_EXIT": str(up_exit), "GITHUB_STEP_SUMMARY": str(summary),
+                       "GITHUB_SHA": "0123456789abcdef"}.items():
+        monkeypatch.setenv(key, value)
+    code = switch_back.main(list(args))
     return (code, calls.read_text().splitlines() if calls.exists() else [],
             summary.read_text() if summary.exists() else "")
 
@@ -56,8 +52,8 @@ def green_commit() -> str:
     return "  monad-synapse:activeColor: green\n"
 
 
-def test_a_failed_switch_goes_back_without_analysis_and_stays_red(project):
-    code, calls, summary = run(project, "production", "--deployed-color", "blue", sets=green_commit())
+def test_a_failed_switch_goes_back_without_analysis_and_stays_red(monkeypatch, project):
+    code, calls, summary = run(monkeypatch, project, "production", "--deployed-color", "blue", sets=green_commit())
     assert code == 1
     assert calls == [
         "config set activeColor blue -s production",
@@ -68,16 +64,16 @@ def test_a_failed_switch_goes_back_without_analysis_and_stays_red(project):
     assert "set `activeColor: blue` in `Pulumi.production.yaml` (or revert commit 0123456789ab)" in summary
 
 
-def test_a_failed_switch_back_says_to_do_it_by_hand(project):
-    code, calls, summary = run(project, "production", "--deployed-color", "blue", up_exit=255, sets=green_commit())
+def test_a_failed_switch_back_says_to_do_it_by_hand(monkeypatch, project):
+    code, calls, summary = run(monkeypatch, project, "production", "--deployed-color", "blue", up_exit=255, sets=green_commit())
     assert code == 1
     assert len(calls) == 3
     assert "Switching back also failed" in summary and "pulumi up --yes --skip-preview" in summary
 
 
 @pytest.mark.parametrize("deployed", ["green", ""], ids=["no-switch-in-commit", "first-deploy"])
-def test_nothing_is_switched_when_the_commit_did_not_move_traffic(project, deployed):
-    code, calls, summary = run(project, "production", "--deployed-color", deployed, sets=green_commit())
+def test_nothing_is_switched_when_the_commit_did_not_move_traffic(monkeypatch, project, deployed):
+    code, calls, summary = run(monkeypatch, project, "production", "--deployed-color", deployed, sets=green_commit())
     assert code == 1  # the job stays red either way
     assert calls == []
     assert "Nothing switched back" in summary
@@ -87,7 +83,7 @@ def test_nothing_is_switched_when_the_commit_did_not_move_traffic(project, deplo
     (("production", "--deployed-color", "purple; rm -rf /"), "is not a color: give blue or green"),
     (("../etc", "--deployed-color", "blue"), "unknown stack '../etc'"),
 ])
-def test_bad_arguments_are_refused_before_any_command(project, capsys, args, message):
-    code, calls, summary = run(project, *args)
+def test_bad_arguments_are_refused_before_any_command(monkeypatch, project, capsys, args, message):
+    code, calls, summary = run(monkeypatch, project, *args)
     assert code == 2 and message in capsys.readouterr().err
     assert calls == [] and summary == ""

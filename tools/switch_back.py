@@ -29,19 +29,12 @@ import os
 import shlex
 import subprocess
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
 from tools.stack_config import PROJECT_DIR, ConfigInputError, resolve_config
 
 COLORS = ("blue", "green")
-
-
-@dataclass
-class Outcome:
-    summary: list[str] = field(default_factory=list)
-    exit_code: int = 1
 
 
 def _run(command: list[str], project_dir: Path) -> int:
@@ -53,7 +46,8 @@ def _run(command: list[str], project_dir: Path) -> int:
         return 127
 
 
-def switch_back(stack: str, deployed_color: str, project_dir: Path = PROJECT_DIR) -> Outcome:
+def switch_back(stack: str, deployed_color: str, project_dir: Path = PROJECT_DIR) -> list[str]:
+    """Switch back when the commit moved traffic; the job summary's lines."""
     deployed_color = deployed_color.strip()
     if deployed_color not in ("", *COLORS):
         raise ConfigInputError(
@@ -62,24 +56,21 @@ def switch_back(stack: str, deployed_color: str, project_dir: Path = PROJECT_DIR
         )
     target = resolve_config(stack, project_dir=project_dir).values.get("activeColor")
     sha = os.environ.get("GITHUB_SHA", "")[:12] or "HEAD"
-    outcome = Outcome()
     heading = f"## `pulumi up` failed on stack {stack}"
     if not deployed_color:
-        outcome.summary = [
+        return [
             heading, "",
             f"Nothing switched back: the stack had no `activeColor` output before this deploy (its first `up`, "
             f"or outputs unreadable). Live traffic is on whatever color the failed `up` reached; check with "
             f"`kubectl -n <namespace> get service monad-synapse -o jsonpath='{{.spec.selector}}'`.",
         ]
-        return outcome
     if target == deployed_color:
-        outcome.summary = [
+        return [
             heading, "",
             f"Nothing switched back: this commit keeps `activeColor: {deployed_color}`, the color that was live "
             f"before it, so live traffic did not move. Read the `up` step's log for the failure; fix forward, "
             f"or revert commit {sha}.",
         ]
-        return outcome
     commands = [
         ["pulumi", "config", "set", "activeColor", deployed_color, "-s", stack],
         ["pulumi", "config", "set", "--path", "promotion.skipAnalysis", "true", "-s", stack],
@@ -97,7 +88,7 @@ def switch_back(stack: str, deployed_color: str, project_dir: Path = PROJECT_DIR
         f"`promotion.skipAnalysis: true` in this run only, so nothing else needs reverting."
     )
     if failed is None:
-        outcome.summary = [
+        return [
             heading, "",
             f"This commit switched live traffic from **{deployed_color}** to **{target}**, and the `up` failed "
             f"(the verification after the switch, or the gate or analysis before it). The workflow switched "
@@ -106,14 +97,12 @@ def switch_back(stack: str, deployed_color: str, project_dir: Path = PROJECT_DIR
             f"{target} keeps running for inspection (`kubectl logs -l monad-synapse.com/color={target}`).",
             "", revert,
         ]
-    else:
-        outcome.summary = [
-            heading, "",
-            f"This commit switched live traffic from **{deployed_color}** to **{target}**, and the `up` failed. "
-            f"**Switching back also failed** at `{shlex.join(failed)}`: live traffic may still be on {target}. "
-            f"Switch back by hand now (the emergency switch):", "", steps, "", revert,
-        ]
-    return outcome
+    return [
+        heading, "",
+        f"This commit switched live traffic from **{deployed_color}** to **{target}**, and the `up` failed. "
+        f"**Switching back also failed** at `{shlex.join(failed)}`: live traffic may still be on {target}. "
+        f"Switch back by hand now (the emergency switch):", "", steps, "", revert,
+    ]
 
 
 def main(argv: Optional[list[str]] = None) -> int:
@@ -123,17 +112,17 @@ def main(argv: Optional[list[str]] = None) -> int:
                         help="the stack's activeColor output before the failed up (blue, green or empty)")
     args = parser.parse_args(argv)
     try:
-        outcome = switch_back(args.stack, args.deployed_color, PROJECT_DIR)
+        lines = switch_back(args.stack, args.deployed_color, PROJECT_DIR)
     except ConfigInputError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    text = "\n".join(outcome.summary) + "\n"
+    text = "\n".join(lines) + "\n"
     summary_path = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary_path:
         with open(summary_path, "a", encoding="utf-8") as summary:
             summary.write(text)
     print(text)
-    return outcome.exit_code
+    return 1  # the job stays red, whatever happened
 
 
 if __name__ == "__main__":
