@@ -4,7 +4,10 @@ import pulumi
 
 from components.app_config import AppConfiguration, AppConfigurationArgs
 from components.blue_green import BlueGreenApp, BlueGreenAppArgs
-from components.backups import BACKUP_CRONJOB, DRILL_CRONJOB, DatabaseBackups, DatabaseBackupsArgs
+from components.backups import BACKUP_CRONJOB, BACKUP_JOB_LABEL, DRILL_CRONJOB, DatabaseBackups, DatabaseBackupsArgs
+from components.cloudnativepg import InClusterDatabase, InClusterDatabaseArgs
+from components.database_access import app_database, cluster_access, external_access
+from components.database_network import database_policies
 from components.edge import AppEdge, EdgeArgs
 from components.exporters import DataStoreExporters, DataStoreExportersArgs, exporter_specs
 from components.kubernetes_provider import kubernetes_provider
@@ -12,6 +15,8 @@ from components.monitoring import AppMonitoring, AppMonitoringArgs
 from components.namespace import AppNamespace, AppNamespaceArgs
 from components.network_policy import AppNetworkPolicies, AppNetworkPoliciesArgs
 from components.promotion import AnalysisSettings
+from components.rule_context import DatabaseWatch
+from components.vocabulary import DATABASE_INSTANCES_MONITOR, DATABASE_POOLER_MONITOR, pod_monitor_job
 from settings import COLORS, RateLimit, load_settings
 
 # Validates every key first: a bad value stops the program before any resource exists.
@@ -27,6 +32,14 @@ def on_kubernetes(depends_on: list | None = None) -> pulumi.ResourceOptions:
     return pulumi.ResourceOptions(providers={"kubernetes": kubernetes}, depends_on=depends_on)
 
 
+database = settings.database
+# The in-cluster database's app-facing side (None with the external one):
+# DATABASE_URL to the pooler, DATABASE_READ_URL to the read-only service.
+in_cluster = (
+    app_database(database.serving_cluster_name, settings.namespace, database.cloudnativepg.instances)
+    if database.is_cloudnativepg else None
+)
+
 namespace = AppNamespace(
     "monad-synapse",
     AppNamespaceArgs(name=settings.namespace, priority_class=settings.priority_class),
@@ -36,7 +49,10 @@ namespace = AppNamespace(
 network_policies = AppNetworkPolicies(
     "monad-synapse-network",
     AppNetworkPoliciesArgs(
-        namespace=namespace.namespace, network=settings.network, edge_namespaces=settings.edge_namespaces
+        namespace=namespace.namespace,
+        network=settings.network,
+        edge_namespaces=settings.edge_namespaces,
+        database_egress=tuple(in_cluster.egress()) if in_cluster else None,
     ),
     opts=on_kubernetes(),
 )
@@ -104,6 +120,7 @@ app = BlueGreenApp(
         priority_class_name=settings.priority_class.name,
         namespace_name=settings.namespace,
         stack=settings.stack,
+        database_env=tuple(in_cluster.env()) if in_cluster else (),
     ),
     # Pods may only start once the namespace's deny-by-default policies exist,
     # and the PriorityClass they name (the API server rejects pods without it).
@@ -142,16 +159,55 @@ monitoring = AppMonitoring(
         backup_cronjob=BACKUP_CRONJOB if settings.backup.enabled else None,
         restore_drill_cronjob=DRILL_CRONJOB if settings.backup.enabled and settings.backup.drill.enabled else None,
         backup_max_age_seconds=settings.backup.stale_after_seconds,
+        database=DatabaseWatch(
+            instances_job=pod_monitor_job(settings.namespace, DATABASE_INSTANCES_MONITOR),
+            pooler_job=pod_monitor_job(settings.namespace, DATABASE_POOLER_MONITOR),
+            serving_cluster=database.serving_cluster_name,
+            instances=database.cloudnativepg.instances,
+            rpo_seconds=database.rpo_seconds,
+            base_backup_stale_after_seconds=database.cloudnativepg.backup.stale_after_seconds,
+            replication_lag_seconds=database.cloudnativepg.replication_lag_seconds,
+        ) if in_cluster else None,
     ),
     # Its objects live in the namespace: create it first, delete them first.
     opts=on_kubernetes(depends_on=[namespace]),
 )
 
+# Where pods that read a database URL from a Secret (the exporter, the
+# dumps) find it: the app Secret's DATABASE_URL, or the in-cluster primary.
+database_access = (
+    cluster_access(database.serving_cluster_name) if in_cluster
+    else external_access(app_configuration.secret_name, settings.network.postgres)
+)
+exporter_list = exporter_specs(settings.monitoring.exporters, database_access, settings.network.redis)
+
+if in_cluster:
+    in_cluster_database = InClusterDatabase(
+        "monad-synapse-db",
+        InClusterDatabaseArgs(
+            namespace=namespace.namespace,
+            namespace_name=settings.namespace,
+            database=database,
+            s3_access_key_id=stack_inputs.secrets.database_s3_access_key_id,
+            s3_secret_access_key=stack_inputs.secrets.database_s3_secret_access_key,
+            operator_labels=settings.monitoring.operator_labels,
+            scrape_interval_seconds=settings.monitoring.scrape_interval_seconds,
+            network_policies=tuple(database_policies(
+                database, settings.network.monitoring_namespace,
+                next(spec for spec in exporter_list if spec.kind == "postgres"), BACKUP_JOB_LABEL,
+            )),
+        ),
+        # Database pods start only once the deny-by-default policies exist.
+        opts=on_kubernetes(depends_on=[network_policies]),
+    )
+    pulumi.export("databaseCluster", in_cluster_database.serving_cluster_name)
+    pulumi.export("databaseClusters", in_cluster_database.cluster_names)
+
 exporters = DataStoreExporters(
     "monad-synapse-exporters",
     DataStoreExportersArgs(
         namespace=namespace.namespace,
-        specs=exporter_specs(settings.monitoring.exporters, settings.network.postgres, settings.network.redis),
+        specs=exporter_list,
         secret_name=app_configuration.secret_name,
         monitoring_namespace=settings.network.monitoring_namespace,
         operator_labels=settings.monitoring.operator_labels,
@@ -168,8 +224,7 @@ if settings.backup.enabled:
             namespace=namespace.namespace,
             backup=settings.backup,
             restore=settings.restore,
-            secret_name=app_configuration.secret_name,
-            postgres=settings.network.postgres,
+            database=database_access,
             s3_access_key_id=stack_inputs.secrets.backup_s3_access_key_id,
             s3_secret_access_key=stack_inputs.secrets.backup_s3_secret_access_key,
             default_s3_prefix=settings.namespace,

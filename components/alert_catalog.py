@@ -5,6 +5,7 @@ only (see alert_rules.py); the idle color has its own, quieter ones."""
 
 from __future__ import annotations
 
+from components.database_alerts import database_alerts
 from components.rule_context import Alert, RuleContext
 from components.vocabulary import CONTAINER_NAME, POSTGRES_EXPORTER, REDIS_EXPORTER, Recorded
 
@@ -280,6 +281,8 @@ def alerts(context: RuleContext) -> list[Alert]:
                 "The newest dump could not be restored into a scratch database: backups may be unusable.",
             )
         )
+    if context.database is not None:
+        result += database_alerts(context, context.database)
     return result
 
 

@@ -46,7 +46,9 @@ class AppConfigurationArgs:
     maintenance_mode: bool
     app_config: Mapping[str, str]
     jwt_secret_version: int
-    database_url: pulumi.Output[str]
+    # None with the in-cluster database: the app composes DATABASE_URL from
+    # CloudNativePG's generated credentials (database_access.py).
+    database_url: Optional[pulumi.Output[str]]
     redis_url: pulumi.Output[str]
 
 
@@ -62,7 +64,7 @@ class AppConfiguration(pulumi.ComponentResource):
     secret_checksum: pulumi.Output[str]
     """SHA-256 over the Secret values; a pod annotation, so a change rolls the pods."""
     connection_checksum: pulumi.Output[str]
-    """SHA-256 over DATABASE_URL and REDIS_URL only, for pods that read just those."""
+    """SHA-256 over DATABASE_URL (when it is a stack secret) and REDIS_URL only, for pods that read just those."""
 
     def __init__(self, name: str, args: AppConfigurationArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("monad:app:AppConfiguration", name, None, opts)
@@ -87,7 +89,7 @@ class AppConfiguration(pulumi.ComponentResource):
         )
         secret_values = {
             "JWT_SECRET": jwt_secret.result,
-            "DATABASE_URL": args.database_url,
+            **({"DATABASE_URL": args.database_url} if args.database_url is not None else {}),
             "REDIS_URL": args.redis_url,
         }
         secret = k8s.core.v1.Secret(
@@ -110,7 +112,7 @@ class AppConfiguration(pulumi.ComponentResource):
         # checksum; salt it with a random value generated once per stack.
         salt = random.RandomPassword(f"{name}-checksum-salt", length=32, special=False, opts=child)
         connection_checksum = pulumi.Output.unsecret(
-            pulumi.Output.all(salt.result, args.database_url, args.redis_url).apply(
+            pulumi.Output.all(salt.result, args.database_url or "", args.redis_url).apply(
                 lambda values: checksum({str(index): value for index, value in enumerate(values)})
             )
         )

@@ -25,8 +25,9 @@ from components.pod_security import (
     restricted_container_security,
     restricted_pod_security,
 )
+from components.database_access import DatabaseAccess
 from components.egress import egress_rule
-from settings import Backup, EgressTarget, Restore
+from settings import Backup, Restore
 
 SCRIPTS_DIR = Path(__file__).resolve().parent.parent / "scripts" / "backup"
 BACKUP_CRONJOB = f"{APP_NAME}-db-backup"
@@ -55,8 +56,12 @@ def restore_job_name(restore: Restore) -> str:
     return f"{APP_NAME}-db-restore-{digest}"
 
 
+# The app.kubernetes.io/name of every backup, drill and restore pod.
+BACKUP_JOB_LABEL = "db-backup"
+
+
 def backup_labels(instance: str) -> dict[str, str]:
-    return workload_labels("db-backup", instance, "backup")
+    return workload_labels(BACKUP_JOB_LABEL, instance, "backup")
 
 
 S3_SECRET = f"{APP_NAME}-backup-s3"
@@ -67,8 +72,9 @@ class DatabaseBackupsArgs:
     namespace: pulumi.Input[str]
     backup: Backup
     restore: Restore
-    secret_name: pulumi.Input[str]
-    postgres: EgressTarget
+    # Where the database URL is (the app Secret's DATABASE_URL, or the
+    # in-cluster primary's generated credentials) and how to reach it.
+    database: DatabaseAccess
     # Object-storage credentials (backup.storage.kind s3), Pulumi secrets.
     s3_access_key_id: Optional[pulumi.Output[str]] = None
     s3_secret_access_key: Optional[pulumi.Output[str]] = None
@@ -178,10 +184,10 @@ class DatabaseBackups(pulumi.ComponentResource):
             f"{name}-network-policy",
             metadata=self._metadata(args, f"{APP_NAME}-db-backup", BACKUP_CRONJOB),
             spec={
-                "podSelector": {"matchLabels": {"app.kubernetes.io/name": "db-backup"}},
+                "podSelector": {"matchLabels": {"app.kubernetes.io/name": BACKUP_JOB_LABEL}},
                 "policyTypes": ["Ingress", "Egress"],
                 "ingress": [],
-                "egress": [egress_rule(args.postgres)] + ([egress_rule(self._s3, self._s3.port)] if self._s3 else []),
+                "egress": list(args.database.egress) + ([egress_rule(self._s3, self._s3.port)] if self._s3 else []),
             },
             opts=child,
         )
@@ -237,7 +243,8 @@ class DatabaseBackups(pulumi.ComponentResource):
                 k8s.core.v1.EnvVarArgs(
                     name="DATABASE_URL",
                     value_from=k8s.core.v1.EnvVarSourceArgs(
-                        secret_key_ref=k8s.core.v1.SecretKeySelectorArgs(name=args.secret_name, key="DATABASE_URL")
+                        secret_key_ref=k8s.core.v1.SecretKeySelectorArgs(name=args.database.secret_name,
+                                                                         key=args.database.secret_key)
                     ),
                 )
             )

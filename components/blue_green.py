@@ -110,6 +110,10 @@ class BlueGreenAppArgs:
     # Plain namespace and stack names, for DNS names and fix hints.
     namespace_name: str = "default"
     stack: str = "stack"
+    # Env of the in-cluster database (DATABASE_URL to the pooler, built from
+    # CloudNativePG's generated credentials; DATABASE_READ_URL): set after
+    # envFrom, so it wins over the Secret.
+    database_env: tuple = ()
 
 
 class BlueGreenApp(pulumi.ComponentResource):
@@ -280,7 +284,7 @@ class BlueGreenApp(pulumi.ComponentResource):
                         ),
                         k8s.core.v1.EnvFromSourceArgs(secret_ref=k8s.core.v1.SecretEnvSourceArgs(name=args.secret_name)),
                     ],
-                    env=[literal_env("NODE_OPTIONS", f"--max-old-space-size={heap}")],
+                    env=[literal_env("NODE_OPTIONS", f"--max-old-space-size={heap}"), *args.database_env],
                     resources=k8s.core.v1.ResourceRequirementsArgs(
                         requests={
                             "cpu": args.resources.requests.cpu,

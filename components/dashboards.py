@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Optional
 
 from grafana_foundation_sdk.builders import dashboard, prometheus, stat, timeseries
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models.dashboard import DataSourceRef
 
+from components.database_alerts import CLUSTER_LABEL, PLUGIN_METRICS, ROLE_LABEL
+from components.rule_context import DatabaseWatch
 from components.vocabulary import APP_JOB, CONTAINER_NAME, POSTGRES_EXPORTER, Recorded
 
 DATASOURCE = DataSourceRef(type_val="prometheus", uid="${datasource}")
@@ -22,6 +24,8 @@ class DashboardContext:
     availability_objective: float  # percent
     # Live-traffic panels show the color serving it (a switch updates the dashboards).
     live_color: str = "blue"
+    # The in-cluster database's row (None with the external database).
+    database: Optional[DatabaseWatch] = None
 
     @property
     def live(self) -> str:
@@ -87,10 +91,40 @@ def application_overview(context: DashboardContext) -> dashboard.Dashboard:
     )
 
 
+def _database_row(board: dashboard.Dashboard, context: DashboardContext) -> dashboard.Dashboard:
+    """The in-cluster database: archiving against the RPO, base backups,
+    replication, instances and the pooler."""
+    watch = context.database
+    if watch is None:
+        return board
+    ns = context.namespace
+    instances = f'job="{watch.instances_job}", namespace="{ns}"'
+    primary = f'{instances}, {ROLE_LABEL}="primary"'
+    return (
+        board.with_row(dashboard.Row("Database (CloudNativePG)"))
+        .with_panel(_series(f"Seconds since last archived WAL (RPO {watch.rpo_seconds}s)", "s",
+            _query(f"max by ({CLUSTER_LABEL}) (cnpg_pg_stat_archiver_seconds_since_last_archival{{{primary}}})",
+                   f"{{{{{CLUSTER_LABEL}}}}}"),
+            _query(f"vector({watch.rpo_seconds})", "RPO")))
+        .with_panel(_series("WAL segments waiting to be archived", "none",
+            _query(f'max by ({CLUSTER_LABEL}) (cnpg_collector_pg_wal_archive_status{{{primary}, value="ready"}})',
+                   f"{{{{{CLUSTER_LABEL}}}}}")))
+        .with_panel(_series("Age of the newest base backup", "s",
+            _query(f"time() - max by ({CLUSTER_LABEL}) ({PLUGIN_METRICS}_last_available_backup_timestamp{{{primary}}} > 0)",
+                   f"{{{{{CLUSTER_LABEL}}}}}")))
+        .with_panel(_series("Replication lag", "s",
+            _query(f"max by (pod) (cnpg_pg_replication_lag{{{instances}}})", "{{pod}}")))
+        .with_panel(_series(f"Instances up (of {watch.instances})", "none",
+            _query(f"sum by ({CLUSTER_LABEL}) (cnpg_collector_up{{{instances}}})", f"{{{{{CLUSTER_LABEL}}}}}")))
+        .with_panel(_series("PgBouncer pods up", "none",
+            _query(f'sum(cnpg_pgbouncer_up{{job="{watch.pooler_job}", namespace="{ns}"}})', "pooler")))
+    )
+
+
 def infrastructure(context: DashboardContext) -> dashboard.Dashboard:
     ns = context.namespace
     container = f'namespace="{ns}", container="{CONTAINER_NAME}"'
-    return (
+    return _database_row(
         _base("Monad Synapse / Infrastructure", f"monad-synapse-infra-{ns}", context)
         .with_row(dashboard.Row("Pods"))
         .with_panel(_series("CPU used / limit", "percentunit", _query(
@@ -112,7 +146,8 @@ def infrastructure(context: DashboardContext) -> dashboard.Dashboard:
             _query(f'{Recorded.POSTGRES_IDLE}{{namespace="{ns}"}}', "idle")))
         .with_panel(_series("PostgreSQL up", "none", _query(f'pg_up{{job="{POSTGRES_EXPORTER}", namespace="{ns}"}}', "pg_up")))
         .with_panel(_series("Redis hit rate", "percentunit", _query(f'{Recorded.REDIS_HIT_RATE}{{namespace="{ns}"}}', "hit rate")))
-        .with_panel(_series("Redis memory", "bytes", _query(f'{Recorded.REDIS_MEMORY}{{namespace="{ns}"}}', "used")))
+        .with_panel(_series("Redis memory", "bytes", _query(f'{Recorded.REDIS_MEMORY}{{namespace="{ns}"}}', "used"))),
+        context,
     )
 
 

@@ -17,6 +17,7 @@ import pulumi_kubernetes as k8s
 from components.labels import INSTANCE_LABEL, object_metadata, workload_labels
 from components.vocabulary import exporter_name
 from components.pod_security import restricted_container_security, restricted_pod_security
+from components.database_access import DatabaseAccess
 from components.egress import egress_rule
 from settings import EgressTarget, Exporters
 
@@ -28,9 +29,11 @@ class ExporterSpec:
     kind: str  # postgres | redis
     image: str
     port: int
-    secret_key: str  # key of the app Secret holding the connection URL
+    secret_key: str  # key of the Secret holding the connection URL
     env_name: str  # variable the exporter reads it from
-    target: EgressTarget
+    egress: tuple  # NetworkPolicy egress rules that reach the data store
+    # The Secret holding the URL; None: the app's Secret.
+    secret_name: Optional[pulumi.Input[str]] = None
 
     @property
     def name(self) -> str:
@@ -44,10 +47,13 @@ class ExporterSpec:
         return {INSTANCE_LABEL: self.name}
 
 
-def exporter_specs(exporters: Exporters, postgres: EgressTarget, redis: EgressTarget) -> list[ExporterSpec]:
+def exporter_specs(exporters: Exporters, postgres: DatabaseAccess, redis: EgressTarget) -> list[ExporterSpec]:
+    """The PostgreSQL exporter reads the database wherever `postgres` says
+    (the external one, or the in-cluster primary); Redis is always external."""
     return [
-        ExporterSpec("postgres", exporters.postgres_image, 9187, "DATABASE_URL", "DATA_SOURCE_NAME", postgres),
-        ExporterSpec("redis", exporters.redis_image, 9121, "REDIS_URL", "REDIS_ADDR", redis),
+        ExporterSpec("postgres", exporters.postgres_image, 9187, postgres.secret_key, "DATA_SOURCE_NAME",
+                     postgres.egress, postgres.secret_name),
+        ExporterSpec("redis", exporters.redis_image, 9121, "REDIS_URL", "REDIS_ADDR", (egress_rule(redis),)),
     ]
 
 
@@ -110,7 +116,7 @@ class DataStoreExporters(pulumi.ComponentResource):
                                         name=spec.env_name,
                                         value_from=k8s.core.v1.EnvVarSourceArgs(
                                             secret_key_ref=k8s.core.v1.SecretKeySelectorArgs(
-                                                name=args.secret_name, key=spec.secret_key
+                                                name=spec.secret_name or args.secret_name, key=spec.secret_key
                                             )
                                         ),
                                     )
@@ -170,7 +176,7 @@ class DataStoreExporters(pulumi.ComponentResource):
                         "ports": [{"protocol": "TCP", "port": spec.port}],
                     }
                 ],
-                "egress": [egress_rule(spec.target)],
+                "egress": list(spec.egress),
             },
             opts=child,
         )

@@ -11,6 +11,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.alert_rules import RuleContext, alerts, rule_groups
+from components.rule_context import DatabaseWatch
 from components.vocabulary import APP_JOB
 from components.app_config import APP_PORT
 from components.dashboards import DASHBOARDS, DashboardContext, dashboard_json
@@ -92,6 +93,7 @@ class AppMonitoringArgs:
     backup_cronjob: Optional[str] = None
     restore_drill_cronjob: Optional[str] = None
     backup_max_age_seconds: Optional[int] = None
+    database: Optional[DatabaseWatch] = None
 
     def rule_context(self) -> RuleContext:
         """The rules' view of these facts (every RuleContext field has its namesake here)."""
@@ -200,7 +202,7 @@ class AppMonitoring(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[alerting_secret]),
         )
         dashboard_context = DashboardContext(
-            namespace, monitoring.availability_objective, live_color=args.active_color
+            namespace, monitoring.availability_objective, live_color=args.active_color, database=args.database
         )
         config_maps = []
         for slug in DASHBOARDS:

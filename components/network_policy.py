@@ -22,6 +22,9 @@ class AppNetworkPoliciesArgs:
     namespace: pulumi.Input[str]
     network: Network
     edge_namespaces: tuple[str, ...]  # where the ingress controller / Envoy proxies run
+    # How the app reaches the database: None, the external one
+    # (network.postgres); else egress rules to the in-cluster pooler and instances.
+    database_egress: Optional[tuple] = None
 
 
 class AppNetworkPolicies(pulumi.ComponentResource):
@@ -87,7 +90,11 @@ class AppNetworkPolicies(pulumi.ComponentResource):
                             "ports": [{"protocol": "TCP", "port": APP_PORT}],
                         },
                     ],
-                    "egress": [egress_rule(network.postgres), egress_rule(network.redis), egress_rule(network.rpc)],
+                    "egress": [
+                        *(args.database_egress if args.database_egress is not None else [egress_rule(network.postgres)]),
+                        egress_rule(network.redis),
+                        egress_rule(network.rpc),
+                    ],
                 },
             ),
         ]

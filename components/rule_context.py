@@ -21,6 +21,20 @@ def label_matchers(**matchers: str) -> str:
 
 
 @dataclass(frozen=True)
+class DatabaseWatch:
+    """What the in-cluster database's alerts and dashboard row watch."""
+
+    instances_job: str  # the instances' PodMonitor job
+    pooler_job: str  # the pooler's PodMonitor job
+    serving_cluster: str  # the cluster the app uses
+    instances: int
+    rpo_seconds: int
+    # No base backup for longer than this (schedule gap plus a margin) alerts.
+    base_backup_stale_after_seconds: int
+    replication_lag_seconds: int
+
+
+@dataclass(frozen=True)
 class RuleContext:
     namespace: str
     monitoring: Monitoring
@@ -36,6 +50,8 @@ class RuleContext:
     backup_cronjob: Optional[str] = None
     restore_drill_cronjob: Optional[str] = None
     backup_max_age_seconds: Optional[int] = None
+    # The in-cluster database (None with the external one).
+    database: Optional[DatabaseWatch] = None
 
     def app(self, **matchers: str) -> str:
         """Label matchers of the app's own metrics, plus `matchers`."""

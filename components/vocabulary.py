@@ -47,3 +47,20 @@ class Recorded:
 
 # The promotion analysis Job's pods (the app's NetworkPolicy lets them in).
 PROMOTION_ANALYSIS = f"{APP_NAME}-promotion-analysis"
+
+# The in-cluster database (database.kind cloudnativepg). The cluster's own
+# name is a setting (a point-in-time recovery creates a new one); the
+# pooler keeps its name whichever cluster it fronts, so the app's
+# DATABASE_URL host never changes.
+DATABASE_POOLER = "monad-synapse-db-pooler-rw"
+DATABASE_OBJECT_STORE = "monad-synapse-db-store"
+DATABASE_SOURCE_STORE = "monad-synapse-db-source-store"
+DATABASE_S3_SECRET = "monad-synapse-db-s3"
+DATABASE_INSTANCES_MONITOR = "monad-synapse-db"
+DATABASE_POOLER_MONITOR = DATABASE_POOLER
+
+
+def pod_monitor_job(namespace: str, name: str) -> str:
+    """The `job` label of a PodMonitor's targets without a jobLabel:
+    `<namespace>/<PodMonitor name>` (prometheus-operator)."""
+    return f"{namespace}/{name}"

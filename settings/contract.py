@@ -17,7 +17,9 @@ MANAGED_CONFIGMAP_KEYS = frozenset(
     {"MAINTENANCE_MODE", "NODE_ENV", "PORT", "HOSTNAME", "APP_URL", "NEXT_TELEMETRY_DISABLED"}
 )
 MANAGED_SECRET_KEYS = frozenset({"JWT_SECRET", "DATABASE_URL", "REDIS_URL"})
-MANAGED_ENV_KEYS = frozenset({"NODE_OPTIONS"})
+# NODE_OPTIONS always; with the in-cluster database, the URLs and the
+# credentials they are composed from.
+MANAGED_ENV_KEYS = frozenset({"NODE_OPTIONS", "DATABASE_READ_URL", "MONAD_SYNAPSE_DB_USER", "MONAD_SYNAPSE_DB_PASSWORD"})
 MANAGED_APP_KEYS = MANAGED_CONFIGMAP_KEYS | MANAGED_SECRET_KEYS | MANAGED_ENV_KEYS
 
 # Top-level config keys that are Pulumi secrets, with an example for messages.
@@ -39,6 +41,8 @@ SECRET_SHAPES: Mapping[str, tuple[str, str]] = MappingProxyType(
         "alertPagerdutyRoutingKey": (r"[A-Za-z0-9]{16,64}", "16 to 64 letters and digits"),
         "backupS3AccessKeyId": (r"[A-Za-z0-9]{8,128}", "8 to 128 letters and digits"),
         "backupS3SecretAccessKey": (r"\S{8,256}", "8 to 256 characters without spaces"),
+        "databaseS3AccessKeyId": (r"[A-Za-z0-9]{8,128}", "8 to 128 letters and digits"),
+        "databaseS3SecretAccessKey": (r"\S{8,256}", "8 to 256 characters without spaces"),
     }
 )
 # What the offline renderer stands in for a secret it cannot decrypt.
@@ -61,6 +65,17 @@ OPTIONAL_SECRET_KEYS: Mapping[str, str] = MappingProxyType(
     {
         "backupS3AccessKeyId": "AKIA...",
         "backupS3SecretAccessKey": "<secret access key>",
+        "databaseS3AccessKeyId": "AKIA...",
+        "databaseS3SecretAccessKey": "<secret access key>",
+    }
+)
+# What each optional secret is needed for (the settings property that needs it).
+OPTIONAL_SECRET_NEEDED_BY: Mapping[str, str] = MappingProxyType(
+    {
+        "backupS3AccessKeyId": "backup.storage.kind s3",
+        "backupS3SecretAccessKey": "backup.storage.kind s3",
+        "databaseS3AccessKeyId": "database.kind cloudnativepg",
+        "databaseS3SecretAccessKey": "database.kind cloudnativepg",
     }
 )
 

@@ -30,23 +30,16 @@ class RestoreDrill(_Model):
     sanity_query: str = "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'"
 
 
-class S3Storage(_Model):
-    """S3 or an S3-compatible store (MinIO, R2, GCS interop): off the
-    cluster's failure domain, unlike a volume."""
+class ObjectLocation(_Model):
+    """A bucket in S3 or an S3-compatible store (MinIO, R2, GCS interop): off
+    the cluster's failure domain, unlike a volume."""
 
     bucket: str
-    prefix: Optional[str] = None  # default: the namespace
     region: str = "us-east-1"
     endpoint: Optional[str] = None  # https://... for S3-compatible stores
-    image: ImageRef = "amazon/aws-cli:2.22.35"
+    # Where the store's API answers: egress is allowed there on 443 (or the
+    # endpoint's port); the whole internet unless pinned.
     cidrs: EgressCidrs = ("0.0.0.0/0",)
-
-    @field_validator("prefix")
-    @classmethod
-    def _key_prefix(cls, prefix: Optional[str]) -> Optional[str]:
-        if prefix is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9/_.-]{0,200}", prefix):
-            raise _custom_error("bad_prefix", "must be an object key prefix: letters, digits, '/', '_', '.', '-'")
-        return prefix
 
     @field_validator("region")
     @classmethod
@@ -73,6 +66,20 @@ class S3Storage(_Model):
     def port(self) -> int:
         match = re.search(r":([0-9]+)/?$", self.endpoint or "")
         return int(match.group(1)) if match else 443
+
+
+class S3Storage(ObjectLocation):
+    """Where the pg_dump files go."""
+
+    prefix: Optional[str] = None  # default: the namespace
+    image: ImageRef = "amazon/aws-cli:2.22.35"
+
+    @field_validator("prefix")
+    @classmethod
+    def _key_prefix(cls, prefix: Optional[str]) -> Optional[str]:
+        if prefix is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9/_.-]{0,200}", prefix):
+            raise _custom_error("bad_prefix", "must be an object key prefix: letters, digits, '/', '_', '.', '-'")
+        return prefix
 
 
 class BackupStorage(_Model):

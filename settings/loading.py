@@ -10,7 +10,7 @@ from typing import Any, Optional
 import pulumi
 from pydantic.alias_generators import to_snake
 
-from settings.contract import OPTIONAL_SECRET_KEYS, PROJECT, SECRET_KEYS, secret_shape_problem
+from settings.contract import OPTIONAL_SECRET_KEYS, OPTIONAL_SECRET_NEEDED_BY, PROJECT, SECRET_KEYS, secret_shape_problem
 from settings.errors import Problem, SettingsError, _MISSING, _default_for, _fix_command, _known_keys
 from settings.model import Settings
 
@@ -21,12 +21,15 @@ from settings.model import Settings
 class StackSecrets:
     """Secret config values, kept as Pulumi secret Outputs end to end."""
 
-    database_url: pulumi.Output[str]
+    # None with database.kind cloudnativepg: the operator generates the credentials.
+    database_url: Optional[pulumi.Output[str]]
     redis_url: pulumi.Output[str]
     alert_slack_webhook_url: pulumi.Output[str]
     alert_pagerduty_routing_key: pulumi.Output[str]
     backup_s3_access_key_id: Optional[pulumi.Output[str]] = None
     backup_s3_secret_access_key: Optional[pulumi.Output[str]] = None
+    database_s3_access_key_id: Optional[pulumi.Output[str]] = None
+    database_s3_secret_access_key: Optional[pulumi.Output[str]] = None
 
 
 @dataclass(frozen=True)
@@ -105,9 +108,22 @@ def load_settings(config: pulumi.Config, stack: str) -> StackInputs:
         else:
             raw[key] = text
     secrets: dict[str, pulumi.Output[str]] = {}
+    in_cluster_database = isinstance(raw.get("database"), dict) and raw["database"].get("kind") == "cloudnativepg"
     for key, example in SECRET_KEYS.items():
         value = plaintext(key)
-        if value is None:
+        if key == "databaseUrl" and in_cluster_database:
+            # CloudNativePG generates the app's credentials; a URL left over
+            # from the external database is not used (nor shown).
+            secrets[key] = None
+            continue
+        if key == "databaseUrl" and value and not given_encrypted(key):
+            # Declared with an empty default (not required by the CLI, as the
+            # in-cluster database needs none), so the program checks encryption.
+            problems.append(Problem(key, None, "holds a credential but is not encrypted",
+                                    _fix_command(key, stack, example, secret=True), secret=True,
+                                    kind="plaintext_credential"))
+            continue
+        if value is None or (key == "databaseUrl" and value == ""):
             problems.append(
                 Problem(key, _MISSING, "required secret, and not set", _fix_command(key, stack, example, secret=True),
                         kind="missing_secret")
@@ -151,13 +167,17 @@ def load_settings(config: pulumi.Config, stack: str) -> StackInputs:
         reported = {problem.path for problem in problems}
         later = [problem for problem in error.problems if problem.path.split(".")[0] not in reported]
         raise SettingsError(stack, problems + later) from None
-    if settings.backup.enabled and settings.backup.storage.kind == "s3":
-        for key, example in OPTIONAL_SECRET_KEYS.items():
-            if key not in optional and not any(problem.path == key for problem in problems):
-                problems.append(
-                    Problem(key, _MISSING, "required with backup.storage.kind s3",
-                            _fix_command(key, stack, example, secret=True), kind="missing_secret")
-                )
+    needed = {
+        "backup.storage.kind s3": settings.backup.enabled and settings.backup.storage.kind == "s3",
+        "database.kind cloudnativepg": settings.database.is_cloudnativepg,
+    }
+    for key, example in OPTIONAL_SECRET_KEYS.items():
+        reason = OPTIONAL_SECRET_NEEDED_BY[key]
+        if needed[reason] and key not in optional and not any(problem.path == key for problem in problems):
+            problems.append(
+                Problem(key, _MISSING, f"required with {reason}",
+                        _fix_command(key, stack, example, secret=True), kind="missing_secret")
+            )
     if problems:
         raise SettingsError(stack, problems)
     secrets.update(optional)

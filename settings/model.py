@@ -19,6 +19,7 @@ from settings.addresses import covers_the_internet
 from settings.base import _Model, _custom_error
 from settings.contract import APP_CONFIG_MAX_BYTES, MANAGED_APP_KEYS, OPTIONAL_SECRET_KEYS, SECRET_KEYS, SYSTEM_NAMESPACES, _CREDENTIAL_URL, _DNS_LABEL, _ENV_VAR_NAME, _SECRET_LOOKING_KEY
 from settings.data import Backup, Restore
+from settings.database import Database, same_archive
 from settings.edge import Edge, Network, RateLimit
 from settings.errors import Problem, SettingsError, _describe, _known_keys, _remove_command
 from settings.fields import _strict_bool, parse_quantity
@@ -66,6 +67,7 @@ class Settings(_Model):
     monitoring: Monitoring = Field(default_factory=Monitoring)
     backup: Backup = Backup()
     restore: Restore = Restore()
+    database: Database = Field(default_factory=Database)
     network: Network = Network()
     switch_gate: SwitchGate = SwitchGate()
     promotion: Promotion = Field(default_factory=Promotion)
@@ -276,6 +278,60 @@ class Settings(_Model):
                 field="backup.enabled",
                 value=False,
                 suggestion=True,
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _recovery_is_guarded(self) -> "Settings":
+        """Point-in-time recovery: confirmed by the namespace name, and while
+        the app still writes to the old cluster, only in maintenance mode
+        (writes after the target would be lost at the switch)."""
+        recovery = self.database.recovery
+        if not self.database.recovering:
+            return self
+        if recovery.confirm != self.namespace:
+            raise _custom_error(
+                "recovery_unconfirmed",
+                "a point-in-time recovery to {target} discards every change after it once the app is switched; "
+                "confirm by setting database.recovery.confirm to the namespace name, {namespace}",
+                field="database.recovery.confirm", value=recovery.confirm, target=recovery.target_time,
+                namespace=self.namespace, suggestion=self.namespace,
+            )
+        if not self.maintenance_mode and not recovery.serve_app:
+            raise _custom_error(
+                "recovery_outside_maintenance",
+                "recover while the app is in maintenance mode: writes to the old cluster after the recovery "
+                "would be lost when the app switches to the recovered one",
+                field="maintenanceMode", value=self.maintenance_mode, suggestion=True,
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _dumps_can_read_the_cluster(self) -> "Settings":
+        cnpg = self.database.cloudnativepg
+        if self.database.is_cloudnativepg and self.backup.enabled and self.backup.postgres_major_version < cnpg.postgres_major_version:
+            raise _custom_error(
+                "dump_older_than_server",
+                "pg_dump {value} cannot dump the in-cluster PostgreSQL {server}; pin backup.postgresMajorVersion "
+                "and backup.image to {server} too",
+                field="backup.postgresMajorVersion", value=self.backup.postgres_major_version,
+                server=cnpg.postgres_major_version, suggestion=cnpg.postgres_major_version,
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _sites_never_share_an_archive(self) -> "Settings":
+        replica = self.database.replica
+        store = self.database.cloudnativepg.object_store
+        if not replica.enabled or store is None or replica.source.object_store is None:
+            return self
+        if same_archive(store, self.database.serving_cluster_name, replica.source.object_store,
+                        replica.source.server_name, self.namespace):
+            raise _custom_error(
+                "shared_archive",
+                "both sites would archive WAL into the same folder and corrupt each other's archive; give the DR "
+                "site its own bucket or path",
+                field="database.replica.source.objectStore.bucket", value=replica.source.object_store.bucket,
             )
         return self
 

@@ -18,12 +18,13 @@ _CRON_EPOCH = (2026, 1, 1)
 _CRON_HORIZON_YEARS = 8
 
 
-def _cron_runs(schedule: str, start: float):
+def _cron_runs(schedule: str, start: float, seconds_field: bool = False):
     from datetime import datetime, timezone
 
     from croniter import croniter
 
-    return croniter(schedule, datetime.fromtimestamp(start, tz=timezone.utc), max_years_between_matches=_CRON_HORIZON_YEARS)
+    return croniter(schedule, datetime.fromtimestamp(start, tz=timezone.utc), max_years_between_matches=_CRON_HORIZON_YEARS,
+                    second_at_beginning=seconds_field)
 
 
 def _cron_epoch() -> float:
@@ -54,12 +55,38 @@ def _check_cron(schedule: str) -> str:
 CronSchedule = Annotated[str, AfterValidator(_check_cron)]
 
 
+def _check_seconds_cron(schedule: str) -> str:
+    """CloudNativePG's ScheduledBackup schedule: robfig/cron with a leading
+    seconds field (the CRD's description), so "0 0 3 * * *" is 03:00:00. A
+    5-field schedule there would be read shifted by one field."""
+    from croniter import CroniterBadDateError, croniter
+
+    fields = schedule.split()
+    if len(fields) != 6 or not croniter.is_valid(" ".join(fields), second_at_beginning=True):
+        raise _custom_error(
+            "bad_seconds_cron",
+            "not a 6-field schedule (second minute hour day-of-month month day-of-week), e.g. '0 0 3 * * *' for "
+            "03:00 every day; CloudNativePG's schedules start with a seconds field",
+        )
+    try:
+        _cron_runs(" ".join(fields), _cron_epoch(), seconds_field=True).get_next(float)
+    except CroniterBadDateError:
+        raise _custom_error(
+            "cron_never_fires",
+            "this schedule never fires (no such date, e.g. the 31st of February); pick a date that exists",
+        ) from None
+    return " ".join(fields)
+
+
+SecondsCronSchedule = Annotated[str, AfterValidator(_check_seconds_cron)]
+
+
 @functools.lru_cache(maxsize=64)
-def max_interval_seconds(schedule: str, samples: int = 400) -> int:
+def max_interval_seconds(schedule: str, samples: int = 400, seconds_field: bool = False) -> int:
     """Longest gap between two runs of a cron schedule (sampled from a fixed
     start, so the result does not depend on when it is computed; cached, as
     the same schedule is judged by several rules)."""
-    runs = _cron_runs(schedule, _cron_epoch())
+    runs = _cron_runs(schedule, _cron_epoch(), seconds_field)
     times = [runs.get_next(float) for _ in range(samples)]
     return int(max(later - earlier for earlier, later in zip(times, times[1:])))
 

@@ -57,3 +57,73 @@ def crds() -> Path:
 @pytest.fixture(scope="session")
 def project_dir() -> Path:
     return PROJECT_DIR
+
+
+# --- the real-PostgreSQL recovery scenario, started once in the background ---
+
+_RECOVERY_TESTS = PROJECT_DIR / "tests" / "test_database_recovery.py"
+
+
+def _selects_recovery_tests(config: pytest.Config) -> bool:
+    for argument in config.args or [str(PROJECT_DIR / "tests")]:
+        path = Path(argument.split("::")[0]).resolve()
+        if path == _RECOVERY_TESTS or (path.is_dir() and _RECOVERY_TESTS.is_relative_to(path)):
+            return True
+    return False
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Start the lost-primary scenario at once: it spends most of a minute
+    waiting on PostgreSQL's archive_timeout, which would otherwise hold a
+    test worker. Only the controlling process starts it (before the workers
+    exist, so they inherit where it runs); the recovery tests collect it."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+
+    from tests.recovery_scenario import DIRECTORY_VARIABLE
+
+    config = session.config
+    if hasattr(config, "workerinput") or DIRECTORY_VARIABLE in os.environ or not _selects_recovery_tests(config):
+        return
+    if not list(Path("/usr/lib/postgresql").glob("*/bin/initdb")):
+        return  # the tests skip (or fail in CI) on their own
+    base = Path(tempfile.mkdtemp(prefix="monad-synapse-pitr-"))
+    if os.geteuid() == 0:
+        shutil.chown(base, "postgres")
+    log = open(base / "scenario.log", "w")
+    process = subprocess.Popen([sys.executable, "-m", "tests.recovery_scenario", str(base)], cwd=PROJECT_DIR,
+                               stdout=log, stderr=subprocess.STDOUT)
+    os.environ[DIRECTORY_VARIABLE] = str(base)
+    config.stash[_SCENARIO] = (process, base, log)
+
+
+_SCENARIO = pytest.StashKey[tuple]()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    import os
+    import shutil
+    import subprocess
+
+    running = session.config.stash.get(_SCENARIO, None)
+    if running is None:
+        return
+    process, base, log = running
+    if process.poll() is None:
+        process.kill()
+        process.wait()
+    log.close()
+    # Stop any server the tests left (each recovery stops its own; a failure may not).
+    for data in base.glob("*/postmaster.pid"):
+        subprocess.run(["pkill", "-F", str(data)], capture_output=True)
+    os.environ.pop("MONAD_SYNAPSE_RECOVERY_SCENARIO", None)
+    shutil.rmtree(base, ignore_errors=True)
+
+
+def pytest_collection_modifyitems(items: list) -> None:
+    """The recovery tests last: by then the background scenario is done."""
+    items.sort(key=lambda item: Path(str(item.fspath)) == _RECOVERY_TESTS)

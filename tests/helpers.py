@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import functools
+import glob
 import os
 import shutil
+import socket
+from pathlib import Path
 
 import pytest
 
@@ -26,3 +29,47 @@ def require_tool(name: str) -> str:
             pytest.fail(message)
         pytest.skip(message)
     return path
+
+
+# The in-cluster database's minimum: the kind, the bucket, and the
+# object-store credentials (as --set-secret).
+CLOUDNATIVEPG = ("database.kind=cloudnativepg", "database.cloudnativepg.objectStore.bucket=monad-synapse-wal")
+DATABASE_S3_SECRETS = ("databaseS3AccessKeyId=AKIAEXAMPLEKEY0001", "databaseS3SecretAccessKey=example-secret-access-key")
+# A recovery target in the past (the settings refuse future ones).
+RECOVERY = ("maintenanceMode=true", "database.recovery.targetTime=2026-11-29T10:00:00Z",
+            "database.recovery.confirm=production")
+DR_SITE = ("database.replica.enabled=true", "database.replica.self=dr", "database.replica.primary=main",
+           "database.replica.source.name=main", "database.replica.source.objectStore.bucket=monad-synapse-wal-main")
+
+
+def secrets_for(variant: tuple[str, ...]) -> tuple[str, ...]:
+    """The --set-secret values a variant needs."""
+    needed: tuple[str, ...] = ()
+    if "backup.storage.kind=s3" in variant:
+        needed += ("backupS3AccessKeyId=AKIAEXAMPLEKEY0001", "backupS3SecretAccessKey=example-secret-access-key")
+    if "database.kind=cloudnativepg" in variant:
+        needed += DATABASE_S3_SECRETS
+    return needed
+
+
+# --- a throwaway PostgreSQL server (Debian's postgresql package; .ci/run installs it) ---
+
+
+def postgres_bin() -> Path:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if not found:
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL server binaries are missing (.ci/run installs Debian's postgresql)")
+        pytest.skip("PostgreSQL server binaries not installed (Debian package postgresql)")
+    return Path(found[-1]).parent
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def as_server_user(command: list[str]) -> list[str]:
+    """initdb and postgres refuse to run as root; CI runs as root."""
+    return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.helpers import require_tool
+from tests.helpers import CLOUDNATIVEPG, require_tool
 
 NS = "production"
 # The app's series as scraped: the pod's color is a label (blue is live by default).
@@ -29,7 +29,31 @@ RULE_RENDERS = {
     "default": ("production",),
     "switched": ("production", "activeColor=green"),
     "skipped": ("production", "promotion.skipAnalysis=true"),
+    "database": ("production", *CLOUDNATIVEPG),
 }
+# The in-cluster database's series, as its PodMonitors label them.
+DB_JOB = f'job="{NS}/monad-synapse-db", namespace="{NS}", cnpg_io_cluster="monad-synapse-db"'
+DB_PRIMARY = DB_JOB + ', cnpg_io_instanceRole="primary", pod="monad-synapse-db-1"'
+DB_REPLICA = DB_JOB + ', cnpg_io_instanceRole="replica", pod="monad-synapse-db-2"'
+POOLER = f'job="{NS}/monad-synapse-db-pooler-rw", namespace="{NS}"'
+CLUSTER = {"cnpg_io_cluster": "monad-synapse-db"}
+# The database's base backups are due daily; stale after 93600 s (26 h).
+BASE_BACKUP = "barman_cloud_cloudnative_pg_io_last_available_backup_timestamp"
+
+
+def archiver(failed: str, archived: str) -> list[dict]:
+    return [series("cnpg_pg_stat_archiver_last_failed_time", DB_PRIMARY, failed),
+            series("cnpg_pg_stat_archiver_last_archived_time", DB_PRIMARY, archived)]
+
+
+def wal(seconds_since: str, ready: str) -> list[dict]:
+    return [series("cnpg_pg_stat_archiver_seconds_since_last_archival", DB_PRIMARY, seconds_since),
+            series("cnpg_collector_pg_wal_archive_status", DB_PRIMARY + ', value="ready"', ready)]
+
+
+def instances_up(*values: str) -> list[dict]:
+    return [series("cnpg_collector_up", f'{DB_JOB}, pod="monad-synapse-db-{index}"', value)
+            for index, value in enumerate(values, 1)]
 
 
 def series(metric: str, labels: str, values: str) -> dict:
@@ -240,18 +264,61 @@ CASES = [
     Case("MonadSynapsePromotionAnalysisSkipped", False, "1m", [], rules="default", why="the analysis runs"),
     Case("MonadSynapseMaintenanceMode", True, "1m", [], why="maintenanceMode: true"),
     Case("MonadSynapseMaintenanceMode", False, "1m", [], rules="default", why="maintenanceMode: false"),
+    # --- the in-cluster database (database.kind cloudnativepg, rpoSeconds 300)
+    Case("MonadSynapseDatabaseWalArchivingFailing", True, "8m", archiver("1000x10", "500x10"), CLUSTER, rules="database",
+         why="the newest attempt failed"),
+    Case("MonadSynapseDatabaseWalArchivingFailing", False, "8m", archiver("500x10", "1000x10"), rules="database",
+         why="a later segment was archived"),
+    Case("MonadSynapseDatabaseWalArchivingFailing", False, "3m", archiver("1000x10", "500x10"), rules="database",
+         why="not yet 5 minutes"),
+    Case("MonadSynapseDatabaseWalArchivingFailing", False, "8m",
+         [series("cnpg_pg_stat_archiver_last_failed_time", DB_REPLICA, "1000x10"),
+          series("cnpg_pg_stat_archiver_last_archived_time", DB_REPLICA, "500x10")], rules="database",
+         why="a standby does not archive"),
+    Case("MonadSynapseDatabaseRpoAtRisk", True, "2m", wal("400x5", "2x5"), CLUSTER, rules="database",
+         why="segments waiting, last archived 400 s ago"),
+    Case("MonadSynapseDatabaseRpoAtRisk", False, "2m", wal("400x5", "0x5"), rules="database",
+         why="idle: nothing waits to be archived"),
+    Case("MonadSynapseDatabaseRpoAtRisk", False, "2m", wal("120x5", "3x5"), rules="database",
+         why="within the RPO"),
+    Case("MonadSynapseDatabaseBaseBackupStale", True, "1700m", [series(BASE_BACKUP, DB_PRIMARY, "1x20")], CLUSTER,
+         interval="100m", evaluation="100m", rules="database", why="newest base backup 28 h old"),
+    Case("MonadSynapseDatabaseBaseBackupStale", False, "1700m", [series(BASE_BACKUP, DB_PRIMARY, "100000x20")],
+         interval="100m", evaluation="100m", rules="database", why="newest base backup 33 minutes old"),
+    Case("MonadSynapseDatabaseBaseBackupStale", False, "1700m", [series(BASE_BACKUP, DB_PRIMARY, "0x20")],
+         interval="100m", evaluation="100m", rules="database", why="none yet: NeverTaken's job"),
+    Case("MonadSynapseDatabaseBaseBackupNeverTaken", True, "1700m", [series(BASE_BACKUP, DB_PRIMARY, "0x20")], CLUSTER,
+         interval="100m", evaluation="100m", rules="database", why="none in 28 h"),
+    Case("MonadSynapseDatabaseBaseBackupNeverTaken", False, "1000m", [series(BASE_BACKUP, DB_PRIMARY, "0x20")],
+         interval="100m", evaluation="100m", rules="database", why="created 16 h ago: the first may still come"),
+    Case("MonadSynapseDatabaseBaseBackupNeverTaken", False, "1700m", [series(BASE_BACKUP, DB_PRIMARY, "0x3 5000x17")],
+         interval="100m", evaluation="100m", rules="database", why="one was taken"),
+    Case("MonadSynapseDatabaseReplicationLag", True, "8m", [series("cnpg_pg_replication_lag", DB_REPLICA, "120x10")],
+         {**CLUSTER, "pod": "monad-synapse-db-2"}, rules="database", why="2 minutes behind"),
+    Case("MonadSynapseDatabaseReplicationLag", False, "8m", [series("cnpg_pg_replication_lag", DB_REPLICA, "10x10")],
+         rules="database"),
+    Case("MonadSynapseDatabaseInstancesNotReady", True, "8m", instances_up("1x10", "1x10", "0x10"), rules="database",
+         why="two of three up"),
+    Case("MonadSynapseDatabaseInstancesNotReady", False, "8m", instances_up("1x10", "1x10", "1x10"), rules="database"),
+    Case("MonadSynapseDatabasePoolerDown", True, "5m", [series("cnpg_pgbouncer_up", POOLER + ', pod="p1"', "0x10"),
+                                                       series("cnpg_pgbouncer_up", POOLER + ', pod="p2"', "0x10")],
+         rules="database"),
+    Case("MonadSynapseDatabasePoolerDown", True, "5m", [], rules="database", why="no pooler scraped at all"),
+    Case("MonadSynapseDatabasePoolerDown", False, "5m", [series("cnpg_pgbouncer_up", POOLER + ', pod="p1"', "0x10"),
+                                                        series("cnpg_pgbouncer_up", POOLER + ', pod="p2"', "1x10")],
+         rules="database", why="one PgBouncer still up"),
 ]
 
 
 @pytest.fixture(scope="module")
 def rule_files(tmp_path_factory, request) -> dict[str, Path]:
-    from tests.helpers import cached_render
+    from tests.helpers import cached_render, secrets_for
     from tools.manifest import load_objects
 
     directory = tmp_path_factory.mktemp("rules")
     files = {}
     for key, (stack, *sets) in RULE_RENDERS.items():
-        objects = load_objects(cached_render(stack, tuple(sets), ()).files["manifest.yaml"])
+        objects = load_objects(cached_render(stack, tuple(sets), secrets_for(tuple(sets))).files["manifest.yaml"])
         groups = objects[f"PrometheusRule/{NS}/monad-synapse"]["spec"]["groups"]
         path = directory / f"{key}.yaml"
         path.write_text(yaml.safe_dump({"groups": groups}, sort_keys=False))

@@ -3,10 +3,8 @@ throwaway PostgreSQL server (Debian's postgresql package; .ci/run installs it)."
 
 from __future__ import annotations
 
-import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -14,30 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import as_server_user, free_port, postgres_bin
 from tools.stack_config import PROJECT_DIR
 
 SCRIPTS = PROJECT_DIR / "scripts" / "backup"
 PASSWORD = "Backup-Test-Passw0rd"
-
-
-def postgres_bin() -> Path:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    if not found:
-        if os.environ.get("CI"):
-            pytest.fail("PostgreSQL server binaries are missing (.ci/run installs Debian's postgresql)")
-        pytest.skip("PostgreSQL server binaries not installed (Debian package postgresql)")
-    return Path(found[-1]).parent
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def as_server_user(command: list[str]) -> list[str]:
-    """initdb and postgres refuse to run as root; CI runs as root."""
-    return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,7 @@ from components.alert_rules import ALERTS_GROUP, RECORDS_GROUP, RuleContext, ale
 from components.backups import DatabaseBackups, DatabaseBackupsArgs
 from components.dashboards import DASHBOARDS, DashboardContext, dashboard_json
 from components.edge import AppEdge, EdgeArgs
+from components.database_access import cluster_access, external_access
 from components.exporters import DataStoreExporters, DataStoreExportersArgs, exporter_specs
 from components.monitoring import AppMonitoring, AppMonitoringArgs
 from settings import Backup, Edge, Exporters, Monitoring, Network, RateLimit, Restore
@@ -96,7 +97,9 @@ def test_monitoring_component_with_fake_args(run_component):
 
 def test_exporters_component_with_fake_args(run_component):
     network = Network()
-    args = DataStoreExportersArgs(namespace="team-a", specs=exporter_specs(Exporters(), network.postgres, network.redis),
+    args = DataStoreExportersArgs(namespace="team-a",
+                                  specs=exporter_specs(Exporters(), external_access("app-secret", network.postgres),
+                                                       network.redis),
                                   secret_name="app-secret", monitoring_namespace="prom",
                                   operator_labels={"release": "r"}, connection_checksum="abc")
     run = run_component(lambda: DataStoreExporters("exp", args))
@@ -111,22 +114,55 @@ def test_exporters_component_with_fake_args(run_component):
         assert policy["ingress"][0]["from"][0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] == "prom"
 
 
+def test_the_postgres_exporter_reads_the_in_cluster_primary(run_component):
+    network = Network()
+    args = DataStoreExportersArgs(namespace="team-a",
+                                  specs=exporter_specs(Exporters(), cluster_access("team-a-db"), network.redis),
+                                  secret_name="app-secret", monitoring_namespace="prom",
+                                  operator_labels={}, connection_checksum="abc")
+    objects = objects_of(run_component(lambda: DataStoreExporters("exp", args)))
+    (container,) = objects["Deployment/monad-synapse-postgres-exporter"]["spec"]["template"]["spec"]["containers"]
+    assert container["env"][0]["valueFrom"]["secretKeyRef"] == {"name": "team-a-db-app", "key": "uri"}
+    (redis,) = objects["Deployment/monad-synapse-redis-exporter"]["spec"]["template"]["spec"]["containers"]
+    assert redis["env"][0]["valueFrom"]["secretKeyRef"] == {"name": "app-secret", "key": "REDIS_URL"}
+    (egress,) = objects["NetworkPolicy/monad-synapse-postgres-exporter"]["spec"]["egress"]
+    assert egress["to"][0]["podSelector"]["matchExpressions"][0]["values"] == ["team-a-db"]
+    assert "ipBlock" not in egress["to"][0]
+
+
 # --- DatabaseBackups --------------------------------------------------------------------------
 
 
 def test_backups_component_with_fake_args(run_component):
-    args = DatabaseBackupsArgs(namespace="team-a", backup=Backup(), restore=Restore(), secret_name="app-secret",
-                               postgres=Network().postgres)
+    args = DatabaseBackupsArgs(namespace="team-a", backup=Backup(), restore=Restore(),
+                               database=external_access("app-secret", Network().postgres))
     run = run_component(lambda: DatabaseBackups("bk", args))
     kinds = sorted(child.inputs["kind"] for child in parented_to(run, "monad:data:DatabaseBackups"))
     assert kinds == ["ConfigMap", "CronJob", "CronJob", "NetworkPolicy", "PersistentVolumeClaim"]
+    cronjob = objects_of(run)["CronJob/monad-synapse-db-backup"]
+    (container,) = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+    assert {"name": "app-secret", "key": "DATABASE_URL"} in [
+        item["valueFrom"]["secretKeyRef"] for item in container["env"] if "valueFrom" in item]
+
+
+def test_backups_dump_the_in_cluster_primary_directly(run_component):
+    """pg_dump goes to <cluster>-rw with the generated credentials, not
+    through the transaction pooler (which would break its snapshot)."""
+    args = DatabaseBackupsArgs(namespace="team-a", backup=Backup(), restore=Restore(),
+                               database=cluster_access("team-a-db"))
+    objects = objects_of(run_component(lambda: DatabaseBackups("bk", args)))
+    (container,) = objects["CronJob/monad-synapse-db-backup"]["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+    (reference,) = [item["valueFrom"]["secretKeyRef"] for item in container["env"] if "valueFrom" in item]
+    assert reference == {"name": "team-a-db-app", "key": "uri"}
+    (policy,) = [obj for key, obj in objects.items() if key.startswith("NetworkPolicy/")]
+    assert policy["spec"]["egress"][0]["to"][0]["podSelector"]["matchLabels"] == {"cnpg.io/podRole": "instance"}
 
 
 def test_backups_component_object_storage_and_restore(run_component):
     backup = Backup(storage={"kind": "s3", "s3": {"bucket": "team-a-dumps"}})
     restore = Restore(from_backup="latest", confirm="team-a", request_id="r-1")
-    args = DatabaseBackupsArgs(namespace="team-a", backup=backup, restore=restore, secret_name="app-secret",
-                               postgres=Network().postgres, s3_access_key_id=secret("AKIA0000"),
+    args = DatabaseBackupsArgs(namespace="team-a", backup=backup, restore=restore,
+                               database=external_access("app-secret", Network().postgres), s3_access_key_id=secret("AKIA0000"),
                                s3_secret_access_key=secret("shh-secret"), default_s3_prefix="team-a")
     run = run_component(lambda: DatabaseBackups("bk", args))
     objects = objects_of(run)

@@ -16,6 +16,16 @@ from tools import render as renderer
 SECRET = "Hunter2-Very-Secret-Value"
 LONG_KEY = "A" * 260
 SHARED = ("edge.kind=gateway", "edge.gateway.shared.name=infra", "edge.gateway.shared.namespace=gateways")
+CNPG = ("database.kind=cloudnativepg", "database.cloudnativepg.objectStore.bucket=monad-synapse-wal")
+CNPG_KEYS = ("databaseS3AccessKeyId=AKIA0000", "databaseS3SecretAccessKey=" + SECRET)
+PITR = ("maintenanceMode=true", "database.recovery.targetTime=2026-11-29T10:00:00Z", "database.recovery.confirm=production")
+DR = ("database.replica.enabled=true", "database.replica.self=dr", "database.replica.primary=main",
+      "database.replica.source.name=main", "database.replica.source.objectStore.bucket=monad-synapse-wal-main")
+
+
+def db(case_id: str, *sets: str, key: str, bad_value: str | None = None, stack: str = "production") -> "Case":
+    """A case on the in-cluster database (its minimum settings and keys included)."""
+    return Case(case_id, (*CNPG, *sets), CNPG_KEYS, key=key, bad_value=bad_value, stack=stack)
 
 
 @dataclass(frozen=True)
@@ -189,6 +199,69 @@ CASES = [
     Case("verification-interval", ("promotion.verification.interval=1s",), key="promotion.verification.interval"),
     Case("bad-request-id-control", ("maintenanceMode=true", "restore.fromBackup=latest", "restore.confirm=production",
                                     "restore.requestId=a\tb"), key="restore.requestId"),
+    # --- the in-cluster database
+    Case("cnpg-without-object-store", ("database.kind=cloudnativepg",), CNPG_KEYS,
+         key="database.cloudnativepg.objectStore.bucket"),
+    Case("cnpg-missing-keys", CNPG, key="databaseS3AccessKeyId"),
+    Case("cnpg-one-key-missing", CNPG, ("databaseS3SecretAccessKey=" + SECRET,), key="databaseS3AccessKeyId"),
+    db("cnpg-archive-timeout", "database.cloudnativepg.postgresql.parameters.archive_timeout=30s",
+       key="database.cloudnativepg.postgresql.parameters.archive_timeout"),
+    db("cnpg-unknown-parameter", "database.cloudnativepg.postgresql.parameters.log_directory=/tmp",
+       key="database.cloudnativepg.postgresql.parameters.log_directory"),
+    db("cnpg-parameter-injection", "database.cloudnativepg.postgresql.parameters.work_mem=4MB'\nfsync=off",
+       key="database.cloudnativepg.postgresql.parameters.work_mem"),
+    db("cnpg-bad-retention", "database.cloudnativepg.objectStore.retention=forever",
+       key="database.cloudnativepg.objectStore.retention"),
+    db("cnpg-five-field-schedule", "database.cloudnativepg.backup.schedule=0 3 * * *",
+       key="database.cloudnativepg.backup.schedule", bad_value="0 3 * * *"),
+    db("cnpg-backup-never", "database.cloudnativepg.backup.schedule=0 0 0 31 2 *",
+       key="database.cloudnativepg.backup.schedule"),
+    db("cnpg-backup-yearly", "database.cloudnativepg.backup.schedule=0 0 3 1 1 *",
+       key="database.cloudnativepg.backup.schedule"),
+    db("cnpg-bad-cluster-name", "database.cloudnativepg.clusterName=Monad_DB", key="database.cloudnativepg.clusterName"),
+    db("cnpg-image-major", "database.cloudnativepg.image=ghcr.io/cloudnative-pg/postgresql:17.2",
+       key="database.cloudnativepg.image"),
+    db("cnpg-latest-image", "database.cloudnativepg.image=ghcr.io/cloudnative-pg/postgresql:latest",
+       key="database.cloudnativepg.image"),
+    db("cnpg-rpo-unreachable", "database.rpoSeconds=30", key="database.rpoSeconds", bad_value="30"),
+    db("cnpg-dump-older", "database.cloudnativepg.postgresMajorVersion=16",
+       "database.cloudnativepg.image=ghcr.io/cloudnative-pg/postgresql:16.6", key="backup.postgresMajorVersion"),
+    db("cnpg-operator-system-dot", "database.cloudnativepg.operatorNamespace=cnpg.system",
+       key="database.cloudnativepg.operatorNamespace"),
+    db("metadata-api-server", "database.cloudnativepg.apiServerCidrs[0]=169.254.169.254/32",
+       key="database.cloudnativepg.apiServerCidrs"),
+    db("metadata-object-store", "database.cloudnativepg.objectStore.cidrs[0]=169.254.0.0/16",
+       key="database.cloudnativepg.objectStore.cidrs"),
+    Case("pitr-external", PITR, key="database.recovery.targetTime"),
+    db("pitr-bad-time", "maintenanceMode=true", "database.recovery.targetTime=2026-11-29 10:00",
+       "database.recovery.confirm=production", key="database.recovery.targetTime"),
+    db("pitr-no-offset", "maintenanceMode=true", "database.recovery.targetTime=2026-11-29T10:00:00",
+       "database.recovery.confirm=production", key="database.recovery.targetTime"),
+    db("pitr-future", "maintenanceMode=true", "database.recovery.targetTime=2999-01-01T00:00:00Z",
+       "database.recovery.confirm=production", key="database.recovery.targetTime"),
+    db("pitr-unconfirmed", "maintenanceMode=true", "database.recovery.targetTime=2026-11-29T10:00:00Z",
+       key="database.recovery.confirm"),
+    db("pitr-wrong-namespace", "maintenanceMode=true", "database.recovery.targetTime=2026-11-29T10:00:00Z",
+       "database.recovery.confirm=staging", key="database.recovery.confirm", bad_value="staging"),
+    db("pitr-outside-maintenance", "database.recovery.targetTime=2026-11-29T10:00:00Z",
+       "database.recovery.confirm=production", key="maintenanceMode"),
+    db("pitr-overwrites", *PITR, "database.recovery.clusterName=monad-synapse-db", key="database.recovery.clusterName"),
+    db("pitr-retire-first", *PITR, "database.recovery.retireSource=true", key="database.recovery.retireSource"),
+    db("pitr-confirm-alone", "database.recovery.confirm=production", key="database.recovery.confirm"),
+    db("pitr-in-topology", *PITR, *DR, key="database.recovery.targetTime"),
+    Case("replica-external", DR, key="database.replica.enabled"),
+    db("replica-incomplete", "database.replica.enabled=true", key="database.replica.self"),
+    db("replica-bad-site", *DR, "database.replica.self=DR Site", key="database.replica.self"),
+    db("replica-source-is-self", *DR, "database.replica.source.name=dr", key="database.replica.source.name"),
+    db("replica-unknown-primary", *DR, "database.replica.primary=elsewhere", key="database.replica.primary",
+       bad_value="elsewhere"),
+    db("replica-without-source-store", "database.replica.enabled=true", "database.replica.self=dr",
+       "database.replica.primary=main", "database.replica.source.name=main", key="database.replica.source.objectStore"),
+    db("replica-shared-archive", *DR, "database.replica.source.objectStore.bucket=monad-synapse-wal",
+       key="database.replica.source.objectStore.bucket"),
+    db("replica-bad-token", *DR, "database.replica.primary=dr", "database.replica.promotionToken=$(DATABASE_URL)",
+       key="database.replica.promotionToken"),
+    db("replica-bad-delay", *DR, "database.replica.minApplyDelay=soon", key="database.replica.minApplyDelay"),
 ]
 
 

@@ -9,6 +9,7 @@ import kubernetes_validate
 import kubernetes_validate.utils
 import pytest
 
+from tests.helpers import CLOUDNATIVEPG, DR_SITE, RECOVERY, secrets_for
 from tools.schemas import is_core_object, validate_custom_resource
 
 # kubernetes-validate reads its schema files (the definitions are megabytes)
@@ -27,14 +28,15 @@ VARIANTS = [
     ("staging", "edge.kind=gateway", "edge.gateway.shared.name=public", "edge.gateway.shared.namespace=gateways"),
     ("production", "backup.storage.kind=s3", "backup.storage.s3.bucket=monad-backups", "maintenanceMode=true",
      "restore.fromBackup=latest", "restore.confirm=production", "restore.requestId=incident-4711"),
+    ("production", *CLOUDNATIVEPG),
+    ("production", *CLOUDNATIVEPG, *RECOVERY, "database.cloudnativepg.objectStore.endpoint=https://minio.example.com"),
+    ("staging", *CLOUDNATIVEPG, *DR_SITE, "database.cloudnativepg.instances=1",
+     "database.cloudnativepg.postgresql.parameters.max_connections=300", "database.replica.minApplyDelay=30m"),
 ]
-# Secrets a variant needs (object storage credentials), passed as --set-secret.
-S3_SECRETS = ("backupS3AccessKeyId=AKIAEXAMPLEKEY0001", "backupS3SecretAccessKey=example-secret-access-key")
 
 
 def objects_of(stack_objects, variant) -> dict:
-    secrets = S3_SECRETS if "backup.storage.kind=s3" in variant else ()
-    return stack_objects(*variant, secrets=secrets)
+    return stack_objects(*variant, secrets=secrets_for(variant))
 # Custom resources whose CRD is not among the upstream schemas we carry;
 # they are checked by the tests that build them instead.
 WITHOUT_UPSTREAM_SCHEMA = {"SecurityPolicy"}

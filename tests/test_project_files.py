@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from settings import SECRET_KEYS, TOP_LEVEL_KEYS, Settings
+from settings import OPTIONAL_SECRET_KEYS, SECRET_KEYS, TOP_LEVEL_KEYS, Settings
 
 SCALAR_TYPES = {
     "activeColor": "string",
@@ -46,9 +46,18 @@ def test_scalar_keys_carry_type_and_model_default(project):
 
 
 def test_secrets_are_declared_secret_without_default(project):
+    """Every secret the CLI should require is `secret: true` without a
+    default; databaseUrl is required by the program only with the external
+    database, so it has an empty default and the program checks encryption
+    (as for the optional secrets)."""
     for key in SECRET_KEYS:
+        if key == "databaseUrl":
+            assert project["config"][key] == {"default": "", "description": project["config"][key]["description"]}
+            continue
         assert project["config"][key]["secret"] is True
         assert "default" not in project["config"][key]
+    for key in OPTIONAL_SECRET_KEYS:
+        assert project["config"][key]["default"] == "" and "secret" not in project["config"][key]
 
 
 @pytest.mark.parametrize("stack", ["staging", "production"])

@@ -81,10 +81,10 @@ def test_app_config_yes_stays_yes_and_vpa_off_is_accepted(project):
 
 def test_a_plaintext_value_under_a_secret_key_is_refused_without_showing_it(project):
     with pytest.raises(ConfigInputError) as caught:
-        project("  monad-synapse:databaseUrl: postgresql://app:hunter2@db:5432/app\n")
+        project("  monad-synapse:redisUrl: rediss://:hunter2@cache:6379/0\n")
     message = str(caught.value)
-    assert "databaseUrl" in message and "must be encrypted" in message
-    assert "pulumi config set --secret databaseUrl" in message
+    assert "redisUrl" in message and "must be encrypted" in message
+    assert "pulumi config set --secret redisUrl" in message
     assert "hunter2" not in message
 
 

@@ -12,6 +12,7 @@ import re
 import pytest
 
 from components.vocabulary import Recorded
+from tests.helpers import CLOUDNATIVEPG, DATABASE_S3_SECRETS, secrets_for
 
 JOB_MATCHER = re.compile(r'\bjob="([^"]+)"')
 # Recording-rule naming: level:metric:operations.
@@ -30,6 +31,11 @@ def scrape_jobs(objects: dict[str, dict]) -> set[str]:
             if all(labels.get(key) == value for key, value in wanted.items()):
                 job_label = monitor["spec"].get("jobLabel")
                 jobs.add(labels[job_label] if job_label else service["metadata"]["name"])
+    # A PodMonitor without a jobLabel names its targets' job
+    # <namespace>/<PodMonitor name> (prometheus-operator).
+    for monitor in (obj for obj in objects.values() if obj["kind"] == "PodMonitor"):
+        assert "jobLabel" not in monitor["spec"]
+        jobs.add(f"{monitor['metadata']['namespace']}/{monitor['metadata']['name']}")
     return jobs
 
 
@@ -66,10 +72,11 @@ def dangling_references(objects: dict[str, dict]) -> list[str]:
     return problems
 
 
-@pytest.mark.parametrize("sets", [("production",), ("staging",), ("production", "edge.kind=gateway", "activeColor=green")],
+@pytest.mark.parametrize("sets", [("production",), ("staging",), ("production", "edge.kind=gateway", "activeColor=green"),
+                                  ("production", *CLOUDNATIVEPG)],
                          ids=lambda sets: "-".join(sets))
 def test_alerts_and_dashboards_read_only_what_is_produced(stack_objects, sets):
-    objects = stack_objects(*sets)
+    objects = stack_objects(*sets, secrets=secrets_for(sets))
     assert {"monad-synapse", "monad-synapse-postgres-exporter", "monad-synapse-redis-exporter"} <= scrape_jobs(objects)
     assert len(queries(objects)) > 50
     assert dangling_references(objects) == []
@@ -88,3 +95,10 @@ def test_a_renamed_job_or_series_is_caught(stack_objects):
             if item.get("record") == Recorded.HTTP_P95_SECONDS:
                 item["record"] = "monad_synapse:latency:p95"
     assert any(Recorded.HTTP_P95_SECONDS in problem for problem in dangling_references(objects))
+
+
+def test_a_renamed_pod_monitor_is_caught(stack_objects):
+    objects = copy.deepcopy(stack_objects("production", *CLOUDNATIVEPG, secrets=DATABASE_S3_SECRETS))
+    assert dangling_references(objects) == []
+    objects["PodMonitor/production/monad-synapse-db-pooler-rw"]["metadata"]["name"] = "pgbouncer"
+    assert any("production/monad-synapse-db-pooler-rw" in problem for problem in dangling_references(objects))

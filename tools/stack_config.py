@@ -32,6 +32,8 @@ from typing import Any, Callable
 
 import yaml
 
+from settings.contract import SECRET_KEYS
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 SECRET_PLACEHOLDER = "<redacted>"
 
@@ -275,6 +277,10 @@ def resolve_config(
     declared_secrets = {
         key for key, declaration in declarations.items() if isinstance(declaration, dict) and declaration.get("secret")
     }
+    # Secrets the program itself requires, some declared with an empty default
+    # (databaseUrl: the in-cluster database needs none): unset, they render
+    # with a placeholder too, and are never taken from --set.
+    program_secrets = declared_secrets | set(SECRET_KEYS)
 
     resolved = ResolvedConfig(project=project, stack=stack, values={}, foreign={})
     for key, declaration in declarations.items():
@@ -314,7 +320,7 @@ def resolve_config(
         for assignment in assignments:
             path, text = _split_assignment(flag, assignment)
             parts = parse_path(path)
-            if not secret and parts[0] in declared_secrets:
+            if not secret and parts[0] in program_secrets:
                 raise ConfigInputError(f"{parts[0]} is a secret: pass it with --set-secret {path}=VALUE, not --set")
             value = text if secret else parse_path_value(text)
             _set_path(resolved.values, parts, value)
@@ -323,6 +329,14 @@ def resolve_config(
                 if text:
                     resolved.secret_plaintexts.add(text)
 
+    database = resolved.values.get("database")
+    if isinstance(database, dict) and database.get("kind") == "cloudnativepg":
+        # The in-cluster database brings its own credentials.
+        program_secrets.discard("databaseUrl")
+    for key in sorted(program_secrets - resolved.secret_keys):
+        if resolved.values.get(key) in (None, ""):
+            resolved.secret_keys.add(key)
+            resolved.values.pop(key, None)
     for key in sorted(resolved.secret_keys):
         if key not in resolved.values:
             resolved.warnings.append(

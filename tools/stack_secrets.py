@@ -28,6 +28,8 @@ EXAMPLES = {
     "redisUrl": "rediss://:PASSWORD@HOST:6379/0",
     "alertSlackWebhookUrl": "https://hooks.slack.com/services/T000/B000/XXXX",
     "alertPagerdutyRoutingKey": "<32-character PagerDuty Events v2 integration key>",
+    "databaseS3AccessKeyId": "AKIA...",
+    "databaseS3SecretAccessKey": "<secret access key>",
 }
 
 
@@ -47,6 +49,12 @@ def missing_secrets(stack: str, project_dir: Path = PROJECT_DIR) -> tuple[list[s
     ]
     document = load_stack_yaml(stack_path.read_text(), stack_path.name)
     config = document.get("config") or {}
+    database = config.get(f"{name}:database")
+    in_cluster = isinstance(database, dict) and database.get("kind") == "cloudnativepg"
+    # databaseUrl has an empty default (the in-cluster database needs none):
+    # the program requires it for the external database; the in-cluster one
+    # needs its object-store credentials instead.
+    required += (["databaseS3AccessKeyId", "databaseS3SecretAccessKey"] if in_cluster else ["databaseUrl"])
     present = {
         key for key in required
         if isinstance(config.get(f"{name}:{key}"), dict) and set(config[f"{name}:{key}"]) == {"secure"}

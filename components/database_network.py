@@ -1,0 +1,80 @@
+"""NetworkPolicies of the in-cluster database's pods (pure specs): who may
+reach the instances and the pooler, and what they may reach. The
+namespace's default-deny (network_policy.py) refuses everything else."""
+
+from __future__ import annotations
+
+from components.database_access import POSTGRES_PORT, instance_selector, pooler_selector
+from components.egress import ip_blocks
+from components.exporters import ExporterSpec
+from components.labels import NAME_LABEL, selector_labels
+from components.vocabulary import DATABASE_POOLER
+from settings import EgressTarget
+from settings.database import Database
+
+# CloudNativePG's ports (pkg/management/url): the instance manager's status
+# endpoint, which the operator polls, and the metrics of instances and
+# PgBouncer.
+STATUS_PORT = 8000
+INSTANCE_METRICS_PORT = 9187
+POOLER_METRICS_PORT = 9127
+API_SERVER_PORTS = (443, 6443)
+
+
+def _tcp(*ports: int) -> list[dict]:
+    return [{"protocol": "TCP", "port": port} for port in ports]
+
+
+def _namespace(name: str) -> dict:
+    return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": name}}}
+
+
+def database_policies(database: Database, monitoring_namespace: str, postgres_exporter: ExporterSpec,
+                      backup_job_name: str) -> list[tuple[str, dict]]:
+    """(name, spec) of each policy: the instances, and the pooler."""
+    cnpg = database.cloudnativepg
+    instances = instance_selector(database.cluster_names)
+    api_server = {"to": [{"ipBlock": block} for block in ip_blocks(EgressTarget(cidrs=cnpg.api_server_cidrs, port=443))],
+                  "ports": _tcp(*API_SERVER_PORTS)}
+    stores = [store for store in (cnpg.object_store, database.replica.source.object_store) if store is not None]
+    object_storage = [
+        {"to": [{"ipBlock": block} for block in ip_blocks(EgressTarget(cidrs=store.cidrs, port=store.port))],
+         "ports": _tcp(store.port)}
+        for store in stores
+    ]
+    clients = [
+        {"podSelector": pooler_selector()},
+        # The app's DATABASE_READ_URL goes to the instances directly.
+        {"podSelector": {"matchLabels": selector_labels()}},
+        {"podSelector": {"matchLabels": postgres_exporter.selector()}},
+        {"podSelector": {"matchLabels": {NAME_LABEL: backup_job_name}}},
+    ]
+    instance_policy = {
+        "podSelector": instances,
+        "policyTypes": ["Ingress", "Egress"],
+        "ingress": [
+            {"from": clients, "ports": _tcp(POSTGRES_PORT)},
+            # Streaming replication and a joining standby's base backup.
+            {"from": [{"podSelector": instances}], "ports": _tcp(POSTGRES_PORT, STATUS_PORT)},
+            # The operator: status polls, and its own connections.
+            {"from": [_namespace(cnpg.operator_namespace)], "ports": _tcp(POSTGRES_PORT, STATUS_PORT)},
+            {"from": [_namespace(monitoring_namespace)], "ports": _tcp(INSTANCE_METRICS_PORT)},
+        ],
+        "egress": [
+            {"to": [{"podSelector": instances}], "ports": _tcp(POSTGRES_PORT, STATUS_PORT)},
+            # The instance manager watches its Cluster through the API server.
+            api_server,
+            # WAL and base backups out, recovery and the DR replica in.
+            *object_storage,
+        ],
+    }
+    pooler_policy = {
+        "podSelector": pooler_selector(),
+        "policyTypes": ["Ingress", "Egress"],
+        "ingress": [
+            {"from": [{"podSelector": {"matchLabels": selector_labels()}}], "ports": _tcp(POSTGRES_PORT)},
+            {"from": [_namespace(monitoring_namespace)], "ports": _tcp(POOLER_METRICS_PORT)},
+        ],
+        "egress": [{"to": [{"podSelector": instances}], "ports": _tcp(POSTGRES_PORT)}, api_server],
+    }
+    return [("monad-synapse-db-instances", instance_policy), (f"{DATABASE_POOLER}", pooler_policy)]

@@ -1,0 +1,160 @@
+"""The lost-primary scenario behind tests/test_database_recovery.py, run on a
+real PostgreSQL: WAL archived with the parameters the program renders, a
+base backup, a row written every second, then an abrupt stop.
+
+It mostly waits on the clock (archive_timeout is real time), so the test
+session starts it in the background at once (conftest.py) and the tests
+that recover from it collect it later:
+
+    python -m tests.recovery_scenario DIR
+
+leaves DIR/base-backup, DIR/archive and DIR/result.json (or DIR/failed.txt).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import traceback
+from datetime import datetime, timezone
+from pathlib import Path
+
+from tests.helpers import CLOUDNATIVEPG, DATABASE_S3_SECRETS, as_server_user, cached_render, free_port
+from tools.manifest import load_objects
+
+RESULT = "result.json"
+FAILED = "failed.txt"
+# Where the session's background run is (set by conftest.py for the workers).
+DIRECTORY_VARIABLE = "MONAD_SYNAPSE_RECOVERY_SCENARIO"
+
+# The smallest RPO the settings accept: archive_timeout 30 s, so the run
+# stays short while covering a forced segment switch or more.
+RPO_SECONDS = 60
+# Long enough for more than one forced switch before the crash.
+WRITE_SECONDS = 42
+
+
+def rendered_parameters() -> dict[str, str]:
+    """postgresql.parameters of the Cluster the program renders for this RPO."""
+    rendering = cached_render("production", (*CLOUDNATIVEPG, f"database.rpoSeconds={RPO_SECONDS}"), DATABASE_S3_SECRETS)
+    cluster = load_objects(rendering.files["manifest.yaml"])["Cluster/production/monad-synapse-db"]
+    return cluster["spec"]["postgresql"]["parameters"]
+
+
+class Server:
+    """A throwaway PostgreSQL, as the server's own user when run as root."""
+
+    def __init__(self, binaries: Path, data: Path, socket_dir: Path, log: Path):
+        self.binaries, self.data, self.socket_dir, self.log = binaries, data, socket_dir, log
+        self.port = free_port()
+
+    def start(self, settings: dict[str, str]) -> None:
+        options = " ".join(f"-c {key}={value}" for key, value in settings.items())
+        subprocess.run(as_server_user([
+            str(self.binaries / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-w", "-t", "120", "start",
+            "-o", f"-p {self.port} -k {self.socket_dir} -c listen_addresses='' {options}",
+        ]), check=True, capture_output=True)
+
+    def crash(self) -> None:
+        """Stop at once, as a lost node does: no shutdown checkpoint, no final switch."""
+        subprocess.run(as_server_user([str(self.binaries / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop"]),
+                       check=True, capture_output=True)
+
+    def psql(self, sql: str, database: str = "postgres") -> str:
+        result = subprocess.run(as_server_user([
+            str(self.binaries / "psql"), "-h", str(self.socket_dir), "-p", str(self.port), "-U", "postgres",
+            "-d", database, "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql,
+        ]), check=True, capture_output=True, text=True)
+        return result.stdout.strip()
+
+    def wait_until_primary(self, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if self.psql("SELECT pg_is_in_recovery()") == "f":
+                    return
+            except subprocess.CalledProcessError:
+                pass
+            time.sleep(0.5)
+        raise AssertionError(f"recovery did not finish; see {self.log}")
+
+
+def run(base: Path, binaries: Path) -> dict:
+    """Archive, write, crash; returns what recovery needs (also in base/result.json)."""
+    parameters = rendered_parameters()
+    archive = base / "archive"  # the object store
+    for directory in (archive, base / "sockets"):
+        directory.mkdir()
+    if os.geteuid() == 0:
+        for path in (base, archive, base / "sockets"):
+            shutil.chown(path, "postgres")
+    data = base / "primary"
+    subprocess.run(as_server_user([str(binaries / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust",
+                                   "--no-sync"]), check=True, capture_output=True)
+    primary = Server(binaries, data, base / "sockets", base / "primary.log")
+    primary.start({
+        # CloudNativePG's settings for archiving (wal_level logical there;
+        # replica is enough here) and the program's own parameters.
+        "wal_level": "replica",
+        "archive_mode": "on",
+        "archive_command": f"'test ! -f {archive}/%f && cp %p {archive}/%f'",
+        "shared_preload_libraries": "pg_stat_statements",
+        **{key: f"'{value}'" for key, value in parameters.items()},
+    })
+    primary.psql("CREATE TABLE ticks (id bigint PRIMARY KEY, written_at timestamptz NOT NULL DEFAULT clock_timestamp())")
+    backup = base / "base-backup"
+    subprocess.run(as_server_user([str(binaries / "pg_basebackup"), "-h", str(base / "sockets"), "-p", str(primary.port),
+                                   "-U", "postgres", "-D", str(backup), "-X", "stream", "--no-sync"]),
+                   check=True, capture_output=True)
+    # A row a second, each committed on its own, from one session (a short
+    # script: it fits the pipe, so writing it never waits on psql).
+    script = "".join(f"INSERT INTO ticks (id) VALUES ({tick}); SELECT pg_sleep(1);\n"
+                     for tick in range(1, WRITE_SECONDS + 60))
+    writer = subprocess.Popen(as_server_user([
+        str(binaries / "psql"), "-h", str(base / "sockets"), "-p", str(primary.port), "-U", "postgres", "-X", "-q",
+    ]), stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
+    writer.stdin.write(script)
+    writer.stdin.close()
+    time.sleep(WRITE_SECONDS)
+    crashed_at = datetime.now(timezone.utc)
+    primary.crash()
+    writer.kill()
+    writer.wait()
+    result = {"crashed_at": crashed_at.isoformat(), "parameters": parameters}
+    (base / RESULT).write_text(json.dumps(result))
+    return result
+
+
+
+
+def wait_for(base: Path, timeout: float = 240) -> dict:
+    """The result of a run in `base`, waiting for it to finish."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if (base / RESULT).is_file():
+            result = json.loads((base / RESULT).read_text())
+            return {**result, "crashed_at": datetime.fromisoformat(result["crashed_at"])}
+        if (base / FAILED).is_file():
+            raise AssertionError(f"the recovery scenario failed:\n{(base / FAILED).read_text()}")
+        time.sleep(0.5)
+    raise AssertionError(f"the recovery scenario did not finish within {timeout:.0f}s ({base})")
+
+
+def main(argv: list[str]) -> int:
+    base = Path(argv[0])
+    try:
+        from tests.helpers import postgres_bin
+
+        run(base, postgres_bin())
+        return 0
+    except BaseException:  # the waiting test reports it
+        (base / FAILED).write_text(traceback.format_exc())
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
