@@ -211,7 +211,7 @@ exporters = DataStoreExporters(
         secret_name=app_configuration.secret_name,
         monitoring_namespace=settings.network.monitoring_namespace,
         operator_labels=settings.monitoring.operator_labels,
-        connection_checksum=app_configuration.connection_checksum,
+        connection_checksums=app_configuration.connection_checksums,
     ),
     # Exporter pods start only once the deny-by-default policies exist.
     opts=on_kubernetes(depends_on=[network_policies]),

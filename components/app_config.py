@@ -63,8 +63,10 @@ class AppConfiguration(pulumi.ComponentResource):
     """SHA-256 of the ConfigMap data; a pod annotation, so a change rolls the pods."""
     secret_checksum: pulumi.Output[str]
     """SHA-256 over the Secret values; a pod annotation, so a change rolls the pods."""
-    connection_checksum: pulumi.Output[str]
-    """SHA-256 over DATABASE_URL (when it is a stack secret) and REDIS_URL only, for pods that read just those."""
+    connection_checksums: Mapping[str, pulumi.Output[str]]
+    """Per data store (postgres, redis): a salted SHA-256 of its URL (the
+    stack secret; none for the in-cluster database), for the exporter that
+    reads just that one."""
 
     def __init__(self, name: str, args: AppConfigurationArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("monad:app:AppConfiguration", name, None, opts)
@@ -111,19 +113,23 @@ class AppConfiguration(pulumi.ComponentResource):
         # Hashing the URLs alone could let a weak password be guessed from the
         # checksum; salt it with a random value generated once per stack.
         salt = random.RandomPassword(f"{name}-checksum-salt", length=32, special=False, opts=child)
-        connection_checksum = pulumi.Output.unsecret(
-            pulumi.Output.all(salt.result, args.database_url or "", args.redis_url).apply(
-                lambda values: checksum({str(index): value for index, value in enumerate(values)})
+        # One per data store: changing one store's URL rolls only its exporter.
+        connection_checksums = {
+            kind: pulumi.Output.unsecret(
+                pulumi.Output.all(salt.result, url if url is not None else "").apply(
+                    lambda values: checksum({str(index): value for index, value in enumerate(values)})
+                )
             )
-        )
+            for kind, url in (("postgres", args.database_url), ("redis", args.redis_url))
+        }
         self.config_map_name = config_map.metadata.name
         self.secret_name = secret.metadata.name
         self.config_checksum = pulumi.Output.from_input(checksum(data))
         self.secret_checksum = secret_checksum
-        self.connection_checksum = connection_checksum
+        self.connection_checksums = connection_checksums
         self.register_outputs(
             {
-                "connection_checksum": self.connection_checksum,
+                "connection_checksums": pulumi.Output.all(**connection_checksums),
                 "config_map_name": self.config_map_name,
                 "secret_name": self.secret_name,
                 "config_checksum": self.config_checksum,

@@ -65,7 +65,7 @@ class DataStoreExportersArgs:
     monitoring_namespace: str
     operator_labels: Mapping[str, str]
     # Rolls the exporters when the connection URLs change (they read them at start).
-    connection_checksum: pulumi.Input[str]
+    connection_checksums: Mapping[str, pulumi.Input[str]]
 
 
 class DataStoreExporters(pulumi.ComponentResource):
@@ -99,7 +99,7 @@ class DataStoreExporters(pulumi.ComponentResource):
                 template=k8s.core.v1.PodTemplateSpecArgs(
                     metadata=k8s.meta.v1.ObjectMetaArgs(
                         labels=spec.labels(),
-                        annotations={"monad-synapse.com/connection-checksum": args.connection_checksum},
+                        annotations={"monad-synapse.com/connection-checksum": args.connection_checksums[spec.kind]},
                     ),
                     spec=k8s.core.v1.PodSpecArgs(
                         automount_service_account_token=False,

@@ -101,7 +101,7 @@ def test_exporters_component_with_fake_args(run_component):
                                   specs=exporter_specs(Exporters(), external_access("app-secret", network.postgres),
                                                        network.redis),
                                   secret_name="app-secret", monitoring_namespace="prom",
-                                  operator_labels={"release": "r"}, connection_checksum="abc")
+                                  operator_labels={"release": "r"}, connection_checksums={"postgres": "abc", "redis": "def"})
     run = run_component(lambda: DataStoreExporters("exp", args))
     objects = objects_of(run)
     for kind in ("postgres", "redis"):
@@ -119,7 +119,7 @@ def test_the_postgres_exporter_reads_the_in_cluster_primary(run_component):
     args = DataStoreExportersArgs(namespace="team-a",
                                   specs=exporter_specs(Exporters(), cluster_access("team-a-db"), network.redis),
                                   secret_name="app-secret", monitoring_namespace="prom",
-                                  operator_labels={}, connection_checksum="abc")
+                                  operator_labels={}, connection_checksums={"postgres": "abc", "redis": "def"})
     objects = objects_of(run_component(lambda: DataStoreExporters("exp", args)))
     (container,) = objects["Deployment/monad-synapse-postgres-exporter"]["spec"]["template"]["spec"]["containers"]
     assert container["env"][0]["valueFrom"]["secretKeyRef"] == {"name": "team-a-db-app", "key": "uri"}

@@ -20,9 +20,9 @@ from tools.render import write_atomically
 
 @pytest.fixture
 def render_dir(render_stack, tmp_path):
-    def _render(name: str, stack: str, *sets: str):
+    def _render(name: str, stack: str, *sets: str, secrets: tuple[str, ...] = ()):
         directory = tmp_path / name
-        write_atomically(render_stack(stack, *sets).files, directory)
+        write_atomically(render_stack(stack, *sets, secrets=secrets).files, directory)
         return directory
 
     return _render
@@ -53,6 +53,22 @@ EXPECTED = {
     "DDoS: connections 10": {"rolls": set(), "kinds": {"Ingress"}},
     "allow-list a source": {"rolls": set(), "kinds": {"Ingress"}},
     "restore latest backup": {"rolls": {"monad-synapse-blue", "monad-synapse-green"}},
+    # The app's DATABASE_URL moves to the pooler: both colors and the
+    # PostgreSQL exporter roll; the database objects are added.
+    "database: external to in-cluster": {
+        "rolls": {"monad-synapse-blue", "monad-synapse-green", "monad-synapse-postgres-exporter"},
+        "added": {"Cluster", "ObjectStore", "ScheduledBackup", "Pooler", "PodMonitor", "NetworkPolicy", "Secret"},
+    },
+    # A new cluster beside the running one, which is untouched; so is the app.
+    "point-in-time recovery": {"rolls": set(), "kinds": {"Cluster", "ScheduledBackup", "PodMonitor", "NetworkPolicy"},
+                               "added": {"Cluster", "ScheduledBackup"}},
+    # The pooler and the credentials move; neither Cluster changes.
+    "app to the recovered cluster": {
+        "rolls": {"monad-synapse-blue", "monad-synapse-green", "monad-synapse-postgres-exporter"},
+        "kinds": {"Pooler", "Deployment", "CronJob", "NetworkPolicy", "PrometheusRule"},
+    },
+    "retire the old cluster": {"rolls": set(), "kinds": {"Cluster", "ScheduledBackup", "PodMonitor", "NetworkPolicy"},
+                               "removed": {"Cluster", "ScheduledBackup"}},
 }
 
 
@@ -62,8 +78,8 @@ def test_every_operation_has_an_expectation():
 
 @pytest.mark.parametrize("operation", OPERATIONS, ids=[operation.name for operation in OPERATIONS])
 def test_diff_reports_each_runbook_operation(render_dir, operation):
-    before = render_dir("before", "production")
-    after = render_dir("after", "production", *operation.sets_for("production"))
+    before = render_dir("before", "production", *operation.base_for("production"), secrets=operation.secrets)
+    after = render_dir("after", "production", *operation.sets_for("production"), secrets=operation.secrets)
     result = run_diff(before, after, "--json")
     assert result.returncode == 0, result.stderr
     changes = json.loads(result.stdout)["changes"]
@@ -80,6 +96,12 @@ def test_diff_reports_each_runbook_operation(render_dir, operation):
     assert {c["name"] for c in changes if c["rollsPods"]} == EXPECTED[operation.name]["rolls"]
     if "kinds" in EXPECTED[operation.name]:
         assert {c["kind"] for c in changes} == EXPECTED[operation.name]["kinds"]
+    for action in ("added", "removed"):
+        kinds = {c["kind"] for c in changes if c["action"] == action}
+        assert kinds == EXPECTED[operation.name].get(action, kinds), action
+    # No runbook operation deletes a database cluster, except retiring one.
+    assert not any(c["kind"] == "Cluster" and c["action"] == "removed" for c in changes) or (
+        operation.name == "retire the old cluster")
 
 
 def test_human_output_is_a_table_with_a_summary(render_dir):

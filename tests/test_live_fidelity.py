@@ -83,10 +83,10 @@ def referenced_by_pods(objects: dict[str, dict]) -> set[str]:
 @pytest.mark.parametrize("operation", OPERATIONS, ids=[operation.name for operation in OPERATIONS])
 def test_no_runbook_operation_deletes_an_object_a_pod_references(render_stack, operation):
     stack = ModelStack()
-    stack.up(render_stack("production"))
+    stack.up(render_stack("production", *operation.base_for("production"), secrets=operation.secrets))
     referenced = referenced_by_pods(stack.cluster.objects)
     assert {"ConfigMap/production/monad-synapse-config", "Secret/production/monad-synapse-secrets"} <= referenced
-    result = stack.up(render_stack("production", *operation.sets_for("production")))
+    result = stack.up(render_stack("production", *operation.sets_for("production"), secrets=operation.secrets))
     assert not result.failed, [step for step in result.steps if step.op == "failed"]
     deleted_first = {step.identity for step in result.steps if step.op == "replace" and step.detail == "deleted first"}
     assert not deleted_first & referenced

@@ -7,6 +7,8 @@ import re
 
 import pytest
 
+from tests.helpers import CLOUDNATIVEPG, secrets_for
+
 from components.alert_rules import label_matchers
 
 RULE = "PrometheusRule/{ns}/monad-synapse"
@@ -21,9 +23,10 @@ def readme_anchors(project_dir) -> set[str]:
     return set(re.findall(r'<a id="([^"]+)"></a>', (project_dir / "docs" / "alerts.md").read_text()))
 
 
-@pytest.mark.parametrize("stack", ["staging", "production"])
-def test_prometheus_rule_carries_the_operator_label_and_complete_alerts(stack_objects, project_dir, stack):
-    objects = stack_objects(stack)
+@pytest.mark.parametrize("stack, sets", [("staging", ()), ("production", ()), ("production", CLOUDNATIVEPG)],
+                         ids=["staging", "production", "production-cloudnativepg"])
+def test_prometheus_rule_carries_the_operator_label_and_complete_alerts(stack_objects, project_dir, stack, sets):
+    objects = stack_objects(stack, *sets, secrets=secrets_for(sets))
     rule = objects[RULE.format(ns=stack)]
     assert rule["metadata"]["labels"]["release"] == "kube-prometheus-stack"
     anchors = readme_anchors(project_dir)

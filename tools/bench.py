@@ -85,7 +85,13 @@ def blast_radius(stack: str) -> list[tuple]:
         write_atomically(baseline_rendering.files, before_dir)
         for index, operation in enumerate(OPERATIONS):
             try:
-                after_rendering = render(stack, operation.sets_for(stack))
+                if operation.base:
+                    # Starts elsewhere (e.g. from the in-cluster database): its own "before".
+                    before_dir = Path(scratch) / f"before-{index}"
+                    write_atomically(render(stack, operation.base_for(stack), operation.secrets).files, before_dir)
+                else:
+                    before_dir = Path(scratch) / "before"
+                after_rendering = render(stack, operation.sets_for(stack), operation.secrets)
             except SettingsError as error:
                 refused = ", ".join(problem.path for problem in error.problems)
                 rows.append((operation.name, f"refused ({refused})", "-", "-", "-", "-"))

@@ -10,9 +10,23 @@ from dataclasses import dataclass
 class Operation:
     name: str
     sets: tuple[str, ...]  # the config change, as render --set flags; {namespace} is filled in
+    # The state it starts from (render --set flags on top of the stack file),
+    # and the secrets both renders need (--set-secret).
+    base: tuple[str, ...] = ()
+    secrets: tuple[str, ...] = ()
+
+    def base_for(self, namespace: str) -> tuple[str, ...]:
+        return tuple(assignment.format(namespace=namespace) for assignment in self.base)
 
     def sets_for(self, namespace: str) -> tuple[str, ...]:
-        return tuple(assignment.format(namespace=namespace) for assignment in self.sets)
+        """The full config of the state after: the base, then the change."""
+        return self.base_for(namespace) + tuple(assignment.format(namespace=namespace) for assignment in self.sets)
+
+
+# The in-cluster database, and each step of a point-in-time recovery.
+IN_CLUSTER = ("database.kind=cloudnativepg", "database.cloudnativepg.objectStore.bucket=monad-synapse-wal")
+OBJECT_STORE_KEYS = ("databaseS3AccessKeyId=AKIAEXAMPLEKEY0001", "databaseS3SecretAccessKey=example-secret-access-key")
+RECOVER = ("database.recovery.targetTime=2026-11-29T10:00:00Z", "database.recovery.confirm={namespace}")
 
 
 OPERATIONS = (
@@ -30,4 +44,11 @@ OPERATIONS = (
     Operation("allow-list a source", ("rateLimit.allowlistCidrs[0]=203.0.113.0/24",)),
     Operation("restore latest backup", ("maintenanceMode=true", "restore.fromBackup=latest", "restore.confirm={namespace}",
                                            "restore.requestId=drill-{namespace}")),
+    Operation("database: external to in-cluster", IN_CLUSTER, secrets=OBJECT_STORE_KEYS),
+    Operation("point-in-time recovery", RECOVER, base=(*IN_CLUSTER, "maintenanceMode=true"), secrets=OBJECT_STORE_KEYS),
+    Operation("app to the recovered cluster", ("database.recovery.serveApp=true",),
+              base=(*IN_CLUSTER, "maintenanceMode=true", *RECOVER), secrets=OBJECT_STORE_KEYS),
+    Operation("retire the old cluster", ("database.recovery.retireSource=true",),
+              base=(*IN_CLUSTER, "maintenanceMode=true", *RECOVER, "database.recovery.serveApp=true"),
+              secrets=OBJECT_STORE_KEYS),
 )
