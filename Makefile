@@ -47,7 +47,7 @@ render-all: $(VENV)/.runtime-installed
 test: $(VENV)/.dev-installed
 	$(PYTHON) -m pytest -n auto --dist loadfile
 
-## scan: checkov on the rendered manifests of both stacks (and gateway, verification and object-storage modes)
+## scan: checkov on the rendered manifests of both stacks (and gateway, verification, object-storage and in-cluster database modes)
 scan: $(VENV)/.runtime-installed $(SCAN_VENV)/.installed
 	rm -rf build/scan
 	$(PYTHON) -m tools.render staging --out build/scan/staging
@@ -57,6 +57,11 @@ scan: $(VENV)/.runtime-installed $(SCAN_VENV)/.installed
 	$(PYTHON) -m tools.render production --out build/scan/production-s3 --set backup.storage.kind=s3 \
 	  --set backup.storage.s3.bucket=monad-backups --set-secret backupS3AccessKeyId=SCANPLACEHOLDER1 \
 	  --set-secret backupS3SecretAccessKey=scan-placeholder-secret
+	$(PYTHON) -m tools.render production --out build/scan/production-cloudnativepg \
+	  --set database.kind=cloudnativepg --set database.cloudnativepg.objectStore.bucket=monad-synapse-wal \
+	  --set maintenanceMode=true --set database.recovery.targetTime=2026-11-29T10:00:00Z \
+	  --set database.recovery.confirm=production \
+	  --set-secret databaseS3AccessKeyId=SCANPLACEHOLDER01 --set-secret databaseS3SecretAccessKey=scan-placeholder-secret
 	$(SCAN_VENV)/bin/checkov --config-file .checkov.yaml --directory build/scan
 
 ## diff: render the base branch (BASE, default origin/main) and the working tree, diff each stack

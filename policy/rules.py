@@ -313,6 +313,53 @@ def hpa_targets_declare_their_autoscaler(args: StackValidationArgs, report_viola
             )
 
 
+# --- the in-cluster database (CloudNativePG) -------------------------------------------
+
+CNPG_CLUSTER = "kubernetes:postgresql.cnpg.io/v1:Cluster"
+CNPG_POOLER = "kubernetes:postgresql.cnpg.io/v1:Pooler"
+CNPG_SCHEDULED_BACKUP = "kubernetes:postgresql.cnpg.io/v1:ScheduledBackup"
+
+
+def _unpinned(image: str) -> bool:
+    name, _, digest = image.partition("@")
+    last = name.rsplit("/", 1)[-1]
+    tag = last.rsplit(":", 1)[1] if ":" in last else None
+    return not digest and (tag is None or tag == "latest")
+
+
+def database_clusters_are_hardened(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    """A CloudNativePG Cluster archives WAL through exactly one plugin (never
+    the deprecated in-tree barmanObjectStore) with archive_timeout set, runs
+    a pinned image with requests and limits, without superuser access; its
+    Pooler has requests and limits; its scheduled backups use the plugin."""
+    spec = _get(args.props, "spec") or {}
+    name = _name(args)
+    if args.resource_type == CNPG_CLUSTER:
+        archivers = [plugin for plugin in spec.get("plugins") or [] if plugin.get("isWALArchiver")]
+        if len(archivers) != 1:
+            report_violation(f"{name}: needs exactly one WAL-archiving plugin, has {len(archivers)}")
+        if _get(spec, "backup", "barmanObjectStore"):
+            report_violation(f"{name}: uses the deprecated in-tree barmanObjectStore; archive through the plugin")
+        if not _get(spec, "postgresql", "parameters", "archive_timeout"):
+            report_violation(f"{name}: archive_timeout is not set, so the RPO is CloudNativePG's default, not the stack's")
+        if _unpinned(spec.get("imageName") or ""):
+            report_violation(f"{name}: image {spec.get('imageName')!r} is not pinned (no tag, or 'latest')")
+        if spec.get("enableSuperuserAccess"):
+            report_violation(f"{name}: enableSuperuserAccess exposes the postgres superuser's password in a Secret")
+        resources = spec.get("resources") or {}
+        for kind in ("requests", "limits"):
+            missing = {"cpu", "memory"} - set(resources.get(kind) or {})
+            if missing:
+                report_violation(f"{name}: no {kind} for {', '.join(sorted(missing))}")
+    elif args.resource_type == CNPG_POOLER:
+        for container in _get(spec, "template", "spec", "containers") or []:
+            resources = container.get("resources") or {}
+            if not (resources.get("requests") and resources.get("limits")):
+                report_violation(f"{name}: container {container.get('name')} has no requests and limits")
+    elif args.resource_type == CNPG_SCHEDULED_BACKUP and spec.get("method") != "plugin":
+        report_violation(f"{name}: base backups must go through the Barman Cloud plugin (method: plugin)")
+
+
 def _resource_policy(name: str, description: str, validate, level=EnforcementLevel.MANDATORY) -> ResourceValidationPolicy:
     return ResourceValidationPolicy(name=name, description=description, validate=validate, enforcement_level=level)
 
@@ -337,6 +384,10 @@ POLICIES: list[ResourceValidationPolicy] = [
     _resource_policy("scratch-volumes-are-bounded",
                      "emptyDir volumes have a sizeLimit and the pod requests that much ephemeral storage.",
                      scratch_volumes_are_bounded),
+    _resource_policy("database-clusters-are-hardened",
+                     "CloudNativePG Clusters archive WAL through one plugin at the stack's RPO, pinned and bounded; "
+                     "Poolers bounded; base backups through the plugin.",
+                     database_clusters_are_hardened),
     _resource_policy("hpa-managed-deployments-leave-replicas-unset",
                      "Deployments whose replicas an HPA owns do not set spec.replicas.",
                      hpa_managed_deployments_leave_replicas_unset),

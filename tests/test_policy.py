@@ -8,6 +8,8 @@ import re
 from typing import Any
 
 import pytest
+
+from tests.helpers import CLOUDNATIVEPG, DR_SITE, RECOVERY, secrets_for
 import yaml
 from pulumi_policy import EnforcementLevel, PolicyResource, ResourceValidationArgs, StackValidationArgs
 
@@ -218,20 +220,50 @@ RENDERS = [
     ("production", "edge.kind=gateway", "activeColor=green", "idleReplicas=0"),
     ("production", "maintenanceMode=true", "restore.fromBackup=latest", "restore.confirm=production", "restore.requestId=incident-4711"),
     ("production", "backup.storage.kind=s3", "backup.storage.s3.bucket=monad-backups"),
+    ("production", *CLOUDNATIVEPG, *RECOVERY),
+    ("staging", *CLOUDNATIVEPG, *DR_SITE),
 ]
 
 
 @pytest.mark.parametrize("render", RENDERS, ids=["-".join(r) for r in RENDERS])
 def test_rendered_stacks_pass_the_whole_pack(stack_objects, render):
-    secrets = ("backupS3AccessKeyId=AKIAEXAMPLEKEY0001", "backupS3SecretAccessKey=example-secret") if (
-        "backup.storage.kind=s3" in render) else ()
-    objects = list(stack_objects(*render, secrets=secrets).values())
+    objects = list(stack_objects(*render, secrets=secrets_for(render)).values())
+    if "database.kind=cloudnativepg" in render:
+        assert {"Cluster", "Pooler", "ScheduledBackup"} <= {obj["kind"] for obj in objects}
     found = []
     for policy in rules.POLICIES:
         for obj in objects:
             found += [f"{policy.name} ({policy.enforcement_level.value}): {m}" for m in violations(policy.validate, obj)]
     found += stack_violations(objects)
     assert found == []
+
+
+def cnpg_object(kind: str, spec: dict) -> dict:
+    return {"kind": kind, "apiVersion": "postgresql.cnpg.io/v1", "metadata": {"name": "db"}, "spec": spec}
+
+
+GOOD_CLUSTER = {
+    "imageName": "ghcr.io/cloudnative-pg/postgresql:15.10",
+    "plugins": [{"name": "barman-cloud.cloudnative-pg.io", "isWALArchiver": True}],
+    "postgresql": {"parameters": {"archive_timeout": "270s"}},
+    "resources": {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"cpu": "2", "memory": "2Gi"}},
+}
+
+
+@pytest.mark.parametrize(("kind", "spec", "bad"), [
+    ("Cluster", GOOD_CLUSTER, False),
+    ("Cluster", {**GOOD_CLUSTER, "plugins": []}, True),
+    ("Cluster", {**GOOD_CLUSTER, "backup": {"barmanObjectStore": {"destinationPath": "s3://b"}}}, True),
+    ("Cluster", {**GOOD_CLUSTER, "postgresql": {"parameters": {}}}, True),
+    ("Cluster", {**GOOD_CLUSTER, "imageName": "ghcr.io/cloudnative-pg/postgresql:latest"}, True),
+    ("Cluster", {**GOOD_CLUSTER, "enableSuperuserAccess": True}, True),
+    ("Cluster", {**GOOD_CLUSTER, "resources": {"requests": {"cpu": "1"}}}, True),
+    ("Pooler", {"template": {"spec": {"containers": [{"name": "pgbouncer"}]}}}, True),
+    ("ScheduledBackup", {"method": "barmanObjectStore"}, True),
+    ("ScheduledBackup", {"method": "plugin"}, False),
+])
+def test_database_objects_are_checked(kind, spec, bad):
+    assert bool(violations(rules.database_clusters_are_hardened, cnpg_object(kind, spec))) == bad
 
 
 def test_pack_files(project_dir):
