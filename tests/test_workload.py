@@ -330,10 +330,19 @@ def test_releasing_to_the_idle_color_touches_only_its_deployment(stack_objects):
     assert changes["Deployment/production/monad-synapse-green"].rolls_pods
 
 
-def test_database_url_change_rolls_both_colors_and_the_exporters(stack_objects):
+def test_database_url_change_rolls_both_colors_and_the_postgres_exporter(stack_objects):
     before = stack_objects("production", secrets=("databaseUrl=postgresql://a:b@db:5432/x",))
     after = stack_objects("production", secrets=("databaseUrl=postgresql://a:c@db:5432/x",))
-    # The exporters read the connection URLs too, so they restart with them.
+    # The PostgreSQL exporter reads the URL too, so it restarts with it; the
+    # Redis exporter's URL did not change, so it keeps running.
     changes = [change for change in compare(before, after) if "-promotion-analysis-" not in change.identity]
-    assert {change.identity for change in changes} == BOTH_DEPLOYMENTS | EXPORTERS
+    postgres_exporter = {identity for identity in EXPORTERS if "postgres" in identity}
+    assert postgres_exporter and {change.identity for change in changes} == BOTH_DEPLOYMENTS | postgres_exporter
     assert all(change.rolls_pods for change in changes)
+
+
+def test_redis_url_change_rolls_only_the_redis_exporter_among_the_exporters(stack_objects):
+    before = stack_objects("production", secrets=("redisUrl=redis://:a@cache:6379/0",))
+    after = stack_objects("production", secrets=("redisUrl=redis://:b@cache:6379/0",))
+    changes = {change.identity for change in compare(before, after) if "-promotion-analysis-" not in change.identity}
+    assert changes == BOTH_DEPLOYMENTS | {identity for identity in EXPORTERS if "redis" in identity}
