@@ -347,8 +347,7 @@ class Replica(_Model):
             raise _custom_error(
                 "bad_promotion_token",
                 "must be the demotion token from the old primary's status "
-                "(kubectl get cluster -o jsonpath='{{.status.demotionToken}}')",
-                value="[token]",
+                "(kubectl get cluster monad-synapse-db -o jsonpath='{.status.demotionToken}')",
             )
         return token
 

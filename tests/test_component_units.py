@@ -10,12 +10,14 @@ from pulumi.runtime import rpc
 
 from components.alert_rules import ALERTS_GROUP, RECORDS_GROUP, RuleContext, alerts, recording_rules, rule_groups
 from components.backups import DatabaseBackups, DatabaseBackupsArgs
+from components.cloudnativepg import InClusterDatabase, InClusterDatabaseArgs
 from components.dashboards import DASHBOARDS, DashboardContext, dashboard_json
 from components.edge import AppEdge, EdgeArgs
 from components.database_access import cluster_access, external_access
 from components.exporters import DataStoreExporters, DataStoreExportersArgs, exporter_specs
 from components.monitoring import AppMonitoring, AppMonitoringArgs
 from settings import Backup, Edge, Exporters, Monitoring, Network, RateLimit, Restore
+from settings.database import Database
 
 
 def objects_of(run) -> dict[str, dict]:
@@ -193,3 +195,86 @@ def test_dashboard_builders_are_pure():
         assert model["uid"].endswith("team-a") and model["panels"]
     slo = dashboard_json("sli-slo", context)
     assert 'color=\\"green\\"' in slo and dashboard_json("sli-slo", context) == slo
+
+
+# --- InClusterDatabase ------------------------------------------------------------------------
+
+
+def database(**changes) -> Database:
+    values = {"kind": "cloudnativepg", "cloudnativepg": {"objectStore": {"bucket": "team-a-wal"}, "instances": 2}}
+    for key, value in changes.items():
+        values[key] = value
+    return Database.model_validate(values)
+
+
+def run_database(run_component, db: Database, policies: tuple = ()):
+    args = InClusterDatabaseArgs(namespace="team-a", namespace_name="team-a", database=db,
+                                 s3_access_key_id=secret("AKIA0000"), s3_secret_access_key=secret("shh-secret"),
+                                 operator_labels={"release": "r"}, network_policies=policies)
+    return run_component(lambda: InClusterDatabase("db", args))
+
+
+def test_database_component_with_fake_args(run_component):
+    run = run_database(run_component, database(rpoSeconds=120), policies=(("db-instances", {"podSelector": {}}),))
+    objects = objects_of(run)
+    cluster = objects["Cluster/monad-synapse-db"]["spec"]
+    assert cluster["postgresql"]["parameters"]["archive_timeout"] == "90s"
+    assert cluster["plugins"] == [{"name": "barman-cloud.cloudnative-pg.io", "isWALArchiver": True,
+                                   "parameters": {"barmanObjectName": "monad-synapse-db-store",
+                                                  "serverName": "monad-synapse-db"}}]
+    assert cluster["inheritedMetadata"]["labels"] == {"app": "postgresql"}
+    assert "recovery" not in cluster["bootstrap"] and "replica" not in cluster
+    store = objects["ObjectStore/monad-synapse-db-store"]["spec"]
+    assert store["configuration"]["destinationPath"] == "s3://team-a-wal/team-a"
+    assert objects["ScheduledBackup/monad-synapse-db-daily"]["spec"]["schedule"] == "0 0 3 * * *"
+    assert objects["Pooler/monad-synapse-db-pooler-rw"]["spec"]["cluster"] == {"name": "monad-synapse-db"}
+    assert objects["PodMonitor/monad-synapse-db"]["metadata"]["labels"]["release"] == "r"
+    assert "NetworkPolicy/db-instances" in objects
+    (credentials,) = [obj for key, obj in objects.items() if key.startswith("Secret/")]
+    assert rpc.is_rpc_secret(credentials["stringData"])
+    # Deleting a Cluster deletes its data: the serving one is retained if it
+    # ever leaves the program; bootstrap is ignored after creation.
+    (resource,) = [r for r in run.resources if r.is_kubernetes and r.inputs["kind"] == "Cluster"]
+    assert resource.retain_on_delete and resource.ignore_changes == ("spec.bootstrap",)
+    assert all(r.parent for r in run.resources if r.is_kubernetes)
+
+
+def test_database_component_through_a_point_in_time_recovery(run_component):
+    recovery = {"targetTime": "2026-11-29T10:00:00+01:00", "confirm": "team-a"}
+    run = run_database(run_component, database(recovery=recovery))
+    clusters = {r.inputs["metadata"]["name"]: r for r in run.resources if r.is_kubernetes and r.inputs["kind"] == "Cluster"}
+    assert set(clusters) == {"monad-synapse-db", "monad-synapse-db-pitr-202611290900"}
+    recovered = clusters["monad-synapse-db-pitr-202611290900"].inputs["spec"]
+    assert recovered["bootstrap"]["recovery"]["recoveryTarget"] == {"targetTime": "2026-11-29T10:00:00+01:00"}
+    assert recovered["externalClusters"][0]["plugin"]["parameters"]["serverName"] == "monad-synapse-db"
+    # It archives into its own folder, never the one it recovers from.
+    assert recovered["plugins"][0]["parameters"]["serverName"] == "monad-synapse-db-pitr-202611290900"
+    assert clusters["monad-synapse-db"].retain_on_delete and not clusters["monad-synapse-db-pitr-202611290900"].retain_on_delete
+
+    switched = run_database(run_component, database(recovery={**recovery, "serveApp": True}))
+    objects = objects_of(switched)
+    assert objects["Pooler/monad-synapse-db-pooler-rw"]["spec"]["cluster"] == {"name": "monad-synapse-db-pitr-202611290900"}
+    retained = {r.inputs["metadata"]["name"]: r.retain_on_delete for r in switched.resources
+                if r.is_kubernetes and r.inputs["kind"] == "Cluster"}
+    # The old cluster no longer serves: the retire step may delete it.
+    assert retained == {"monad-synapse-db": False, "monad-synapse-db-pitr-202611290900": True}
+
+    retired = objects_of(run_database(run_component, database(recovery={**recovery, "serveApp": True,
+                                                                        "retireSource": True})))
+    assert [key for key in retired if key.startswith("Cluster/")] == ["Cluster/monad-synapse-db-pitr-202611290900"]
+
+
+def test_database_component_as_a_dr_site(run_component):
+    replica = {"enabled": True, "self": "dr", "primary": "main",
+               "source": {"name": "main", "objectStore": {"bucket": "main-wal"}}}
+    objects = objects_of(run_database(run_component, database(replica=replica)))
+    cluster = objects["Cluster/monad-synapse-db"]["spec"]
+    assert cluster["replica"] == {"self": "dr", "primary": "main", "source": "main"}
+    assert cluster["bootstrap"] == {"recovery": {"source": "main", "database": "app", "owner": "app"}}
+    assert {item["name"] for item in cluster["externalClusters"]} == {"dr", "main"}
+    source = objects["ObjectStore/monad-synapse-db-source-store"]["spec"]
+    assert source["configuration"]["destinationPath"] == "s3://main-wal/team-a" and "retentionPolicy" not in source
+
+    promoted = objects_of(run_database(run_component, database(replica={**replica, "primary": "dr",
+                                                                         "promotionToken": "eyJsc24iOiIwLzMwMDAwMDAifQ=="})))
+    assert promoted["Cluster/monad-synapse-db"]["spec"]["replica"]["promotionToken"] == "eyJsc24iOiIwLzMwMDAwMDAifQ=="

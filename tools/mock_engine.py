@@ -39,6 +39,10 @@ class RegisteredResource:
     inputs: Any  # deserialized inputs, secrets still wrapped
     # Provider reference (`<provider URN>::<id>`), empty for the default provider.
     provider: str = ""
+    # Resource options the engine acts on later: fields an update leaves
+    # alone, and whether a delete leaves the object in the cluster.
+    ignore_changes: tuple[str, ...] = ()
+    retain_on_delete: bool = False
 
     @property
     def is_kubernetes(self) -> bool:
@@ -174,6 +178,8 @@ def run_in_stack_with_mocks(
                     depends_on=tuple(sorted(set(request.dependencies))),
                     inputs=rpc.deserialize_properties(request.object, keep_unknowns=True),
                     provider=request.provider,
+                    ignore_changes=tuple(request.ignoreChanges),
+                    retain_on_delete=bool(request.retainOnDelete),
                 )
             )
             return response

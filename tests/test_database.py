@@ -1,0 +1,126 @@
+"""The database settings (pure) and the in-cluster database in whole-stack
+renders: what the app, the dumps and the network see in each mode."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from settings import Settings, SettingsError
+from settings.database import Database, Recovery
+from tests.helpers import CLOUDNATIVEPG, DATABASE_S3_SECRETS, RECOVERY
+
+BASE = {"namespace": "production", "domain": "monad-synapse.com",
+        "colors": {"blue": {"image": "a/b:1"}, "green": {"image": "a/b:1"}}}
+IN_CLUSTER = {"kind": "cloudnativepg", "cloudnativepg": {"objectStore": {"bucket": "monad-synapse-wal"}}}
+
+
+def settings(database: dict, **top) -> Settings:
+    return Settings.from_raw({**BASE, **top, "database": database}, "production")
+
+
+def test_the_default_is_the_external_database_and_a_five_minute_rpo():
+    database = settings({}).database
+    assert database.kind == "external" and database.rpo_seconds == 300
+    assert database.archive_timeout_seconds == 270  # the RPO less the upload margin
+    assert database.cluster_names == ("monad-synapse-db",)
+
+
+def test_parameters_given_as_numbers_or_booleans_reach_postgresql_as_text():
+    parameters = settings({**IN_CLUSTER, "cloudnativepg": {**IN_CLUSTER["cloudnativepg"], "postgresql": {
+        "parameters": {"max_connections": 300, "jit": False, "pg_stat_statements.max": 5000}}}}).database
+    assert dict(parameters.cloudnativepg.postgresql.parameters) == {
+        "jit": "off", "max_connections": "300", "pg_stat_statements.max": "5000"}
+
+
+def test_base_backups_are_judged_by_their_six_field_schedule():
+    database = settings(IN_CLUSTER).database
+    assert database.cloudnativepg.backup.stale_after_seconds == 86400 + 7200
+    every_six_hours = settings({**IN_CLUSTER, "cloudnativepg": {**IN_CLUSTER["cloudnativepg"],
+                                                                "backup": {"schedule": "0 0 */6 * * *"}}}).database
+    assert every_six_hours.cloudnativepg.backup.stale_after_seconds == 6 * 3600 + 7200
+
+
+@pytest.mark.parametrize(("step", "serving", "declared"), [
+    ({}, "monad-synapse-db", ("monad-synapse-db", "monad-synapse-db-pitr-202611290900")),
+    ({"serveApp": True}, "monad-synapse-db-pitr-202611290900",
+     ("monad-synapse-db-pitr-202611290900", "monad-synapse-db")),
+    ({"serveApp": True, "retireSource": True}, "monad-synapse-db-pitr-202611290900",
+     ("monad-synapse-db-pitr-202611290900",)),
+])
+def test_each_recovery_step_declares_the_clusters_it_needs(step, serving, declared):
+    recovery = {"targetTime": "2026-11-29T10:00:00+01:00", "confirm": "production", **step}
+    database = settings({**IN_CLUSTER, "recovery": recovery}, maintenanceMode=True).database
+    assert database.serving_cluster_name == serving
+    assert database.cluster_names == declared
+
+
+def test_a_second_recovery_names_its_cluster_after_the_base_name_not_a_chain():
+    recovery = Recovery(target_time="2026-11-30T01:00:00Z", confirm="production")
+    assert recovery.recovered_cluster_name("monad-synapse-db-pitr-202611290900") == "monad-synapse-db-pitr-202611300100"
+    assert len(recovery.recovered_cluster_name("a" * 50)) <= 50
+
+
+def test_after_the_switch_maintenance_mode_may_end():
+    recovery = {"targetTime": "2026-11-29T10:00:00Z", "confirm": "production", "serveApp": True}
+    assert settings({**IN_CLUSTER, "recovery": recovery}).database.serving_cluster_name.endswith("-pitr-202611291000")
+
+
+def test_a_bad_promotion_token_says_where_the_right_one_is():
+    with pytest.raises(SettingsError) as caught:
+        settings({**IN_CLUSTER, "replica": {"enabled": True, "self": "dr", "primary": "dr", "promotionToken": "a b"}})
+    assert "jsonpath='{.status.demotionToken}'" in str(caught.value)
+
+
+def test_the_database_section_validates_without_a_stack():
+    assert Database.model_validate(IN_CLUSTER).is_cloudnativepg
+
+
+# --- whole-stack renders -------------------------------------------------------------------------
+
+
+def test_the_app_reaches_the_pooler_with_generated_credentials(stack_objects):
+    objects = stack_objects("production", *CLOUDNATIVEPG, secrets=DATABASE_S3_SECRETS)
+    for color in ("blue", "green"):
+        (container,) = objects[f"Deployment/production/monad-synapse-{color}"]["spec"]["template"]["spec"]["containers"]
+        env = {item["name"]: item for item in container["env"]}
+        assert env["MONAD_SYNAPSE_DB_PASSWORD"]["valueFrom"]["secretKeyRef"] == {
+            "name": "monad-synapse-db-app", "key": "password"}
+        assert env["DATABASE_URL"]["value"].startswith(
+            "postgresql://$(MONAD_SYNAPSE_DB_USER):$(MONAD_SYNAPSE_DB_PASSWORD)@monad-synapse-db-pooler-rw.production.svc:5432/")
+        assert "monad-synapse-db-ro.production.svc" in env["DATABASE_READ_URL"]["value"]
+        # The variables it is composed from come first (Kubernetes expands
+        # only variables defined earlier in the list).
+        names = [item["name"] for item in container["env"]]
+        assert names.index("MONAD_SYNAPSE_DB_PASSWORD") < names.index("DATABASE_URL")
+    assert "DATABASE_URL" not in objects["Secret/production/monad-synapse-secrets"]["stringData"]
+    app_policy = objects["NetworkPolicy/production/monad-synapse-app"]["spec"]
+    # No way out to an external database any more: only the pooler and the instances on 5432.
+    postgres_rules = [rule for rule in app_policy["egress"] if rule["ports"] == [{"protocol": "TCP", "port": 5432}]]
+    assert postgres_rules and all("podSelector" in peer for rule in postgres_rules for peer in rule["to"])
+
+
+def test_one_instance_reads_from_the_primary(stack_objects):
+    objects = stack_objects("staging", *CLOUDNATIVEPG, "database.cloudnativepg.instances=1", secrets=DATABASE_S3_SECRETS)
+    (container,) = objects["Deployment/staging/monad-synapse-blue"]["spec"]["template"]["spec"]["containers"]
+    read = next(item for item in container["env"] if item["name"] == "DATABASE_READ_URL")
+    assert "monad-synapse-db-rw.staging.svc" in read["value"]  # -ro has no endpoints without standbys
+
+
+def test_object_store_keys_stay_secret_in_every_rendered_file(render_stack):
+    rendering = render_stack("production", *CLOUDNATIVEPG, secrets=DATABASE_S3_SECRETS)
+    for name, text in rendering.files.items():
+        assert "example-secret-access-key" not in text and "AKIAEXAMPLEKEY0001" not in text, name
+    outputs = json.loads(rendering.files["outputs.json"])
+    assert outputs["databaseCluster"] == "monad-synapse-db"
+
+
+def test_a_recovery_leaves_the_running_cluster_and_the_app_alone(stack_objects):
+    before = stack_objects("production", *CLOUDNATIVEPG, "maintenanceMode=true", secrets=DATABASE_S3_SECRETS)
+    after = stack_objects("production", *CLOUDNATIVEPG, *RECOVERY, secrets=DATABASE_S3_SECRETS)
+    for key in ("Cluster/production/monad-synapse-db", "Pooler/production/monad-synapse-db-pooler-rw",
+                "Deployment/production/monad-synapse-blue", "Deployment/production/monad-synapse-green"):
+        assert before[key] == after[key], key
+    assert set(after) - set(before) == {"Cluster/production/monad-synapse-db-pitr-202611291000",
+                                        "ScheduledBackup/production/monad-synapse-db-pitr-202611291000-daily"}
