@@ -6,7 +6,7 @@ from components.app_config import AppConfiguration, AppConfigurationArgs
 from components.blue_green import BlueGreenApp, BlueGreenAppArgs
 from components.backups import BACKUP_CRONJOB, BACKUP_JOB_LABEL, DRILL_CRONJOB, DatabaseBackups, DatabaseBackupsArgs
 from components.cloudnativepg import InClusterDatabase, InClusterDatabaseArgs
-from components.database_access import app_database, cluster_access, external_access
+from components.database_access import SHARED_CREDENTIALS_SECRET, app_database, cluster_access, external_access
 from components.database_network import database_policies
 from components.edge import AppEdge, EdgeArgs
 from components.exporters import DataStoreExporters, DataStoreExportersArgs, exporter_specs
@@ -35,8 +35,12 @@ def on_kubernetes(depends_on: list | None = None) -> pulumi.ResourceOptions:
 database = settings.database
 # The in-cluster database's app-facing side (None with the external one):
 # DATABASE_URL to the pooler, DATABASE_READ_URL to the read-only service.
+# Both sites of a DR topology use one application password (our Secret);
+# elsewhere the operator generates <cluster>-app.
+credentials_secret = SHARED_CREDENTIALS_SECRET if database.replica.enabled else None
 in_cluster = (
-    app_database(database.serving_cluster_name, settings.namespace, database.cloudnativepg.instances)
+    app_database(database.serving_cluster_name, settings.namespace, database.cloudnativepg.instances,
+                 credentials_secret)
     if database.is_cloudnativepg else None
 )
 
@@ -176,7 +180,7 @@ monitoring = AppMonitoring(
 # Where pods that read a database URL from a Secret (the exporter, the
 # dumps) find it: the app Secret's DATABASE_URL, or the in-cluster primary.
 database_access = (
-    cluster_access(database.serving_cluster_name) if in_cluster
+    cluster_access(database.serving_cluster_name, settings.namespace, credentials_secret) if in_cluster
     else external_access(app_configuration.secret_name, settings.network.postgres)
 )
 exporter_list = exporter_specs(settings.monitoring.exporters, database_access, settings.network.redis)
@@ -190,6 +194,7 @@ if in_cluster:
             database=database,
             s3_access_key_id=stack_inputs.secrets.database_s3_access_key_id,
             s3_secret_access_key=stack_inputs.secrets.database_s3_secret_access_key,
+            app_password=stack_inputs.secrets.database_app_password,
             operator_labels=settings.monitoring.operator_labels,
             scrape_interval_seconds=settings.monitoring.scrape_interval_seconds,
             network_policies=tuple(database_policies(

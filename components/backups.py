@@ -239,15 +239,7 @@ class DatabaseBackups(pulumi.ComponentResource):
             ] + ([literal_env("S3_ENDPOINT", s3.endpoint)] if s3.endpoint else [])
             env_from = [k8s.core.v1.EnvFromSourceArgs(secret_ref=k8s.core.v1.SecretEnvSourceArgs(name=S3_SECRET))]
         else:
-            environment.append(
-                k8s.core.v1.EnvVarArgs(
-                    name="DATABASE_URL",
-                    value_from=k8s.core.v1.EnvVarSourceArgs(
-                        secret_key_ref=k8s.core.v1.SecretKeySelectorArgs(name=args.database.secret_name,
-                                                                         key=args.database.secret_key)
-                    ),
-                )
-            )
+            environment += args.database.env("DATABASE_URL")
         # Config values (the drill's query, the request id) reach the scripts as written.
         environment += [literal_env(key, value) for key, value in sorted(env.items())]
         return k8s.core.v1.ContainerArgs(

@@ -15,7 +15,14 @@ from typing import Mapping, Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.database_access import APP_DATABASE, CLUSTER_LABEL, POD_ROLE_LABEL, POOLER_LABEL, instance_selector
+from components.database_access import (
+    APP_DATABASE,
+    CLUSTER_LABEL,
+    POD_ROLE_LABEL,
+    POOLER_LABEL,
+    SHARED_CREDENTIALS_SECRET,
+    instance_selector,
+)
 from components.labels import common_labels, object_metadata
 from components.vocabulary import (
     APP_NAME,
@@ -101,10 +108,11 @@ def cluster_spec(database: Database, cluster: str, namespace: str) -> dict:
             {"name": source, "plugin": plugin_reference(DATABASE_SOURCE_STORE, replica.source.server_name)},
         ]
         # A site created as a replica starts from the primary's archive.
-        bootstrap = ({"recovery": {"source": source, "database": APP_DATABASE, "owner": APP_DATABASE}}
-                     if replica.is_replica else _initdb())
+        bootstrap = ({"recovery": {"source": source, "database": APP_DATABASE, "owner": APP_DATABASE,
+                                   **_credentials(SHARED_CREDENTIALS_SECRET)}}
+                     if replica.is_replica else _initdb(SHARED_CREDENTIALS_SECRET))
     else:
-        bootstrap = _initdb()
+        bootstrap = _initdb(None)
     resources = cnpg.resources
     spec: dict = {
         "instances": cnpg.instances,
@@ -143,14 +151,21 @@ def cluster_spec(database: Database, cluster: str, namespace: str) -> dict:
     return spec
 
 
-def _initdb() -> dict:
+def _initdb(credentials: Optional[str]) -> dict:
     return {
         "initdb": {
             "database": APP_DATABASE,
             "owner": APP_DATABASE,
+            **_credentials(credentials),
             "postInitApplicationSQL": ["CREATE EXTENSION IF NOT EXISTS pg_stat_statements"],
         }
     }
+
+
+def _credentials(secret: Optional[str]) -> dict:
+    """The application role's Secret: ours in a DR topology (the same on both
+    sites), else none given, so the operator generates <cluster>-app."""
+    return {"secret": {"name": secret}} if secret else {}
 
 
 def _volume(size: str, storage_class: Optional[str]) -> dict:
@@ -227,6 +242,9 @@ class InClusterDatabaseArgs:
     scrape_interval_seconds: int = 30
     # (name, spec) of the NetworkPolicies of the database's pods (database_network.py).
     network_policies: tuple = ()
+    # The application role's password on both sites of a DR topology
+    # (databaseAppPassword); None elsewhere: the operator generates it.
+    app_password: Optional[pulumi.Output[str]] = None
 
 
 class InClusterDatabase(pulumi.ComponentResource):
@@ -268,6 +286,18 @@ class InClusterDatabase(pulumi.ComponentResource):
             },
             opts=pulumi.ResourceOptions(parent=self),
         )
+        if database.replica.enabled:
+            if args.app_password is None:  # settings require it; a guard for direct callers
+                raise ValueError("a DR topology needs the application role's password (databaseAppPassword)")
+            k8s.core.v1.Secret(
+                f"{name}-app-credentials",
+                # cnpg.io/reload: the operator applies a changed password.
+                metadata=object_metadata(SHARED_CREDENTIALS_SECRET, args.namespace,
+                                         common_labels("database") | {"cnpg.io/reload": "true"}),
+                type="kubernetes.io/basic-auth",
+                string_data={"username": APP_DATABASE, "password": pulumi.Output.secret(args.app_password)},
+                opts=pulumi.ResourceOptions(parent=self),
+            )
         stores = [custom("object-store", "barmancloud.cnpg.io/v1", "ObjectStore", DATABASE_OBJECT_STORE,
                          object_store_spec(store, args.namespace_name, retention=True), depends_on=[credentials])]
         if database.replica.enabled and database.replica.source.object_store is not None:

@@ -47,29 +47,59 @@ def pooler_selector() -> dict:
 
 @dataclass(frozen=True)
 class DatabaseAccess:
-    """Where a pod that reads the database URL from a Secret finds it, and
-    the NetworkPolicy egress rules that let it connect."""
+    """How a pod gets the database URL into a variable of its choice, and
+    the NetworkPolicy egress rules that let it connect. The URL is either a
+    key of a Secret (`secret_name`/`secret_key`), or composed from a
+    credentials Secret's username and password (`credentials_secret`) and a
+    host: Kubernetes expands $(NAME) of variables defined before it."""
 
-    secret_name: Any  # pulumi.Input[str]
-    secret_key: str
     egress: tuple[dict, ...]
+    secret_name: Any = None  # pulumi.Input[str]
+    secret_key: str = ""
+    credentials_secret: Optional[str] = None
+    host: str = ""
+    namespace: str = ""
+
+    def url(self, host: Optional[str] = None) -> str:
+        # CloudNativePG's generated passwords are letters and digits only
+        # (internal/controller/cluster_create.go: password.Generate(64, 10,
+        # 0, ...), no symbols), and databaseAppPassword is refused otherwise,
+        # so they need no escaping inside a URL.
+        return (f"postgresql://$({USER_VARIABLE}):$({PASSWORD_VARIABLE})@{host or self.host}.{self.namespace}.svc:"
+                f"{POSTGRES_PORT}/{APP_DATABASE}?sslmode=require")
+
+    def credentials_env(self) -> list[dict]:
+        def from_secret(name: str, key: str) -> dict:
+            return {"name": name, "valueFrom": {"secretKeyRef": {"name": self.credentials_secret, "key": key}}}
+
+        return [from_secret(USER_VARIABLE, "username"), from_secret(PASSWORD_VARIABLE, "password")]
+
+    def env(self, variable: str) -> list[dict]:
+        """Container env defining `variable` as the URL (credentials first)."""
+        if self.credentials_secret is None:
+            return [{"name": variable, "valueFrom": {"secretKeyRef": {"name": self.secret_name, "key": self.secret_key}}}]
+        return [*self.credentials_env(), {"name": variable, "value": self.url()}]
 
 
 def external_access(app_secret_name: Any, postgres: EgressTarget) -> DatabaseAccess:
     """The external database: DATABASE_URL of the app's Secret, over the
     configured CIDRs."""
-    return DatabaseAccess(app_secret_name, "DATABASE_URL", (egress_rule(postgres),))
+    return DatabaseAccess((egress_rule(postgres),), secret_name=app_secret_name, secret_key="DATABASE_URL")
 
 
-def cluster_access(cluster: str) -> DatabaseAccess:
-    """An in-cluster database, straight to its primary (`uri` points at
-    <cluster>-rw): pg_dump and the exporter bypass the pooler, whose
-    transaction pooling would break a dump's snapshot."""
-    return DatabaseAccess(
-        app_credentials_secret(cluster),
-        "uri",
-        ({"to": [{"podSelector": instance_selector((cluster,))}], "ports": [{"protocol": "TCP", "port": POSTGRES_PORT}]},),
-    )
+def _to_instances(cluster: str) -> dict:
+    return {"to": [{"podSelector": instance_selector((cluster,))}], "ports": [{"protocol": "TCP", "port": POSTGRES_PORT}]}
+
+
+def cluster_access(cluster: str, namespace: str = "", credentials_secret: Optional[str] = None) -> DatabaseAccess:
+    """An in-cluster database, straight to its primary (<cluster>-rw): pg_dump
+    and the exporter bypass the pooler, whose transaction pooling would
+    break a dump's snapshot. With the operator's generated credentials the
+    Secret's `uri` is the URL; with our own (a DR topology) it is composed."""
+    if credentials_secret is None:
+        return DatabaseAccess((_to_instances(cluster),), secret_name=app_credentials_secret(cluster), secret_key="uri")
+    return DatabaseAccess((_to_instances(cluster),), credentials_secret=credentials_secret, host=f"{cluster}-rw",
+                          namespace=namespace)
 
 
 @dataclass(frozen=True)
@@ -80,6 +110,8 @@ class AppDatabase:
     namespace: str
     # Standbys exist (instances > 1): reads go to the read-only service.
     has_standbys: bool
+    # The Secret with the application role's username and password.
+    credentials_secret: str = ""
 
     @property
     def read_service(self) -> str:
@@ -87,34 +119,26 @@ class AppDatabase:
         instance, -ro has no endpoints, so reads go to the primary."""
         return f"{self.cluster}-ro" if self.has_standbys else f"{self.cluster}-rw"
 
-    def url(self, host: str) -> str:
-        # CloudNativePG's generated passwords are letters and digits only
-        # (internal/controller/cluster_create.go: password.Generate(64, 10,
-        # 0, ...), no symbols), so they need no escaping inside a URL.
-        return (f"postgresql://$({USER_VARIABLE}):$({PASSWORD_VARIABLE})@{host}.{self.namespace}.svc:{POSTGRES_PORT}/"
-                f"{APP_DATABASE}?sslmode=require")
-
     def env(self) -> list[dict]:
         """Container env (after envFrom, so these win over the app Secret)."""
-        secret = app_credentials_secret(self.cluster)
-
-        def from_secret(name: str, key: str) -> dict:
-            return {"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
-
+        access = DatabaseAccess((), credentials_secret=self.credentials_secret or app_credentials_secret(self.cluster),
+                                namespace=self.namespace)
         return [
-            from_secret(USER_VARIABLE, "username"),
-            from_secret(PASSWORD_VARIABLE, "password"),
-            {"name": "DATABASE_URL", "value": self.url(DATABASE_POOLER)},
-            {"name": "DATABASE_READ_URL", "value": self.url(self.read_service)},
+            *access.credentials_env(),
+            {"name": "DATABASE_URL", "value": access.url(DATABASE_POOLER)},
+            {"name": "DATABASE_READ_URL", "value": access.url(self.read_service)},
         ]
 
     def egress(self) -> list[dict]:
         port = [{"protocol": "TCP", "port": POSTGRES_PORT}]
-        return [
-            {"to": [{"podSelector": pooler_selector()}], "ports": port},
-            {"to": [{"podSelector": instance_selector((self.cluster,))}], "ports": port},
-        ]
+        return [{"to": [{"podSelector": pooler_selector()}], "ports": port}, _to_instances(self.cluster)]
 
 
-def app_database(cluster: Optional[str], namespace: str, instances: int) -> Optional[AppDatabase]:
-    return AppDatabase(cluster, namespace, instances > 1) if cluster else None
+# Our own credentials Secret for the application role, used instead of the
+# operator's generated one where both sites of a DR topology need the same
+# password (CloudNativePG: identical role secrets across the topology).
+SHARED_CREDENTIALS_SECRET = "monad-synapse-db-app-credentials"
+
+
+def app_database(cluster: str, namespace: str, instances: int, credentials_secret: Optional[str] = None) -> AppDatabase:
+    return AppDatabase(cluster, namespace, instances > 1, credentials_secret or app_credentials_secret(cluster))

@@ -29,11 +29,17 @@ class ExporterSpec:
     kind: str  # postgres | redis
     image: str
     port: int
-    secret_key: str  # key of the Secret holding the connection URL
-    env_name: str  # variable the exporter reads it from
+    env_name: str  # variable the exporter reads the connection URL from
     egress: tuple  # NetworkPolicy egress rules that reach the data store
-    # The Secret holding the URL; None: the app's Secret.
-    secret_name: Optional[pulumi.Input[str]] = None
+    # Where the URL comes from: a key of the app's Secret, or (the database)
+    # wherever its DatabaseAccess says.
+    app_secret_key: str = ""
+    database: Optional[DatabaseAccess] = None
+
+    def env(self, app_secret_name: pulumi.Input[str]) -> list:
+        if self.database is not None:
+            return self.database.env(self.env_name)
+        return [{"name": self.env_name, "valueFrom": {"secretKeyRef": {"name": app_secret_name, "key": self.app_secret_key}}}]
 
     @property
     def name(self) -> str:
@@ -51,9 +57,8 @@ def exporter_specs(exporters: Exporters, postgres: DatabaseAccess, redis: Egress
     """The PostgreSQL exporter reads the database wherever `postgres` says
     (the external one, or the in-cluster primary); Redis is always external."""
     return [
-        ExporterSpec("postgres", exporters.postgres_image, 9187, postgres.secret_key, "DATA_SOURCE_NAME",
-                     postgres.egress, postgres.secret_name),
-        ExporterSpec("redis", exporters.redis_image, 9121, "REDIS_URL", "REDIS_ADDR", (egress_rule(redis),)),
+        ExporterSpec("postgres", exporters.postgres_image, 9187, "DATA_SOURCE_NAME", postgres.egress, database=postgres),
+        ExporterSpec("redis", exporters.redis_image, 9121, "REDIS_ADDR", (egress_rule(redis),), app_secret_key="REDIS_URL"),
     ]
 
 
@@ -111,16 +116,7 @@ class DataStoreExporters(pulumi.ComponentResource):
                                 image=spec.image,
                                 image_pull_policy="Always",
                                 ports=[k8s.core.v1.ContainerPortArgs(name="metrics", container_port=spec.port)],
-                                env=[
-                                    k8s.core.v1.EnvVarArgs(
-                                        name=spec.env_name,
-                                        value_from=k8s.core.v1.EnvVarSourceArgs(
-                                            secret_key_ref=k8s.core.v1.SecretKeySelectorArgs(
-                                                name=spec.secret_name or args.secret_name, key=spec.secret_key
-                                            )
-                                        ),
-                                    )
-                                ],
+                                env=spec.env(args.secret_name),
                                 resources=k8s.core.v1.ResourceRequirementsArgs(
                                     requests={"cpu": "20m", "memory": "32Mi"},
                                     limits={"cpu": "200m", "memory": "128Mi"},

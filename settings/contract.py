@@ -43,6 +43,8 @@ SECRET_SHAPES: Mapping[str, tuple[str, str]] = MappingProxyType(
         "backupS3SecretAccessKey": (r"\S{8,256}", "8 to 256 characters without spaces"),
         "databaseS3AccessKeyId": (r"[A-Za-z0-9]{8,128}", "8 to 128 letters and digits"),
         "databaseS3SecretAccessKey": (r"\S{8,256}", "8 to 256 characters without spaces"),
+        # It goes into DATABASE_URL unescaped, like the operator's own passwords.
+        "databaseAppPassword": (r"[A-Za-z0-9]{24,128}", "24 to 128 letters and digits"),
     }
 )
 # What the offline renderer stands in for a secret it cannot decrypt.
@@ -67,6 +69,7 @@ OPTIONAL_SECRET_KEYS: Mapping[str, str] = MappingProxyType(
         "backupS3SecretAccessKey": "<secret access key>",
         "databaseS3AccessKeyId": "AKIA...",
         "databaseS3SecretAccessKey": "<secret access key>",
+        "databaseAppPassword": "<the same 64 random letters and digits on both sites, e.g. openssl rand -hex 32>",
     }
 )
 # What each optional secret is needed for (the settings property that needs it).
@@ -76,6 +79,7 @@ OPTIONAL_SECRET_NEEDED_BY: Mapping[str, str] = MappingProxyType(
         "backupS3SecretAccessKey": "backup.storage.kind s3",
         "databaseS3AccessKeyId": "database.kind cloudnativepg",
         "databaseS3SecretAccessKey": "database.kind cloudnativepg",
+        "databaseAppPassword": "database.replica.enabled",
     }
 )
 

@@ -30,6 +30,8 @@ class StackSecrets:
     backup_s3_secret_access_key: Optional[pulumi.Output[str]] = None
     database_s3_access_key_id: Optional[pulumi.Output[str]] = None
     database_s3_secret_access_key: Optional[pulumi.Output[str]] = None
+    # The application role's password on both sites of a DR topology.
+    database_app_password: Optional[pulumi.Output[str]] = None
 
 
 @dataclass(frozen=True)
@@ -170,6 +172,7 @@ def load_settings(config: pulumi.Config, stack: str) -> StackInputs:
     needed = {
         "backup.storage.kind s3": settings.backup.enabled and settings.backup.storage.kind == "s3",
         "database.kind cloudnativepg": settings.database.is_cloudnativepg,
+        "database.replica.enabled": settings.database.is_cloudnativepg and settings.database.replica.enabled,
     }
     for key, example in OPTIONAL_SECRET_KEYS.items():
         reason = OPTIONAL_SECRET_NEEDED_BY[key]

@@ -38,6 +38,8 @@ DATABASE_S3_SECRETS = ("databaseS3AccessKeyId=AKIAEXAMPLEKEY0001", "databaseS3Se
 # A recovery target in the past (the settings refuse future ones).
 RECOVERY = ("maintenanceMode=true", "database.recovery.targetTime=2026-11-29T10:00:00Z",
             "database.recovery.confirm=production")
+# The application role's password, the same on both sites of a DR topology.
+DR_APP_PASSWORD = "databaseAppPassword=" + "a1" * 16
 DR_SITE = ("database.replica.enabled=true", "database.replica.self=dr", "database.replica.primary=main",
            "database.replica.source.name=main", "database.replica.source.objectStore.bucket=monad-synapse-wal-main")
 
@@ -49,6 +51,8 @@ def secrets_for(variant: tuple[str, ...]) -> tuple[str, ...]:
         needed += ("backupS3AccessKeyId=AKIAEXAMPLEKEY0001", "backupS3SecretAccessKey=example-secret-access-key")
     if "database.kind=cloudnativepg" in variant:
         needed += DATABASE_S3_SECRETS
+    if "database.replica.enabled=true" in variant:
+        needed += (DR_APP_PASSWORD,)
     return needed
 
 

@@ -210,7 +210,8 @@ def database(**changes) -> Database:
 def run_database(run_component, db: Database, policies: tuple = ()):
     args = InClusterDatabaseArgs(namespace="team-a", namespace_name="team-a", database=db,
                                  s3_access_key_id=secret("AKIA0000"), s3_secret_access_key=secret("shh-secret"),
-                                 operator_labels={"release": "r"}, network_policies=policies)
+                                 operator_labels={"release": "r"}, network_policies=policies,
+                                 app_password=secret("SamePasswordOnBothSites0123") if db.replica.enabled else None)
     return run_component(lambda: InClusterDatabase("db", args))
 
 
@@ -270,7 +271,11 @@ def test_database_component_as_a_dr_site(run_component):
     objects = objects_of(run_database(run_component, database(replica=replica)))
     cluster = objects["Cluster/monad-synapse-db"]["spec"]
     assert cluster["replica"] == {"self": "dr", "primary": "main", "source": "main"}
-    assert cluster["bootstrap"] == {"recovery": {"source": "main", "database": "app", "owner": "app"}}
+    # Both sites' application role: our Secret, the same password on both.
+    assert cluster["bootstrap"] == {"recovery": {"source": "main", "database": "app", "owner": "app",
+                                                 "secret": {"name": "monad-synapse-db-app-credentials"}}}
+    credentials = objects["Secret/monad-synapse-db-app-credentials"]
+    assert credentials["type"] == "kubernetes.io/basic-auth" and rpc.is_rpc_secret(credentials["stringData"])
     assert {item["name"] for item in cluster["externalClusters"]} == {"dr", "main"}
     source = objects["ObjectStore/monad-synapse-db-source-store"]["spec"]
     assert source["configuration"]["destinationPath"] == "s3://main-wal/team-a" and "retentionPolicy" not in source
@@ -278,3 +283,8 @@ def test_database_component_as_a_dr_site(run_component):
     promoted = objects_of(run_database(run_component, database(replica={**replica, "primary": "dr",
                                                                          "promotionToken": "eyJsc24iOiIwLzMwMDAwMDAifQ=="})))
     assert promoted["Cluster/monad-synapse-db"]["spec"]["replica"]["promotionToken"] == "eyJsc24iOiIwLzMwMDAwMDAifQ=="
+    # The primary site of the topology: initdb with the same shared Secret.
+    main = objects_of(run_database(run_component, database(replica={**replica, "self": "main", "primary": "main",
+                                                                     "source": {"name": "dr", "objectStore": {"bucket": "dr-wal"}}})))
+    assert main["Cluster/monad-synapse-db"]["spec"]["bootstrap"]["initdb"]["secret"] == {
+        "name": "monad-synapse-db-app-credentials"}

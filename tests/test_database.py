@@ -9,7 +9,7 @@ import pytest
 
 from settings import Settings, SettingsError
 from settings.database import Database, Recovery
-from tests.helpers import CLOUDNATIVEPG, DATABASE_S3_SECRETS, RECOVERY
+from tests.helpers import CLOUDNATIVEPG, DATABASE_S3_SECRETS, DR_SITE, RECOVERY, secrets_for
 
 BASE = {"namespace": "production", "domain": "monad-synapse.com",
         "colors": {"blue": {"image": "a/b:1"}, "green": {"image": "a/b:1"}}}
@@ -106,6 +106,29 @@ def test_one_instance_reads_from_the_primary(stack_objects):
     (container,) = objects["Deployment/staging/monad-synapse-blue"]["spec"]["template"]["spec"]["containers"]
     read = next(item for item in container["env"] if item["name"] == "DATABASE_READ_URL")
     assert "monad-synapse-db-rw.staging.svc" in read["value"]  # -ro has no endpoints without standbys
+
+
+def test_a_dr_site_composes_every_url_from_the_shared_credentials(stack_objects):
+    objects = stack_objects("staging", *CLOUDNATIVEPG, *DR_SITE, secrets=secrets_for(CLOUDNATIVEPG + DR_SITE))
+    shared = {"name": "monad-synapse-db-app-credentials", "key": "password"}
+    (app,) = objects["Deployment/staging/monad-synapse-blue"]["spec"]["template"]["spec"]["containers"]
+    (exporter,) = objects["Deployment/staging/monad-synapse-postgres-exporter"]["spec"]["template"]["spec"]["containers"]
+    (dump,) = objects["CronJob/staging/monad-synapse-db-backup"]["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+    for container, variable in ((app, "DATABASE_URL"), (exporter, "DATA_SOURCE_NAME"), (dump, "DATABASE_URL")):
+        env = {item["name"]: item for item in container["env"]}
+        assert env["MONAD_SYNAPSE_DB_PASSWORD"]["valueFrom"]["secretKeyRef"] == shared, container["name"]
+        assert "$(MONAD_SYNAPSE_DB_PASSWORD)@" in env[variable]["value"], container["name"]
+    assert "a1a1a1a1" not in yaml_text(stack_objects, DR_SITE)
+
+
+def yaml_text(stack_objects, extra: tuple) -> str:
+    return json.dumps(stack_objects("staging", *CLOUDNATIVEPG, *extra, secrets=secrets_for(CLOUDNATIVEPG + extra)))
+
+
+def test_a_dr_site_needs_the_shared_password(render_stack):
+    with pytest.raises(SettingsError) as caught:
+        render_stack("staging", *CLOUDNATIVEPG, *DR_SITE, secrets=DATABASE_S3_SECRETS)
+    assert [problem.path for problem in caught.value.problems] == ["databaseAppPassword"]
 
 
 def test_object_store_keys_stay_secret_in_every_rendered_file(render_stack):

@@ -262,6 +262,8 @@ CASES = [
     db("replica-bad-token", *DR, "database.replica.primary=dr", "database.replica.promotionToken=$(DATABASE_URL)",
        key="database.replica.promotionToken"),
     db("replica-bad-delay", *DR, "database.replica.minApplyDelay=soon", key="database.replica.minApplyDelay"),
+    Case("replica-password-not-url-safe", (*CNPG, *DR), (*CNPG_KEYS, "databaseAppPassword=" + SECRET),
+         key="databaseAppPassword"),
 ]
 
 

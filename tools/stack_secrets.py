@@ -30,6 +30,7 @@ EXAMPLES = {
     "alertPagerdutyRoutingKey": "<32-character PagerDuty Events v2 integration key>",
     "databaseS3AccessKeyId": "AKIA...",
     "databaseS3SecretAccessKey": "<secret access key>",
+    "databaseAppPassword": "<the same 64 letters and digits on both sites>",
 }
 
 
@@ -55,6 +56,8 @@ def missing_secrets(stack: str, project_dir: Path = PROJECT_DIR) -> tuple[list[s
     # the program requires it for the external database; the in-cluster one
     # needs its object-store credentials instead.
     required += (["databaseS3AccessKeyId", "databaseS3SecretAccessKey"] if in_cluster else ["databaseUrl"])
+    if in_cluster and isinstance(database.get("replica"), dict) and database["replica"].get("enabled") is True:
+        required.append("databaseAppPassword")
     present = {
         key for key in required
         if isinstance(config.get(f"{name}:{key}"), dict) and set(config[f"{name}:{key}"]) == {"secure"}
