@@ -29,6 +29,25 @@ def run_render(*args: str) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.fixture
+def render_main(capsys):
+    """The same command line, in this process (no interpreter start-up or
+    SDK import per call): exit code, stdout and stderr as a subprocess gives
+    them. Tests of what reaches the terminal keep the real subprocess."""
+    from tools import render as renderer
+
+    def _run(*args: str) -> subprocess.CompletedProcess:
+        capsys.readouterr()
+        try:
+            code = renderer.main(list(args))
+        except SystemExit as exit:  # argparse's usage errors
+            code = exit.code
+        captured = capsys.readouterr()
+        return subprocess.CompletedProcess(["tools.render", *args], code, captured.out, captured.err)
+
+    return _run
+
+
 def snapshot(directory: Path) -> dict[str, bytes]:
     return {path.name: path.read_bytes() for path in sorted(directory.iterdir())}
 
@@ -129,34 +148,34 @@ def test_same_inputs_give_byte_identical_files(tmp_path, staging_render):
     assert snapshot(again) == snapshot(staging_render)
 
 
-def test_rerender_replaces_the_directory(tmp_path):
+def test_rerender_replaces_the_directory(tmp_path, render_main):
     out = tmp_path / "out"
-    assert run_render("staging", "--out", str(out)).returncode == 0
+    assert render_main("staging", "--out", str(out)).returncode == 0
     (out / "stale.txt").write_text("from an older render")
-    assert run_render("staging", "--out", str(out)).returncode == 0
+    assert render_main("staging", "--out", str(out)).returncode == 0
     assert not (out / "stale.txt").exists()
 
 
-def test_a_render_from_before_the_mark_is_still_replaced(tmp_path):
+def test_a_render_from_before_the_mark_is_still_replaced(tmp_path, render_main):
     out = tmp_path / "out"
     out.mkdir()
     for name in ("manifest.yaml", "outputs.json", "resources.json"):
         (out / name).write_text("older render\n")
-    assert run_render("staging", "--out", str(out)).returncode == 0
+    assert render_main("staging", "--out", str(out)).returncode == 0
     assert (out / ".monad-synapse-render").is_file()
 
 
-def test_unset_secrets_render_with_a_warning(tmp_path):
-    result = run_render("staging", "--out", str(tmp_path / "out"))
+def test_unset_secrets_render_with_a_warning(tmp_path, render_main):
+    result = render_main("staging", "--out", str(tmp_path / "out"))
     assert result.returncode == 0
     assert "warning: secret databaseUrl is not set" in result.stderr
 
 
-def test_bad_config_exits_2_with_every_error_and_leaves_the_directory_alone(tmp_path):
+def test_bad_config_exits_2_with_every_error_and_leaves_the_directory_alone(tmp_path, render_main):
     out = tmp_path / "out"
-    assert run_render("staging", "--out", str(out)).returncode == 0
+    assert render_main("staging", "--out", str(out)).returncode == 0
     before = snapshot(out)
-    result = run_render(
+    result = render_main(
         "staging", "--out", str(out),
         "--set", "activeColor=purple", "--set", "autoscaling.minReplicas=9", "--set", "vpa.updateMode=Auto",
     )
@@ -167,16 +186,16 @@ def test_bad_config_exits_2_with_every_error_and_leaves_the_directory_alone(tmp_
     assert snapshot(out) == before
 
 
-def test_bad_config_does_not_create_the_directory(tmp_path):
+def test_bad_config_does_not_create_the_directory(tmp_path, render_main):
     out = tmp_path / "never"
-    result = run_render("production", "--out", str(out), "--set", "domain=https://bad")
+    result = render_main("production", "--out", str(out), "--set", "domain=https://bad")
     assert result.returncode == 2
     assert "domain" in result.stderr and "Traceback" not in result.stderr
     assert not out.exists()
 
 
-def test_unknown_stack_exits_2_naming_it(tmp_path):
-    result = run_render("prod", "--out", str(tmp_path / "x"))
+def test_unknown_stack_exits_2_naming_it(tmp_path, render_main):
+    result = render_main("prod", "--out", str(tmp_path / "x"))
     assert result.returncode == 2
     assert "unknown stack 'prod'" in result.stderr
     assert "Traceback" not in result.stderr
@@ -206,8 +225,8 @@ def test_secret_outputs_are_shown_as_secret():
     assert outputs == {"token": "[secret]", "nested": {"a": "[secret]", "b": 1}, "plain": "ok"}
 
 
-def test_unknown_top_level_key_is_refused_with_a_suggestion(tmp_path):
+def test_unknown_top_level_key_is_refused_with_a_suggestion(tmp_path, render_main):
     # The slip `pulumi config set maxReplicas 15` (instead of --path autoscaling.maxReplicas).
-    result = run_render("production", "--out", str(tmp_path / "x"), "--set", "maxReplicas=15")
+    result = render_main("production", "--out", str(tmp_path / "x"), "--set", "maxReplicas=15")
     assert result.returncode == 2
     assert "maxReplicas" in result.stderr and "did you mean autoscaling.maxReplicas" in result.stderr

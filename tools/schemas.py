@@ -19,7 +19,11 @@ import yaml
 from tools.stack_config import PROJECT_DIR
 
 
-class _CrdLoader(yaml.SafeLoader):
+# libyaml's parser where PyYAML has it: the CRDs are megabytes of YAML.
+_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _CrdLoader(_SafeLoader):
     """SafeLoader without the `=` "value" tag, which Gateway API schemas trip over."""
 
 
