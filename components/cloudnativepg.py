@@ -33,7 +33,8 @@ from components.vocabulary import (
     DATABASE_S3_SECRET,
     DATABASE_SOURCE_STORE,
 )
-from settings.database import Database, DatabaseObjectStore
+from settings.cloudnativepg import DatabaseObjectStore
+from settings.database import Database
 
 BARMAN_CLOUD_PLUGIN = "barman-cloud.cloudnative-pg.io"
 # The runbook's `kubectl get pods -l app=postgresql`.

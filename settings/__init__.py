@@ -14,6 +14,7 @@ The package follows the ladder from data to loading, each module one concern:
     addresses      CIDR coverage and the metadata range
     schedules      cron validity, gaps and overlaps
     workload, edge, observability, data   the sections
+    cloudnativepg, database               the database: the in-cluster PostgreSQL, its RPO, recovery and DR
     model          the root `Settings` and the rules across sections
     errors         problems in the user's words
     loading        reading config through the Pulumi SDK (its internals only here)
@@ -33,6 +34,7 @@ from settings.contract import (
     SYSTEM_NAMESPACES,
 )
 from settings.data import Backup, BackupStorage, Restore, RestoreDrill, S3Storage
+from settings.database import Database
 from settings.edge import Edge, EgressTarget, GatewayEdge, Network, PreviewEdge, RateLimit, RpcEgress, SharedGateway
 from settings.errors import Problem, SettingsError
 from settings.fields import parse_quantity
@@ -53,7 +55,7 @@ from settings.workload import (
 
 __all__ = [
     "COLORS", "DEFAULT_OPERATOR_LABELS", "MANAGED_APP_KEYS", "OPTIONAL_SECRET_KEYS", "PROJECT", "SECRET_KEYS",
-    "SYSTEM_NAMESPACES", "TOP_LEVEL_KEYS", "Alerting", "Analysis", "Autoscaling", "Backup", "BackupStorage", "Edge", "EgressTarget",
+    "SYSTEM_NAMESPACES", "TOP_LEVEL_KEYS", "Alerting", "Analysis", "Autoscaling", "Backup", "BackupStorage", "Database", "Edge", "EgressTarget",
     "Exporters", "GatewayEdge", "KubernetesConfig", "Monitoring", "Network", "PreviewEdge", "PriorityClassSettings",
     "Probes", "Problem", "Promotion", "SmokeCheck", "RateLimit", "Resources", "Restore", "RestoreDrill", "RpcEgress", "S3Storage", "Settings",
     "SettingsError", "SharedGateway", "StackInputs", "StackSecrets", "SwitchGate", "Verification", "Vpa", "covers_the_internet",
