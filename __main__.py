@@ -195,6 +195,7 @@ if in_cluster:
             s3_access_key_id=stack_inputs.secrets.database_s3_access_key_id,
             s3_secret_access_key=stack_inputs.secrets.database_s3_secret_access_key,
             app_password=stack_inputs.secrets.database_app_password,
+            restore_drill=settings.backup.enabled and settings.backup.drill.enabled,
             operator_labels=settings.monitoring.operator_labels,
             scrape_interval_seconds=settings.monitoring.scrape_interval_seconds,
             network_policies=tuple(database_policies(

@@ -83,7 +83,20 @@ def plugin_reference(object_store: str, server_name: str) -> dict:
     return {"name": BARMAN_CLOUD_PLUGIN, "parameters": {"barmanObjectName": object_store, "serverName": server_name}}
 
 
-def cluster_spec(database: Database, cluster: str, namespace: str) -> dict:
+def app_role(database: Database, creates_databases: bool) -> dict:
+    """The application role, declared so that the operator keeps its
+    attributes: it logs in; it may create databases only for the restore
+    drill (a scratch database); its password is left alone (the operator's
+    generated one) except in a DR topology, where it follows the Secret
+    shared by both sites (so rotating databaseAppPassword applies it)."""
+    role = {"name": APP_DATABASE, "ensure": "present", "login": True, "inherit": True,
+            "createdb": creates_databases, "createrole": False, "superuser": False, "replication": False}
+    if database.replica.enabled:
+        role["passwordSecret"] = {"name": SHARED_CREDENTIALS_SECRET}
+    return role
+
+
+def cluster_spec(database: Database, cluster: str, namespace: str, creates_databases: bool = False) -> dict:
     """One Cluster: the serving one, a recovered one, or a site of the
     distributed topology. It archives to its own serverName (its name), so
     a recovered cluster never writes into the WAL path it recovers from."""
@@ -137,6 +150,7 @@ def cluster_spec(database: Database, cluster: str, namespace: str) -> dict:
         "primaryUpdateMethod": "switchover",
         "affinity": {"topologyKey": "kubernetes.io/hostname", "podAntiAffinityType": "preferred"},
         "plugins": [{**plugin_reference(DATABASE_OBJECT_STORE, cluster), "isWALArchiver": True}],
+        "managed": {"roles": [app_role(database, creates_databases)]},
     }
     if external_clusters:
         spec["externalClusters"] = external_clusters
@@ -246,6 +260,8 @@ class InClusterDatabaseArgs:
     # The application role's password on both sites of a DR topology
     # (databaseAppPassword); None elsewhere: the operator generates it.
     app_password: Optional[pulumi.Output[str]] = None
+    # The restore drill creates a scratch database as the app role.
+    restore_drill: bool = False
 
 
 class InClusterDatabase(pulumi.ComponentResource):
@@ -316,7 +332,7 @@ class InClusterDatabase(pulumi.ComponentResource):
             # the running cluster.
             clusters[cluster] = custom(
                 f"cluster-{cluster}", "postgresql.cnpg.io/v1", "Cluster", cluster,
-                cluster_spec(database, cluster, args.namespace_name),
+                cluster_spec(database, cluster, args.namespace_name, creates_databases=args.restore_drill),
                 depends_on=stores, ignore_changes=["spec.bootstrap"],
                 # Deleting a Cluster deletes its volumes. The serving one is
                 # retained if it ever leaves the program (database.kind or a

@@ -224,6 +224,9 @@ def test_database_component_with_fake_args(run_component):
                                    "parameters": {"barmanObjectName": "monad-synapse-db-store",
                                                   "serverName": "monad-synapse-db"}}]
     assert cluster["inheritedMetadata"]["labels"] == {"app": "postgresql"}
+    # The app's role keeps logging in, and its password is left to the operator.
+    (role,) = cluster["managed"]["roles"]
+    assert role["name"] == "app" and role["login"] is True and "passwordSecret" not in role
     assert "recovery" not in cluster["bootstrap"] and "replica" not in cluster
     store = objects["ObjectStore/monad-synapse-db-store"]["spec"]
     assert store["configuration"]["destinationPath"] == "s3://team-a-wal/team-a"
@@ -274,6 +277,7 @@ def test_database_component_as_a_dr_site(run_component):
     # Both sites' application role: our Secret, the same password on both.
     assert cluster["bootstrap"] == {"recovery": {"source": "main", "database": "app", "owner": "app",
                                                  "secret": {"name": "monad-synapse-db-app-credentials"}}}
+    assert cluster["managed"]["roles"][0]["passwordSecret"] == {"name": "monad-synapse-db-app-credentials"}
     credentials = objects["Secret/monad-synapse-db-app-credentials"]
     assert credentials["type"] == "kubernetes.io/basic-auth" and rpc.is_rpc_secret(credentials["stringData"])
     assert {item["name"] for item in cluster["externalClusters"]} == {"dr", "main"}

@@ -101,6 +101,13 @@ def test_the_app_reaches_the_pooler_with_generated_credentials(stack_objects):
     assert postgres_rules and all("podSelector" in peer for rule in postgres_rules for peer in rule["to"])
 
 
+def test_the_app_role_may_create_the_drills_scratch_database_only_with_the_drill(stack_objects):
+    role = lambda objects: objects["Cluster/production/monad-synapse-db"]["spec"]["managed"]["roles"][0]  # noqa: E731
+    assert role(stack_objects("production", *CLOUDNATIVEPG, secrets=DATABASE_S3_SECRETS))["createdb"] is True
+    without = stack_objects("production", *CLOUDNATIVEPG, "backup.drill.enabled=false", secrets=DATABASE_S3_SECRETS)
+    assert role(without)["createdb"] is False
+
+
 def test_one_instance_reads_from_the_primary(stack_objects):
     objects = stack_objects("staging", *CLOUDNATIVEPG, "database.cloudnativepg.instances=1", secrets=DATABASE_S3_SECRETS)
     (container,) = objects["Deployment/staging/monad-synapse-blue"]["spec"]["template"]["spec"]["containers"]
