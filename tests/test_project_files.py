@@ -58,7 +58,20 @@ def test_secrets_are_declared_secret_without_default(project):
         assert "default" not in project["config"][key]
     for key in OPTIONAL_SECRET_KEYS:
         assert project["config"][key]["default"] == "" and "secret" not in project["config"][key]
+    # The offline renderer knows which required secrets have an empty default.
+    from tools.stack_config import SECRETS_WITH_EMPTY_DEFAULT
 
+    assert set(SECRETS_WITH_EMPTY_DEFAULT) == {key for key in SECRET_KEYS if "secret" not in project["config"][key]}
+
+
+def test_the_sdk_free_tools_import_neither_the_sdk_nor_the_settings():
+    import subprocess
+    import sys
+
+    code = ("import sys, tools.diff, tools.manifest, tools.schemas, tools.stack_config; "
+            "print(sorted(name for name in ('pulumi', 'settings', 'pydantic') if name in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
 
 @pytest.mark.parametrize("stack", ["staging", "production"])
 def test_stack_files_hold_only_differences(project_dir, project, stack):

@@ -32,8 +32,6 @@ from typing import Any, Callable
 
 import yaml
 
-from settings.contract import SECRET_KEYS
-
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 SECRET_PLACEHOLDER = "<redacted>"
 
@@ -257,6 +255,13 @@ def available_stacks(project_dir: Path = PROJECT_DIR) -> list[str]:
     return sorted(path.name[len("Pulumi.") : -len(".yaml")] for path in project_dir.glob("Pulumi.*.yaml"))
 
 
+# Secrets the program requires in some configurations only, so Pulumi.yaml
+# declares them with an empty default rather than `secret: true` (this module
+# stays free of the settings package, and so of the SDK;
+# tests/test_project_files.py checks the list against both).
+SECRETS_WITH_EMPTY_DEFAULT = ("databaseUrl",)
+
+
 def resolve_config(
     stack: str,
     sets: tuple[str, ...] = (),
@@ -280,7 +285,7 @@ def resolve_config(
     # Secrets the program itself requires, some declared with an empty default
     # (databaseUrl: the in-cluster database needs none): unset, they render
     # with a placeholder too, and are never taken from --set.
-    program_secrets = declared_secrets | set(SECRET_KEYS)
+    program_secrets = declared_secrets | set(SECRETS_WITH_EMPTY_DEFAULT)
 
     resolved = ResolvedConfig(project=project, stack=stack, values={}, foreign={})
     for key, declaration in declarations.items():
