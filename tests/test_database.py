@@ -154,3 +154,20 @@ def test_a_recovery_leaves_the_running_cluster_and_the_app_alone(stack_objects):
         assert before[key] == after[key], key
     assert set(after) - set(before) == {"Cluster/production/monad-synapse-db-pitr-202611291000",
                                         "ScheduledBackup/production/monad-synapse-db-pitr-202611291000-daily"}
+
+
+def test_tidying_the_config_after_a_recovery_changes_only_what_ignoreChanges_covers(stack_objects):
+    """Step 5: clusterName takes the recovered cluster's name and the
+    recovery keys go. The same objects remain; the Cluster differs only in
+    its bootstrap (ignored on update: bootstrap only matters at creation)
+    and the external cluster it recovered from."""
+    from tools.diff import diff_objects
+
+    recovered = "monad-synapse-db-pitr-202611291000"
+    retired = stack_objects("production", *CLOUDNATIVEPG, *RECOVERY, "database.recovery.serveApp=true",
+                            "database.recovery.retireSource=true", secrets=DATABASE_S3_SECRETS)
+    tidied = stack_objects("production", *CLOUDNATIVEPG, "maintenanceMode=true",
+                           f"database.cloudnativepg.clusterName={recovered}", secrets=DATABASE_S3_SECRETS)
+    (change,) = diff_objects(retired, tidied)
+    assert change.identity == f"Cluster/production/{recovered}" and change.action == "changed"
+    assert all(field.startswith(("spec.bootstrap", "spec.externalClusters")) for field in change.fields), change.fields
