@@ -307,6 +307,18 @@ class Settings(_Model):
         return self
 
     @model_validator(mode="after")
+    def _production_database_has_a_standby(self) -> "Settings":
+        instances = self.database.cloudnativepg.instances
+        if self.stack == "production" and self.database.is_cloudnativepg and instances < 2:
+            raise _custom_error(
+                "production_without_standby",
+                "production needs at least one standby ({value} instance): without one, a node failure is a "
+                "database outage until the volume is back, and a lost volume loses up to the RPO",
+                field="database.cloudnativepg.instances", value=instances, suggestion=3,
+            )
+        return self
+
+    @model_validator(mode="after")
     def _dumps_can_read_the_cluster(self) -> "Settings":
         cnpg = self.database.cloudnativepg
         if self.database.is_cloudnativepg and self.backup.enabled and self.backup.postgres_major_version < cnpg.postgres_major_version:

@@ -12,7 +12,7 @@ import pytest
 
 from tools.diff import diff_objects, replaces_object
 from tools.live import ProviderConfig
-from tools.operations import OPERATIONS
+from tools.operations import IN_CLUSTER, OPERATIONS, RECOVER
 from tools.manifest import kubernetes_identity
 from tools.stack_config import PROJECT_DIR
 from tools.render import write_atomically
@@ -217,3 +217,33 @@ def test_corrupt_render_directories_exit_2(render_dir):
     (broken / "resources.json").write_text("{not json")
     result = run_diff(good, broken)
     assert result.returncode == 2 and "resources.json" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_leaving_the_in_cluster_database_releases_its_cluster_instead_of_deleting_it(render_dir):
+    """The serving Cluster is retainOnDelete: leaving it out of the program
+    (database.kind back to external, or a mistyped clusterName) leaves it
+    running with its data. The diff says so rather than "removed"."""
+    secrets = ("databaseS3AccessKeyId=AKIAEXAMPLEKEY0001", "databaseS3SecretAccessKey=example-secret-access-key")
+    in_cluster = render_dir("cluster", "production", *IN_CLUSTER, secrets=secrets)
+    result = run_diff(in_cluster, render_dir("external", "production"), "--json")
+    changes = {(c["kind"], c["name"]): c["action"] for c in json.loads(result.stdout)["changes"]}
+    assert changes[("Cluster", "monad-synapse-db")] == "released"
+    assert changes[("Pooler", "monad-synapse-db-pooler-rw")] == "removed"
+    summary_line = run_diff(in_cluster, render_dir("external-again", "production")).stdout.strip().splitlines()[-1]
+    assert "1 released (left running, no longer managed)" in summary_line
+
+
+def test_ignored_fields_are_not_reported_as_changes(render_dir):
+    """Tidying the config after a recovery touches only the Cluster's
+    bootstrap (ignoreChanges: the engine keeps the old value) and its
+    external clusters; the diff shows just the latter."""
+    secrets = ("databaseS3AccessKeyId=AKIAEXAMPLEKEY0001", "databaseS3SecretAccessKey=example-secret-access-key")
+    recovered = "monad-synapse-db-pitr-202611291000"
+    retired = render_dir("retired", "production", *IN_CLUSTER, "maintenanceMode=true",
+                         *(item.format(namespace="production") for item in RECOVER),
+                         "database.recovery.serveApp=true", "database.recovery.retireSource=true", secrets=secrets)
+    tidied = render_dir("tidied", "production", *IN_CLUSTER, "maintenanceMode=true",
+                        f"database.cloudnativepg.clusterName={recovered}", secrets=secrets)
+    (change,) = json.loads(run_diff(retired, tidied, "--json").stdout)["changes"]
+    assert change["name"] == recovered and change["fields"] and all(
+        field.startswith("spec.externalClusters") for field in change["fields"])

@@ -223,6 +223,8 @@ CASES = [
        key="database.cloudnativepg.image"),
     db("cnpg-latest-image", "database.cloudnativepg.image=ghcr.io/cloudnative-pg/postgresql:latest",
        key="database.cloudnativepg.image"),
+    db("cnpg-production-without-standby", "database.cloudnativepg.instances=1", key="database.cloudnativepg.instances",
+       bad_value="1"),
     db("cnpg-rpo-unreachable", "database.rpoSeconds=30", key="database.rpoSeconds", bad_value="30"),
     db("cnpg-dump-older", "database.cloudnativepg.postgresMajorVersion=16",
        "database.cloudnativepg.image=ghcr.io/cloudnative-pg/postgresql:16.6", key="backup.postgresMajorVersion"),

@@ -92,7 +92,11 @@ def test_resources_contract(staging_render):
     resources = json.loads((staging_render / "resources.json").read_text())
     urns = {resource["urn"] for resource in resources}
     base = {"urn", "type", "name", "parent", "dependsOn", "provider", "object"}
-    assert all(base <= set(resource) <= base | {"inputs", "secretFingerprint"} for resource in resources)
+    assert all(base <= set(resource) <= base | {"inputs", "secretFingerprint", "ignoreChanges", "retainOnDelete"}
+               for resource in resources)
+    # The options the engine acts on later: what a delete leaves running.
+    retained = {resource["object"] for resource in resources if resource.get("retainOnDelete")}
+    assert retained == {"Namespace/staging", "PersistentVolumeClaim/staging/monad-synapse-db-backups"}
     # URNs as the engine makes them: no root-stack type in a child's type chain.
     assert not any("pulumi:pulumi:Stack$" in urn for urn in urns)
     assert ("urn:pulumi:staging::monad-synapse::monad:app:BlueGreenApp$kubernetes:apps/v1:Deployment::"

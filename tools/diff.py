@@ -20,7 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
@@ -92,6 +92,9 @@ class RenderFacts:
     urn_objects: dict  # URN -> Kind/namespace/name
     providers: dict  # Kind/namespace/name -> ProviderConfig
     fingerprints: dict  # Kind/namespace/name -> fingerprint of its secret values
+    # Kind/namespace/name -> ignoreChanges paths; objects declared retainOnDelete.
+    ignored: dict = field(default_factory=dict)
+    retained: frozenset = frozenset()
 
 
 def _render_facts(directory: Path) -> RenderFacts:
@@ -106,6 +109,8 @@ def _render_facts(directory: Path) -> RenderFacts:
             {item["urn"]: item["object"] for item in objects},
             {item["object"]: ProviderConfig.from_inputs(provider_inputs.get(item.get("provider"))) for item in objects},
             {item["object"]: item["secretFingerprint"] for item in objects if item.get("secretFingerprint")},
+            {item["object"]: tuple(item["ignoreChanges"]) for item in objects if item.get("ignoreChanges")},
+            frozenset(item["object"] for item in objects if item.get("retainOnDelete")),
         )
     except (ValueError, KeyError, TypeError, AttributeError) as error:
         raise RenderDirectoryError(f"{path} is not a render's resources.json ({error})") from None
@@ -117,12 +122,19 @@ def diff_objects(
     renames: Optional[dict[str, str]] = None,
     providers: Optional[dict[str, ProviderConfig]] = None,
     secret_changes: frozenset = frozenset(),
+    ignored: Optional[dict[str, tuple[str, ...]]] = None,
+    retained: frozenset = frozenset(),
 ) -> list[Change]:
     """Changes between two sets of objects keyed by Kind/namespace/name;
     `renames` maps an old identity to the new one of the same Pulumi resource;
     `providers` gives the provider config that applies each new object
     (default: the default provider's); `secret_changes` lists objects whose
-    secret values changed."""
+    secret values changed; `ignored` the ignoreChanges paths of the new
+    objects (the engine keeps the old values there: processIgnoreChanges in
+    pulumi's pkg/resource/deploy/step_generator.go); `retained` the old
+    objects declared retainOnDelete (the engine's delete step skips the
+    provider's Delete: they are "released", left running, no longer managed)."""
+    ignored = ignored or {}
     renames = dict(renames or {})
     providers = providers or {}
     changes = []
@@ -136,12 +148,14 @@ def diff_objects(
     for identity in sorted((set(before) | set(after)) - renamed_old - renamed_new):
         kind, namespace, name = _identity_parts(identity)
         if identity not in after:
-            changes.append(Change(kind, namespace, name, "removed", (), False, False))
+            changes.append(Change(kind, namespace, name, "released" if identity in retained else "removed", (), False,
+                                  False))
         elif identity not in before:
             changes.append(Change(kind, namespace, name, "added", (), False, False))
         else:
             provider = providers.get(identity, ProviderConfig())
-            paths = tuple(changed_paths(before[identity], after[identity]))
+            paths = tuple(path for path in changed_paths(before[identity], after[identity])
+                          if not _under(path, ignored.get(identity, ())))
             if identity in secret_changes:
                 paths += (SECRET_VALUES_FIELD,)
             if paths:
@@ -177,17 +191,20 @@ def diff_directories(before_dir: Path, after_dir: Path) -> list[Change]:
         for identity, fingerprint in after_facts.fingerprints.items()
         if before_facts.fingerprints.get(identity) not in (None, fingerprint)
     )
-    return diff_objects(before, after, renames, after_facts.providers, secret_changes)
+    return diff_objects(before, after, renames, after_facts.providers, secret_changes, after_facts.ignored,
+                        before_facts.retained)
 
 
 def summary(changes: list[Change]) -> str:
-    counts = {action: sum(1 for change in changes if change.action == action) for action in ("changed", "added", "removed")}
+    counts = {action: sum(1 for change in changes if change.action == action)
+              for action in ("changed", "added", "removed", "released")}
     rolled = sum(1 for change in changes if change.rolls_pods)
     replaced = sum(1 for change in changes if change.replaces)
     if not changes:
         return "no changes"
+    released = f", {counts['released']} released (left running, no longer managed)" if counts["released"] else ""
     return (
-        f"{counts['changed']} changed, {counts['added']} added, {counts['removed']} removed; "
+        f"{counts['changed']} changed, {counts['added']} added, {counts['removed']} removed{released}; "
         f"{rolled} roll pods; {replaced} replaced"
     )
 

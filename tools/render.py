@@ -171,6 +171,12 @@ def _resource_entry(resource, key_source) -> dict:
         "provider": resource.provider_urn or None,
         "object": kubernetes_identity(redact(resource.inputs)) if resource.is_kubernetes else None,
     }
+    # Options the engine acts on at the next `up`: ignoreChanges keeps the old
+    # value of those properties on update, retainOnDelete skips the delete.
+    if resource.ignore_changes:
+        entry["ignoreChanges"] = list(resource.ignore_changes)
+    if resource.retain_on_delete:
+        entry["retainOnDelete"] = True
     if resource.is_provider:
         entry["inputs"] = _sorted_deep(_non_secret(resource.inputs))
     if resource.is_kubernetes and contains_secret(resource.inputs):
