@@ -27,7 +27,8 @@ def desired_resources(rendering: Rendering) -> list[DesiredResource]:
         inputs = unwrap_secrets(resource.inputs)
         annotations = (inputs.get("metadata") or {}).get("annotations") or {}
         desired.append(DesiredResource(resource.urn, inputs, resource.depends_on,
-                                       annotations.get("pulumi.com/patchForce") == "true"))
+                                       annotations.get("pulumi.com/patchForce") == "true",
+                                       resource.ignore_changes, resource.retain_on_delete))
     return desired
 
 
@@ -67,6 +68,7 @@ class ModelStack:
 
     cluster: LiveCluster = field(default_factory=LiveCluster)
     state: dict = field(default_factory=dict)
+    retained: frozenset = frozenset()
     history: list = field(default_factory=list)
     analysis: Optional[str] = None
     verification: Optional[str] = None
@@ -77,8 +79,10 @@ class ModelStack:
                   "monad-synapse-promotion-verification-": lambda cluster, job: self.verification}
         result = simulate_up(
             self.cluster, self.state, desired_resources(rendering), provider_config(rendering), checks, observe,
+            self.retained,
         )
         self.state = result.state
+        self.retained = result.retained
         self.history.append(result)
         return result
 

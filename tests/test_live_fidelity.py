@@ -196,3 +196,33 @@ def test_an_unchanged_stack_does_not_run_the_gate_again(render_stack):
     again = stack.up(render_stack("production"))
     assert stack.cluster.job_runs == runs
     assert {step.op for step in again.steps} == {"same"}
+
+
+def test_a_point_in_time_recovery_replayed_as_ups_keeps_the_data_it_must(render_stack):
+    """Each step of a recovery, then the config tidied and the database
+    mode left by mistake: the recovered Cluster is never re-created, the old
+    one is deleted only at the retire step, and the serving one survives
+    leaving the program (retainOnDelete)."""
+    from tools.operations import IN_CLUSTER, OBJECT_STORE_KEYS, RECOVER
+
+    recover = tuple(item.format(namespace="production") for item in RECOVER)
+    old, new = "Cluster/production/monad-synapse-db", "Cluster/production/monad-synapse-db-pitr-202611291000"
+    stack = ModelStack()
+    steps = [
+        (*IN_CLUSTER, "maintenanceMode=true"),
+        (*IN_CLUSTER, "maintenanceMode=true", *recover),
+        (*IN_CLUSTER, *recover, "database.recovery.serveApp=true"),
+        (*IN_CLUSTER, *recover, "database.recovery.serveApp=true", "database.recovery.retireSource=true"),
+        (*IN_CLUSTER, "database.cloudnativepg.clusterName=monad-synapse-db-pitr-202611291000"),
+        (),  # database.kind back to external by mistake
+    ]
+    results = [stack.up(render_stack("production", *sets, secrets=OBJECT_STORE_KEYS)) for sets in steps]
+    assert not any(result.failed for result in results)
+    assert results[1].op(new) == "create" and results[1].op(old) == "same"
+    assert results[2].op(old) == "same" and results[2].op(new) == "same"
+    assert results[3].op(old) == "delete" and old not in stack.cluster.objects
+    # Tidying: the recovered cluster's bootstrap is ignored, only its external clusters go.
+    assert results[4].op(new) == "update"
+    assert stack.cluster.objects[new]["spec"]["bootstrap"]["recovery"]["recoveryTarget"]["targetTime"]
+    # Leaving the in-cluster database: the serving cluster stays in the cluster.
+    assert results[5].op(new) == "delete" and new in stack.cluster.objects

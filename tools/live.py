@@ -253,6 +253,32 @@ class DesiredResource:
     inputs: Mapping[str, Any]
     depends_on: tuple[str, ...] = ()
     patch_force: bool = False
+    # Resource options: properties an update keeps at their old values, and
+    # whether deleting the resource leaves the object in the cluster.
+    ignore_changes: tuple[str, ...] = ()
+    retain_on_delete: bool = False
+
+
+def with_ignored_changes(old: Mapping[str, Any], new: Mapping[str, Any], paths: tuple[str, ...]) -> Mapping[str, Any]:
+    """The inputs the engine sends on update: each ignoreChanges property
+    (a dotted path) set to its old value (processIgnoreChanges in pulumi's
+    pkg/resource/deploy/step_generator.go)."""
+    if not paths:
+        return new
+    result = copy.deepcopy(dict(new))
+    for path in paths:
+        keys = path.split(".")
+        source: Any = old
+        for key in keys:
+            source = source.get(key) if isinstance(source, Mapping) else None
+        target = result
+        for key in keys[:-1]:
+            target = target.setdefault(key, {})
+        if source is None:
+            target.pop(keys[-1], None)
+        else:
+            target[keys[-1]] = copy.deepcopy(source)
+    return result
 
 
 @dataclass
@@ -269,6 +295,8 @@ class UpResult:
     # URN -> inputs now recorded in state (what the next `up` diffs against).
     state: dict[str, Mapping[str, Any]]
     failed: bool
+    # URNs recorded with retainOnDelete: a later delete leaves them running.
+    retained: frozenset = frozenset()
 
     def op(self, identity: str) -> Optional[str]:
         return next((step.op for step in self.steps if step.identity == identity), None)
@@ -286,6 +314,7 @@ def simulate_up(
     provider: ProviderConfig,
     job_checks: Optional[Mapping[str, JobCheck]] = None,
     observe: Optional[Callable[[Step, LiveCluster], None]] = None,
+    previous_retained: frozenset = frozenset(),
 ) -> UpResult:
     """Replay `pulumi up` against `cluster`, in registration order.
 
@@ -295,7 +324,10 @@ def simulate_up(
     step_generator.go). Deployments and Jobs are awaited, HPAs are not
     (pulumi-kubernetes provider/pkg/await/await.go awaiters table), so the
     HPA controller gets no time to act during the update unless a Job waits
-    for it (a Job's check reconciles autoscalers first).
+    for it (a Job's check reconciles autoscalers first). An update keeps
+    ignoreChanges properties at their old values; a delete of a resource
+    whose state says retainOnDelete skips the provider's Delete, so the
+    object stays (pkg/resource/deploy/step.go, DeleteStep).
     """
     steps: list[Step] = []
     state: dict[str, Mapping[str, Any]] = {}
@@ -312,11 +344,13 @@ def simulate_up(
         before = previous_state.get(resource.urn)
         force = resource.patch_force or provider.enable_patch_force
         detail = ""
+        inputs = resource.inputs if before is None else with_ignored_changes(before, resource.inputs,
+                                                                             resource.ignore_changes)
         try:
             if before is None:
                 op = "create"
             else:
-                diff = provider_diff(before, resource.inputs, provider)
+                diff = provider_diff(before, inputs, provider)
                 if not diff.paths:
                     op = "same"
                 elif diff.replaces:
@@ -328,7 +362,7 @@ def simulate_up(
                 else:
                     op = "update"
             if op != "same":
-                cluster.apply(resource.inputs, force=force)
+                cluster.apply(inputs, force=force)
             if resource.inputs.get("kind") == "Job" and op in ("create", "replace"):
                 cluster.job_runs.append(identity)
                 check = next((check for prefix, check in checks.items() if identity.split("/")[-1].startswith(prefix)), None)
@@ -338,7 +372,7 @@ def simulate_up(
                     if problem:
                         raise RuntimeError(problem)
             steps.append(Step(resource.urn, identity, op, detail))
-            state[resource.urn] = resource.inputs
+            state[resource.urn] = inputs
             if observe is not None:
                 observe(steps[-1], cluster)
         except (ApplyConflict, RuntimeError) as error:
@@ -350,6 +384,10 @@ def simulate_up(
     for urn in reversed(list(previous_state)):
         if urn not in declared:
             identity = kubernetes_identity(previous_state[urn])
+            if urn in previous_retained:
+                steps.append(Step(urn, identity, "delete", "retained: left in the cluster"))
+                continue
             cluster.delete(identity)
             steps.append(Step(urn, identity, "delete"))
-    return UpResult(steps, state, bool(failed_urns))
+    retained = frozenset(resource.urn for resource in desired if resource.retain_on_delete and resource.urn in state)
+    return UpResult(steps, state, bool(failed_urns), retained)
