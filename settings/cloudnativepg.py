@@ -13,7 +13,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, field_validator, mo
 from settings.addresses import EgressCidrs
 from settings.base import _Model, _custom_error
 from settings.data import ObjectLocation
-from settings.fields import ImageRef, NamespaceName, ObjectName, parse_quantity
+from settings.fields import ImageRef, KeyPrefix, NamespaceName, ObjectName, PositiveSize, matching
 from settings.schedules import SecondsCronSchedule, max_interval_seconds
 from settings.workload import ResourceAmounts, Resources
 
@@ -106,28 +106,14 @@ class Postgresql(_Model):
         return _check_parameters(parameters)
 
 
-def _positive_size(size: str) -> str:
-    try:
-        if parse_quantity(size) <= 0:
-            raise ValueError
-    except ValueError:
-        raise _custom_error("bad_size", "must be a positive Kubernetes quantity such as 20Gi") from None
-    return size
-
-
 class VolumeSettings(_Model):
-    size: str = "20Gi"
+    size: PositiveSize = "20Gi"
     storage_class: Optional[ObjectName] = None
-
-    @field_validator("size", mode="before")
-    @classmethod
-    def _size(cls, size: Any) -> Any:
-        return _positive_size(str(size)) if isinstance(size, (str, int)) and not isinstance(size, bool) else size
 
 
 class WalVolumeSettings(VolumeSettings):
     # A separate WAL volume: a full data volume cannot stop WAL (and archiving).
-    size: str = "10Gi"
+    size: PositiveSize = "10Gi"
 
 
 class DatabaseRequests(ResourceAmounts):
@@ -156,29 +142,19 @@ class Pooler(_Model):
     max_client_conn: int = Field(1000, ge=10, le=100000)
 
 
+# The Barman Cloud plugin's ObjectStore schema: ^[1-9][0-9]*[dwm]$.
+Retention = Annotated[str, matching(
+    "bad_retention", r"[1-9][0-9]*[dwm]", "must be a count and a unit: 30d (days), 8w (weeks) or 6m (months)")]
+
+
 class DatabaseObjectStore(ObjectLocation):
     """Where WAL and base backups go: S3 or an S3-compatible store, off the
     cluster's failure domain. Credentials: the stack secrets
     databaseS3AccessKeyId and databaseS3SecretAccessKey."""
 
-    path: Optional[str] = None  # default: the namespace
+    path: Optional[KeyPrefix] = None  # default: the namespace
     # Base backups and the WAL they need are kept this long ('30d', '8w', '6m').
-    retention: str = "30d"
-
-    @field_validator("path")
-    @classmethod
-    def _key_prefix(cls, path: Optional[str]) -> Optional[str]:
-        if path is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9/_.-]{0,200}", path.strip("/")):
-            raise _custom_error("bad_prefix", "must be an object key prefix: letters, digits, '/', '_', '.', '-'")
-        return path.strip("/") if path is not None else None
-
-    @field_validator("retention")
-    @classmethod
-    def _retention(cls, retention: str) -> str:
-        # The Barman Cloud plugin's ObjectStore schema: ^[1-9][0-9]*[dwm]$.
-        if not re.fullmatch(r"[1-9][0-9]*[dwm]", retention):
-            raise _custom_error("bad_retention", "must be a count and a unit: 30d (days), 8w (weeks) or 6m (months)")
-        return retention
+    retention: Retention = "30d"
 
     def destination(self, default_path: str) -> str:
         return f"s3://{self.bucket}/{self.path or default_path}"

@@ -16,7 +16,7 @@ from pydantic import (
 from settings.addresses import EgressCidrs
 from settings.base import _Model, _custom_error
 from settings.errors import _default_for
-from settings.fields import ImageRef, ObjectName, parse_quantity
+from settings.fields import ImageRef, KeyPrefix, ObjectName, PositiveSize
 from settings.schedules import CronSchedule, first_overlap, max_interval_seconds
 
 
@@ -71,21 +71,14 @@ class ObjectLocation(_Model):
 class S3Storage(ObjectLocation):
     """Where the pg_dump files go."""
 
-    prefix: Optional[str] = None  # default: the namespace
+    prefix: Optional[KeyPrefix] = None  # default: the namespace
     image: ImageRef = "amazon/aws-cli:2.22.35"
-
-    @field_validator("prefix")
-    @classmethod
-    def _key_prefix(cls, prefix: Optional[str]) -> Optional[str]:
-        if prefix is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9/_.-]{0,200}", prefix):
-            raise _custom_error("bad_prefix", "must be an object key prefix: letters, digits, '/', '_', '.', '-'")
-        return prefix
 
 
 class BackupStorage(_Model):
     kind: Literal["pvc", "s3"] = "pvc"
     # The volume's size, or with s3 the scratch space a dump is written to.
-    size: str = "20Gi"
+    size: PositiveSize = "20Gi"
     storage_class_name: Optional[ObjectName] = None
     s3: Optional[S3Storage] = None
 
@@ -100,16 +93,6 @@ class BackupStorage(_Model):
                 suggestion="monad-synapse-backups",
             )
         return self
-
-    @field_validator("size")
-    @classmethod
-    def _size_is_quantity(cls, size: str) -> str:
-        try:
-            if parse_quantity(size) <= 0:
-                raise ValueError
-        except ValueError:
-            raise _custom_error("bad_size", "must be a positive Kubernetes quantity such as 20Gi") from None
-        return size
 
 
 class Backup(_Model):

@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal, Optional
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from settings.base import _Model, _custom_error
+from settings.fields import matching
 from settings.cloudnativepg import (
     ARCHIVE_UPLOAD_MARGIN_SECONDS,
     DEFAULT_CLUSTER_NAME,
@@ -84,6 +85,14 @@ class ReplicaSource(_Model):
     server_name: str = DEFAULT_CLUSTER_NAME
 
 
+# The old primary's .status.demotionToken: base64 of a small JSON document.
+PromotionToken = Annotated[str, matching(
+    "bad_promotion_token", r"[A-Za-z0-9+/=_-]{16,4096}",
+    "must be the demotion token from the old primary's status "
+    "(kubectl get cluster monad-synapse-db -o jsonpath='{.status.demotionToken}')")]
+Delay = Annotated[str, matching("bad_delay", r"([0-9]+(h|m|s))+", "must be a duration such as 1h, 30m or 1h30m")]
+
+
 class Replica(_Model):
     """CloudNativePG's distributed topology: both sites declare it; the one
     whose `primary` names itself is the primary, the other a replica cluster
@@ -94,28 +103,10 @@ class Replica(_Model):
     primary: SiteName = None
     source: ReplicaSource = ReplicaSource()
     # The demotion token the old primary publishes; needed to promote.
-    promotion_token: Optional[str] = None
+    promotion_token: Optional[PromotionToken] = None
     # Replay WAL only this long after it was written (a window to stop a bad
     # change reaching the DR site), e.g. 1h; none by default.
-    min_apply_delay: Optional[str] = None
-
-    @field_validator("promotion_token")
-    @classmethod
-    def _token(cls, token: Optional[str]) -> Optional[str]:
-        if token is not None and not re.fullmatch(r"[A-Za-z0-9+/=_-]{16,4096}", token):
-            raise _custom_error(
-                "bad_promotion_token",
-                "must be the demotion token from the old primary's status "
-                "(kubectl get cluster monad-synapse-db -o jsonpath='{.status.demotionToken}')",
-            )
-        return token
-
-    @field_validator("min_apply_delay")
-    @classmethod
-    def _delay(cls, delay: Optional[str]) -> Optional[str]:
-        if delay is not None and not re.fullmatch(r"([0-9]+(h|m|s))+", delay):
-            raise _custom_error("bad_delay", "must be a duration such as 1h, 30m or 1h30m")
-        return delay
+    min_apply_delay: Optional[Delay] = None
 
     @model_validator(mode="after")
     def _topology_is_complete(self) -> "Replica":

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Mapping
 
 from pydantic import (
     AfterValidator,
+    BeforeValidator,
 )
 
 from settings.base import _custom_error
@@ -132,6 +133,36 @@ def _dns_subdomain(error_type: str, message: str) -> AfterValidator:
 SectionName = Annotated[str, _dns_subdomain(
     "bad_section_name", "not a Gateway listener name (lower-case DNS subdomain, e.g. https)")]
 ObjectName = Annotated[str, _dns_subdomain("bad_object_name", "not a Kubernetes object name (lower-case DNS subdomain)")]
+
+
+def matching(error_type: str, pattern: str, message: str) -> AfterValidator:
+    """A text that must match `pattern` whole, refused with `message`."""
+    compiled = re.compile(pattern)
+
+    def check(text: str) -> str:
+        if not compiled.fullmatch(text):
+            raise _custom_error(error_type, message)
+        return text
+
+    return AfterValidator(check)
+
+
+# Where objects go in a bucket: no leading '/', no '..' tricks, no '$'.
+KeyPrefix = Annotated[str, matching(
+    "bad_prefix", r"[A-Za-z0-9][A-Za-z0-9/_.-]{0,200}", "must be an object key prefix: letters, digits, '/', '_', '.', '-'")]
+
+
+def _check_positive_size(size: str) -> str:
+    try:
+        if parse_quantity(size) <= 0:
+            raise ValueError
+    except ValueError:
+        raise _custom_error("bad_size", "must be a positive Kubernetes quantity such as 20Gi") from None
+    return size
+
+
+# A volume's size; `--path ...size 20` stores a number.
+PositiveSize = Annotated[str, BeforeValidator(_quantity_text), AfterValidator(_check_positive_size)]
 
 
 def _check_label_map(labels: Mapping[str, str]) -> Mapping[str, str]:

@@ -34,7 +34,7 @@ def _cron_epoch() -> float:
 
 
 def _check_cron(schedule: str) -> str:
-    from croniter import CroniterBadDateError, croniter
+    from croniter import croniter
 
     fields = schedule.split()
     if len(fields) != 5 or not croniter.is_valid(schedule):
@@ -42,14 +42,21 @@ def _check_cron(schedule: str) -> str:
             "bad_cron",
             "not a 5-field cron schedule (minute hour day-of-month month day-of-week), e.g. '0 * * * *'",
         )
+    return _fires(" ".join(fields))
+
+
+def _fires(schedule: str, seconds_field: bool = False) -> str:
+    """The schedule, if it fires at all within the horizon."""
+    from croniter import CroniterBadDateError
+
     try:
-        _cron_runs(" ".join(fields), _cron_epoch()).get_next(float)
+        _cron_runs(schedule, _cron_epoch(), seconds_field).get_next(float)
     except CroniterBadDateError:
         raise _custom_error(
             "cron_never_fires",
             "this schedule never fires (no such date, e.g. the 31st of February); pick a date that exists",
         ) from None
-    return " ".join(fields)
+    return schedule
 
 
 CronSchedule = Annotated[str, AfterValidator(_check_cron)]
@@ -59,7 +66,7 @@ def _check_seconds_cron(schedule: str) -> str:
     """CloudNativePG's ScheduledBackup schedule: robfig/cron with a leading
     seconds field (the CRD's description), so "0 0 3 * * *" is 03:00:00. A
     5-field schedule there would be read shifted by one field."""
-    from croniter import CroniterBadDateError, croniter
+    from croniter import croniter
 
     fields = schedule.split()
     if len(fields) != 6 or not croniter.is_valid(" ".join(fields), second_at_beginning=True):
@@ -68,14 +75,7 @@ def _check_seconds_cron(schedule: str) -> str:
             "not a 6-field schedule (second minute hour day-of-month month day-of-week), e.g. '0 0 3 * * *' for "
             "03:00 every day; CloudNativePG's schedules start with a seconds field",
         )
-    try:
-        _cron_runs(" ".join(fields), _cron_epoch(), seconds_field=True).get_next(float)
-    except CroniterBadDateError:
-        raise _custom_error(
-            "cron_never_fires",
-            "this schedule never fires (no such date, e.g. the 31st of February); pick a date that exists",
-        ) from None
-    return " ".join(fields)
+    return _fires(" ".join(fields), seconds_field=True)
 
 
 SecondsCronSchedule = Annotated[str, AfterValidator(_check_seconds_cron)]
