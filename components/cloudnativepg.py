@@ -96,7 +96,7 @@ def app_role(database: Database, creates_databases: bool) -> dict:
     return role
 
 
-def cluster_spec(database: Database, cluster: str, namespace: str, creates_databases: bool = False) -> dict:
+def cluster_spec(database: Database, cluster: str, creates_databases: bool = False) -> dict:
     """One Cluster: the serving one, a recovered one, or a site of the
     distributed topology. It archives to its own serverName (its name), so
     a recovered cluster never writes into the WAL path it recovers from."""
@@ -332,7 +332,7 @@ class InClusterDatabase(pulumi.ComponentResource):
             # the running cluster.
             clusters[cluster] = custom(
                 f"cluster-{cluster}", "postgresql.cnpg.io/v1", "Cluster", cluster,
-                cluster_spec(database, cluster, args.namespace_name, creates_databases=args.restore_drill),
+                cluster_spec(database, cluster, creates_databases=args.restore_drill),
                 depends_on=stores, ignore_changes=["spec.bootstrap"],
                 # Deleting a Cluster deletes its volumes. The serving one is
                 # retained if it ever leaves the program (database.kind or a
