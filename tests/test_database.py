@@ -171,3 +171,44 @@ def test_tidying_the_config_after_a_recovery_changes_only_what_ignoreChanges_cov
     (change,) = diff_objects(retired, tidied)
     assert change.identity == f"Cluster/production/{recovered}" and change.action == "changed"
     assert all(field.startswith(("spec.bootstrap", "spec.externalClusters")) for field in change.fields), change.fields
+
+
+def test_the_database_network_allows_exactly_the_flows_it_needs(stack_objects):
+    objects = stack_objects("production", *CLOUDNATIVEPG, secrets=DATABASE_S3_SECRETS)
+    instances = objects["NetworkPolicy/production/monad-synapse-db-instances"]["spec"]
+    pooler = objects["NetworkPolicy/production/monad-synapse-db-pooler-rw"]["spec"]
+
+    def sources(policy: dict, port: int) -> list[dict]:
+        return [peer for rule in policy["ingress"] if {"protocol": "TCP", "port": port} in rule["ports"]
+                for peer in rule["from"]]
+
+    def destinations(policy: dict, port: int) -> list[dict]:
+        return [peer for rule in policy["egress"] if {"protocol": "TCP", "port": port} in rule["ports"]
+                for peer in rule["to"]]
+
+    namespace_of = lambda peer: peer.get("namespaceSelector", {}).get("matchLabels", {}).get(  # noqa: E731
+        "kubernetes.io/metadata.name")
+    # The app to the pooler, the pooler to the instances.
+    assert {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "monad-synapse"}}} in sources(pooler, 5432)
+    assert {"podSelector": pooler["podSelector"]} in sources(instances, 5432)
+    assert {"podSelector": instances["podSelector"]} in destinations(pooler, 5432)
+    # Instance to instance (replication), and the operator to the instances.
+    assert {"podSelector": instances["podSelector"]} in sources(instances, 5432)
+    assert {"podSelector": instances["podSelector"]} in destinations(instances, 5432)
+    assert "cnpg-system" in {namespace_of(peer) for peer in sources(instances, 8000)}
+    # The instances to object storage (443), never the metadata endpoint.
+    storage = [peer["ipBlock"] for peer in destinations(instances, 443) if "ipBlock" in peer]
+    assert {"cidr": "0.0.0.0/0", "except": ["169.254.0.0/16"]} in storage
+    # Nothing else reaches the instances from outside the namespace but the
+    # operator and the monitoring namespace.
+    outside = {namespace_of(peer) for rule in instances["ingress"] for peer in rule["from"] if namespace_of(peer)}
+    assert outside == {"cnpg-system", "monitoring"}
+
+
+def test_the_infrastructure_dashboard_has_a_database_row_only_in_that_mode(stack_objects):
+    def rows(objects: dict) -> list[str]:
+        board = json.loads(next(iter(objects["ConfigMap/production/monad-synapse-dashboard-infrastructure"]["data"].values())))
+        return [panel["title"] for panel in board["panels"] if panel.get("type") == "row"]
+
+    assert "Database (CloudNativePG)" in rows(stack_objects("production", *CLOUDNATIVEPG, secrets=DATABASE_S3_SECRETS))
+    assert "Database (CloudNativePG)" not in rows(stack_objects("production"))
