@@ -16,7 +16,7 @@ from pydantic import (
 from settings.addresses import EgressCidrs
 from settings.base import _Model, _custom_error
 from settings.errors import _default_for
-from settings.fields import ImageRef, KeyPrefix, ObjectName, PositiveSize
+from settings.fields import ImageRef, KeyPrefix, ObjectName, PositiveSize, matching
 from settings.schedules import CronSchedule, first_overlap, max_interval_seconds
 
 
@@ -30,37 +30,24 @@ class RestoreDrill(_Model):
     sanity_query: str = "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'"
 
 
+BucketName = Annotated[str, matching(
+    "bad_bucket", r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", "not an S3 bucket name (3-63 lower-case letters, digits, '.', '-')")]
+RegionName = Annotated[str, matching("bad_region", r"[a-z0-9][a-z0-9-]{0,40}", "must be a region name such as us-east-1")]
+HttpsEndpoint = Annotated[str, matching(
+    "bad_endpoint", r"https://[A-Za-z0-9.-]+(:[0-9]{1,5})?/?",
+    "must be an https:// URL of the S3 API, such as https://minio.example.com")]
+
+
 class ObjectLocation(_Model):
     """A bucket in S3 or an S3-compatible store (MinIO, R2, GCS interop): off
     the cluster's failure domain, unlike a volume."""
 
-    bucket: str
-    region: str = "us-east-1"
-    endpoint: Optional[str] = None  # https://... for S3-compatible stores
+    bucket: BucketName
+    region: RegionName = "us-east-1"
+    endpoint: Optional[HttpsEndpoint] = None  # for S3-compatible stores
     # Where the store's API answers: egress is allowed there on 443 (or the
     # endpoint's port); the whole internet unless pinned.
     cidrs: EgressCidrs = ("0.0.0.0/0",)
-
-    @field_validator("region")
-    @classmethod
-    def _region(cls, region: str) -> str:
-        if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,40}", region):
-            raise _custom_error("bad_region", "must be a region name such as us-east-1")
-        return region
-
-    @field_validator("bucket")
-    @classmethod
-    def _bucket_name(cls, bucket: str) -> str:
-        if not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", bucket):
-            raise _custom_error("bad_bucket", "not an S3 bucket name (3-63 lower-case letters, digits, '.', '-')")
-        return bucket
-
-    @field_validator("endpoint")
-    @classmethod
-    def _https_endpoint(cls, endpoint: Optional[str]) -> Optional[str]:
-        if endpoint is not None and not re.fullmatch(r"https://[A-Za-z0-9.-]+(:[0-9]{1,5})?/?", endpoint):
-            raise _custom_error("bad_endpoint", "must be an https:// URL of the S3 API, such as https://minio.example.com")
-        return endpoint
 
     @property
     def port(self) -> int:
