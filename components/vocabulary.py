@@ -6,6 +6,7 @@ recorded series that no rendered object produces)."""
 
 from __future__ import annotations
 
+from settings.cloudnativepg import POOLER_NAME
 from settings.contract import PROJECT
 
 # The app: its Kubernetes name, its container, and its scrape job. The
@@ -52,7 +53,7 @@ PROMOTION_ANALYSIS = f"{APP_NAME}-promotion-analysis"
 # name is a setting (a point-in-time recovery creates a new one); the
 # pooler keeps its name whichever cluster it fronts, so the app's
 # DATABASE_URL host never changes.
-DATABASE_POOLER = "monad-synapse-db-pooler-rw"
+DATABASE_POOLER = POOLER_NAME
 DATABASE_OBJECT_STORE = "monad-synapse-db-store"
 DATABASE_SOURCE_STORE = "monad-synapse-db-source-store"
 DATABASE_S3_SECRET = "monad-synapse-db-s3"

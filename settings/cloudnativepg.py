@@ -19,6 +19,8 @@ from settings.workload import ResourceAmounts, Resources
 
 # The runbook's name for the database, and the prefix of everything around it.
 DEFAULT_CLUSTER_NAME = "monad-synapse-db"
+# The PgBouncer Pooler in front of whichever cluster serves (components/vocabulary.py).
+POOLER_NAME = f"{DEFAULT_CLUSTER_NAME}-pooler-rw"
 
 # WAL reaches object storage within archive_timeout of being written, plus
 # the time to upload one 16 MiB segment (gzip'd, seconds to S3). Leave that
@@ -194,6 +196,11 @@ def _check_cluster_name(name: str) -> str:
     # CloudNativePG wants a DNS label; keep room for those suffixes.
     if not re.fullmatch(r"[a-z]([-a-z0-9]{0,48}[a-z0-9])?", name):
         raise _custom_error("bad_cluster_name", "must be a DNS label of at most 50 characters, starting with a letter")
+    # The pooler's own Service is named after it: a cluster may not be
+    # (CloudNativePG's Pooler webhook), nor own a <name>-rw of that name.
+    if name in (POOLER_NAME, POOLER_NAME.removesuffix("-rw")):
+        raise _custom_error("cluster_name_taken", "{value} is the pooler's name (or its cluster's -rw Service would "
+                            "be); pick another", value=name)
     return name
 
 

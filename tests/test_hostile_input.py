@@ -219,6 +219,8 @@ CASES = [
     db("cnpg-backup-yearly", "database.cloudnativepg.backup.schedule=0 0 3 1 1 *",
        key="database.cloudnativepg.backup.schedule"),
     db("cnpg-bad-cluster-name", "database.cloudnativepg.clusterName=Monad_DB", key="database.cloudnativepg.clusterName"),
+    db("cnpg-cluster-named-like-the-pooler", "database.cloudnativepg.clusterName=monad-synapse-db-pooler",
+       key="database.cloudnativepg.clusterName"),
     db("cnpg-image-major", "database.cloudnativepg.image=ghcr.io/cloudnative-pg/postgresql:17.2",
        key="database.cloudnativepg.image"),
     db("cnpg-latest-image", "database.cloudnativepg.image=ghcr.io/cloudnative-pg/postgresql:latest",
