@@ -120,8 +120,10 @@ def run(base: Path, binaries: Path) -> dict:
     writer.stdin.write(script)
     writer.stdin.close()
     time.sleep(WRITE_SECONDS)
-    crashed_at = datetime.now(timezone.utc)
     primary.crash()
+    # Taken once the server is gone: no row can be younger, so the lost
+    # interval (this less the newest recovered row) is never negative.
+    crashed_at = datetime.now(timezone.utc)
     writer.kill()
     writer.wait()
     result = {"crashed_at": crashed_at.isoformat(), "parameters": parameters}
