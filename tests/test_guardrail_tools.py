@@ -149,3 +149,18 @@ def test_stack_secrets_pass_when_encrypted_or_from_an_environment(tmp_path):
     missing, uses_esc = missing_secrets("esc", tmp_path)
     assert len(missing) == 4 and uses_esc
     assert run_stack_secrets("no-such-stack").returncode == 2
+
+
+def test_an_in_cluster_database_stack_needs_object_store_keys_not_a_url(tmp_path):
+    from tools.stack_secrets import missing_secrets
+
+    shutil.copy(PROJECT_DIR / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
+    encrypted = "".join(f"  monad-synapse:{key}:\n    secure: AAABAE5vdA==\n"
+                        for key in ("redisUrl", "alertSlackWebhookUrl", "alertPagerdutyRoutingKey"))
+    database = "  monad-synapse:database:\n    kind: cloudnativepg\n"
+    (tmp_path / "Pulumi.cluster.yaml").write_text("config:\n" + encrypted + database)
+    assert missing_secrets("cluster", tmp_path) == (["databaseS3AccessKeyId", "databaseS3SecretAccessKey"], False)
+    dr_site = database + "    replica:\n      enabled: true\n"
+    (tmp_path / "Pulumi.dr.yaml").write_text("config:\n" + encrypted + dr_site)
+    assert missing_secrets("dr", tmp_path)[0] == ["databaseS3AccessKeyId", "databaseS3SecretAccessKey",
+                                                  "databaseAppPassword"]
