@@ -22,10 +22,10 @@ MANAGED_SECRET_KEYS = frozenset({"JWT_SECRET", "DATABASE_URL", "REDIS_URL"})
 MANAGED_ENV_KEYS = frozenset({"NODE_OPTIONS", "DATABASE_READ_URL", "MONAD_SYNAPSE_DB_USER", "MONAD_SYNAPSE_DB_PASSWORD"})
 MANAGED_APP_KEYS = MANAGED_CONFIGMAP_KEYS | MANAGED_SECRET_KEYS | MANAGED_ENV_KEYS
 
-# Top-level config keys that are Pulumi secrets, with an example for messages.
+# Top-level config keys that are Pulumi secrets every stack needs (declared
+# `secret: true` without a default), with an example for messages.
 SECRET_KEYS: Mapping[str, str] = MappingProxyType(
     {
-        "databaseUrl": "postgresql://USER:PASSWORD@HOST:5432/monad_synapse",
         "redisUrl": "rediss://:PASSWORD@HOST:6379/0",
         "alertSlackWebhookUrl": "https://hooks.slack.com/services/T000/B000/XXXX",
         "alertPagerdutyRoutingKey": "<32-character PagerDuty Events v2 integration key>",
@@ -65,6 +65,7 @@ def secret_shape_problem(key: str, value: str) -> Optional[str]:
 # so the CLI does not require them; the program checks they are encrypted).
 OPTIONAL_SECRET_KEYS: Mapping[str, str] = MappingProxyType(
     {
+        "databaseUrl": "postgresql://USER:PASSWORD@HOST:5432/monad_synapse",
         "backupS3AccessKeyId": "AKIA...",
         "backupS3SecretAccessKey": "<secret access key>",
         "databaseS3AccessKeyId": "AKIA...",
@@ -75,6 +76,8 @@ OPTIONAL_SECRET_KEYS: Mapping[str, str] = MappingProxyType(
 # What each optional secret is needed for (the settings property that needs it).
 OPTIONAL_SECRET_NEEDED_BY: Mapping[str, str] = MappingProxyType(
     {
+        # The in-cluster database needs none: the operator generates its credentials.
+        "databaseUrl": "database.kind external",
         "backupS3AccessKeyId": "backup.storage.kind s3",
         "backupS3SecretAccessKey": "backup.storage.kind s3",
         "databaseS3AccessKeyId": "database.kind cloudnativepg",

@@ -21,11 +21,11 @@ from settings.model import Settings
 class StackSecrets:
     """Secret config values, kept as Pulumi secret Outputs end to end."""
 
-    # None with database.kind cloudnativepg: the operator generates the credentials.
-    database_url: Optional[pulumi.Output[str]]
     redis_url: pulumi.Output[str]
     alert_slack_webhook_url: pulumi.Output[str]
     alert_pagerduty_routing_key: pulumi.Output[str]
+    # None with database.kind cloudnativepg: the operator generates the credentials.
+    database_url: Optional[pulumi.Output[str]] = None
     backup_s3_access_key_id: Optional[pulumi.Output[str]] = None
     backup_s3_secret_access_key: Optional[pulumi.Output[str]] = None
     database_s3_access_key_id: Optional[pulumi.Output[str]] = None
@@ -110,22 +110,9 @@ def load_settings(config: pulumi.Config, stack: str) -> StackInputs:
         else:
             raw[key] = text
     secrets: dict[str, pulumi.Output[str]] = {}
-    in_cluster_database = isinstance(raw.get("database"), dict) and raw["database"].get("kind") == "cloudnativepg"
     for key, example in SECRET_KEYS.items():
         value = plaintext(key)
-        if key == "databaseUrl" and in_cluster_database:
-            # CloudNativePG generates the app's credentials; a URL left over
-            # from the external database is not used (nor shown).
-            secrets[key] = None
-            continue
-        if key == "databaseUrl" and value and not given_encrypted(key):
-            # Declared with an empty default (not required by the CLI, as the
-            # in-cluster database needs none), so the program checks encryption.
-            problems.append(Problem(key, None, "holds a credential but is not encrypted",
-                                    _fix_command(key, stack, example, secret=True), secret=True,
-                                    kind="plaintext_credential"))
-            continue
-        if value is None or (key == "databaseUrl" and value == ""):
+        if value is None:
             problems.append(
                 Problem(key, _MISSING, "required secret, and not set", _fix_command(key, stack, example, secret=True),
                         kind="missing_secret")
@@ -170,6 +157,7 @@ def load_settings(config: pulumi.Config, stack: str) -> StackInputs:
         later = [problem for problem in error.problems if problem.path.split(".")[0] not in reported]
         raise SettingsError(stack, problems + later) from None
     needed = {
+        "database.kind external": not settings.database.is_cloudnativepg,
         "backup.storage.kind s3": settings.backup.enabled and settings.backup.storage.kind == "s3",
         "database.kind cloudnativepg": settings.database.is_cloudnativepg,
         "database.replica.enabled": settings.database.is_cloudnativepg and settings.database.replica.enabled,

@@ -212,3 +212,12 @@ def test_the_infrastructure_dashboard_has_a_database_row_only_in_that_mode(stack
 
     assert "Database (CloudNativePG)" in rows(stack_objects("production", *CLOUDNATIVEPG, secrets=DATABASE_S3_SECRETS))
     assert "Database (CloudNativePG)" not in rows(stack_objects("production"))
+
+
+def test_the_external_database_requires_its_url_and_the_in_cluster_one_does_not(render_stack):
+    with pytest.raises(SettingsError) as caught:
+        render_stack("production", secrets=("databaseUrl=",))
+    (problem,) = caught.value.problems
+    assert problem.path == "databaseUrl" and "required with database.kind external" in problem.message
+    rendering = render_stack("production", *CLOUDNATIVEPG, secrets=(*DATABASE_S3_SECRETS, "databaseUrl="))
+    assert "kind: Cluster\n" in rendering.files["manifest.yaml"]

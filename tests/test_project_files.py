@@ -46,22 +46,21 @@ def test_scalar_keys_carry_type_and_model_default(project):
 
 
 def test_secrets_are_declared_secret_without_default(project):
-    """Every secret the CLI should require is `secret: true` without a
-    default; databaseUrl is required by the program only with the external
-    database, so it has an empty default and the program checks encryption
-    (as for the optional secrets)."""
+    """Secrets every stack needs are `secret: true` without a default, so the
+    CLI requires them. Secrets only some configurations need (databaseUrl
+    with the external database, object-store keys...) have an empty default
+    and the program checks they are encrypted."""
+    from settings.contract import OPTIONAL_SECRET_NEEDED_BY
+    from tools.stack_config import SECRETS_WITH_EMPTY_DEFAULT
+
     for key in SECRET_KEYS:
-        if key == "databaseUrl":
-            assert project["config"][key] == {"default": "", "description": project["config"][key]["description"]}
-            continue
         assert project["config"][key]["secret"] is True
         assert "default" not in project["config"][key]
     for key in OPTIONAL_SECRET_KEYS:
         assert project["config"][key]["default"] == "" and "secret" not in project["config"][key]
-    # The offline renderer knows which required secrets have an empty default.
-    from tools.stack_config import SECRETS_WITH_EMPTY_DEFAULT
-
-    assert set(SECRETS_WITH_EMPTY_DEFAULT) == {key for key in SECRET_KEYS if "secret" not in project["config"][key]}
+    # The offline renderer gives a placeholder to those the default config needs.
+    assert set(SECRETS_WITH_EMPTY_DEFAULT) == {
+        key for key, reason in OPTIONAL_SECRET_NEEDED_BY.items() if reason == "database.kind external"}
 
 
 def test_the_sdk_free_tools_import_neither_the_sdk_nor_the_settings():

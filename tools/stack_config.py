@@ -255,10 +255,10 @@ def available_stacks(project_dir: Path = PROJECT_DIR) -> list[str]:
     return sorted(path.name[len("Pulumi.") : -len(".yaml")] for path in project_dir.glob("Pulumi.*.yaml"))
 
 
-# Secrets the program requires in some configurations only, so Pulumi.yaml
-# declares them with an empty default rather than `secret: true` (this module
-# stays free of the settings package, and so of the SDK;
-# tests/test_project_files.py checks the list against both).
+# Secrets the program requires in its default configuration although
+# Pulumi.yaml declares them with an empty default rather than `secret: true`,
+# as other configurations need none (this module stays free of the settings
+# package, and so of the SDK; tests/test_project_files.py checks the list).
 SECRETS_WITH_EMPTY_DEFAULT = ("databaseUrl",)
 
 
