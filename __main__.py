@@ -200,7 +200,7 @@ if in_cluster:
             scrape_interval_seconds=settings.monitoring.scrape_interval_seconds,
             network_policies=tuple(database_policies(
                 database, settings.network.monitoring_namespace,
-                next(spec for spec in exporter_list if spec.kind == "postgres"), BACKUP_JOB_LABEL,
+                next(spec for spec in exporter_list if spec.kind == "postgres").selector(), BACKUP_JOB_LABEL,
             )),
         ),
         # Database pods start only once the deny-by-default policies exist.

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from components.database_access import POSTGRES_PORT, instance_selector, pooler_selector
 from components.egress import ip_blocks
-from components.exporters import ExporterSpec
 from components.labels import NAME_LABEL, selector_labels
 from components.vocabulary import DATABASE_POOLER
 from settings import EgressTarget
@@ -29,9 +28,10 @@ def _namespace(name: str) -> dict:
     return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": name}}}
 
 
-def database_policies(database: Database, monitoring_namespace: str, postgres_exporter: ExporterSpec,
+def database_policies(database: Database, monitoring_namespace: str, exporter_labels: dict,
                       backup_job_name: str) -> list[tuple[str, dict]]:
-    """(name, spec) of each policy: the instances, and the pooler."""
+    """(name, spec) of each policy: the instances, and the pooler.
+    `exporter_labels` select the PostgreSQL exporter's pods."""
     cnpg = database.cloudnativepg
     instances = instance_selector(database.cluster_names)
     api_server = {"to": [{"ipBlock": block} for block in ip_blocks(EgressTarget(cidrs=cnpg.api_server_cidrs, port=443))],
@@ -46,7 +46,7 @@ def database_policies(database: Database, monitoring_namespace: str, postgres_ex
         {"podSelector": pooler_selector()},
         # The app's DATABASE_READ_URL goes to the instances directly.
         {"podSelector": {"matchLabels": selector_labels()}},
-        {"podSelector": {"matchLabels": postgres_exporter.selector()}},
+        {"podSelector": {"matchLabels": dict(exporter_labels)}},
         {"podSelector": {"matchLabels": {NAME_LABEL: backup_job_name}}},
     ]
     instance_policy = {
