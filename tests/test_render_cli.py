@@ -152,6 +152,45 @@ def test_same_inputs_give_byte_identical_files(tmp_path, staging_render):
     assert snapshot(again) == snapshot(staging_render)
 
 
+def test_the_command_renders_what_the_program_renders_in_process(tmp_path, staging_render, render_main):
+    """The command runs with the cyclic collector paused; that changes its
+    cost, never its output: the same files as a render in this process,
+    whose collector runs as usual and is left as it was."""
+    import gc
+
+    assert gc.isenabled()
+    in_process = tmp_path / "in-process"
+    result = render_main(
+        "staging", "--out", str(in_process),
+        "--set-secret", f"databaseUrl={DATABASE_URL}", "--set-secret", f"redisUrl={REDIS_URL}",
+    )
+    assert result.returncode == 0, result.stderr
+    assert gc.isenabled()
+    assert snapshot(in_process) == snapshot(staging_render)
+
+
+def test_the_command_pauses_the_collector_and_freezes_the_heap_on_exit(monkeypatch):
+    import gc
+
+    from tools import render as renderer
+
+    seen = {}
+
+    def fake_main() -> int:
+        seen["collector on during the render"] = gc.isenabled()
+        return 2
+
+    monkeypatch.setattr(renderer, "main", fake_main)
+    frozen_before = gc.get_freeze_count()
+    try:
+        assert renderer.run_as_command() == 2  # main's exit code, unchanged
+        assert seen == {"collector on during the render": False}
+        assert gc.get_freeze_count() > frozen_before
+    finally:
+        gc.unfreeze()
+        gc.enable()
+
+
 def test_rerender_replaces_the_directory(tmp_path, render_main):
     out = tmp_path / "out"
     assert render_main("staging", "--out", str(out)).returncode == 0

@@ -27,6 +27,7 @@ mark, a file, a symbolic link, or anything inside a `.git` directory.
 from __future__ import annotations
 
 import argparse
+import gc
 import hashlib
 import hmac
 import json
@@ -382,5 +383,29 @@ def _main(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_as_command() -> int:
+    """`main` as a process of its own: the cyclic garbage collector paused.
+
+    A render is a short batch job whose heap is nearly all alive until it
+    exits: the SDK's modules and generated types, the settings validators, the
+    resource graph (about 150,000 tracked objects). CPython's generational
+    collector re-traverses that heap every time the oldest generation grows
+    by a quarter, which the SDK's imports trigger again and again, and once
+    more while the interpreter shuts down (`finalize_modules`). None of it
+    frees anything worth having: with the collector off, peak memory is the
+    same (about 95 MB for production), because reference counting still frees
+    everything that is not in a cycle. Freezing the heap before exit moves it
+    out of the collector's sight (`gc.freeze`), so shutdown skips the
+    traversal too. Together about 40% of a render's wall time
+    (`python -m tools.bench`). In-process callers (tests) keep their own
+    collector settings: only this entry point changes them.
+    """
+    gc.disable()
+    try:
+        return main()
+    finally:
+        gc.freeze()
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_as_command())
