@@ -127,3 +127,16 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 def pytest_collection_modifyitems(items: list) -> None:
     """The recovery tests last: by then the background scenario is done."""
     items.sort(key=lambda item: Path(str(item.fspath)) == _RECOVERY_TESTS)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Move everything alive once the tests are collected (the SDK, the
+    settings models, pytest itself: about 145,000 objects, all of them kept
+    until the worker exits) out of the cyclic collector's sight. Each render
+    allocates enough to trigger collections of the oldest generation, which
+    would otherwise traverse that heap every time: about a seventh of the
+    suite's CPU time, 4 s of its wall time on 2 cores. Objects made by the
+    tests themselves are collected as usual."""
+    import gc
+
+    gc.freeze()
