@@ -61,8 +61,8 @@ def switch_back(stack: str, deployed_color: str, project_dir: Path = PROJECT_DIR
         return [
             heading, "",
             "Nothing switched back: the stack had no `activeColor` output before this deploy (its first `up`, "
-            f"or outputs unreadable). Live traffic is on whatever color the failed `up` reached; check with "
-            f"`kubectl -n <namespace> get service monad-synapse -o jsonpath='{{.spec.selector}}'`.",
+            "or outputs unreadable). Live traffic is on whatever color the failed `up` reached; check with "
+            "`kubectl -n <namespace> get service monad-synapse -o jsonpath='{.spec.selector}'`.",
         ]
     if target == deployed_color:
         return [
