@@ -31,6 +31,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.app_config import APP_PORT
+from components.app_pod import app_pod_spec
 from components.labels import (
     COLOR_LABEL,
     INSTANCE_LABEL,
@@ -41,25 +42,11 @@ from components.labels import (
 from components.promotion import AnalysisSettings, analysis_job, promotion_support, verification_job
 from components.switch_gate import GateTarget, ready_service_name, switch_gate_job
 from components.vocabulary import APP_NAME, CONTAINER_NAME
-from components.pod_security import (
-    ephemeral_storage_request,
-    literal_env,
-    restricted_container_security,
-    restricted_pod_security,
-)
 from settings import COLORS, Autoscaling, Probes, Resources, SwitchGate
 
 LIVE_SERVICE_NAME = APP_NAME
 PREVIEW_SERVICE_NAME = f"{APP_NAME}-preview"
 TRAFFIC_LABEL = "monad-synapse.com/traffic"
-# Scratch volumes: Next.js temp files and its image/ISR cache.
-SCRATCH_VOLUMES = {"tmp": ("/tmp", "256Mi"), "next-cache": ("/app/.next/cache", "1Gi")}
-STARTUP_PROBE_PERIOD_SECONDS = 5
-# A high UID (above host users, CKV_K8S_40); the image must not need to own
-# files, it only writes to the /tmp and /app/.next/cache volumes.
-RUN_AS_USER = 10001
-PRESTOP_SLEEP_SECONDS = 10
-TERMINATION_GRACE_SECONDS = 45
 REPLICAS_OWNER_ANNOTATION = "monad-synapse.com/replicas-managed-by"
 # pulumi-kubernetes: force server-side apply over field conflicts for this object.
 PATCH_FORCE_ANNOTATION = "pulumi.com/patchForce"
@@ -237,89 +224,10 @@ class BlueGreenApp(pulumi.ComponentResource):
                 revision_history_limit=5,
                 template=k8s.core.v1.PodTemplateSpecArgs(
                     metadata=k8s.meta.v1.ObjectMetaArgs(labels=pod_labels, annotations=dict(args.rollout_annotations)),
-                    spec=self._pod_spec(args, color, image),
+                    spec=app_pod_spec(args, color, image),
                 ),
             ),
             opts=self._child(),
-        )
-
-    def _pod_spec(self, args: BlueGreenAppArgs, color: str, image: str) -> k8s.core.v1.PodSpecArgs:
-        probe = lambda path, period, timeout, failures: k8s.core.v1.ProbeArgs(  # noqa: E731
-            http_get=k8s.core.v1.HTTPGetActionArgs(path=path, port="http"),
-            period_seconds=period,
-            timeout_seconds=timeout,
-            failure_threshold=failures,
-        )
-        heap = args.node_heap_mebibytes
-        live, ready = args.probes.liveness_path, args.probes.readiness_path
-        startup_failures = -(-args.probes.startup_seconds // STARTUP_PROBE_PERIOD_SECONDS)
-        spread = [
-            k8s.core.v1.TopologySpreadConstraintArgs(
-                max_skew=1,
-                topology_key=key,
-                when_unsatisfiable="ScheduleAnyway",
-                label_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector_labels(color)),
-                # Spread each rollout's new pods on their own, not against the old ones.
-                match_label_keys=["pod-template-hash"],
-            )
-            for key in ("topology.kubernetes.io/zone", "kubernetes.io/hostname")
-        ]
-        return k8s.core.v1.PodSpecArgs(
-            service_account_name=args.service_account_name,
-            automount_service_account_token=False,
-            enable_service_links=False,
-            termination_grace_period_seconds=TERMINATION_GRACE_SECONDS,
-            priority_class_name=args.priority_class_name,
-            security_context=restricted_pod_security(RUN_AS_USER, fs_group=RUN_AS_USER),
-            topology_spread_constraints=spread,
-            containers=[
-                k8s.core.v1.ContainerArgs(
-                    name=CONTAINER_NAME,
-                    image=image,
-                    image_pull_policy="Always",
-                    ports=[k8s.core.v1.ContainerPortArgs(name="http", container_port=APP_PORT, protocol="TCP")],
-                    env_from=[
-                        k8s.core.v1.EnvFromSourceArgs(
-                            config_map_ref=k8s.core.v1.ConfigMapEnvSourceArgs(name=args.config_map_name)
-                        ),
-                        k8s.core.v1.EnvFromSourceArgs(secret_ref=k8s.core.v1.SecretEnvSourceArgs(name=args.secret_name)),
-                    ],
-                    env=[literal_env("NODE_OPTIONS", f"--max-old-space-size={heap}"), *args.database_env],
-                    resources=k8s.core.v1.ResourceRequirementsArgs(
-                        requests={
-                            "cpu": args.resources.requests.cpu,
-                            "memory": args.resources.requests.memory,
-                            "ephemeral-storage": ephemeral_storage_request(*(size for _, size in SCRATCH_VOLUMES.values())),
-                        },
-                        limits={"cpu": args.resources.limits.cpu, "memory": args.resources.limits.memory},
-                    ),
-                    # A slow boot gets probes.startupSeconds; liveness only takes
-                    # over after it. Liveness asks only whether the process is
-                    # alive; readiness may check dependencies (an outage then
-                    # takes pods out of the Service instead of restarting them).
-                    startup_probe=probe(live, period=STARTUP_PROBE_PERIOD_SECONDS, timeout=3, failures=startup_failures),
-                    readiness_probe=probe(ready, period=5, timeout=3, failures=3),
-                    liveness_probe=probe(live, period=10, timeout=5, failures=6),
-                    # Keep serving while the endpoint removal reaches every
-                    # ingress controller and kube-proxy, then get SIGTERM.
-                    lifecycle=k8s.core.v1.LifecycleArgs(
-                        pre_stop=k8s.core.v1.LifecycleHandlerArgs(
-                            sleep=k8s.core.v1.SleepActionArgs(seconds=PRESTOP_SLEEP_SECONDS)
-                        )
-                    ),
-                    security_context=restricted_container_security(),
-                    # Next.js writes its image/ISR cache and temp files; the
-                    # root filesystem stays read-only.
-                    volume_mounts=[
-                        k8s.core.v1.VolumeMountArgs(name=volume, mount_path=path)
-                        for volume, (path, _) in SCRATCH_VOLUMES.items()
-                    ],
-                )
-            ],
-            volumes=[
-                k8s.core.v1.VolumeArgs(name=volume, empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(size_limit=size))
-                for volume, (_, size) in SCRATCH_VOLUMES.items()
-            ],
         )
 
     def _hpa(self, args: BlueGreenAppArgs,
