@@ -115,3 +115,46 @@ def test_make_help_lists_the_targets(project_dir):
     assert result.returncode == 0
     for target in ("render", "test", "scan", "diff", "bench", "deps"):
         assert f"  {target}" in result.stdout, target
+
+
+def _imported_modules(path) -> set[str]:
+    """Every module a file imports, at any depth (function-local imports too)."""
+    import ast
+
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module)
+    return names
+
+
+# Settings, then components, then the program and the tools: nothing reaches up.
+LAYERS_BELOW_NOTHING_OF = {"settings": {"components", "tools", "policy"}, "components": {"tools", "policy"}}
+
+
+@pytest.mark.parametrize("package", sorted(LAYERS_BELOW_NOTHING_OF))
+def test_layers_import_only_downwards(project_dir, package):
+    for path in sorted((project_dir / package).glob("*.py")):
+        upward = {name for name in _imported_modules(path) if name.split(".")[0] in LAYERS_BELOW_NOTHING_OF[package]}
+        assert not upward, f"{package}/{path.name} imports {sorted(upward)}"
+
+
+def test_only_the_settings_loader_uses_the_sdks_internals(project_dir):
+    """The settings read Pulumi config through the SDK's runtime in one place;
+    the rest of the package knows only its public names (`pulumi.RunError`)."""
+    internal = {
+        path.name: sorted(name for name in _imported_modules(path) if name.startswith(("pulumi.runtime", "pulumi._")))
+        for path in sorted((project_dir / "settings").glob("*.py"))
+    }
+    assert {name for name, modules in internal.items() if modules} == {"loading.py"}
+
+
+MAX_MODULE_LINES = 420  # "about 400": past that, a module holds more than one concern
+
+
+@pytest.mark.parametrize("package", ["settings", "components", "tools"])
+def test_no_module_outgrows_one_concern(project_dir, package):
+    sizes = {path.name: len(path.read_text().splitlines()) for path in (project_dir / package).glob("*.py")}
+    assert {name: lines for name, lines in sizes.items() if lines > MAX_MODULE_LINES} == {}
