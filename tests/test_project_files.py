@@ -158,3 +158,26 @@ MAX_MODULE_LINES = 420  # "about 400": past that, a module holds more than one c
 def test_no_module_outgrows_one_concern(project_dir, package):
     sizes = {path.name: len(path.read_text().splitlines()) for path in (project_dir / package).glob("*.py")}
     assert {name: lines for name, lines in sizes.items() if lines > MAX_MODULE_LINES} == {}
+
+
+def test_every_component_is_built_alone_with_fake_args(project_dir):
+    """Each component class is constructed in at least one test that runs it
+    on its own under the mock engine (the `run_component` fixture), not only
+    through whole-stack renders."""
+    import ast
+
+    components = {
+        node.name
+        for path in (project_dir / "components").glob("*.py")
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.ClassDef)
+        and any(ast.unparse(base) == "pulumi.ComponentResource" for base in node.bases)
+    }
+    built_alone = set()
+    for path in (project_dir / "tests").glob("test_*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef) and "run_component" in {arg.arg for arg in node.args.args}:
+                built_alone |= {call.func.id for call in ast.walk(node)
+                                if isinstance(call, ast.Call) and isinstance(call.func, ast.Name)}
+    assert len(components) >= 9
+    assert sorted(components - built_alone) == []
