@@ -187,8 +187,12 @@ def test_the_command_pauses_the_collector_and_freezes_the_heap_on_exit(monkeypat
         assert seen == {"collector on during the render": False}
         assert gc.get_freeze_count() > frozen_before
     finally:
+        # Back as the session had it: collector on, and (conftest.py) the
+        # heap frozen when collection ended.
         gc.unfreeze()
         gc.enable()
+        if frozen_before:
+            gc.freeze()
 
 
 def test_rerender_replaces_the_directory(tmp_path, render_main):
