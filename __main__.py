@@ -25,7 +25,13 @@ settings = stack_inputs.settings
 
 # Every Kubernetes object goes through this provider (mutable ConfigMaps and
 # Secrets, server-side apply); components pass it on to their children.
-kubernetes = kubernetes_provider(stack_inputs.kubernetes)
+kubernetes = kubernetes_provider(stack_inputs.kubernetes, settings.adopt_existing_objects)
+if settings.adopt_existing_objects:
+    pulumi.log.warn(
+        "adoptExistingObjects is on: every create takes over an existing object of the same name and forces its "
+        "fields to this program's values. Keep it for the first `pulumi up` over the hand-made objects only, then: "
+        f"pulumi config rm adoptExistingObjects -s {settings.stack} && pulumi up"
+    )
 
 
 def on_kubernetes(depends_on: list | None = None) -> pulumi.ResourceOptions:
@@ -68,6 +74,7 @@ app_configuration = AppConfiguration(
         domain=settings.domain,
         maintenance_mode=settings.maintenance_mode,
         app_config=settings.app_config,
+        color_app_config={color: getattr(settings.colors, color).app_config for color in COLORS},
         jwt_secret_version=settings.jwt_secret_version,
         database_url=stack_inputs.secrets.database_url,
         redis_url=stack_inputs.secrets.redis_url,
@@ -101,10 +108,14 @@ app = BlueGreenApp(
         resources=settings.resources,
         vpa_update_mode=settings.vpa.update_mode,
         config_map_name=app_configuration.config_map_name,
+        color_config_map_names=app_configuration.color_config_map_names,
         secret_name=app_configuration.secret_name,
         rollout_annotations={
-            "monad-synapse.com/config-checksum": app_configuration.config_checksum,
-            "monad-synapse.com/secret-checksum": app_configuration.secret_checksum,
+            color: {
+                "monad-synapse.com/config-checksum": app_configuration.config_checksums[color],
+                "monad-synapse.com/secret-checksum": app_configuration.secret_checksum,
+            }
+            for color in COLORS
         },
         switch_gate=settings.switch_gate,
         # The evidence a color must show before live traffic moves to it;
@@ -115,9 +126,8 @@ app = BlueGreenApp(
             prometheus_url=settings.prometheus_url,
             monitoring_namespace=settings.network.monitoring_namespace,
             scrape_interval_seconds=settings.monitoring.scrape_interval_seconds,
-            run_analysis=settings.promotion.analysis.enabled and settings.promotion_judged,
             verification=settings.promotion.verification,
-            run_verification=settings.promotion.verification.enabled and settings.promotion_judged,
+            skip_reason=settings.promotion_skip_reason,
         ),
         probes=settings.probes,
         node_heap_mebibytes=settings.node_heap_mebibytes,
@@ -159,6 +169,8 @@ monitoring = AppMonitoring(
         idle_expected=settings.warm_idle_replicas > 0,
         maintenance_mode=settings.maintenance_mode,
         analysis_skipped=settings.promotion.skip_analysis,
+        # The live-color alerts and panels move with live traffic, not before.
+        live_traffic_moved=tuple(app.switched),
         certificate_name=edge.certificate_name,
         backup_cronjob=BACKUP_CRONJOB if settings.backup.enabled else None,
         restore_drill_cronjob=DRILL_CRONJOB if settings.backup.enabled and settings.backup.drill.enabled else None,

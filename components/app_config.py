@@ -1,4 +1,5 @@
-"""The app's ConfigMap and Secret, and the checksums that roll pods when they change."""
+"""The app's ConfigMaps (shared, and one overlay per color) and Secret, and
+the checksums that roll pods when they change."""
 
 from __future__ import annotations
 
@@ -35,6 +36,10 @@ def config_map_data(domain: str, maintenance_mode: bool, app_config: Mapping[str
     return dict(sorted({**app_config, **managed}.items()))
 
 
+def color_config_map_name(color: str) -> str:
+    return f"{CONFIG_MAP_NAME}-{color}"
+
+
 def checksum(data: Mapping[str, str]) -> str:
     return hashlib.sha256(json.dumps(dict(data), sort_keys=True).encode()).hexdigest()
 
@@ -45,6 +50,8 @@ class AppConfigurationArgs:
     domain: str
     maintenance_mode: bool
     app_config: Mapping[str, str]
+    # colors.<color>.appConfig: each color's overlay of app_config.
+    color_app_config: Mapping[str, Mapping[str, str]]
     jwt_secret_version: int
     # None with the in-cluster database: the app composes DATABASE_URL from
     # CloudNativePG's generated credentials (database_access.py).
@@ -53,14 +60,20 @@ class AppConfigurationArgs:
 
 
 class AppConfiguration(pulumi.ComponentResource):
-    """ConfigMap `monad-synapse-config` and Secret `monad-synapse-secrets`."""
+    """ConfigMap `monad-synapse-config` (both colors), `monad-synapse-config-<color>`
+    (one color's overlay) and Secret `monad-synapse-secrets`."""
 
     config_map_name: pulumi.Output[str]
     """Name of the ConfigMap the app reads with envFrom."""
     secret_name: pulumi.Output[str]
     """Name of the Secret the app reads with envFrom."""
-    config_checksum: pulumi.Output[str]
-    """SHA-256 of the ConfigMap data; a pod annotation, so a change rolls the pods."""
+    color_config_map_names: Mapping[str, pulumi.Output[str]]
+    """Per color, the ConfigMap of its overlay (read after the shared one)."""
+    config_checksums: Mapping[str, str]
+    """Per color, SHA-256 of the config its pods see (shared data with the
+    color's overlay on top); a pod annotation, so a change rolls that color
+    only. Folding an overlay into the shared map changes nothing for the
+    color that had it."""
     secret_checksum: pulumi.Output[str]
     """SHA-256 over the Secret values; a pod annotation, so a change rolls the pods."""
     connection_checksums: Mapping[str, pulumi.Output[str]]
@@ -80,6 +93,17 @@ class AppConfiguration(pulumi.ComponentResource):
             data=data,
             opts=child,
         )
+        color_config_maps = {
+            color: k8s.core.v1.ConfigMap(
+                f"{name}-{color}-config-map",
+                metadata=k8s.meta.v1.ObjectMetaArgs(
+                    name=color_config_map_name(color), namespace=args.namespace, labels=common_labels("web")
+                ),
+                data=dict(overlay),
+                opts=child,
+            )
+            for color, overlay in args.color_app_config.items()
+        }
         # Rotation: a new keeper value replaces the RandomPassword, which
         # yields a new value (what `kubectl patch secret` did by hand).
         jwt_secret = random.RandomPassword(
@@ -124,7 +148,9 @@ class AppConfiguration(pulumi.ComponentResource):
         }
         self.config_map_name = config_map.metadata.name
         self.secret_name = secret.metadata.name
-        self.config_checksum = pulumi.Output.from_input(checksum(data))
+        self.color_config_map_names = {color: config_map.metadata.name
+                                       for color, config_map in color_config_maps.items()}
+        self.config_checksums = {color: checksum({**data, **overlay}) for color, overlay in args.color_app_config.items()}
         self.secret_checksum = secret_checksum
         self.connection_checksums = connection_checksums
         self.register_outputs(
@@ -132,7 +158,8 @@ class AppConfiguration(pulumi.ComponentResource):
                 "connection_checksums": pulumi.Output.all(**connection_checksums),
                 "config_map_name": self.config_map_name,
                 "secret_name": self.secret_name,
-                "config_checksum": self.config_checksum,
+                "color_config_map_names": pulumi.Output.all(**self.color_config_map_names),
+                "config_checksums": self.config_checksums,
                 "secret_checksum": self.secret_checksum,
             }
         )

@@ -66,9 +66,14 @@ def app_pod_spec(args: BlueGreenAppArgs, color: str, image: str) -> k8s.core.v1.
                 image=image,
                 image_pull_policy="Always",
                 ports=[k8s.core.v1.ContainerPortArgs(name="http", container_port=APP_PORT, protocol="TCP")],
+                # Later sources win for a key in both: the color's own
+                # ConfigMap (colors.<color>.appConfig) overlays the shared one.
                 env_from=[
                     k8s.core.v1.EnvFromSourceArgs(
                         config_map_ref=k8s.core.v1.ConfigMapEnvSourceArgs(name=args.config_map_name)
+                    ),
+                    k8s.core.v1.EnvFromSourceArgs(
+                        config_map_ref=k8s.core.v1.ConfigMapEnvSourceArgs(name=args.color_config_map_names[color])
                     ),
                     k8s.core.v1.EnvFromSourceArgs(secret_ref=k8s.core.v1.SecretEnvSourceArgs(name=args.secret_name)),
                 ],

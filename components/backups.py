@@ -34,6 +34,22 @@ BACKUP_CRONJOB = f"{APP_NAME}-db-backup"
 DRILL_CRONJOB = f"{APP_NAME}-restore-drill"
 SCRIPTS_CONFIG_MAP = f"{APP_NAME}-backup-scripts"
 BACKUP_VOLUME_CLAIM = f"{APP_NAME}-db-backups"
+
+
+def backup_volume_claim(storage_class: Optional[str]) -> str:
+    """The dump volume's name: the runbook's with the cluster's default class,
+    and the class in the name otherwise. A PVC's class cannot change in
+    place, and the volume has retainOnDelete (the dumps outlive the stack):
+    under one name, its replacement would delete nothing and then fail to
+    create a name that still exists. Under a new name the new volume is
+    created and the old one, with its dumps, is left in the cluster."""
+    if not storage_class:
+        return BACKUP_VOLUME_CLAIM
+    name = f"{BACKUP_VOLUME_CLAIM}-{storage_class}"
+    if len(name) > 253:  # a DNS subdomain: keep it one, and distinct per class
+        digest = hashlib.sha256(storage_class.encode()).hexdigest()[:10]
+        name = f"{name[:242].rstrip('.-')}-{digest}"
+    return name
 # A high UID (CKV_K8S_40): the client tools need no passwd entry, since
 # DATABASE_URL names the database user.
 POSTGRES_USER_ID = 10070
@@ -108,7 +124,7 @@ class DatabaseBackups(pulumi.ComponentResource):
         if self._s3 is None:
             volume_claim = k8s.core.v1.PersistentVolumeClaim(
                 f"{name}-volume",
-                metadata=self._metadata(args, BACKUP_VOLUME_CLAIM, BACKUP_CRONJOB),
+                metadata=self._metadata(args, backup_volume_claim(backup.storage.storage_class_name), BACKUP_CRONJOB),
                 spec=k8s.core.v1.PersistentVolumeClaimSpecArgs(
                     access_modes=["ReadWriteOnce"],
                     storage_class_name=backup.storage.storage_class_name,
@@ -279,7 +295,8 @@ class DatabaseBackups(pulumi.ComponentResource):
         if self._s3 is None:
             backups_volume = k8s.core.v1.VolumeArgs(
                 name="backups",
-                persistent_volume_claim=k8s.core.v1.PersistentVolumeClaimVolumeSourceArgs(claim_name=BACKUP_VOLUME_CLAIM),
+                persistent_volume_claim=k8s.core.v1.PersistentVolumeClaimVolumeSourceArgs(
+                    claim_name=backup_volume_claim(backup.storage.storage_class_name)),
             )
         else:
             backups_volume = k8s.core.v1.VolumeArgs(

@@ -19,6 +19,12 @@ Design (see docs/operations.md, "Blue/green releases and rollback"):
   color with as many ready pods as the color serving now (scripts/switch_gate).
   HPAs are not awaited by pulumi-kubernetes, so without it a switch right
   after a scale-out would send live traffic to a color with fewer pods.
+* Everything that follows live traffic (the preview Service, the old
+  color's shrink to its standby size or to zero, and, in __main__, the
+  live-color alerts) depends on the switch: the live Service and the
+  verification Job. After a failed check nothing of it has moved, so the
+  old color still serves at full size and the preview still shows the
+  candidate.
 """
 
 from __future__ import annotations
@@ -82,10 +88,13 @@ class BlueGreenAppArgs:
     resources: Resources
     vpa_update_mode: str
     config_map_name: pulumi.Input[str]
+    # Each color's own ConfigMap (colors.<color>.appConfig), read after the shared one.
+    color_config_map_names: Mapping[str, pulumi.Input[str]]
     secret_name: pulumi.Input[str]
-    # Pod template annotations whose change must roll the pods (config and
-    # secret checksums): what `kubectl rollout restart` did by hand.
-    rollout_annotations: Mapping[str, pulumi.Input[str]]
+    # Per color, pod template annotations whose change must roll its pods
+    # (the checksums of its effective config and of the secret): what
+    # `kubectl rollout restart` did by hand.
+    rollout_annotations: Mapping[str, Mapping[str, pulumi.Input[str]]]
     # The promotion analysis of the color going live (None: none runs).
     analysis: Optional[AnalysisSettings] = None
     switch_gate: SwitchGate = SwitchGate()
@@ -112,65 +121,69 @@ class BlueGreenApp(pulumi.ComponentResource):
     """Service `monad-synapse-preview`: selects the idle color."""
     deployment_names: pulumi.Output[Mapping[str, str]]
     """Deployment name of each color."""
+    switched: list
+    """The live Service (and the verification Job): what depends on these
+    moves only after live traffic has moved to the active color."""
 
     def __init__(self, name: str, args: BlueGreenAppArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("monad:app:BlueGreenApp", name, None, opts)
-        idle_color = next(color for color in COLORS if color != args.active_color)
+        active, idle = args.active_color, next(color for color in COLORS if color != args.active_color)
+        cold_idle = args.warm_idle_replicas == 0
 
-        deployments = {color: self._deployment(args, name, color, args.images[color], idle_color) for color in COLORS}
+        deployments = {active: self._deployment(args, name, active, cold=False)}
+        if not cold_idle:
+            deployments[idle] = self._deployment(args, name, idle, cold=False)
         autoscalers = {
-            args.active_color: self._hpa(args, 
-                name, args.active_color, deployments[args.active_color],
-                args.autoscaling.min_replicas, args.autoscaling.max_replicas,
-            )
+            active: self._hpa(args, name, active, deployments[active],
+                              args.autoscaling.min_replicas, args.autoscaling.max_replicas)
         }
-
         ready_services = {color: self._ready_service(args, name, color) for color in COLORS}
+
         # Traffic moves only once Pulumi's await logic has seen the active
-        # color's Deployment fully rolled out and its HPA accepted, and (gate)
-        # a Job has seen it with as many ready pods as the color serving now.
-        live_needs = [deployments[args.active_color], autoscalers[args.active_color]]
-        if args.switch_gate.enabled:
-            target = GateTarget(
-                namespace=args.namespace, namespace_name=args.namespace_name, stack=args.stack, gate=args.switch_gate,
-                min_replicas=args.autoscaling.min_replicas, max_replicas=args.autoscaling.max_replicas,
-                image=args.images[args.active_color], idle_replicas=args.warm_idle_replicas,
-            )
-            live_needs.append(switch_gate_job(
-                self, f"{name}-switch-gate", target, args.active_color, idle_color, [*live_needs, *ready_services.values()]
-            ))
-        promotion = args.analysis
-        if promotion is not None:
-            target = promotion.target(args.namespace, args.namespace_name, args.active_color,
-                                      args.images[args.active_color], args.rollout_annotations)
-            support = None
-            if promotion.analysis.enabled or promotion.verification.enabled:
-                # Kept while a Job is merely skipped (emergency switch,
-                # maintenance mode): those toggles then add or remove one Job.
-                support = promotion_support(self, f"{name}-analysis", target)
-            if promotion.run_analysis:
-                # Evidence that the color is healthy, once it has its capacity.
-                live_needs.append(analysis_job(self, f"{name}-analysis", target, support,
-                                               [*live_needs, *ready_services.values()]))
-        live_service = self._service(args, name, "live", LIVE_SERVICE_NAME, args.active_color, depends_on=live_needs)
-        if promotion is not None and promotion.run_verification:
-            # After the switch: a bad window fails `pulumi up` (the workflow switches back).
-            verification_job(self, f"{name}-verification", target, promotion.verification, support, [live_service])
-        preview_service = self._service(args, 
-            name, "preview", PREVIEW_SERVICE_NAME, idle_color, depends_on=[deployments[idle_color]],
+        # color's Deployment fully rolled out and its HPA accepted, the gate
+        # has seen it with as many ready pods as the color serving now, and
+        # the analysis has judged it.
+        live_needs = [deployments[active], autoscalers[active]]
+        target = GateTarget(
+            namespace=args.namespace, namespace_name=args.namespace_name, stack=args.stack, gate=args.switch_gate,
+            min_replicas=args.autoscaling.min_replicas, max_replicas=args.autoscaling.max_replicas,
         )
-        # The idle color shrinks to its standby size only after live traffic
-        # has left it: its HPA (or replicas: 0) is applied after the live Service.
-        if args.warm_idle_replicas > 0:
-            autoscalers[idle_color] = self._hpa(args, 
-                name, idle_color, deployments[idle_color],
-                args.warm_idle_replicas, args.warm_idle_replicas, after=[live_service],
-            )
+        live_needs.append(switch_gate_job(self, f"{name}-switch-gate", target, active, idle,
+                                          [*live_needs, *ready_services.values()]))
+        promotion = args.analysis
+        verification = None
+        if promotion is not None and (promotion.analysis.enabled or promotion.verification.enabled):
+            judged = promotion.target(args.namespace, args.namespace_name, active)
+            support = promotion_support(self, f"{name}-analysis", judged)
+            if promotion.analysis.enabled:
+                live_needs.append(analysis_job(self, f"{name}-analysis", judged, support, promotion.skip_reason,
+                                               [*live_needs, *ready_services.values()]))
+        live_service = self._service(args, name, "live", LIVE_SERVICE_NAME, active, depends_on=live_needs)
+        switched: list[pulumi.Resource] = [live_service]
+        if promotion is not None and promotion.verification.enabled:
+            # After the switch: a bad window fails `pulumi up` (the workflow switches back).
+            verification = verification_job(self, f"{name}-verification", judged, promotion.verification, support,
+                                            promotion.skip_reason, [live_service])
+            switched.append(verification)
+
+        # What follows live traffic waits for the switch to be done (and
+        # verified): the old color keeps its capacity, the preview keeps
+        # showing the candidate and the live-color alerts keep watching the
+        # serving color until then. After a failed check none of it moves.
+        if cold_idle:
+            # replicas: 0 only once live traffic has left the color.
+            deployments[idle] = self._deployment(args, name, idle, cold=True, after=switched)
+        preview_service = self._service(args, name, "preview", PREVIEW_SERVICE_NAME, idle,
+                                        depends_on=[deployments[idle], *switched])
+        if not cold_idle:
+            autoscalers[idle] = self._hpa(args, name, idle, deployments[idle],
+                                          args.warm_idle_replicas, args.warm_idle_replicas, after=switched)
 
         for color in COLORS:
             self._pod_disruption_budget(args, name, color)
             self._vertical_pod_autoscaler(args, name, color, deployments[color])
 
+        self.switched = switched
         self.live_service_name = live_service.metadata.name
         self.preview_service_name = preview_service.metadata.name
         self.deployment_names = pulumi.Output.from_input(
@@ -194,8 +207,10 @@ class BlueGreenApp(pulumi.ComponentResource):
         labels = common_labels("web") | ({COLOR_LABEL: color} if color else {}) | (extra or {})
         return object_metadata(name, args.namespace, labels, annotations)
 
-    def _deployment(self, args: BlueGreenAppArgs, name: str, color: str, image: str, idle_color: str) -> k8s.apps.v1.Deployment:
-        cold_idle = color == idle_color and args.warm_idle_replicas == 0
+    def _deployment(self, args: BlueGreenAppArgs, name: str, color: str, cold: bool,
+                    after: Optional[list] = None) -> k8s.apps.v1.Deployment:
+        cold_idle = cold
+        image = args.images[color]
         pod_labels = selector_labels(color) | common_labels("web") | {INSTANCE_LABEL: deployment_name(color)}
         version = image_version(image)
         if version:
@@ -223,11 +238,12 @@ class BlueGreenApp(pulumi.ComponentResource):
                 progress_deadline_seconds=600,
                 revision_history_limit=5,
                 template=k8s.core.v1.PodTemplateSpecArgs(
-                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=pod_labels, annotations=dict(args.rollout_annotations)),
+                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=pod_labels,
+                                                        annotations=dict(args.rollout_annotations[color])),
                     spec=app_pod_spec(args, color, image),
                 ),
             ),
-            opts=self._child(),
+            opts=self._child(depends_on=after),
         )
 
     def _hpa(self, args: BlueGreenAppArgs,

@@ -11,6 +11,13 @@ operator's environment:
   checksum annotations on the pod templates still roll the pods.
 * Server-side apply stays on (the provider's default), so field ownership
   (the HPA's `spec.replicas`) is respected.
+* Adoption (`adoptExistingObjects`, for one `up`): since pulumi-kubernetes
+  4.29 a create of an object that already exists fails with AlreadyExists
+  (provider/pkg/await/await.go, `Creation`). `upsertExistingObjects` makes
+  that create a server-side apply instead, and `enablePatchForce` lets it
+  take over the fields that `kubectl` (another field manager) set, which
+  would otherwise be conflicts. Changing either flag updates the provider
+  in place (its DiffConfig replaces it only for another cluster).
 
 An explicit provider does not read the `kubernetes:*` stack config the
 default provider reads, so `kubernetes:context`, `kubernetes:cluster` and
@@ -41,7 +48,7 @@ def default_provider_name(version: Optional[str] = None) -> str:
     return "default_" + (version or kubernetes_sdk.get_version()).replace(".", "_").replace("-", "_")
 
 
-def kubernetes_provider(target: KubernetesConfig) -> k8s.Provider:
+def kubernetes_provider(target: KubernetesConfig, adopt_existing_objects: bool = False) -> k8s.Provider:
     """The provider, pointed where the `kubernetes:*` stack config says."""
     return k8s.Provider(
         PROVIDER_NAME,
@@ -53,5 +60,7 @@ def kubernetes_provider(target: KubernetesConfig) -> k8s.Provider:
         enable_server_side_apply=True,
         enable_config_map_mutable=True,
         enable_secret_mutable=True,
+        upsert_existing_objects=adopt_existing_objects,
+        enable_patch_force=adopt_existing_objects,
         opts=pulumi.ResourceOptions(aliases=[pulumi.Alias(name=default_provider_name())]),
     )

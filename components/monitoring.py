@@ -94,6 +94,12 @@ class AppMonitoringArgs:
     restore_drill_cronjob: Optional[str] = None
     backup_max_age_seconds: Optional[int] = None
     database: Optional[DatabaseWatch] = None
+    # What the rules and dashboards that name the live color wait for (the
+    # switch: the live Service, the verification): they move with live
+    # traffic, and stay on the serving color when a switch fails. A
+    # component's dependsOn does not reach its children (the SDK registers
+    # each child with its own dependencies only), hence per child.
+    live_traffic_moved: tuple = ()
 
     def rule_context(self) -> RuleContext:
         """The rules' view of these facts (every RuleContext field has its namesake here)."""
@@ -169,7 +175,7 @@ class AppMonitoring(pulumi.ComponentResource):
             kind="PrometheusRule",
             metadata=metadata(APP_NAME, operator_labels),
             spec={"groups": groups},
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.live_traffic_moved)),
         )
         alerting_secret = k8s.core.v1.Secret(
             f"{name}-alerting-secret",
@@ -210,7 +216,7 @@ class AppMonitoring(pulumi.ComponentResource):
                 f"{name}-dashboard-{slug}",
                 metadata=metadata(f"{APP_NAME}-dashboard-{slug}", {"grafana_dashboard": "1"}),
                 data={f"{APP_NAME}-{slug}.json": dashboard_json(slug, dashboard_context)},
-                opts=child,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.live_traffic_moved)),
             )
             config_maps.append(config_map.metadata.name)
 

@@ -4,9 +4,11 @@ its own headless Service, then its error ratio and p95 latency from
 Prometheus). pulumi-kubernetes awaits Jobs, so a failed analysis fails
 `pulumi up` and the selector stays where it was.
 
-The Job runs once per promotion: its name hashes the color, that color's
-image, the config and secret checksums and the analysis settings, so an
-unchanged stack never re-runs it and a new image or config runs it again.
+The Jobs run once per promotion: each color has its own, made when that
+color goes live (components/script_job.py). Their thresholds and the skip
+switch (promotion.skipAnalysis, maintenance mode) are read from settings
+ConfigMaps when the pod starts, so a change that moves no traffic (a live
+config change, a new threshold, lifting a skip) judges nothing after the fact.
 
 Optionally (promotion.verification), a second Job runs after the live
 Service has moved and judges the live color's error ratio over a short
@@ -16,11 +18,9 @@ workflow switches back.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
 from urllib.parse import urlparse
 
 import pulumi
@@ -28,7 +28,7 @@ import pulumi_kubernetes as k8s
 
 from components.app_config import APP_PORT
 from components.labels import object_metadata, selector_labels, workload_labels
-from components.script_job import ScriptJob, script_job
+from components.script_job import ScriptJob, script_job, settings_map
 from components.switch_gate import ready_service_name
 from components.vocabulary import APP_JOB, APP_NAME, PROMOTION_ANALYSIS
 from settings import Analysis, Verification
@@ -45,9 +45,6 @@ class AnalysisTarget:
     namespace: pulumi.Input[str]
     namespace_name: str
     color: str
-    image: str
-    # Config and secret checksums of the pods: a change is a new promotion.
-    rollout_checksums: Mapping[str, pulumi.Input[str]]
     analysis: Analysis
     inconclusive: str  # fail | pass
     prometheus_url: str
@@ -65,30 +62,23 @@ class AnalysisSettings:
     prometheus_url: str
     monitoring_namespace: str
     scrape_interval_seconds: int
-    # False with promotion.skipAnalysis, in maintenance mode, or analysis.enabled false.
-    run_analysis: bool = True
     verification: Verification = Verification()
-    # False unless promotion.verification.enabled; false with skipAnalysis or in maintenance mode.
-    run_verification: bool = False
+    # Why the promotion Jobs pass unjudged (promotion.skipAnalysis, maintenance
+    # mode), or "" when they judge.
+    skip_reason: str = ""
 
-    def target(self, namespace: pulumi.Input[str], namespace_name: str, color: str, image: str,
-               rollout_checksums: Mapping[str, pulumi.Input[str]]) -> AnalysisTarget:
-        return AnalysisTarget(namespace, namespace_name, color, image, rollout_checksums, self.analysis,
-                              self.inconclusive, self.prometheus_url, self.monitoring_namespace,
-                              self.scrape_interval_seconds)
+    def target(self, namespace: pulumi.Input[str], namespace_name: str, color: str) -> AnalysisTarget:
+        return AnalysisTarget(namespace, namespace_name, color, self.analysis, self.inconclusive,
+                              self.prometheus_url, self.monitoring_namespace, self.scrape_interval_seconds)
 
 
 def analysis_window_seconds(target: AnalysisTarget) -> int:
     return max(target.analysis.interval, 2 * target.scrape_interval_seconds)
 
 
-def analysis_job_name(target: AnalysisTarget, checksums: list, phase: str = "analysis", extra: dict | None = None) -> str:
-    facts = {"phase": phase, "extra": extra or {}, "color": target.color, "image": target.image, "checksums": checksums,
-             "analysis": target.analysis.model_dump(mode="json"), "inconclusive": target.inconclusive,
-             "prometheus": target.prometheus_url, "script": hashlib.sha256(ANALYSIS_SCRIPT.read_bytes()).hexdigest()}
-    digest = hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()[:8]
-    prefix = PROMOTION_ANALYSIS if phase == "analysis" else f"{APP_NAME}-promotion-{phase}"
-    return f"{prefix}-{target.color}-{digest}"
+def promotion_job_name(phase: str, color: str) -> str:
+    """One Job per phase and color (analysis, verification)."""
+    return f"{APP_NAME}-promotion-{phase}-{color}"
 
 
 def prometheus_port(url: str) -> int:
@@ -136,22 +126,21 @@ def promotion_support(parent: pulumi.Resource, name: str, target: AnalysisTarget
     return PromotionSupport(script_map, policy)
 
 
-def _common_env(target: AnalysisTarget) -> dict[str, str]:
+def _color_env(target: AnalysisTarget) -> dict[str, str]:
+    """What names the color: the Job's template, fixed for its life."""
     return {
         "TARGET_URL": f"http://{ready_service_name(target.color)}.{target.namespace_name}.svc:{APP_PORT}",
-        "PROMETHEUS_URL": target.prometheus_url,
         "SELECTOR": f'job="{APP_JOB}", namespace="{target.namespace_name}", color="{target.color}"',
-        "WINDOW_SECONDS": str(analysis_window_seconds(target)),
         "PYTHONDONTWRITEBYTECODE": "1",
     }
 
 
-def analysis_job(
-    parent: pulumi.Resource, name: str, target: AnalysisTarget, support: PromotionSupport, needs: list
-) -> k8s.batch.v1.Job:
+def analysis_settings(target: AnalysisTarget, skip_reason: str) -> dict[str, str]:
     """Before the switch: smoke requests and both thresholds, `count` times."""
     analysis = target.analysis
-    env = _common_env(target) | {
+    return {
+        "PROMETHEUS_URL": target.prometheus_url,
+        "WINDOW_SECONDS": str(analysis_window_seconds(target)),
         "SMOKE": json.dumps([[check.path, check.status] for check in analysis.smoke_paths]),
         "MAX_ERROR_RATIO": str(analysis.max_error_ratio),
         "MAX_P95_SECONDS": str(analysis.max_p95_seconds),
@@ -160,17 +149,16 @@ def analysis_job(
         "FAILURE_LIMIT": str(analysis.failure_limit),
         "INTERVAL_SECONDS": str(analysis.interval),
         "INCONCLUSIVE": target.inconclusive,
+        "SKIP_REASON": skip_reason,
     }
-    return _job(parent, name, target, support, "analysis", env, analysis.count * (analysis.interval + 60) + 120, needs)
 
 
-def verification_job(
-    parent: pulumi.Resource, name: str, target: AnalysisTarget, verification: Verification,
-    support: PromotionSupport, needs: list,
-) -> k8s.batch.v1.Job:
+def verification_settings(target: AnalysisTarget, verification: Verification, skip_reason: str) -> dict[str, str]:
     """After the switch: the live color's error ratio over a short window.
     Too little traffic passes: the switch is done, only errors undo it."""
-    env = _common_env(target) | {
+    return {
+        "PROMETHEUS_URL": target.prometheus_url,
+        "WINDOW_SECONDS": str(analysis_window_seconds(target)),
         "SMOKE": "[]",
         "MAX_ERROR_RATIO": str(verification.max_error_ratio),
         "MAX_P95_SECONDS": str(target.analysis.max_p95_seconds),
@@ -179,23 +167,43 @@ def verification_job(
         "FAILURE_LIMIT": "0",
         "INTERVAL_SECONDS": str(verification.interval),
         "INCONCLUSIVE": "pass",
+        "SKIP_REASON": skip_reason,
     }
+
+
+def analysis_job(
+    parent: pulumi.Resource, name: str, target: AnalysisTarget, support: PromotionSupport, skip_reason: str,
+    needs: list,
+) -> k8s.batch.v1.Job:
+    """Before the switch: the Job the live Service waits for."""
+    analysis = target.analysis
+    deadline = analysis.count * (analysis.interval + 60) + 120
+    return _job(parent, name, target, support, "analysis", analysis_settings(target, skip_reason), deadline, needs)
+
+
+def verification_job(
+    parent: pulumi.Resource, name: str, target: AnalysisTarget, verification: Verification,
+    support: PromotionSupport, skip_reason: str, needs: list,
+) -> k8s.batch.v1.Job:
+    """After the switch: a bad window fails `pulumi up` (the workflow switches back)."""
     deadline = verification.count * (verification.interval + 60) + 120
-    return _job(parent, name, target, support, "verification", env, deadline, needs,
-                extra_facts=verification.model_dump(mode="json"))
+    return _job(parent, name, target, support, "verification",
+                verification_settings(target, verification, skip_reason), deadline, needs)
 
 
 def _job(
     parent: pulumi.Resource, name: str, target: AnalysisTarget, support: PromotionSupport, phase: str,
-    env: dict[str, str], deadline: int, needs: list, extra_facts: dict | None = None,
+    settings: dict[str, str], deadline: int, needs: list,
 ) -> k8s.batch.v1.Job:
-    checksums = [target.rollout_checksums[key] for key in sorted(target.rollout_checksums)]
-    job_name = pulumi.Output.all(*checksums).apply(
-        lambda values: analysis_job_name(target, list(values), phase, extra_facts or {}))
+    settings_name = f"{APP_NAME}-promotion-{phase}-settings"
+    settings_config = settings_map(f"{name}-settings", object_metadata(settings_name, target.namespace, _LABELS),
+                                   settings, parent)
     pod_labels = _LABELS | {"app.kubernetes.io/instance": f"{PROMOTION_ANALYSIS}-{phase}"}
     job = ScriptJob(
-        namespace=target.namespace, job_name=job_name, labels=_LABELS, pod_labels=pod_labels, user_id=ANALYSIS_USER_ID,
-        container_name=phase, image=target.analysis.image, script_map_name=PROMOTION_ANALYSIS, volume="analysis",
-        script="analysis.py", env=env, cpu_limit="200m", memory_limit="96Mi", deadline_seconds=deadline,
+        namespace=target.namespace, job_name=promotion_job_name(phase, target.color), labels=_LABELS,
+        pod_labels=pod_labels, user_id=ANALYSIS_USER_ID, container_name=phase, image=target.analysis.image,
+        script_map_name=PROMOTION_ANALYSIS, volume="analysis", script="analysis.py", env=_color_env(target),
+        settings_map_name=settings_name, cpu_limit="200m", memory_limit="96Mi", deadline_seconds=deadline,
     )
-    return script_job(name, job, parent, [*needs, support.script_map, support.policy])
+    return script_job(f"{name}-{target.color}", job, parent, [*needs, support.script_map, support.policy,
+                                                             settings_config])

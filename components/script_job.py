@@ -1,7 +1,23 @@
 """The one-shot Python Jobs the program gates on (the switch gate, the
 promotion analysis and verification): a pinned image runs one script from a
 ConfigMap, PSS restricted, no retries, no TTL, and a create timeout past its
-deadline so pulumi-kubernetes reports the Job's own failure, not its own."""
+deadline so pulumi-kubernetes reports the Job's own failure, not its own.
+
+Each Job is a record of one check, made when its color goes live:
+
+* Its pod template holds only what names the color (hosts, selectors) and
+  the image. Thresholds, floors and the skip switch come from a settings
+  ConfigMap through `envFrom`, read when the pod starts: changing them later
+  updates that ConfigMap in place and re-runs nothing (a Job's template is
+  immutable, so pulumi-kubernetes would replace, and so re-run, a Job whose
+  template changed; provider/pkg/provider/forcenew.go).
+* `pulumi.com/replaceUnready: "true"`: a failed Job stays in the cluster and
+  in Pulumi's state with init errors, and the next `up` would only re-await
+  it and fail again (pulumi pkg/resource/deploy/step_generator.go). With the
+  annotation, pulumi-kubernetes replaces a Job that is not ready
+  (provider/pkg/provider/provider.go, Diff), so a retry runs the check again
+  with the settings of that moment.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +28,17 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.pod_security import literal_env, restricted_container_security, restricted_pod_security
+
+# pulumi-kubernetes provider/pkg/metadata/annotations.go (`AnnotationReplaceUnready`).
+REPLACE_UNREADY_ANNOTATION = "pulumi.com/replaceUnready"
+
+
+def settings_map(name: str, metadata: k8s.meta.v1.ObjectMetaArgs, values: Mapping[str, str],
+                 parent: pulumi.Resource) -> k8s.core.v1.ConfigMap:
+    """The ConfigMap a script Job reads its settings from. Values pass
+    through envFrom unexpanded (the kubelet expands `$(NAME)` only in `env`)."""
+    return k8s.core.v1.ConfigMap(name, metadata=metadata, data=dict(values),
+                                 opts=pulumi.ResourceOptions(parent=parent))
 
 
 @dataclass(frozen=True)
@@ -26,7 +53,8 @@ class ScriptJob:
     script_map_name: str  # ConfigMap holding the script, mounted read-only at /<volume>
     volume: str
     script: str  # file name in that ConfigMap
-    env: Mapping[str, str]
+    env: Mapping[str, str]  # what names the color: fixed for the Job's life
+    settings_map_name: str  # ConfigMap read with envFrom when the pod starts
     cpu_limit: str
     memory_limit: str
     deadline_seconds: int
@@ -36,7 +64,10 @@ def script_job(name: str, job: ScriptJob, parent: pulumi.Resource, depends_on: l
     mount = f"/{job.volume}"
     return k8s.batch.v1.Job(
         name,
-        metadata=k8s.meta.v1.ObjectMetaArgs(name=job.job_name, namespace=job.namespace, labels=dict(job.labels)),
+        metadata=k8s.meta.v1.ObjectMetaArgs(
+            name=job.job_name, namespace=job.namespace, labels=dict(job.labels),
+            annotations={REPLACE_UNREADY_ANNOTATION: "true"},
+        ),
         spec=k8s.batch.v1.JobSpecArgs(
             backoff_limit=0,
             active_deadline_seconds=job.deadline_seconds,
@@ -55,6 +86,8 @@ def script_job(name: str, job: ScriptJob, parent: pulumi.Resource, depends_on: l
                             image=job.image,
                             image_pull_policy="Always",
                             command=["python3", f"{mount}/{job.script}"],
+                            env_from=[k8s.core.v1.EnvFromSourceArgs(
+                                config_map_ref=k8s.core.v1.ConfigMapEnvSourceArgs(name=job.settings_map_name))],
                             env=[literal_env(key, value) for key, value in job.env.items()],
                             resources=k8s.core.v1.ResourceRequirementsArgs(
                                 requests={"cpu": "10m", "memory": "32Mi", "ephemeral-storage": "16Mi"},

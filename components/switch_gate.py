@@ -3,12 +3,11 @@ that color has as many ready pods as the color serving now (up to the HPA's
 maximum), or fails so `pulumi up` stops before the live Service's selector
 moves. pulumi-kubernetes awaits Jobs but not HPAs, so without it a switch
 right after a scale-out would land on fewer pods (scripts/switch_gate/gate.py).
+It runs once per switch: a change that moves no traffic runs no gate.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.labels import object_metadata, workload_labels
-from components.script_job import ScriptJob, script_job
+from components.script_job import ScriptJob, script_job, settings_map
 from components.vocabulary import APP_NAME
 from settings import SwitchGate
 
@@ -30,12 +29,11 @@ def ready_service_name(color: str) -> str:
     return f"{APP_NAME}-{color}-ready"
 
 
-def switch_gate_job_name(color: str, facts: dict) -> str:
-    """One Job per switch: the name changes with the color going live and with
-    everything that decides its capacity, so an unchanged stack never re-runs
-    it and a retry after raising capacity runs a fresh one."""
-    digest = hashlib.sha256(json.dumps({"color": color, **facts}, sort_keys=True).encode()).hexdigest()[:8]
-    return f"{SWITCH_GATE}-{color}-{digest}"
+def switch_gate_job_name(color: str) -> str:
+    """The gate of one color: made when that color goes live, kept while it
+    serves, deleted when it stops. Nothing else changes its template, so no
+    other change runs it again (components/script_job.py)."""
+    return f"{SWITCH_GATE}-{color}"
 
 
 @dataclass(frozen=True)
@@ -48,8 +46,25 @@ class GateTarget:
     gate: SwitchGate
     min_replicas: int
     max_replicas: int
-    image: str
-    idle_replicas: int
+
+
+def gate_settings(target: GateTarget, color: str) -> dict[str, str]:
+    """What the gate reads when its pod starts (its settings ConfigMap)."""
+    gate = target.gate
+    fix_hint = (
+        f"Give {color} the capacity first (pulumi config set --path autoscaling.minReplicas N -s {target.stack} "
+        f"&& pulumi up: the failed gate runs again), or in an emergency skip the check "
+        f"(pulumi config set --path switchGate.enabled false -s {target.stack} && pulumi up)."
+    )
+    return {
+        "MIN_REPLICAS": str(target.min_replicas),
+        "MAX_REPLICAS": str(target.max_replicas),
+        "TIMEOUT_SECONDS": str(gate.timeout_seconds),
+        "FIX_HINT": fix_hint,
+        # switchGate.enabled false: the emergency bypass. The Job still
+        # records the switch, so turning the gate back on re-runs nothing.
+        "SKIP_REASON": "" if gate.enabled else "switchGate.enabled is false",
+    }
 
 
 def switch_gate_job(
@@ -57,44 +72,29 @@ def switch_gate_job(
 ) -> k8s.batch.v1.Job:
     """The Job the live Service waits for (pulumi-kubernetes awaits Job
     completion; a failed Job fails `pulumi up` before the selector moves).
-    `name` prefixes the logical names of the Job and its script ConfigMap."""
-    gate = target.gate
-    script = SWITCH_GATE_SCRIPT.read_text()
+    `name` prefixes the logical names of the Job and its ConfigMaps; the
+    Job's own logical name carries its color, so a switch creates the new
+    color's Job and deletes the old one instead of renaming one resource
+    (a rename is a create-before-delete that leaves the old name behind as a
+    pending delete when the new Job fails)."""
+    labels = workload_labels(SWITCH_GATE, SWITCH_GATE, "switch-gate")
     script_map = k8s.core.v1.ConfigMap(
         f"{name}-script",
-        metadata=object_metadata(SWITCH_GATE, target.namespace, workload_labels(SWITCH_GATE, SWITCH_GATE, "switch-gate")),
-        data={"gate.py": script},
+        metadata=object_metadata(SWITCH_GATE, target.namespace, labels),
+        data={"gate.py": SWITCH_GATE_SCRIPT.read_text()},
         opts=pulumi.ResourceOptions(parent=parent),
     )
-    minimum, maximum = target.min_replicas, target.max_replicas
-    facts = {
-        "image": target.image,
-        "minReplicas": minimum,
-        "maxReplicas": maximum,
-        "idleReplicas": target.idle_replicas,
-        "gate": gate.model_dump(mode="json"),
-        "script": hashlib.sha256(script.encode()).hexdigest(),
-    }
-    job_name = switch_gate_job_name(color, facts)
+    settings_name = f"{SWITCH_GATE}-settings"
+    settings = settings_map(f"{name}-settings", object_metadata(settings_name, target.namespace, labels),
+                            gate_settings(target, color), parent)
+    job_name = switch_gate_job_name(color)
     host = lambda which: f"{ready_service_name(which)}.{target.namespace_name}.svc"  # noqa: E731
-    fix_hint = (
-        f"Give {color} the capacity first (pulumi config set --path autoscaling.minReplicas N -s {target.stack} "
-        f"&& pulumi up), or in an emergency skip the check "
-        f"(pulumi config set --path switchGate.enabled false -s {target.stack} && pulumi up)."
-    )
-    labels = workload_labels(SWITCH_GATE, job_name, "switch-gate")
-    env = {
-        "TARGET_HOST": host(color),
-        "CURRENT_HOST": host(other),
-        "MIN_REPLICAS": str(minimum),
-        "MAX_REPLICAS": str(maximum),
-        "TIMEOUT_SECONDS": str(gate.timeout_seconds),
-        "FIX_HINT": fix_hint,
-        "PYTHONDONTWRITEBYTECODE": "1",
-    }
+    job_labels = workload_labels(SWITCH_GATE, job_name, "switch-gate")
     job = ScriptJob(
-        namespace=target.namespace, job_name=job_name, labels=labels, pod_labels=labels, user_id=GATE_USER_ID,
-        container_name="gate", image=gate.image, script_map_name=SWITCH_GATE, volume="gate", script="gate.py",
-        env=env, cpu_limit="100m", memory_limit="64Mi", deadline_seconds=gate.timeout_seconds + 120,
+        namespace=target.namespace, job_name=job_name, labels=job_labels, pod_labels=job_labels, user_id=GATE_USER_ID,
+        container_name="gate", image=target.gate.image, script_map_name=SWITCH_GATE, volume="gate", script="gate.py",
+        env={"TARGET_HOST": host(color), "CURRENT_HOST": host(other), "PYTHONDONTWRITEBYTECODE": "1"},
+        settings_map_name=settings_name, cpu_limit="100m", memory_limit="64Mi",
+        deadline_seconds=target.gate.timeout_seconds + 120,
     )
-    return script_job(name, job, parent, [*needs, script_map])
+    return script_job(f"{name}-{color}", job, parent, [*needs, script_map, settings])

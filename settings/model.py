@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import difflib
 from decimal import Decimal
-from types import MappingProxyType
-from typing import Annotated, Any, Literal, Mapping, Union
+from typing import Any, Literal, Mapping, Union
 
 from pydantic import (
-    AfterValidator,
     Field,
     ValidationError,
     field_validator,
@@ -16,8 +14,9 @@ from pydantic import (
 )
 
 from settings.addresses import covers_the_internet
+from settings.app_config import AppConfig
 from settings.base import _custom_error
-from settings.contract import APP_CONFIG_MAX_BYTES, MANAGED_APP_KEYS, OPTIONAL_SECRET_KEYS, SECRET_KEYS, SYSTEM_NAMESPACES, _CREDENTIAL_URL, _DNS_LABEL, _ENV_VAR_NAME, _SECRET_LOOKING_KEY
+from settings.contract import OPTIONAL_SECRET_KEYS, SECRET_KEYS, SYSTEM_NAMESPACES, _DNS_LABEL
 from settings.data import Backup, Restore
 from settings.data_rules import DataRules
 from settings.database import Database
@@ -27,27 +26,6 @@ from settings.fields import _strict_bool, parse_quantity
 from settings.observability import Monitoring
 from settings.promotion import Promotion
 from settings.workload import Autoscaling, Colors, MIN_NODE_HEAP_MIB, NODE_NATIVE_OVERHEAD_MIB, PriorityClassSettings, Probes, Resources, SwitchGate, Vpa, node_heap_mebibytes
-
-
-def _check_app_config_key(key: str) -> str:
-    if not _ENV_VAR_NAME.match(key):
-        raise _custom_error("bad_app_config_key", "not an environment variable name ([A-Z_][A-Z0-9_]*)")
-    if key in MANAGED_APP_KEYS:
-        raise _custom_error(
-            "managed_app_config_key",
-            "collides with a key the program manages ({managed}); use that key's own config instead",
-            managed=", ".join(sorted(MANAGED_APP_KEYS)),
-        )
-    if _SECRET_LOOKING_KEY.search(key):
-        raise _custom_error(
-            "secret_in_app_config",
-            "looks like a secret, and appConfig lands in a plaintext ConfigMap; "
-            "keep secrets in Pulumi secrets (pulumi config set --secret)",
-        )
-    return key
-
-
-AppConfigKey = Annotated[str, AfterValidator(_check_app_config_key)]
 
 
 class Settings(DataRules):
@@ -61,7 +39,9 @@ class Settings(DataRules):
     resources: Resources = Resources()
     vpa: Vpa = Vpa()
     maintenance_mode: bool = False
-    app_config: Mapping[AppConfigKey, str] = Field(default_factory=dict)
+    # The first `up` over hand-made objects: creates take them over.
+    adopt_existing_objects: bool = False
+    app_config: AppConfig = Field(default_factory=dict)
     jwt_secret_version: int = Field(1, ge=0, le=2**31 - 1)
     rate_limit: RateLimit = RateLimit()
     edge: Edge = Edge()
@@ -77,7 +57,7 @@ class Settings(DataRules):
     domain: str
     namespace: str
 
-    @field_validator("maintenance_mode", mode="before")
+    @field_validator("maintenance_mode", "adopt_existing_objects", mode="before")
     @classmethod
     def _maintenance_mode_is_boolean(cls, value: Any) -> Any:
         return _strict_bool(value)
@@ -96,51 +76,6 @@ class Settings(DataRules):
         if count < 0 or count > 1000:
             raise _custom_error("bad_idle_replicas", "must be 'auto' or a whole number from 0 to 1000")
         return count
-
-    @field_validator("app_config", mode="before")
-    @classmethod
-    def _app_config_is_flat(cls, value: Any) -> Any:
-        if value is None:
-            return {}
-        if not isinstance(value, Mapping):
-            raise _custom_error("not_mapping", "must be a map of KEY: value; set entries with --path appConfig.KEY")
-        flat: dict[str, str] = {}
-        for key, item in value.items():
-            if isinstance(item, (dict, list)):
-                raise _custom_error(
-                    "nested_app_config",
-                    "appConfig.{key} is a {shape}; app settings are environment variables, give a plain value",
-                    field=str(key),
-                    key=str(key),
-                    value=item,
-                    shape=type(item).__name__,
-                )
-            flat[str(key)] = "true" if item is True else "false" if item is False else "" if item is None else str(item)
-        return flat
-
-    @field_validator("app_config")
-    @classmethod
-    def _app_config_is_read_only(cls, value: Mapping[str, str]) -> Mapping[str, str]:
-        for key, item in value.items():
-            if len(key) > 253:
-                raise _custom_error("long_app_config_key", "appConfig keys are at most 253 characters (this one has "
-                                    "{length})", field=f'["{key}"]', value=None, length=len(key), remove=True)
-            if _CREDENTIAL_URL.match(item):
-                raise _custom_error(
-                    "credential_in_app_config",
-                    "appConfig.{key} holds a URL with a password, and appConfig lands in a plaintext ConfigMap; "
-                    "keep credentials in Pulumi secrets (pulumi config set --secret)",
-                    field=key, key=key, value="[credential URL]",
-                )
-        size = sum(len(key.encode()) + len(item.encode()) for key, item in value.items())
-        if size > APP_CONFIG_MAX_BYTES:
-            raise _custom_error(
-                "app_config_too_large",
-                "appConfig holds {size} bytes; the API server refuses a ConfigMap over 1 MiB (at most {limit} "
-                "bytes here, with the program's own keys)",
-                size=size, limit=APP_CONFIG_MAX_BYTES,
-            )
-        return MappingProxyType(dict(sorted(value.items())))
 
     @field_validator("domain")
     @classmethod
@@ -233,13 +168,17 @@ class Settings(DataRules):
         )
 
     @property
-    def promotion_judged(self) -> bool:
-        """Whether the promotion Jobs run at all. Not for the emergency switch
-        (it, and the deploy workflow's switch-back, move traffic now), nor in
-        maintenance mode: the app serves the maintenance page, there is
-        nothing to judge, and an incident or a restore must not wait minutes
-        for, or fail on, an analysis."""
-        return not self.promotion.skip_analysis and not self.maintenance_mode
+    def promotion_skip_reason(self) -> str:
+        """Why the promotion Jobs pass unjudged, or "" when they judge. The
+        emergency switch (and the deploy workflow's switch-back) moves
+        traffic now; in maintenance mode the app serves the maintenance page,
+        there is nothing to judge, and an incident or a restore must not wait
+        minutes for, or fail on, an analysis."""
+        if self.promotion.skip_analysis:
+            return "promotion.skipAnalysis is true"
+        if self.maintenance_mode:
+            return "maintenanceMode is true"
+        return ""
 
     @property
     def analysis_inconclusive(self) -> str:

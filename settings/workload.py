@@ -12,12 +12,16 @@ from pydantic import (
     model_validator,
 )
 
+from settings.app_config import AppConfig
 from settings.base import _Model, _custom_error
 from settings.fields import ImageRef, ObjectName, _quantity_text, parse_quantity
 
 
 class ColorSpec(_Model):
     image: ImageRef
+    # Overlays the shared appConfig for this color only: a config change
+    # staged on the idle color and released by the switch, like an image.
+    app_config: AppConfig = Field(default_factory=dict)
 
 
 class Colors(_Model):

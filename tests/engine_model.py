@@ -7,7 +7,8 @@ import importlib.util
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional
 
-from tools.live import DesiredResource, LiveCluster, ProviderConfig, UpResult, simulate_up
+from tools.live import LiveCluster, ProviderConfig
+from tools.replay import DesiredResource, StackState, UpResult, simulate_up
 from tools.mock_engine import unwrap_secrets
 from tools.stack_config import PROJECT_DIR
 from tools.render import Rendering
@@ -37,15 +38,39 @@ def provider_config(rendering: Rendering) -> ProviderConfig:
     return ProviderConfig.from_inputs(unwrap_secrets(providers[0].inputs)) if providers else ProviderConfig()
 
 
-def _env(job: Mapping[str, Any]) -> dict[str, str]:
+def job_env(objects: Mapping[str, dict], job: Mapping[str, Any]) -> dict[str, str]:
+    """The environment the kubelet gives the Job's container when its pod
+    starts: envFrom ConfigMaps first, then env, with configMapKeyRef values
+    read from the ConfigMaps of that moment (`objects`: a render, or a
+    model cluster's objects)."""
     (container,) = job["spec"]["template"]["spec"]["containers"]
-    return {item["name"]: item.get("value") for item in container.get("env") or []}
+    namespace = job["metadata"]["namespace"]
+
+    def config_map(name: str) -> dict:
+        found = objects.get(f"ConfigMap/{namespace}/{name}")
+        assert found is not None, f"the Job reads ConfigMap {name}, which does not exist: its pod would not start"
+        return found.get("data") or {}
+
+    env: dict[str, str] = {}
+    for source in container.get("envFrom") or []:
+        if "configMapRef" in source:
+            env.update(config_map(source["configMapRef"]["name"]))
+    for item in container.get("env") or []:
+        reference = (item.get("valueFrom") or {}).get("configMapKeyRef")
+        env[item["name"]] = config_map(reference["name"])[reference["key"]] if reference else item.get("value")
+    return env
+
+
+def skipped(env: Mapping[str, str]) -> bool:
+    return bool(env.get("SKIP_REASON"))
 
 
 def switch_gate_check(cluster: LiveCluster, job: Mapping[str, Any]) -> Optional[str]:
     """The gate Job, run against the model: the script's own decision on the
     ready pods of each color (its DNS count is each color's ready pods)."""
-    env = _env(job)
+    env = job_env(cluster.objects, job)
+    if skipped(env):
+        return None
     namespace = job["metadata"]["namespace"]
 
     def ready(host: str) -> int:
@@ -67,22 +92,22 @@ class ModelStack:
     `verification` likewise for the verification Job after the switch."""
 
     cluster: LiveCluster = field(default_factory=LiveCluster)
-    state: dict = field(default_factory=dict)
-    retained: frozenset = frozenset()
+    state: StackState = field(default_factory=StackState)
     history: list = field(default_factory=list)
     analysis: Optional[str] = None
     verification: Optional[str] = None
 
     def up(self, rendering: Rendering, observe=None) -> UpResult:
+        def verdict(message: Optional[str]):
+            return lambda cluster, job: None if skipped(job_env(cluster.objects, job)) else message
+
         checks = {"monad-synapse-switch-gate-": switch_gate_check,
-                  "monad-synapse-promotion-analysis-": lambda cluster, job: self.analysis,
-                  "monad-synapse-promotion-verification-": lambda cluster, job: self.verification}
+                  "monad-synapse-promotion-analysis-": verdict(self.analysis),
+                  "monad-synapse-promotion-verification-": verdict(self.verification)}
         result = simulate_up(
             self.cluster, self.state, desired_resources(rendering), provider_config(rendering), checks, observe,
-            self.retained,
         )
         self.state = result.state
-        self.retained = result.retained
         self.history.append(result)
         return result
 

@@ -37,15 +37,17 @@ def run_diff(*args) -> subprocess.CompletedProcess:
 EXPECTED = {
     "maintenance mode on": {"rolls": {"monad-synapse-blue", "monad-synapse-green"}},
     "new app setting": {"rolls": {"monad-synapse-blue", "monad-synapse-green"}},
+    "stage a setting on the idle color": {"rolls": {"monad-synapse-green"}, "kinds": {"Deployment", "ConfigMap"}},
     "rotate JWT secret": {"rolls": {"monad-synapse-blue", "monad-synapse-green"}},
-    "scale up (min 8)": {"rolls": set(), "kinds": {"HorizontalPodAutoscaler", "Job"}},
-    "raise HPA max (15)": {"rolls": set(), "kinds": {"HorizontalPodAutoscaler", "Job"}},
+    # The gate's floor is in its settings ConfigMap: no Job runs for a scale change.
+    "scale up (min 8)": {"rolls": set(), "kinds": {"HorizontalPodAutoscaler", "ConfigMap"}},
+    "raise HPA max (15)": {"rolls": set(), "kinds": {"HorizontalPodAutoscaler", "ConfigMap"}},
     "memory limit 2Gi": {"rolls": {"monad-synapse-blue", "monad-synapse-green"}, "kinds": {"Deployment"}},
     "release to idle color": {"rolls": {"monad-synapse-green"}, "kinds": {"Deployment"}},
     "switch / roll back": {"rolls": set(),
                            "kinds": {"Service", "HorizontalPodAutoscaler", "Job", "PrometheusRule", "ConfigMap",
                                      "NetworkPolicy"}},
-    # The analysis is skipped (its Job, script and policy go) and an info alert fires.
+    # The analysis passes unjudged (its settings say why) and an info alert fires.
     "emergency switch (no analysis)": {"rolls": set(),
                                        "kinds": {"Service", "HorizontalPodAutoscaler", "Job", "PrometheusRule",
                                                  "ConfigMap", "NetworkPolicy"}},
@@ -84,15 +86,11 @@ def test_diff_reports_each_runbook_operation(render_dir, operation):
     assert result.returncode == 0, result.stderr
     changes = json.loads(result.stdout)["changes"]
     assert changes, "an operation must change something"
-    assert all(set(change) == {"kind", "namespace", "name", "action", "fields", "rollsPods", "replaces", "deletesFirst"}
-               for change in changes)
-    assert not any(change["deletesFirst"] for change in changes)
-    # Only the switch gate is replaced: a new Job under a new name, created
-    # before the finished one is deleted, so it runs once per change.
-    replaced = [change for change in changes if change["replaces"]]
-    assert all(change["kind"] == "Job" and change["name"].startswith(
-        ("monad-synapse-switch-gate-", "monad-synapse-promotion-analysis-")) for change in replaced)
-    assert all("metadata.name" in change["fields"] for change in replaced)
+    assert all(set(change) == {"kind", "namespace", "name", "action", "fields", "rollsPods", "replaces", "deletesFirst",
+                               "keepsOld"} for change in changes)
+    # Nothing is replaced: a switch adds the new color's promotion Jobs and
+    # removes the old color's (no rename, so no pending delete to trip over).
+    assert not [change for change in changes if change["replaces"]]
     assert {c["name"] for c in changes if c["rollsPods"]} == EXPECTED[operation.name]["rolls"]
     if "kinds" in EXPECTED[operation.name]:
         assert {c["kind"] for c in changes} == EXPECTED[operation.name]["kinds"]
@@ -108,8 +106,9 @@ def test_human_output_is_a_table_with_a_summary(render_dir):
     result = run_diff(render_dir("a", "production"), render_dir("b", "production", "maintenanceMode=true"))
     lines = result.stdout.strip().splitlines()
     assert lines[0].split()[:4] == ["action", "kind", "namespace", "name"]
-    # The ConfigMap, both Deployments and the PrometheusRule; no analysis in maintenance mode.
-    assert lines[-1] == "4 changed, 0 added, 1 removed; 2 roll pods; 0 replaced"
+    # The ConfigMap, both Deployments, the PrometheusRule, and the analysis'
+    # settings (it passes unjudged in maintenance mode); no Job is touched.
+    assert lines[-1] == "5 changed, 0 added, 0 removed; 2 roll pods; 0 replaced"
     assert any("data.MAINTENANCE_MODE" in line for line in lines)
 
 
@@ -231,6 +230,17 @@ def test_leaving_the_in_cluster_database_releases_its_cluster_instead_of_deletin
     assert changes[("Pooler", "monad-synapse-db-pooler-rw")] == "removed"
     summary_line = run_diff(in_cluster, render_dir("external-again", "production")).stdout.strip().splitlines()[-1]
     assert "1 released (left running, no longer managed)" in summary_line
+
+
+def test_a_new_backup_storage_class_is_a_new_volume_and_the_old_one_stays(render_dir):
+    """A PVC's class is immutable and the dump volume has retainOnDelete:
+    the program names the volume by its class, so the change creates a new
+    one and leaves the old one (and its dumps) running; nothing is deleted first."""
+    result = run_diff(render_dir("a", "production"),
+                      render_dir("b", "production", "backup.storage.storageClassName=premium-rwo"), "--json")
+    (claim,) = [c for c in json.loads(result.stdout)["changes"] if c["kind"] == "PersistentVolumeClaim"]
+    assert claim["name"] == "monad-synapse-db-backups-premium-rwo"
+    assert (claim["replaces"], claim["deletesFirst"], claim["keepsOld"]) == (True, False, True)
 
 
 def test_ignored_fields_are_not_reported_as_changes(render_dir):

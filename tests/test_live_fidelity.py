@@ -10,7 +10,8 @@ from pulumi_policy import PolicyResource, StackValidationArgs
 
 from policy import rules
 from tests.engine_model import ModelStack, desired_resources, provider_config
-from tools.live import ApplyConflict, LiveCluster, ProviderConfig, simulate_up
+from tools.live import ApplyConflict, LiveCluster, ProviderConfig
+from tools.replay import simulate_up
 from tools.manifest import pulumi_type
 from tools.operations import OPERATIONS
 

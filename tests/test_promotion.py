@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from tests.engine_model import ModelStack
+from tests.engine_model import ModelStack, job_env
 
 LIVE_SERVICE = "Service/production/monad-synapse"
 ANALYSIS = "monad-synapse-promotion-analysis-"
@@ -24,15 +24,16 @@ def resources_by_name(rendering) -> dict:
 
 @pytest.mark.parametrize("sets", [("production",), ("production", "activeColor=green")], ids=["blue", "switch-to-green"])
 def test_the_live_service_waits_for_the_analysis_of_its_color(render_stack, stack_objects, sets):
+    color = "green" if "activeColor=green" in sets else "blue"
     resources = resources_by_name(render_stack(*sets))
-    job = resources["monad-synapse-analysis"]
+    job = resources[f"monad-synapse-analysis-{color}"]
     assert job.urn in resources["monad-synapse-live-service"].depends_on
     # Capacity first: the analysis judges the color at the size it will serve with.
-    assert resources["monad-synapse-switch-gate"].urn in job.depends_on
-    (analysis,) = analysis_jobs(stack_objects(*sets)).values()
-    color = "green" if "activeColor=green" in sets else "blue"
-    assert analysis["metadata"]["name"].startswith(f"{ANALYSIS}{color}-")
-    env = {item["name"]: item["value"] for item in analysis["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert resources[f"monad-synapse-switch-gate-{color}"].urn in job.depends_on
+    objects = stack_objects(*sets)
+    (analysis,) = analysis_jobs(objects).values()
+    assert analysis["metadata"]["name"] == f"{ANALYSIS}{color}"
+    env = job_env(objects, analysis)
     # The color's own headless Service: the preview Service flips in the same up.
     assert env["TARGET_URL"] == f"http://monad-synapse-{color}-ready.production.svc:3000"
     assert env["SELECTOR"] == f'job="monad-synapse", namespace="production", color="{color}"'
@@ -41,13 +42,18 @@ def test_the_live_service_waits_for_the_analysis_of_its_color(render_stack, stac
     assert json.loads(env["SMOKE"]) == [["/api/health", 200]]
 
 
-def test_skip_analysis_bypasses_it_and_says_so(render_stack, stack_objects):
-    rendering = render_stack("production", "activeColor=green", "promotion.skipAnalysis=true")
-    resources = resources_by_name(rendering)
-    assert "monad-synapse-analysis" not in resources
-    assert not any(ANALYSIS in urn for urn in resources["monad-synapse-live-service"].depends_on)
-    rule = stack_objects("production", "activeColor=green", "promotion.skipAnalysis=true")[
-        "PrometheusRule/production/monad-synapse"]
+def skip_reason(objects: dict[str, dict]) -> str:
+    (job,) = analysis_jobs(objects).values()
+    return job_env(objects, job)["SKIP_REASON"]
+
+
+def test_skip_analysis_bypasses_it_and_says_so(stack_objects):
+    """The Job still records the switch (so lifting the skip later judges
+    nothing after the fact), and passes at once, saying why."""
+    objects = stack_objects("production", "activeColor=green", "promotion.skipAnalysis=true")
+    assert skip_reason(objects) == "promotion.skipAnalysis is true"
+    assert skip_reason(stack_objects("production", "activeColor=green")) == ""
+    rule = objects["PrometheusRule/production/monad-synapse"]
     alerts = {item.get("alert") for group in rule["spec"]["groups"] for item in group["rules"]}
     assert "MonadSynapsePromotionAnalysisSkipped" in alerts
     assert not analysis_jobs(stack_objects("production", "promotion.analysis.enabled=false"))
@@ -57,27 +63,30 @@ def test_maintenance_mode_runs_no_analysis(render_stack, stack_objects):
     """The maintenance page has nothing to judge, and an incident or a restore
     must not wait minutes for an analysis (or fail on one for want of traffic)."""
     sets = ("production", "maintenanceMode=true", "activeColor=green", "promotion.verification.enabled=true")
-    assert not analysis_jobs(stack_objects(*sets))
-    assert not any(key.startswith(VERIFICATION) for key in stack_objects(*sets))
+    objects = stack_objects(*sets)
+    assert skip_reason(objects) == "maintenanceMode is true"
+    (verification,) = [obj for key, obj in objects.items() if key.startswith(VERIFICATION)]
+    assert job_env(objects, verification)["SKIP_REASON"] == "maintenanceMode is true"
+    # The capacity gate still holds: maintenance pages need pods too.
     resources = resources_by_name(render_stack(*sets))
-    assert "monad-synapse-analysis" not in resources
-    assert resources["monad-synapse-switch-gate"].urn in resources["monad-synapse-live-service"].depends_on
+    assert resources["monad-synapse-switch-gate-green"].urn in resources["monad-synapse-live-service"].depends_on
 
 
-def job_name(stack_objects, *sets) -> str:
+def analysis_job(stack_objects, *sets) -> dict:
     (job,) = analysis_jobs(stack_objects("production", *sets)).values()
-    return job["metadata"]["name"]
+    return job
 
 
 def test_the_analysis_runs_once_per_promotion(stack_objects):
-    base = job_name(stack_objects)
-    assert job_name(stack_objects) == base  # an unchanged stack keeps its Job: never re-run
-    # A release to the idle color is not a promotion of the live one.
-    assert job_name(stack_objects, "colors.green.image=ghcr.io/monad-synapse/monad-synapse:1.5.0") == base
-    # A new image or config on the color going live is.
-    assert job_name(stack_objects, "colors.blue.image=ghcr.io/monad-synapse/monad-synapse:1.5.0") != base
-    assert job_name(stack_objects, "appConfig.FEATURE_X=on") != base
-    assert job_name(stack_objects, "activeColor=green") != base
+    """Only a switch makes a new analysis Job: nothing else changes the Job's
+    name or its (immutable) template, so nothing else runs it again."""
+    base = analysis_job(stack_objects)
+    for change in ("colors.green.image=ghcr.io/monad-synapse/monad-synapse:1.5.0",  # a release to the idle color
+                   "colors.blue.image=ghcr.io/monad-synapse/monad-synapse:1.5.0",  # a hotfix on the live one
+                   "appConfig.FEATURE_X=on", "promotion.analysis.maxErrorRatio=0.05", "promotion.skipAnalysis=true"):
+        job = analysis_job(stack_objects, change)
+        assert (job["metadata"]["name"], job["spec"]["template"]) == (base["metadata"]["name"], base["spec"]["template"])
+    assert analysis_job(stack_objects, "activeColor=green")["metadata"]["name"] != base["metadata"]["name"]
 
 
 def test_the_analysis_job_is_hardened_and_may_reach_only_prometheus_and_its_color(stack_objects):
@@ -102,8 +111,9 @@ def test_the_analysis_job_is_hardened_and_may_reach_only_prometheus_and_its_colo
 
 def test_staging_passes_inconclusive_and_config_changes_it(stack_objects):
     def env(*sets):
-        (job,) = [obj for key, obj in stack_objects(*sets).items() if key.startswith("Job/staging/monad-synapse-promotion")]
-        return {item["name"]: item["value"] for item in job["spec"]["template"]["spec"]["containers"][0]["env"]}
+        objects = stack_objects(*sets)
+        (job,) = [obj for key, obj in objects.items() if key.startswith("Job/staging/monad-synapse-promotion")]
+        return job_env(objects, job)
 
     assert env("staging")["INCONCLUSIVE"] == "pass"
     custom = env("staging", "promotion.analysis.inconclusive=fail", "promotion.analysis.interval=2m",
@@ -136,23 +146,23 @@ def test_verification_after_the_switch_is_opt_in_and_judges_errors_only(render_s
     sets = ("production", "activeColor=green", "promotion.verification.enabled=true",
             "promotion.verification.maxErrorRatio=0.02")
     resources = resources_by_name(render_stack(*sets))
-    verification = resources["monad-synapse-verification"]
+    verification = resources["monad-synapse-verification-green"]
     # It judges live traffic, so it runs after the live Service has moved.
     assert resources["monad-synapse-live-service"].urn in verification.depends_on
     assert verification.urn not in resources["monad-synapse-live-service"].depends_on
-    (job,) = [obj for key, obj in stack_objects(*sets).items() if key.startswith(VERIFICATION)]
-    assert job["metadata"]["name"].startswith("monad-synapse-promotion-verification-green-")
-    env = {item["name"]: item["value"] for item in job["spec"]["template"]["spec"]["containers"][0]["env"]}
+    objects = stack_objects(*sets)
+    (job,) = [obj for key, obj in objects.items() if key.startswith(VERIFICATION)]
+    assert job["metadata"]["name"] == "monad-synapse-promotion-verification-green"
+    env = job_env(objects, job)
     # No smoke requests (that was the analysis); too little traffic passes.
     assert (env["SMOKE"], env["INCONCLUSIVE"], env["MAX_ERROR_RATIO"], env["FAILURE_LIMIT"]) == ("[]", "pass", "0.02", "0")
     # Distinct from the analysis Job, so both run in one promotion.
     assert len(analysis_jobs(stack_objects(*sets))) == 1
     # The emergency switch (the workflow's switch-back) is judged by neither.
     skipped = stack_objects(*sets, "promotion.skipAnalysis=true")
-    assert not any(key.startswith(VERIFICATION) for key in skipped)
-    assert not analysis_jobs(skipped)
-    # Its script and policy stay: the toggle adds or removes one Job.
-    assert "ConfigMap/production/monad-synapse-promotion-analysis" in skipped
+    for key, job in skipped.items():
+        if key.startswith(("Job/production/monad-synapse-promotion-",)):
+            assert job_env(skipped, job)["SKIP_REASON"] == "promotion.skipAnalysis is true"
 
 
 def test_a_failed_verification_fails_the_up_and_the_switch_back_restores_traffic(render_stack):

@@ -194,3 +194,12 @@ def test_prometheus_unreachable_fails_closed(colors_server):
 def test_bad_environment_exits_2(colors_server):
     result = run_analysis("http://127.0.0.1:1", colors_server, "healthy", COUNT="many")
     assert result.returncode == 2 and "bad environment" in result.stderr
+
+
+def test_a_skip_passes_at_once_and_says_why(colors_server):
+    """The emergency switch and maintenance mode: the Job records the switch,
+    judges nothing (Prometheus here is unreachable), and says why."""
+    result = run_analysis(f"http://127.0.0.1:{free_port()}", colors_server, "broken",
+                          SKIP_REASON="promotion.skipAnalysis is true")
+    assert result.returncode == 0, result.stderr
+    assert "SKIPPED (promotion.skipAnalysis is true)" in result.stdout

@@ -72,3 +72,12 @@ def test_bad_environment_exits_2():
     result = run_gate(TARGET_HOST="localhost", CURRENT_HOST="localhost", MIN_REPLICAS="x", MAX_REPLICAS="1",
                       TIMEOUT_SECONDS="1")
     assert result.returncode == 2 and "bad environment" in result.stderr
+
+
+def test_the_emergency_bypass_passes_at_once_and_says_why():
+    """switchGate.enabled false: the Job records the switch and checks nothing
+    (here the target would never resolve)."""
+    result = run_gate(TARGET_HOST="green.monad-synapse.invalid", CURRENT_HOST="localhost", MIN_REPLICAS="1",
+                      MAX_REPLICAS="5", TIMEOUT_SECONDS="0", SKIP_REASON="switchGate.enabled is false")
+    assert result.returncode == 0, result.stderr
+    assert "skipped (switchGate.enabled is false)" in result.stdout

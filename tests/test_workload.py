@@ -20,12 +20,10 @@ PROGRAM_PROVIDER = ProviderConfig(enable_config_map_mutable=True, enable_secret_
 
 
 def changes_between(stack_objects, stack: str, *sets: str):
-    """Changes, leaving out the promotion analysis Job: a config or image change
-    on the live color is a new promotion, whose Job tests/test_promotion.py covers."""
+    """Every change a config change makes (a promotion Job among them only on a switch)."""
     after = stack_objects(stack, *sets)
     providers = {identity: PROGRAM_PROVIDER for identity in after}
-    return {change.identity: change for change in compare(stack_objects(stack), after, providers=providers)
-            if "-promotion-analysis-" not in change.identity}
+    return {change.identity: change for change in compare(stack_objects(stack), after, providers=providers)}
 
 
 def deployment(objects, namespace: str, color: str) -> dict:
@@ -258,24 +256,26 @@ RULE = "PrometheusRule/production/monad-synapse"
 
 def test_maintenance_mode_updates_config_map_and_rolls_both_colors(stack_objects):
     changes = changes_between(stack_objects, "production", "maintenanceMode=true")
-    # The PrometheusRule gains the "maintenance mode active" info alert.
-    assert set(changes) == {"ConfigMap/production/monad-synapse-config", RULE} | BOTH_DEPLOYMENTS
+    # The PrometheusRule gains the "maintenance mode active" info alert; a
+    # switch now would pass the analysis unjudged (its settings say why).
+    assert set(changes) == {"ConfigMap/production/monad-synapse-config", RULE,
+                            "ConfigMap/production/monad-synapse-promotion-analysis-settings"} | BOTH_DEPLOYMENTS
     assert changes["ConfigMap/production/monad-synapse-config"].fields == ("data.MAINTENANCE_MODE",)
     assert all(changes[name].rolls_pods for name in BOTH_DEPLOYMENTS)
 
 
-def gate_jobs(changes: dict) -> dict:
-    return {identity: change for identity, change in changes.items()
-            if identity.startswith("Job/production/monad-synapse-switch-gate-")}
+def promotion_jobs(changes: dict) -> dict:
+    return {identity: change for identity, change in changes.items() if identity.startswith("Job/production/")}
 
 
 def test_flipping_active_color_swaps_services_without_restarting_pods(stack_objects):
     changes = changes_between(stack_objects, "production", "activeColor=green")
-    gates = gate_jobs(changes)
-    # A new switch gate for green runs; the finished one for blue goes.
-    assert sorted((change.action, change.name.split("-")[-2]) for change in gates.values()) == [
-        ("added", "green"), ("removed", "blue")]
-    others = {identity: change for identity, change in changes.items() if identity not in gates}
+    jobs = promotion_jobs(changes)
+    # Green's own gate and analysis run; blue's finished ones go.
+    assert sorted((change.action, change.name) for change in jobs.values()) == [
+        ("added", "monad-synapse-promotion-analysis-green"), ("added", "monad-synapse-switch-gate-green"),
+        ("removed", "monad-synapse-promotion-analysis-blue"), ("removed", "monad-synapse-switch-gate-blue")]
+    others = {identity: change for identity, change in changes.items() if identity not in jobs}
     assert all(change.action == "changed" and not change.replaces for change in others.values())
     assert not any(identity.startswith("Deployment/") for identity in others)
     assert set(others) == {
@@ -287,14 +287,16 @@ def test_flipping_active_color_swaps_services_without_restarting_pods(stack_obje
         "PrometheusRule/production/monad-synapse",
         "NetworkPolicy/production/monad-synapse-promotion-analysis",
         *(f"ConfigMap/production/monad-synapse-dashboard-{slug}" for slug in ("application-overview", "sli-slo")),
+        "ConfigMap/production/monad-synapse-switch-gate-settings",  # its fix hint names the color
     }
 
 
 def test_scaling_changes_only_the_autoscalers(stack_objects):
     changes = changes_between(stack_objects, "production", "autoscaling.maxReplicas=15", "autoscaling.minReplicas=8")
-    # The gate re-checks the live color's capacity under the new bounds.
-    others = set(changes) - set(gate_jobs(changes))
-    assert others and all(identity.startswith("HorizontalPodAutoscaler/") for identity in others)
+    # No gate runs (traffic does not move): the next switch's gate reads the new bounds.
+    assert set(changes) == {"HorizontalPodAutoscaler/production/monad-synapse-blue-hpa",
+                            "HorizontalPodAutoscaler/production/monad-synapse-green-hpa",
+                            "ConfigMap/production/monad-synapse-switch-gate-settings"}
     live = stack_objects("production", "autoscaling.maxReplicas=15", "autoscaling.minReplicas=8")[
         "HorizontalPodAutoscaler/production/monad-synapse-blue-hpa"
     ]["spec"]

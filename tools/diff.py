@@ -49,6 +49,9 @@ class Change:
     rolls_pods: bool
     replaces: bool
     deletes_first: bool = False
+    # A replacement under a new name whose old object has retainOnDelete:
+    # the old one is left running (its data kept), no longer managed.
+    keeps_old: bool = False
 
     @property
     def identity(self) -> str:
@@ -64,6 +67,7 @@ class Change:
             "rollsPods": self.rolls_pods,
             "replaces": self.replaces,
             "deletesFirst": self.deletes_first,
+            "keepsOld": self.keeps_old,
         }
 
 
@@ -143,7 +147,7 @@ def diff_objects(
             kind, namespace, name = _identity_parts(new)
             diff = provider_diff(before[old], after[new], providers.get(new, ProviderConfig()))
             changes.append(Change(kind, namespace, name, "changed", diff.paths, kind in ROLLING_KINDS, True,
-                                  diff.delete_before_replace))
+                                  diff.delete_before_replace, old in retained))
     renamed_old, renamed_new = set(renames), set(renames.values())
     for identity in sorted((set(before) | set(after)) - renamed_old - renamed_new):
         kind, namespace, name = _identity_parts(identity)
@@ -214,11 +218,19 @@ def _fields_text(fields: tuple[str, ...], limit: int = 3) -> str:
     return shown + (f" (+{len(fields) - limit} more)" if len(fields) > limit else "")
 
 
+def _replaces_text(change: Change) -> str:
+    if not change.replaces:
+        return "no"
+    if change.keeps_old:
+        return "YES, old one left running (retainOnDelete)"
+    return "YES, deletes first" if change.deletes_first else "YES"
+
+
 def table(changes: list[Change], markdown: bool = False) -> str:
     header = ("action", "kind", "namespace", "name", "rolls pods", "replaces", "fields")
     rows = [
         (c.action, c.kind, c.namespace or "-", c.name, "yes" if c.rolls_pods else "no",
-         ("YES, deletes first" if c.deletes_first else "YES") if c.replaces else "no", _fields_text(c.fields) or "-")
+         _replaces_text(c), _fields_text(c.fields) or "-")
         for c in changes
     ]
     if markdown:

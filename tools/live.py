@@ -9,10 +9,11 @@ models those, each from the upstream source named beside it:
   resource: which changes replace it, and whether it is deleted before its
   replacement is created.
 * `LiveCluster`: objects with server-side-apply field ownership (conflicts,
-  forced applies, fields dropped by their only manager), the HPA controller
-  writing `spec.replicas`, and ready pods, so that a sequence of `pulumi up`s
-  can be replayed (`simulate_up`) and stack policies can be run on outputs
-  shaped like the live objects the engine hands them.
+  forced applies, fields dropped by their only manager), creates refused for
+  a taken name, the HPA controller writing `spec.replicas`, ready pods and
+  finished Jobs, so that a sequence of `pulumi up`s can be replayed
+  (`tools.replay`) and stack policies can be run on outputs shaped like the
+  live objects the engine hands them.
 
 No Pulumi SDK here: `tools.diff` and the tests use it on rendered files.
 """
@@ -22,13 +23,13 @@ from __future__ import annotations
 import copy
 import hashlib
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Optional
+from typing import Any, Mapping, Optional
 
 from tools.manifest import kubernetes_identity
 from tools.provider_rules import ProviderConfig, provider_diff
 
-__all__ = ["ApplyConflict", "DesiredResource", "LiveCluster", "ProviderConfig", "Step", "UpResult", "api_server_defaults",
-           "field_path", "provider_diff", "simulate_up"]
+__all__ = ["AlreadyExists", "ApplyConflict", "LiveCluster", "ProviderConfig", "api_server_defaults", "field_path",
+           "provider_diff"]
 
 PULUMI_MANAGER = "pulumi-kubernetes"
 # The HPA controller runs in kube-controller-manager and writes through the
@@ -97,6 +98,10 @@ class ApplyConflict(Exception):
     """Server-side apply refused: a field is owned by another manager with another value."""
 
 
+class AlreadyExists(Exception):
+    """A create of an object whose name is taken (HTTP 409 AlreadyExists)."""
+
+
 FieldPath = tuple  # ("metadata", "annotations", "example.com/key"): keys may hold dots
 
 
@@ -155,6 +160,23 @@ class LiveCluster:
     # What the HPA would scale each Deployment to under the current load.
     load_replicas: dict[str, int] = field(default_factory=dict)
     job_runs: list[str] = field(default_factory=list)
+    # A finished Job's outcome by identity (its status.conditions): "Complete" or "Failed".
+    job_outcomes: dict[str, str] = field(default_factory=dict)
+
+    def create(self, config: Mapping[str, Any], manager: str = PULUMI_MANAGER, upsert: bool = False,
+               force: bool = False) -> dict:
+        """pulumi-kubernetes Create (provider/pkg/await/await.go, `Creation`):
+        since 4.29 a plain create, which the API server refuses with
+        AlreadyExists when the name is taken, unless the provider has
+        `upsertExistingObjects` (then a server-side apply, forced only with
+        patchForce)."""
+        identity = kubernetes_identity(config)
+        if identity in self.objects and not upsert:
+            raise AlreadyExists(
+                f"{identity}: already exists. The resource already exists in the cluster (adopt it with "
+                f"pulumi import, or once with the provider's upsertExistingObjects)"
+            )
+        return self.apply(config, manager, force)
 
     def apply(self, config: Mapping[str, Any], manager: str = PULUMI_MANAGER, force: bool = False) -> dict:
         """Server-side apply (kubernetes.io/docs/reference/using-api/server-side-apply):
@@ -201,6 +223,7 @@ class LiveCluster:
     def delete(self, identity: str) -> None:
         self.objects.pop(identity, None)
         self.managers.pop(identity, None)
+        self.job_outcomes.pop(identity, None)
 
     def get(self, identity: str) -> Optional[dict]:
         found = self.objects.get(identity)
@@ -211,7 +234,10 @@ class LiveCluster:
         return int((found or {}).get("spec", {}).get("replicas") or 0)
 
     def with_status(self, obj: dict) -> dict:
-        """Status as a settled cluster reports it: every desired pod ready."""
+        """Status as a settled cluster reports it: every desired pod ready, every Job finished."""
+        if obj.get("kind") == "Job":
+            outcome = self.job_outcomes.get(kubernetes_identity(obj))
+            return {**obj, "status": {"conditions": [{"type": outcome, "status": "True"}]}} if outcome else obj
         if obj.get("kind") != "Deployment":
             return obj
         replicas = obj["spec"].get("replicas", 1)
@@ -240,154 +266,3 @@ class LiveCluster:
     def live_outputs(self) -> dict[str, dict]:
         """What `pulumi refresh` records as each object's outputs."""
         return {identity: self.with_status(copy.deepcopy(obj)) for identity, obj in self.objects.items()}
-
-
-# --- replaying a `pulumi up` ------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DesiredResource:
-    """One Kubernetes resource of a program run: what the engine registers."""
-
-    urn: str
-    inputs: Mapping[str, Any]
-    depends_on: tuple[str, ...] = ()
-    patch_force: bool = False
-    # Resource options: properties an update keeps at their old values, and
-    # whether deleting the resource leaves the object in the cluster.
-    ignore_changes: tuple[str, ...] = ()
-    retain_on_delete: bool = False
-
-
-def with_ignored_changes(old: Mapping[str, Any], new: Mapping[str, Any], paths: tuple[str, ...]) -> Mapping[str, Any]:
-    """The inputs the engine sends on update: each ignoreChanges property
-    (a dotted path) set to its old value (processIgnoreChanges in pulumi's
-    pkg/resource/deploy/step_generator.go)."""
-    if not paths:
-        return new
-    result = copy.deepcopy(dict(new))
-    for path in paths:
-        keys = path.split(".")
-        source: Any = old
-        for key in keys:
-            source = source.get(key) if isinstance(source, Mapping) else None
-        target = result
-        for key in keys[:-1]:
-            target = target.setdefault(key, {})
-        if source is None:
-            target.pop(keys[-1], None)
-        else:
-            target[keys[-1]] = copy.deepcopy(source)
-    return result
-
-
-@dataclass
-class Step:
-    urn: str
-    identity: str
-    op: str  # create | update | same | replace | delete | failed | skipped
-    detail: str = ""
-
-
-@dataclass
-class UpResult:
-    steps: list[Step]
-    # URN -> inputs now recorded in state (what the next `up` diffs against).
-    state: dict[str, Mapping[str, Any]]
-    failed: bool
-    # URNs recorded with retainOnDelete: a later delete leaves them running.
-    retained: frozenset = frozenset()
-
-    def op(self, identity: str) -> Optional[str]:
-        return next((step.op for step in self.steps if step.identity == identity), None)
-
-
-# A Job that judges the cluster before dependents run (the switch gate):
-# given the cluster, it returns an error message, or None when it passes.
-JobCheck = Callable[[LiveCluster, Mapping[str, Any]], Optional[str]]
-
-
-def simulate_up(
-    cluster: LiveCluster,
-    previous_state: Mapping[str, Mapping[str, Any]],
-    desired: list[DesiredResource],
-    provider: ProviderConfig,
-    job_checks: Optional[Mapping[str, JobCheck]] = None,
-    observe: Optional[Callable[[Step, LiveCluster], None]] = None,
-    previous_retained: frozenset = frozenset(),
-) -> UpResult:
-    """Replay `pulumi up` against `cluster`, in registration order.
-
-    The engine issues each resource's step once its dependencies' steps are
-    done; replacements of named objects delete first; resources the program
-    no longer declares are deleted last (pulumi/pkg/resource/deploy/
-    step_generator.go). Deployments and Jobs are awaited, HPAs are not
-    (pulumi-kubernetes provider/pkg/await/await.go awaiters table), so the
-    HPA controller gets no time to act during the update unless a Job waits
-    for it (a Job's check reconciles autoscalers first). An update keeps
-    ignoreChanges properties at their old values; a delete of a resource
-    whose state says retainOnDelete skips the provider's Delete, so the
-    object stays (pkg/resource/deploy/step.go, DeleteStep).
-    """
-    steps: list[Step] = []
-    state: dict[str, Mapping[str, Any]] = {}
-    failed_urns: set[str] = set()
-    checks = dict(job_checks or {})
-    for resource in desired:
-        identity = kubernetes_identity(resource.inputs)
-        if failed_urns & set(resource.depends_on):
-            failed_urns.add(resource.urn)
-            steps.append(Step(resource.urn, identity, "skipped", "a dependency failed"))
-            if resource.urn in previous_state:
-                state[resource.urn] = previous_state[resource.urn]
-            continue
-        before = previous_state.get(resource.urn)
-        force = resource.patch_force or provider.enable_patch_force
-        detail = ""
-        inputs = resource.inputs if before is None else with_ignored_changes(before, resource.inputs,
-                                                                             resource.ignore_changes)
-        try:
-            if before is None:
-                op = "create"
-            else:
-                diff = provider_diff(before, inputs, provider)
-                if not diff.paths:
-                    op = "same"
-                elif diff.replaces:
-                    op = "replace"
-                    if diff.delete_before_replace:
-                        # The old object is gone until the new one is created.
-                        cluster.delete(kubernetes_identity(before))
-                        detail = "deleted first"
-                else:
-                    op = "update"
-            if op != "same":
-                cluster.apply(inputs, force=force)
-            if resource.inputs.get("kind") == "Job" and op in ("create", "replace"):
-                cluster.job_runs.append(identity)
-                check = next((check for prefix, check in checks.items() if identity.split("/")[-1].startswith(prefix)), None)
-                if check is not None:
-                    cluster.reconcile_autoscalers()  # the Job waits: controllers get time
-                    problem = check(cluster, resource.inputs)
-                    if problem:
-                        raise RuntimeError(problem)
-            steps.append(Step(resource.urn, identity, op, detail))
-            state[resource.urn] = inputs
-            if observe is not None:
-                observe(steps[-1], cluster)
-        except (ApplyConflict, RuntimeError) as error:
-            failed_urns.add(resource.urn)
-            steps.append(Step(resource.urn, identity, "failed", str(error)))
-            if before is not None:
-                state[resource.urn] = before
-    declared = {resource.urn for resource in desired}
-    for urn in reversed(list(previous_state)):
-        if urn not in declared:
-            identity = kubernetes_identity(previous_state[urn])
-            if urn in previous_retained:
-                steps.append(Step(urn, identity, "delete", "retained: left in the cluster"))
-                continue
-            cluster.delete(identity)
-            steps.append(Step(urn, identity, "delete"))
-    retained = frozenset(resource.urn for resource in desired if resource.retain_on_delete and resource.urn in state)
-    return UpResult(steps, state, bool(failed_urns), retained)

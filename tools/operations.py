@@ -32,6 +32,7 @@ RECOVER = ("database.recovery.targetTime=2026-11-29T10:00:00Z", "database.recove
 OPERATIONS = (
     Operation("maintenance mode on", ("maintenanceMode=true",)),
     Operation("new app setting", ("appConfig.NEW_CONFIG_KEY=new_value",)),
+    Operation("stage a setting on the idle color", ("colors.green.appConfig.NEW_CONFIG_KEY=new_value",)),
     Operation("rotate JWT secret", ("jwtSecretVersion=2",)),
     Operation("scale up (min 8)", ("autoscaling.minReplicas=8",)),
     Operation("raise HPA max (15)", ("autoscaling.maxReplicas=15",)),

@@ -18,6 +18,9 @@ class ProviderConfig:
     enable_config_map_mutable: bool = False
     enable_secret_mutable: bool = False
     enable_patch_force: bool = False
+    # Since 4.29 a create of an existing object fails unless this is on
+    # (provider.go `upsertExistingObjects`, await.go `Creation`).
+    upsert_existing_objects: bool = False
 
     @classmethod
     def from_inputs(cls, inputs: Optional[Mapping[str, Any]]) -> "ProviderConfig":
@@ -26,7 +29,8 @@ class ProviderConfig:
         def flag(name: str) -> bool:
             return str(inputs.get(name, "false")).lower() == "true"
 
-        return cls(flag("enableConfigMapMutable"), flag("enableSecretMutable"), flag("enablePatchForce"))
+        return cls(flag("enableConfigMapMutable"), flag("enableSecretMutable"), flag("enablePatchForce"),
+                   flag("upsertExistingObjects"))
 
 
 # pulumi-kubernetes provider/pkg/provider/forcenew.go (`forceNew`): changes
@@ -69,6 +73,15 @@ def _under(path: str, prefixes: Iterable[str]) -> bool:
     return any(path == prefix or path.startswith((prefix + ".", prefix + "[")) for prefix in prefixes)
 
 
+REPLACE_UNREADY_ANNOTATION = "pulumi.com/replaceUnready"
+
+
+def replaces_when_unready(obj: Mapping[str, Any]) -> bool:
+    """The `pulumi.com/replaceUnready: "true"` annotation (provider/pkg/metadata/overrides.go)."""
+    annotations = (obj.get("metadata") or {}).get("annotations") or {}
+    return obj.get("kind") == "Job" and str(annotations.get(REPLACE_UNREADY_ANNOTATION, "")).lower() == "true"
+
+
 @dataclass(frozen=True)
 class ProviderDiff:
     paths: tuple[str, ...]
@@ -76,14 +89,19 @@ class ProviderDiff:
     delete_before_replace: bool
 
 
-def provider_diff(before: Mapping[str, Any], after: Mapping[str, Any], provider: ProviderConfig) -> ProviderDiff:
+def provider_diff(before: Mapping[str, Any], after: Mapping[str, Any], provider: ProviderConfig,
+                  live_job_ready: bool = True) -> ProviderDiff:
     """pulumi-kubernetes `Diff` on inputs (provider/pkg/provider/provider.go):
-    replace when a force-new path changed. An object named by the program
-    (not auto-named) that keeps its name and namespace cannot exist twice, so
-    its replacement deletes the old object first (`deleteBeforeReplace`);
-    under a new name the new object is created first."""
+    replace when a force-new path changed, or, for a Job annotated
+    `pulumi.com/replaceUnready`, when the live Job is not ready (failed or
+    still running). An object named by the program (not auto-named) that
+    keeps its name and namespace cannot exist twice, so its replacement
+    deletes the old object first (`deleteBeforeReplace`); under a new name
+    the new object is created first."""
     paths = tuple(changed_paths(dict(before), dict(after)))
     replaces = any(_under(path, force_new_paths(before, provider) + force_new_paths(after, provider)) for path in paths)
+    if replaces_when_unready(after) and not live_job_ready:
+        replaces = True
     old, new = before.get("metadata") or {}, after.get("metadata") or {}
     same_identity = bool(new.get("name")) and (old.get("name"), old.get("namespace")) == (new.get("name"), new.get("namespace"))
     return ProviderDiff(paths, replaces, replaces and same_identity)

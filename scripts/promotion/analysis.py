@@ -14,7 +14,8 @@ A measurement passes when the smoke requests and both thresholds hold; it is
 inconclusive with fewer than MIN_REQUESTS requests. The analysis passes with
 at most FAILURE_LIMIT failures and at least COUNT - FAILURE_LIMIT passes;
 otherwise, without enough traffic to judge, INCONCLUSIVE (fail or pass)
-decides. Prometheus unreachable fails closed.
+decides. Prometheus unreachable fails closed. A non-empty SKIP_REASON
+(the emergency switch, maintenance mode) passes at once and says why.
 
 Exit codes: 0 passed, 1 failed (the reason on stderr), 2 bad environment.
 Standard library only: it runs in a small Python image.
@@ -156,6 +157,11 @@ def analyse(
 
 
 def main() -> int:
+    skip_reason = os.environ.get("SKIP_REASON", "").strip()
+    if skip_reason:
+        # The Job still records this switch: lifting the skip later judges nothing after the fact.
+        print(f"analysis: SKIPPED ({skip_reason}); live traffic moves unjudged")
+        return 0
     try:
         target, prometheus, selector = os.environ["TARGET_URL"], os.environ["PROMETHEUS_URL"], os.environ["SELECTOR"]
         checks = [(str(path), int(status)) for path, status in json.loads(os.environ["SMOKE"])]
@@ -183,8 +189,9 @@ def main() -> int:
         return 1
     print(f"analysis: {'PASSED' if passed else 'FAILED'}: {message}", file=sys.stdout if passed else sys.stderr)
     if not passed:
-        print("analysis: live traffic did not move. In an emergency: pulumi config set --path "
-              "promotion.skipAnalysis true && pulumi up", file=sys.stderr)
+        print("analysis: live traffic did not move (after a verification failure: it moved; switch back). "
+              "Fix the cause and run `pulumi up` again (the failed check runs again), or in an emergency: "
+              "pulumi config set --path promotion.skipAnalysis true && pulumi up", file=sys.stderr)
     return 0 if passed else 1
 
 

@@ -1,0 +1,80 @@
+"""appConfig maps (the shared one and each color's overlay): flat environment
+variables for a plaintext ConfigMap, so no managed key, nothing secret."""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import Annotated, Any, Mapping
+
+from pydantic import AfterValidator, BeforeValidator
+
+from settings.base import _custom_error
+from settings.contract import APP_CONFIG_MAX_BYTES, MANAGED_APP_KEYS, _CREDENTIAL_URL, _ENV_VAR_NAME, _SECRET_LOOKING_KEY
+
+
+def _check_app_config_key(key: str) -> str:
+    if not _ENV_VAR_NAME.match(key):
+        raise _custom_error("bad_app_config_key", "not an environment variable name ([A-Z_][A-Z0-9_]*)")
+    if key in MANAGED_APP_KEYS:
+        raise _custom_error(
+            "managed_app_config_key",
+            "collides with a key the program manages ({managed}); use that key's own config instead",
+            managed=", ".join(sorted(MANAGED_APP_KEYS)),
+        )
+    if _SECRET_LOOKING_KEY.search(key):
+        raise _custom_error(
+            "secret_in_app_config",
+            "looks like a secret, and appConfig lands in a plaintext ConfigMap; "
+            "keep secrets in Pulumi secrets (pulumi config set --secret)",
+        )
+    return key
+
+
+AppConfigKey = Annotated[str, AfterValidator(_check_app_config_key)]
+
+
+def _app_config_is_flat(value: Any) -> Any:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise _custom_error("not_mapping", "must be a map of KEY: value; set entries with --path appConfig.KEY")
+    flat: dict[str, str] = {}
+    for key, item in value.items():
+        if isinstance(item, (dict, list)):
+            raise _custom_error(
+                "nested_app_config",
+                "appConfig.{key} is a {shape}; app settings are environment variables, give a plain value",
+                field=str(key),
+                key=str(key),
+                value=item,
+                shape=type(item).__name__,
+            )
+        flat[str(key)] = "true" if item is True else "false" if item is False else "" if item is None else str(item)
+    return flat
+
+def _app_config_is_read_only(value: Mapping[str, str]) -> Mapping[str, str]:
+    for key, item in value.items():
+        if len(key) > 253:
+            raise _custom_error("long_app_config_key", "appConfig keys are at most 253 characters (this one has "
+                                "{length})", field=f'["{key}"]', value=None, length=len(key), remove=True)
+        if _CREDENTIAL_URL.match(item):
+            raise _custom_error(
+                "credential_in_app_config",
+                "appConfig.{key} holds a URL with a password, and appConfig lands in a plaintext ConfigMap; "
+                "keep credentials in Pulumi secrets (pulumi config set --secret)",
+                field=key, key=key, value="[credential URL]",
+            )
+    size = sum(len(key.encode()) + len(item.encode()) for key, item in value.items())
+    if size > APP_CONFIG_MAX_BYTES:
+        raise _custom_error(
+            "app_config_too_large",
+            "appConfig holds {size} bytes; the API server refuses a ConfigMap over 1 MiB (at most {limit} "
+            "bytes here, with the program's own keys)",
+            size=size, limit=APP_CONFIG_MAX_BYTES,
+        )
+    return MappingProxyType(dict(sorted(value.items())))
+
+
+AppConfig = Annotated[
+    Mapping[AppConfigKey, str], BeforeValidator(_app_config_is_flat), AfterValidator(_app_config_is_read_only)
+]
