@@ -96,9 +96,9 @@ class AppMonitoringArgs:
     database: Optional[DatabaseWatch] = None
     # What the rules and dashboards that name the live color wait for (the
     # switch: the live Service, the verification): they move with live
-    # traffic, and stay on the serving color when a switch fails. A
-    # component's dependsOn does not reach its children (the SDK registers
-    # each child with its own dependencies only), hence per child.
+    # traffic, and stay on the serving color when a switch fails. Declared on
+    # those children themselves, not on the component, so that the rest of
+    # the monitoring (ServiceMonitor, Alertmanager config) does not wait.
     live_traffic_moved: tuple = ()
 
     def rule_context(self) -> RuleContext:

@@ -20,14 +20,29 @@ _spec.loader.exec_module(switch_gate)
 
 def desired_resources(rendering: Rendering) -> list[DesiredResource]:
     """The Kubernetes resources of a render, in registration order (the
-    engine steps them in that order, each after its dependencies)."""
+    engine steps them in that order, each after its dependencies). A child
+    also waits for what its parent components depend on: the SDK registers a
+    child only once its parent's URN has resolved, and a component's
+    registration waits for its own dependencies (pulumi/sdk/python/lib/
+    pulumi/runtime/resource.py, prepare_resource), so a failure there stops
+    the children too."""
+    by_urn = {resource.urn: resource for resource in rendering.run.resources}
+
+    def inherited(resource) -> set[str]:
+        found: set[str] = set()
+        parent = by_urn.get(resource.parent or "")
+        while parent is not None:
+            found |= set(parent.depends_on)
+            parent = by_urn.get(parent.parent or "")
+        return found
+
     desired = []
     for resource in rendering.run.resources:
         if not resource.is_kubernetes:
             continue
         inputs = unwrap_secrets(resource.inputs)
         annotations = (inputs.get("metadata") or {}).get("annotations") or {}
-        desired.append(DesiredResource(resource.urn, inputs, resource.depends_on,
+        desired.append(DesiredResource(resource.urn, inputs, tuple(sorted(set(resource.depends_on) | inherited(resource))),
                                        annotations.get("pulumi.com/patchForce") == "true",
                                        resource.ignore_changes, resource.retain_on_delete))
     return desired
