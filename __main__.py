@@ -96,6 +96,39 @@ if settings.edge.kind == "gateway" and settings.rate_limit.connections != RateLi
         f"in DDoS mode lower rateLimit.rps, and cap all connections with edge.gateway.maxConnections"
     )
 
+# Where pods that read a database URL from a Secret (the exporter, the
+# dumps) find it: the app Secret's DATABASE_URL, or the in-cluster primary.
+database_access = (
+    cluster_access(database.serving_cluster_name, settings.namespace, credentials_secret) if in_cluster
+    else external_access(app_configuration.secret_name, settings.network.postgres)
+)
+exporter_list = exporter_specs(settings.monitoring.exporters, database_access, settings.network.redis)
+
+if in_cluster:
+    in_cluster_database = InClusterDatabase(
+        "monad-synapse-db",
+        InClusterDatabaseArgs(
+            namespace=namespace.namespace,
+            namespace_name=settings.namespace,
+            database=database,
+            s3_access_key_id=stack_inputs.secrets.database_s3_access_key_id,
+            s3_secret_access_key=stack_inputs.secrets.database_s3_secret_access_key,
+            app_password=stack_inputs.secrets.database_app_password,
+            restore_drill=settings.backup.enabled and settings.backup.drill.enabled,
+            operator_labels=settings.monitoring.operator_labels,
+            scrape_interval_seconds=settings.monitoring.scrape_interval_seconds,
+            network_policies=tuple(database_policies(
+                database, settings.network.monitoring_namespace,
+                next(spec for spec in exporter_list if spec.kind == "postgres").selector(), BACKUP_JOB_LABEL,
+            )),
+        ),
+        # Database pods start only once the deny-by-default policies exist.
+        opts=on_kubernetes(depends_on=[network_policies]),
+    )
+    pulumi.export("databaseCluster", in_cluster_database.serving_cluster_name)
+    pulumi.export("databaseClusters", in_cluster_database.cluster_names)
+    pulumi.export("databasePooler", in_cluster_database.pooler_name)
+
 app = BlueGreenApp(
     "monad-synapse",
     BlueGreenAppArgs(
@@ -135,6 +168,8 @@ app = BlueGreenApp(
         namespace_name=settings.namespace,
         stack=settings.stack,
         database_env=tuple(in_cluster.env()) if in_cluster else (),
+        # The app connects through the serving cluster's Pooler: it exists first.
+        database_dependencies=(in_cluster_database.pooler,) if in_cluster else (),
     ),
     # Pods may only start once the namespace's deny-by-default policies exist,
     # and the PriorityClass they name (the API server rejects pods without it).
@@ -188,38 +223,6 @@ monitoring = AppMonitoring(
     # Its objects live in the namespace: create it first, delete them first.
     opts=on_kubernetes(depends_on=[namespace]),
 )
-
-# Where pods that read a database URL from a Secret (the exporter, the
-# dumps) find it: the app Secret's DATABASE_URL, or the in-cluster primary.
-database_access = (
-    cluster_access(database.serving_cluster_name, settings.namespace, credentials_secret) if in_cluster
-    else external_access(app_configuration.secret_name, settings.network.postgres)
-)
-exporter_list = exporter_specs(settings.monitoring.exporters, database_access, settings.network.redis)
-
-if in_cluster:
-    in_cluster_database = InClusterDatabase(
-        "monad-synapse-db",
-        InClusterDatabaseArgs(
-            namespace=namespace.namespace,
-            namespace_name=settings.namespace,
-            database=database,
-            s3_access_key_id=stack_inputs.secrets.database_s3_access_key_id,
-            s3_secret_access_key=stack_inputs.secrets.database_s3_secret_access_key,
-            app_password=stack_inputs.secrets.database_app_password,
-            restore_drill=settings.backup.enabled and settings.backup.drill.enabled,
-            operator_labels=settings.monitoring.operator_labels,
-            scrape_interval_seconds=settings.monitoring.scrape_interval_seconds,
-            network_policies=tuple(database_policies(
-                database, settings.network.monitoring_namespace,
-                next(spec for spec in exporter_list if spec.kind == "postgres").selector(), BACKUP_JOB_LABEL,
-            )),
-        ),
-        # Database pods start only once the deny-by-default policies exist.
-        opts=on_kubernetes(depends_on=[network_policies]),
-    )
-    pulumi.export("databaseCluster", in_cluster_database.serving_cluster_name)
-    pulumi.export("databaseClusters", in_cluster_database.cluster_names)
 
 exporters = DataStoreExporters(
     "monad-synapse-exporters",

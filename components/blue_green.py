@@ -110,6 +110,9 @@ class BlueGreenAppArgs:
     # CloudNativePG's generated credentials; DATABASE_READ_URL): set after
     # envFrom, so it wins over the Secret.
     database_env: tuple = ()
+    # What the pods need to exist before they roll (the in-cluster
+    # database's Pooler behind DATABASE_URL).
+    database_dependencies: tuple = ()
 
 
 class BlueGreenApp(pulumi.ComponentResource):
@@ -243,7 +246,7 @@ class BlueGreenApp(pulumi.ComponentResource):
                     spec=app_pod_spec(args, color, image),
                 ),
             ),
-            opts=self._child(depends_on=after),
+            opts=self._child(depends_on=[*(after or []), *args.database_dependencies] or None),
         )
 
     def _hpa(self, args: BlueGreenAppArgs,

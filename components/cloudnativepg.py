@@ -18,22 +18,22 @@ import pulumi_kubernetes as k8s
 from components.database_access import (
     APP_DATABASE,
     CLUSTER_LABEL,
-    POD_ROLE_LABEL,
     POOLER_LABEL,
     SHARED_CREDENTIALS_SECRET,
     instance_selector,
+    pooler_name,
+    pooler_selector,
 )
 from components.labels import common_labels, object_metadata
 from components.vocabulary import (
     APP_NAME,
     DATABASE_INSTANCES_MONITOR,
     DATABASE_OBJECT_STORE,
-    DATABASE_POOLER,
     DATABASE_POOLER_MONITOR,
     DATABASE_S3_SECRET,
     DATABASE_SOURCE_STORE,
 )
-from settings.cloudnativepg import DatabaseObjectStore
+from settings.cloudnativepg import DEFAULT_CLUSTER_NAME, DatabaseObjectStore
 from settings.database import Database
 
 BARMAN_CLOUD_PLUGIN = "barman-cloud.cloudnative-pg.io"
@@ -200,10 +200,10 @@ def scheduled_backup_spec(database: Database, cluster: str) -> dict:
     }
 
 
-def pooler_spec(database: Database) -> dict:
+def pooler_spec(database: Database, cluster: str) -> dict:
     pooler = database.cloudnativepg.pooler
     return {
-        "cluster": {"name": database.serving_cluster_name},
+        "cluster": {"name": cluster},
         "instances": pooler.instances,
         "type": "rw",
         "pgbouncer": {
@@ -229,7 +229,7 @@ def pooler_spec(database: Database) -> dict:
                         "maxSkew": 1,
                         "topologyKey": "kubernetes.io/hostname",
                         "whenUnsatisfiable": "ScheduleAnyway",
-                        "labelSelector": {"matchLabels": {POOLER_LABEL: DATABASE_POOLER}},
+                        "labelSelector": {"matchLabels": {POOLER_LABEL: pooler_name(cluster)}},
                     }
                 ],
             },
@@ -273,6 +273,8 @@ class InClusterDatabase(pulumi.ComponentResource):
     """The Cluster the app, the pooler and the dumps use."""
     pooler_name: pulumi.Output[str]
     """The PgBouncer Pooler in DATABASE_URL."""
+    pooler: pulumi.Resource
+    """That Pooler: the app's pods wait for it (they connect through it)."""
 
     def __init__(self, name: str, args: InClusterDatabaseArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("monad:data:InClusterDatabase", name, None, opts)
@@ -329,11 +331,17 @@ class InClusterDatabase(pulumi.ComponentResource):
             # cluster becomes cloudnativepg.clusterName the resource (and its
             # data) stays the same. Bootstrap only matters at creation:
             # ignoring later changes to it keeps that rename from touching
-            # the running cluster.
+            # the running cluster. The external cluster a recovery read from
+            # stays with it: the operator's webhook validates every update
+            # as a whole, and a bootstrap.recovery.source naming no external
+            # cluster is refused (cluster_webhook.go,
+            # validateBootstrapRecoverySource). A DR site's external
+            # clusters are its topology, managed.
             clusters[cluster] = custom(
                 f"cluster-{cluster}", "postgresql.cnpg.io/v1", "Cluster", cluster,
                 cluster_spec(database, cluster, creates_databases=args.restore_drill),
-                depends_on=stores, ignore_changes=["spec.bootstrap"],
+                depends_on=stores,
+                ignore_changes=["spec.bootstrap", *([] if database.replica.enabled else ["spec.externalClusters"])],
                 # Deleting a Cluster deletes its volumes. The serving one is
                 # retained if it ever leaves the program (database.kind or a
                 # clusterName changed by mistake): Pulumi forgets it, it keeps
@@ -345,14 +353,18 @@ class InClusterDatabase(pulumi.ComponentResource):
             custom(f"scheduled-backup-{cluster}", "postgresql.cnpg.io/v1", "ScheduledBackup", f"{cluster}-daily",
                    scheduled_backup_spec(database, cluster), depends_on=[clusters[cluster]])
         serving = database.serving_cluster_name
-        pooler = custom("pooler", "postgresql.cnpg.io/v1", "Pooler", DATABASE_POOLER, pooler_spec(database),
-                        depends_on=[clusters[serving]])
+        # The serving cluster's own Pooler: spec.cluster cannot change, so
+        # serving a recovered cluster creates its Pooler (and the app moves
+        # to it); the old one goes at the end of that `up`.
+        pooler = custom(f"pooler-{serving}", "postgresql.cnpg.io/v1", "Pooler", pooler_name(serving),
+                        pooler_spec(database, serving), depends_on=[clusters[serving]],
+                        aliases=[pulumi.Alias(name=f"{name}-pooler")] if serving == DEFAULT_CLUSTER_NAME else None)
         custom("instances-pod-monitor", "monitoring.coreos.com/v1", "PodMonitor", DATABASE_INSTANCES_MONITOR,
                pod_monitor_spec(instance_selector(database.cluster_names), args.namespace_name,
                                 [CLUSTER_LABEL, "cnpg.io/instanceRole"], args.scrape_interval_seconds),
                labels=args.operator_labels)
         custom("pooler-pod-monitor", "monitoring.coreos.com/v1", "PodMonitor", DATABASE_POOLER_MONITOR,
-               pod_monitor_spec({"matchLabels": {POD_ROLE_LABEL: "pooler", POOLER_LABEL: DATABASE_POOLER}},
+               pod_monitor_spec(pooler_selector(database.cluster_names),
                                 args.namespace_name, [POOLER_LABEL], args.scrape_interval_seconds),
                labels=args.operator_labels, depends_on=[pooler])
         for policy_name, policy_spec in args.network_policies:
@@ -364,7 +376,8 @@ class InClusterDatabase(pulumi.ComponentResource):
             )
         self.cluster_names = pulumi.Output.from_input(list(database.cluster_names))
         self.serving_cluster_name = pulumi.Output.from_input(serving)
-        self.pooler_name = pooler.urn.apply(lambda _: DATABASE_POOLER)
+        self.pooler = pooler
+        self.pooler_name = pooler.urn.apply(lambda _: pooler_name(serving))
         self.register_outputs({
             "cluster_names": self.cluster_names,
             "serving_cluster_name": self.serving_cluster_name,

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from components.egress import egress_rule
-from components.vocabulary import DATABASE_POOLER
 from settings import EgressTarget
 
 POSTGRES_PORT = 5432
@@ -41,8 +40,33 @@ def instance_selector(clusters: tuple[str, ...]) -> dict:
     }
 
 
-def pooler_selector() -> dict:
-    return {"matchLabels": {POD_ROLE_LABEL: "pooler", POOLER_LABEL: DATABASE_POOLER}}
+def database_pod_selector(clusters: tuple[str, ...]) -> dict:
+    """Every pod that runs PostgreSQL for these clusters: the instances and
+    the operator's bootstrap Jobs (initdb, join, full-recovery, ...), whose
+    pods carry cnpg.io/jobRole and no cnpg.io/podRole (cloudnative-pg
+    pkg/specs/jobs.go, CreatePrimaryJob); not the poolers."""
+    return {
+        "matchExpressions": [
+            {"key": CLUSTER_LABEL, "operator": "In", "values": sorted(clusters)},
+            {"key": POD_ROLE_LABEL, "operator": "NotIn", "values": ["pooler"]},
+        ],
+    }
+
+
+def pooler_name(cluster: str) -> str:
+    """Each cluster's own Pooler: a Pooler's spec.cluster is immutable
+    (cloudnative-pg api/v1/pooler_types.go, XValidation "self == oldSelf"),
+    so serving another cluster means another Pooler. The default cluster's
+    is the runbook's monad-synapse-db-pooler-rw."""
+    return f"{cluster}-pooler-rw"
+
+
+def pooler_selector(clusters: tuple[str, ...]) -> dict:
+    """The PgBouncer pods of these clusters' Poolers (pkg/specs/pgbouncer/deployments.go)."""
+    return {
+        "matchLabels": {POD_ROLE_LABEL: "pooler"},
+        "matchExpressions": [{"key": CLUSTER_LABEL, "operator": "In", "values": sorted(clusters)}],
+    }
 
 
 @dataclass(frozen=True)
@@ -125,13 +149,13 @@ class AppDatabase:
                                 namespace=self.namespace)
         return [
             *access.credentials_env(),
-            {"name": "DATABASE_URL", "value": access.url(DATABASE_POOLER)},
+            {"name": "DATABASE_URL", "value": access.url(pooler_name(self.cluster))},
             {"name": "DATABASE_READ_URL", "value": access.url(self.read_service)},
         ]
 
     def egress(self) -> list[dict]:
         port = [{"protocol": "TCP", "port": POSTGRES_PORT}]
-        return [{"to": [{"podSelector": pooler_selector()}], "ports": port}, _to_instances(self.cluster)]
+        return [{"to": [{"podSelector": pooler_selector((self.cluster,))}], "ports": port}, _to_instances(self.cluster)]
 
 
 # Our own credentials Secret for the application role, used instead of the

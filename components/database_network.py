@@ -4,7 +4,7 @@ namespace's default-deny (network_policy.py) refuses everything else."""
 
 from __future__ import annotations
 
-from components.database_access import POSTGRES_PORT, instance_selector, pooler_selector
+from components.database_access import POSTGRES_PORT, database_pod_selector, instance_selector, pooler_selector
 from components.egress import ip_blocks
 from components.labels import NAME_LABEL, selector_labels
 from components.vocabulary import DATABASE_POOLER
@@ -30,10 +30,16 @@ def _namespace(name: str) -> dict:
 
 def database_policies(database: Database, monitoring_namespace: str, exporter_labels: dict,
                       backup_job_name: str) -> list[tuple[str, dict]]:
-    """(name, spec) of each policy: the instances, and the pooler.
+    """(name, spec) of each policy: the PostgreSQL pods (instances and the
+    operator's Jobs), and the poolers.
     `exporter_labels` select the PostgreSQL exporter's pods."""
     cnpg = database.cloudnativepg
+    # The instances and the operator's bootstrap Jobs (their pods need the
+    # same flows: initdb the API server, join the primary, a recovery the
+    # object store); clients connect to the instances only.
+    postgres_pods = database_pod_selector(database.cluster_names)
     instances = instance_selector(database.cluster_names)
+    poolers = pooler_selector(database.cluster_names)
     api_server = {"to": [{"ipBlock": block} for block in ip_blocks(EgressTarget(cidrs=cnpg.api_server_cidrs, port=443))],
                   "ports": _tcp(*API_SERVER_PORTS)}
     stores = [store for store in (cnpg.object_store, database.replica.source.object_store) if store is not None]
@@ -43,25 +49,25 @@ def database_policies(database: Database, monitoring_namespace: str, exporter_la
         for store in stores
     ]
     clients = [
-        {"podSelector": pooler_selector()},
+        {"podSelector": poolers},
         # The app's DATABASE_READ_URL goes to the instances directly.
         {"podSelector": {"matchLabels": selector_labels()}},
         {"podSelector": {"matchLabels": dict(exporter_labels)}},
         {"podSelector": {"matchLabels": {NAME_LABEL: backup_job_name}}},
     ]
     instance_policy = {
-        "podSelector": instances,
+        "podSelector": postgres_pods,
         "policyTypes": ["Ingress", "Egress"],
         "ingress": [
             {"from": clients, "ports": _tcp(POSTGRES_PORT)},
-            # Streaming replication and a joining standby's base backup.
-            {"from": [{"podSelector": instances}], "ports": _tcp(POSTGRES_PORT, STATUS_PORT)},
+            # Streaming replication and a joining standby's base backup (the join Job's pod).
+            {"from": [{"podSelector": postgres_pods}], "ports": _tcp(POSTGRES_PORT, STATUS_PORT)},
             # The operator: status polls, and its own connections.
             {"from": [_namespace(cnpg.operator_namespace)], "ports": _tcp(POSTGRES_PORT, STATUS_PORT)},
             {"from": [_namespace(monitoring_namespace)], "ports": _tcp(INSTANCE_METRICS_PORT)},
         ],
         "egress": [
-            {"to": [{"podSelector": instances}], "ports": _tcp(POSTGRES_PORT, STATUS_PORT)},
+            {"to": [{"podSelector": postgres_pods}], "ports": _tcp(POSTGRES_PORT, STATUS_PORT)},
             # The instance manager watches its Cluster through the API server.
             api_server,
             # WAL and base backups out, recovery and the DR replica in.
@@ -69,7 +75,7 @@ def database_policies(database: Database, monitoring_namespace: str, exporter_la
         ],
     }
     pooler_policy = {
-        "podSelector": pooler_selector(),
+        "podSelector": poolers,
         "policyTypes": ["Ingress", "Egress"],
         "ingress": [
             {"from": [{"podSelector": {"matchLabels": selector_labels()}}], "ports": _tcp(POSTGRES_PORT)},

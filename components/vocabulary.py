@@ -50,9 +50,10 @@ class Recorded:
 PROMOTION_ANALYSIS = f"{APP_NAME}-promotion-analysis"
 
 # The in-cluster database (database.kind cloudnativepg). The cluster's own
-# name is a setting (a point-in-time recovery creates a new one); the
-# pooler keeps its name whichever cluster it fronts, so the app's
-# DATABASE_URL host never changes.
+# name is a setting (a point-in-time recovery creates a new one); each
+# cluster has its own Pooler, <cluster>-pooler-rw (database_access.py): the
+# default cluster's is the runbook's name, and names the PodMonitor and the
+# poolers' NetworkPolicy whichever cluster serves.
 DATABASE_POOLER = POOLER_NAME
 DATABASE_OBJECT_STORE = "monad-synapse-db-store"
 DATABASE_SOURCE_STORE = "monad-synapse-db-source-store"

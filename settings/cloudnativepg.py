@@ -196,11 +196,12 @@ def _check_cluster_name(name: str) -> str:
     # CloudNativePG wants a DNS label; keep room for those suffixes.
     if not re.fullmatch(r"[a-z]([-a-z0-9]{0,48}[a-z0-9])?", name):
         raise _custom_error("bad_cluster_name", "must be a DNS label of at most 50 characters, starting with a letter")
-    # The pooler's own Service is named after it: a cluster may not be
-    # (CloudNativePG's Pooler webhook), nor own a <name>-rw of that name.
-    if name in (POOLER_NAME, POOLER_NAME.removesuffix("-rw")):
-        raise _custom_error("cluster_name_taken", "{value} is the pooler's name (or its cluster's -rw Service would "
-                            "be); pick another", value=name)
+    # Each cluster's Pooler, <cluster>-pooler-rw, names its Service: no
+    # cluster may take that name (CloudNativePG's Pooler webhook), nor own a
+    # <name>-rw Service of that name.
+    if name.endswith(("-pooler-rw", "-pooler")):
+        raise _custom_error("cluster_name_taken", "{value} ends like a pooler's name (<cluster>-pooler-rw, whose "
+                            "Service a cluster's -rw Service would collide with); pick another", value=name)
     return name
 
 

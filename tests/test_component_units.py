@@ -239,7 +239,7 @@ def test_database_component_with_fake_args(run_component):
     # Deleting a Cluster deletes its data: the serving one is retained if it
     # ever leaves the program; bootstrap is ignored after creation.
     (resource,) = [r for r in run.resources if r.is_kubernetes and r.inputs["kind"] == "Cluster"]
-    assert resource.retain_on_delete and resource.ignore_changes == ("spec.bootstrap",)
+    assert resource.retain_on_delete and resource.ignore_changes == ("spec.bootstrap", "spec.externalClusters")
     assert all(r.parent for r in run.resources if r.is_kubernetes)
 
 
@@ -255,9 +255,13 @@ def test_database_component_through_a_point_in_time_recovery(run_component):
     assert recovered["plugins"][0]["parameters"]["serverName"] == "monad-synapse-db-pitr-202611290900"
     assert clusters["monad-synapse-db"].retain_on_delete and not clusters["monad-synapse-db-pitr-202611290900"].retain_on_delete
 
+    assert objects_of(run)["Pooler/monad-synapse-db-pooler-rw"]["spec"]["cluster"] == {"name": "monad-synapse-db"}
     switched = run_database(run_component, database(recovery={**recovery, "serveApp": True}))
     objects = objects_of(switched)
-    assert objects["Pooler/monad-synapse-db-pooler-rw"]["spec"]["cluster"] == {"name": "monad-synapse-db-pitr-202611290900"}
+    # A Pooler's cluster cannot change: the recovered cluster gets its own,
+    # and the old one is no longer declared.
+    poolers = {key: obj["spec"]["cluster"]["name"] for key, obj in objects.items() if key.startswith("Pooler/")}
+    assert poolers == {"Pooler/monad-synapse-db-pitr-202611290900-pooler-rw": "monad-synapse-db-pitr-202611290900"}
     retained = {r.inputs["metadata"]["name"]: r.retain_on_delete for r in switched.resources
                 if r.is_kubernetes and r.inputs["kind"] == "Cluster"}
     # The old cluster no longer serves: the retire step may delete it.

@@ -173,36 +173,79 @@ def test_tidying_the_config_after_a_recovery_changes_only_what_ignoreChanges_cov
     assert all(field.startswith(("spec.bootstrap", "spec.externalClusters")) for field in change.fields), change.fields
 
 
-def test_the_database_network_allows_exactly_the_flows_it_needs(stack_objects):
+def network_of(objects: dict[str, dict]):
+    from tools.network_policy import Cluster
+
+    return Cluster().add_policies(objects.values())
+
+
+def app_pod(color: str = "blue"):
+    from tools.network_policy import Pod
+
+    return Pod("production", {"app.kubernetes.io/name": "monad-synapse", "monad-synapse.com/color": color,
+                              "app.kubernetes.io/component": "web"})
+
+
+API_SERVER = "10.0.0.1"  # the kubernetes Service's endpoint, inside api_server_cidrs
+OBJECT_STORE = "52.216.8.1"
+
+
+@pytest.mark.parametrize("step", ["running", "recovering"])
+def test_every_pod_the_operator_creates_can_do_its_job_and_nothing_else_gets_in(stack_objects, step):
+    """The operator's own pods, with the labels its source gives them
+    (tools.operator_pods), evaluated against the rendered NetworkPolicies:
+    the bootstrap Jobs carry cnpg.io/jobRole, not cnpg.io/podRole."""
+    from tools.network_policy import Address, Pod
+    from tools.operator_pods import instance_pod, job_pod, pooler_pod
+
+    sets = (*CLOUDNATIVEPG, "maintenanceMode=true", *(RECOVERY if step == "recovering" else ()))
+    objects = stack_objects("production", *sets, secrets=DATABASE_S3_SECRETS)
+    network = network_of(objects)
+    cluster = "monad-synapse-db-pitr-202611291000" if step == "recovering" else "monad-synapse-db"
+    inherited = {"app": "postgresql"}
+    primary = instance_pod("production", cluster, 1, primary=True, inherited=inherited)
+    replica = instance_pod("production", cluster, 2, primary=False, inherited=inherited)
+    api, store = Address(API_SERVER), Address(OBJECT_STORE)
+    operator = Pod("cnpg-system", {"app.kubernetes.io/name": "cloudnative-pg"})
+    prometheus = Pod("monitoring", {"app.kubernetes.io/name": "prometheus"})
+    needs = [
+        # Bootstrap: initdb talks to the API server; a standby joins from the
+        # primary; a recovery (and a DR replica) reads the object store.
+        (job_pod("production", cluster, "initdb", inherited=inherited), api, 443),
+        (job_pod("production", cluster, "join", 2, inherited=inherited), primary, 5432),
+        (job_pod("production", cluster, "join", 2, inherited=inherited), api, 6443),
+        (job_pod("production", cluster, "full-recovery", inherited=inherited), store, 443),
+        (job_pod("production", cluster, "full-recovery", inherited=inherited), api, 443),
+        # Running: replication, archiving, the operator's status polls, metrics.
+        (replica, primary, 5432), (primary, store, 443), (primary, api, 443),
+        (operator, primary, 8000), (prometheus, primary, 9187),
+    ]
+    if step == "running":
+        pooler = pooler_pod("production", cluster, f"{cluster}-pooler-rw",
+                            {"app.kubernetes.io/part-of": "monad-synapse"})
+        needs += [(app_pod(), pooler, 5432), (pooler, primary, 5432), (pooler, api, 443),
+                  (prometheus, pooler, 9127), (app_pod("green"), replica, 5432)]
+    refused = [(source.name or source.labels, getattr(target, "name", target), port)
+               for source, target, port in needs if not network.allows(source, target, port)]
+    assert refused == []
+    stranger = Pod("production", {"app.kubernetes.io/name": "debug"})
+    denied = [(stranger, primary, 5432), (app_pod(), primary, 8000), (Pod("other", {}), primary, 5432),
+              (job_pod("production", cluster, "initdb", inherited=inherited), Address("169.254.169.254"), 80),
+              (primary, Address("8.8.8.8"), 5432)]
+    assert [case for case in denied if network.allows(*case)] == []
+
+
+def test_the_bootstrap_jobs_were_shut_out_by_an_instance_only_policy(stack_objects):
+    """The model can fail: a policy that selects only podRole=instance
+    leaves the Jobs' pods to default-deny (the defect this replaces)."""
+    from tools.network_policy import Address
+    from tools.operator_pods import job_pod
+
     objects = stack_objects("production", *CLOUDNATIVEPG, secrets=DATABASE_S3_SECRETS)
-    instances = objects["NetworkPolicy/production/monad-synapse-db-instances"]["spec"]
-    pooler = objects["NetworkPolicy/production/monad-synapse-db-pooler-rw"]["spec"]
-
-    def sources(policy: dict, port: int) -> list[dict]:
-        return [peer for rule in policy["ingress"] if {"protocol": "TCP", "port": port} in rule["ports"]
-                for peer in rule["from"]]
-
-    def destinations(policy: dict, port: int) -> list[dict]:
-        return [peer for rule in policy["egress"] if {"protocol": "TCP", "port": port} in rule["ports"]
-                for peer in rule["to"]]
-
-    namespace_of = lambda peer: peer.get("namespaceSelector", {}).get("matchLabels", {}).get(  # noqa: E731
-        "kubernetes.io/metadata.name")
-    # The app to the pooler, the pooler to the instances.
-    assert {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "monad-synapse"}}} in sources(pooler, 5432)
-    assert {"podSelector": pooler["podSelector"]} in sources(instances, 5432)
-    assert {"podSelector": instances["podSelector"]} in destinations(pooler, 5432)
-    # Instance to instance (replication), and the operator to the instances.
-    assert {"podSelector": instances["podSelector"]} in sources(instances, 5432)
-    assert {"podSelector": instances["podSelector"]} in destinations(instances, 5432)
-    assert "cnpg-system" in {namespace_of(peer) for peer in sources(instances, 8000)}
-    # The instances to object storage (443), never the metadata endpoint.
-    storage = [peer["ipBlock"] for peer in destinations(instances, 443) if "ipBlock" in peer]
-    assert {"cidr": "0.0.0.0/0", "except": ["169.254.0.0/16"]} in storage
-    # Nothing else reaches the instances from outside the namespace but the
-    # operator and the monitoring namespace.
-    outside = {namespace_of(peer) for rule in instances["ingress"] for peer in rule["from"] if namespace_of(peer)}
-    assert outside == {"cnpg-system", "monitoring"}
+    policy = objects["NetworkPolicy/production/monad-synapse-db-instances"]
+    narrowed = {**policy, "spec": {**policy["spec"], "podSelector": {"matchLabels": {"cnpg.io/podRole": "instance"}}}}
+    network = network_of({**objects, "NetworkPolicy/production/monad-synapse-db-instances": narrowed})
+    assert not network.allows(job_pod("production", "monad-synapse-db", "initdb"), Address(API_SERVER), 443)
 
 
 def test_the_infrastructure_dashboard_has_a_database_row_only_in_that_mode(stack_objects):

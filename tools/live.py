@@ -25,10 +25,11 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional
 
+from tools.admission import AdmissionRefused, admit
 from tools.manifest import kubernetes_identity
 from tools.provider_rules import ProviderConfig, provider_diff
 
-__all__ = ["AlreadyExists", "ApplyConflict", "LiveCluster", "ProviderConfig", "api_server_defaults", "field_path",
+__all__ = ["AdmissionRefused", "AlreadyExists", "ApplyConflict", "LiveCluster", "ProviderConfig", "api_server_defaults", "field_path",
            "provider_diff"]
 
 PULUMI_MANAGER = "pulumi-kubernetes"
@@ -185,7 +186,7 @@ class LiveCluster:
         no longer applies is removed when nobody else owns it, then defaulted."""
         identity = kubernetes_identity(config)
         live = copy.deepcopy(self.objects.get(identity, {}))
-        owners = self.managers.setdefault(identity, {})
+        owners = copy.deepcopy(self.managers.get(identity, {}))
         applied = {
             path: value
             for path, value in _flatten(config).items()
@@ -210,6 +211,10 @@ class LiveCluster:
             else:
                 owners.setdefault(path, set()).add(manager)
             _set(live, path, value)
+        # Admission judges the whole merged object against the live one
+        # (tools.admission): refused, nothing changes.
+        admit(live, self.objects.get(identity))
+        self.managers[identity] = owners
         self.objects[identity] = api_server_defaults(live)
         return copy.deepcopy(self.objects[identity])
 

@@ -9,7 +9,7 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Optional
 
-from tools.live import AlreadyExists, ApplyConflict, LiveCluster
+from tools.live import AdmissionRefused, AlreadyExists, ApplyConflict, LiveCluster
 from tools.manifest import kubernetes_identity
 from tools.provider_rules import ProviderConfig, provider_diff
 
@@ -219,7 +219,7 @@ def simulate_up(
             steps.append(Step(resource.urn, identity, "failed", str(error)))
             resources[resource.urn] = inputs
             init_errors.add(resource.urn)
-        except (AlreadyExists, ApplyConflict) as error:
+        except (AdmissionRefused, AlreadyExists, ApplyConflict) as error:
             failed_urns.add(resource.urn)
             steps.append(Step(resource.urn, identity, "failed", str(error)))
             if before is not None and not old_removed:
