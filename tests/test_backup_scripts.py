@@ -417,3 +417,46 @@ def test_object_storage_download_refuses_paths_and_missing_dumps(server, object_
     assert s3(server, env, "download", "latest").returncode != 0
     assert s3(server, env, "download", "../x.dump").returncode != 0
     assert s3(server, env, "bogus").returncode != 0
+
+
+# --- a database shaped like CloudNativePG's ---------------------------------------
+# initdb's app database is owned by the app role, which the dumps, the drill
+# and restores run as; pg_stat_statements is created in it by the superuser
+# (postInitApplicationSQL), so the app role does not own the extension.
+
+APP_PASSWORD = "App-Role-Passw0rd"
+
+
+@pytest.fixture(scope="module")
+def cnpg_shaped(server):
+    psql(server, "postgres", "DROP DATABASE IF EXISTS cnpg_app")
+    psql(server, "postgres", "DROP ROLE IF EXISTS cnpg_app")
+    psql(server, "postgres", f"CREATE ROLE cnpg_app LOGIN CREATEDB PASSWORD '{APP_PASSWORD}'")
+    psql(server, "postgres", "CREATE DATABASE cnpg_app OWNER cnpg_app")
+    psql(server, "cnpg_app", "CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+    app_url = server["url"].replace(f"postgres:{PASSWORD}@", f"cnpg_app:{APP_PASSWORD}@") + "/cnpg_app"
+    subprocess.run(["psql", "--no-psqlrc", "--quiet", "-v", "ON_ERROR_STOP=1", f"--dbname={app_url}", "-c", FIXTURE_SQL],
+                   env=env_for(server), capture_output=True, text=True, check=True)
+    assert psql(server, "cnpg_app", "SELECT extowner::regrole FROM pg_extension WHERE extname = "
+                                    "'pg_stat_statements'") == "postgres"
+    return app_url
+
+
+def test_a_restore_as_the_app_role_over_its_live_database_keeps_the_superusers_extension(server, cnpg_shaped, tmp_path):
+    assert run_script(server, "backup.sh", DATABASE_URL=cnpg_shaped, BACKUP_DIR=str(tmp_path),
+                      RETENTION_DAYS="7").returncode == 0
+    psql(server, "cnpg_app", "DELETE FROM bets WHERE id > 100")
+    restored = run_script(server, "restore.sh", BACKUP_DIR=str(tmp_path), RESTORE_FROM="latest",
+                          DATABASE_URL=cnpg_shaped, RESTORE_REQUEST_ID="cnpg-shaped")
+    assert restored.returncode == 0, restored.stderr
+    assert psql(server, "cnpg_app", "SELECT count(*) FROM bets") == "5000"
+    assert psql(server, "cnpg_app", "SELECT count(*) FROM pg_extension WHERE extname = 'pg_stat_statements'") == "1"
+
+
+def test_the_drill_as_the_app_role_restores_into_a_scratch_database(server, cnpg_shaped, tmp_path):
+    assert run_script(server, "backup.sh", DATABASE_URL=cnpg_shaped, BACKUP_DIR=str(tmp_path),
+                      RETENTION_DAYS="7").returncode == 0
+    result = run_script(server, "drill.sh", DATABASE_URL=cnpg_shaped, BACKUP_DIR=str(tmp_path),
+                        DRILL_SANITY_QUERY="SELECT count(*) FROM bets")
+    assert result.returncode == 0, result.stderr
+    assert "sanity query returned 5000" in result.stderr

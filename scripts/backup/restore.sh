@@ -85,11 +85,23 @@ if [ -f "$dump.sha256" ]; then
 fi
 verify_dump "$dump" || { mark_failed; fail "$name does not read back with pg_restore --list"; }
 
+# Extensions are the superuser's: CloudNativePG creates pg_stat_statements in
+# the app database at initdb (postInitApplicationSQL), and the app role this
+# runs as may neither drop nor create it ("must be owner of extension",
+# "must be superuser to create this extension"). They hold no data: leave
+# their entries out of the restore (pg_restore --use-list), and the target
+# keeps the extensions it has.
+toc=$(mktemp)
+trap 'rm -f "$toc"' EXIT
+pg_restore --list "$dump" | grep -v -E '^[0-9]+; [0-9]+ [0-9]+ (EXTENSION|COMMENT - EXTENSION) ' > "$toc" \
+  || { mark_failed; fail "cannot read the table of contents of $name"; }
+
 log "restoring $name"
 # One transaction: the restore and the ledger's "done" commit together, or
 # neither does and the database is left as it was.
 if ! {
-  pg_restore --clean --if-exists --no-owner --no-privileges --exclude-schema=monad_synapse_ops --file=- "$dump" \
+  pg_restore --clean --if-exists --no-owner --no-privileges --exclude-schema=monad_synapse_ops --use-list="$toc" \
+    --file=- "$dump" \
     || printf '\\.\nSELECT 1 / 0 AS pg_restore_failed;\n'  # ends any COPY, then fails the transaction
   if [ "$scratch" != "1" ]; then
     printf "UPDATE monad_synapse_ops.restore_requests SET status = 'done', finished_at = now() WHERE request_id = %s;\n" \
