@@ -218,6 +218,8 @@ monitoring = AppMonitoring(
             rpo_seconds=database.rpo_seconds,
             base_backup_stale_after_seconds=database.cloudnativepg.backup.stale_after_seconds,
             replication_lag_seconds=database.cloudnativepg.replication_lag_seconds,
+            replica_site=database.replica.is_replica,
+            min_apply_delay_seconds=database.replica.min_apply_delay_seconds,
         ) if in_cluster else None,
     ),
     # Its objects live in the namespace: create it first, delete them first.

@@ -38,11 +38,23 @@ def alerts(context: RuleContext) -> list[Alert]:
         ),
         Alert(
             "MonadSynapseDatabaseDown",
-            f'(max(pg_up{{job="{POSTGRES_EXPORTER}", {ns()}}}) or vector(0)) < 1',
+            # pg_up comes from the exporter, which runs one pod: while it
+            # restarts there is no pg_up at all, and that is not the database
+            # down (MonadSynapseDatabaseExporterDown says so, as a warning).
+            f'max(pg_up{{job="{POSTGRES_EXPORTER}", {ns()}}}) < 1',
             "critical",
             "PostgreSQL is unavailable",
-            "The PostgreSQL exporter cannot reach the database (or is itself down) for 1 minute.",
+            "The PostgreSQL exporter runs but cannot reach the database, for 1 minute.",
             "1m",
+        ),
+        Alert(
+            "MonadSynapseDatabaseExporterDown",
+            f'(max(up{{job="{POSTGRES_EXPORTER}", {ns()}}}) or vector(0)) < 1',
+            "warning",
+            "The PostgreSQL exporter is not scraped",
+            "No PostgreSQL exporter pod has answered a scrape for 5 minutes: database alerts that read pg_* "
+            "metrics are blind meanwhile.",
+            "5m",
         ),
         Alert(
             "MonadSynapseHighErrorRate",

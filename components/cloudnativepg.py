@@ -145,7 +145,9 @@ def cluster_spec(database: Database, cluster: str, creates_databases: bool = Fal
         # capabilities dropped; the seccomp profile is stated, not assumed.
         "seccompProfile": {"type": "RuntimeDefault"},
         "enableSuperuserAccess": False,
-        "enablePDB": True,
+        # One instance: a PDB would block every node drain (nothing else can
+        # serve), so the operator's own PDB is off (its default is on).
+        "enablePDB": cnpg.instances > 1,
         "primaryUpdateStrategy": "unsupervised",
         "primaryUpdateMethod": "switchover",
         "affinity": {"topologyKey": "kubernetes.io/hostname", "podAntiAffinityType": "preferred"},

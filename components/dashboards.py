@@ -117,7 +117,10 @@ def _database_row(board: dashboard.Dashboard, context: DashboardContext) -> dash
         .with_panel(_series(f"Instances up (of {watch.instances})", "none",
             _query(f"sum by ({CLUSTER_LABEL}) (cnpg_collector_up{{{instances}}})", f"{{{{{CLUSTER_LABEL}}}}}")))
         .with_panel(_series("PgBouncer pods up", "none",
-            _query(f'sum(cnpg_pgbouncer_up{{job="{watch.pooler_job}", namespace="{ns}"}})', "pooler")))
+            # No cnpg_pgbouncer_up is exported: answering pods whose PgBouncer answered too.
+            _query(f'count(up{{job="{watch.pooler_job}", namespace="{ns}"}} == 1 unless on (pod) '
+                   f'cnpg_pgbouncer_last_collection_error{{job="{watch.pooler_job}", namespace="{ns}"}} == 1)',
+                   "pooler")))
     )
 
 

@@ -2,7 +2,8 @@
 backups, replication, instances and the pooler. Metric names are
 CloudNativePG's default monitoring queries (config/manager/default-monitoring.yaml
 in cloudnative-pg), its PgBouncer collector, and the Barman Cloud plugin's
-metrics (prefixed with its sanitized name)."""
+metrics (prefixed with its sanitized name): tools/exporter_metrics.py lists
+what each really exports, and tests/test_vocabulary.py holds these to it."""
 
 from __future__ import annotations
 
@@ -18,11 +19,17 @@ PLUGIN_METRICS = "barman_cloud_cloudnative_pg_io"
 
 
 def database_alerts(context: RuleContext, watch: DatabaseWatch) -> list[Alert]:
-    instances = label_matchers(job=watch.instances_job, namespace=context.namespace)
     # The primary, or a replica site's designated primary: the one archiving.
     primary = label_matchers(job=watch.instances_job, namespace=context.namespace, **{ROLE_LABEL: "primary"})
     serving = label_matchers(job=watch.instances_job, namespace=context.namespace, **{CLUSTER_LABEL: watch.serving_cluster})
     pooler = label_matchers(job=watch.pooler_job, namespace=context.namespace)
+    # Streaming standbys of this site. On a DR site the designated primary
+    # replays the other site's archive with no WAL receiver, so CloudNativePG's
+    # lag (now - last replayed transaction, default-monitoring.yaml
+    # pg_replication) grows whenever the main site is quiet: it is not
+    # watched here (the archive's freshness is the main site's RPO alert).
+    standbys = label_matchers(job=watch.instances_job, namespace=context.namespace, **{ROLE_LABEL: "replica"})
+    lag_threshold = watch.replication_lag_seconds + watch.min_apply_delay_seconds
     last_backup = f"max by ({CLUSTER_LABEL}) ({PLUGIN_METRICS}_last_available_backup_timestamp{{{primary}}})"
     return [
         Alert(
@@ -51,6 +58,21 @@ def database_alerts(context: RuleContext, watch: DatabaseWatch) -> list[Alert]:
             "now loses more data than promised.",
         ),
         Alert(
+            "MonadSynapseDatabaseNeverArchived",
+            # A new (or recovered) cluster has no archived segment yet, so
+            # the RPO alert's seconds-since-last-archival has no value: WAL
+            # waiting longer than the RPO with nothing ever archived.
+            f'max by ({CLUSTER_LABEL}) (cnpg_collector_pg_wal_archive_status{{{primary}, value="ready"}}) > 0 '
+            f"unless on ({CLUSTER_LABEL}) max by ({CLUSTER_LABEL}) "
+            f"(cnpg_pg_stat_archiver_archived_count{{{primary}}}) > 0",
+            "critical",
+            "RPO at risk: no WAL segment was ever archived",
+            f"{{{{ $labels.{CLUSTER_LABEL} }}}} has had WAL waiting for the archive for {watch.rpo_seconds}s and has "
+            "never archived a segment: nothing it wrote can be recovered. Check the ObjectStore, its credentials "
+            "and the plugin's logs.",
+            f"{watch.rpo_seconds}s",
+        ),
+        Alert(
             "MonadSynapseDatabaseBaseBackupStale",
             f"time() - ({last_backup} > 0) > {watch.base_backup_stale_after_seconds}",
             "critical",
@@ -70,12 +92,13 @@ def database_alerts(context: RuleContext, watch: DatabaseWatch) -> list[Alert]:
         ),
         Alert(
             "MonadSynapseDatabaseReplicationLag",
-            f"max by ({CLUSTER_LABEL}, pod) (cnpg_pg_replication_lag{{{instances}}}) > {watch.replication_lag_seconds}",
+            f"max by ({CLUSTER_LABEL}, pod) (cnpg_pg_replication_lag{{{standbys}}}) > {lag_threshold}",
             "warning",
             "A database standby lags behind",
             f"Standby {{{{ $labels.pod }}}} replays WAL {{{{ $value | humanizeDuration }}}} behind, more than "
-            f"{watch.replication_lag_seconds}s: a failover to it would lose that much, and reads from the "
-            "read-only service are stale.",
+            f"{lag_threshold}s" + (f" (minApplyDelay {watch.min_apply_delay_seconds}s included)"
+                                   if watch.min_apply_delay_seconds else "")
+            + ": a failover to it would lose that much, and reads from the read-only service are stale.",
             "5m",
         ),
         Alert(
@@ -89,10 +112,15 @@ def database_alerts(context: RuleContext, watch: DatabaseWatch) -> list[Alert]:
         ),
         Alert(
             "MonadSynapseDatabasePoolerDown",
-            f"(sum(cnpg_pgbouncer_up{{{pooler}}}) or vector(0)) < 1",
+            # CloudNativePG exports no "up" for PgBouncer (pgbouncer_collector.go
+            # declares cnpg_pgbouncer_up but never collects it): a pod counts
+            # when its scrape answers and its last collection from PgBouncer
+            # did not fail.
+            f"(count(up{{{pooler}}} == 1 unless on (pod) "
+            f"cnpg_pgbouncer_last_collection_error{{{pooler}}} == 1) or vector(0)) < 1",
             "critical",
             "The database connection pooler is down",
-            "No PgBouncer pod of the pooler is up for 2 minutes: the app cannot reach the database.",
+            "No PgBouncer pod of the pooler answers for 2 minutes: the app cannot reach the database.",
             "2m",
         ),
     ]

@@ -32,6 +32,10 @@ class DatabaseWatch:
     # No base backup for longer than this (schedule gap plus a margin) alerts.
     base_backup_stale_after_seconds: int
     replication_lag_seconds: int
+    # A DR site (a replica cluster): its designated primary replays the other
+    # site's archive, and every instance applies WAL min_apply_delay late.
+    replica_site: bool = False
+    min_apply_delay_seconds: int = 0
 
 
 @dataclass(frozen=True)

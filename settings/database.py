@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal, Optional
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from settings.base import _Model, _custom_error
-from settings.fields import matching
+from settings.fields import matching, parse_quantity
 from settings.cloudnativepg import (
     ARCHIVE_UPLOAD_MARGIN_SECONDS,
     DEFAULT_CLUSTER_NAME,
@@ -93,6 +93,26 @@ PromotionToken = Annotated[str, matching(
 Delay = Annotated[str, matching("bad_delay", r"([0-9]+(h|m|s))+", "must be a duration such as 1h, 30m or 1h30m")]
 
 
+_POSTGRES_SIZE = re.compile(r"^\s*([0-9]+)\s*(B|kB|MB|GB|TB)?\s*$")
+_POSTGRES_SIZE_UNITS = {"B": 1, "kB": 2**10, "MB": 2**20, "GB": 2**30, "TB": 2**40, None: 2**20}
+_POSTGRES_TIME = re.compile(r"^\s*([0-9]+)\s*(us|ms|s|min|h|d)?\s*$")
+_POSTGRES_TIME_UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1, "min": 60, "h": 3600, "d": 86400, None: 1}
+
+
+def postgres_size_bytes(value: str) -> Optional[int]:
+    """A PostgreSQL size parameter in bytes (min/max_wal_size: a bare number is
+    MB; units kB, MB, GB, TB are powers of 1024), as CloudNativePG's
+    parsePostgresQuantityValue reads it; None when it is not one."""
+    match = _POSTGRES_SIZE.match(str(value))
+    return int(match.group(1)) * _POSTGRES_SIZE_UNITS[match.group(2)] if match else None
+
+
+def postgres_duration_seconds(value: str) -> Optional[float]:
+    """A PostgreSQL time parameter whose bare unit is seconds (checkpoint_timeout)."""
+    match = _POSTGRES_TIME.match(str(value))
+    return int(match.group(1)) * _POSTGRES_TIME_UNITS[match.group(2)] if match else None
+
+
 class Replica(_Model):
     """CloudNativePG's distributed topology: both sites declare it; the one
     whose `primary` names itself is the primary, the other a replica cluster
@@ -130,11 +150,31 @@ class Replica(_Model):
             raise _custom_error("replica_without_source_store",
                                 "a replica site follows the source's WAL archive: give its bucket",
                                 field="source.objectStore.bucket", value=None, suggestion="monad-synapse-wal-main")
+        if not self.source.object_store.path:
+            # Left out, the path would be this site's namespace: the other
+            # site's archive is under *its* namespace (or its own path).
+            raise _custom_error("replica_source_path_required",
+                                "give the path of the other site's archive in its bucket: its "
+                                "database.cloudnativepg.objectStore.path, or else its namespace",
+                                field="source.objectStore.path", value=None, suggestion="production")
+        if self.promotion_token and self.min_apply_delay:
+            # cloudnative-pg internal/webhook/v1/cluster_webhook.go, validatePromotionToken.
+            raise _custom_error("token_with_apply_delay",
+                                "CloudNativePG refuses a promotion token together with minApplyDelay (\"minApplyDelay "
+                                "cannot be applied with a promotion token\"); remove minApplyDelay for the promotion",
+                                field="minApplyDelay", value=self.min_apply_delay, remove=True)
         return self
 
     @property
     def is_replica(self) -> bool:
         return self.enabled and self.primary != self.self_name
+
+    @property
+    def min_apply_delay_seconds(self) -> int:
+        """minApplyDelay in seconds (0 without one): a standby applies WAL that
+        much later on purpose."""
+        units = {"h": 3600, "m": 60, "s": 1}
+        return sum(int(number) * units[unit] for number, unit in re.findall(r"([0-9]+)(h|m|s)", self.min_apply_delay or ""))
 
 
 class Database(_Model):
@@ -219,6 +259,47 @@ class Database(_Model):
                 "database.replica.enabled false, then rebuild the other site from the recovered cluster",
                 field="recovery.targetTime", value=self.recovery.target_time, remove=True,
             )
+        return self
+
+    @model_validator(mode="after")
+    def _parameters_fit_the_volumes_and_the_rpo(self) -> "Database":
+        """What CloudNativePG's webhook refuses at apply time, refused now
+        (cluster_webhook.go, validateWalSizeConfiguration: min_wal_size below
+        max_wal_size, both below the WAL volume), and a checkpoint_timeout
+        longer than the RPO: after a restart, WAL written since the last
+        checkpoint is replayed from pg_wal, not the archive, and a lost volume
+        then loses up to checkpoint_timeout of it."""
+        if self.kind != "cloudnativepg":
+            return self
+        cnpg = self.cloudnativepg
+        parameters = dict(cnpg.postgresql.parameters)
+        min_wal = postgres_size_bytes(parameters.get("min_wal_size", "80MB"))
+        max_wal = postgres_size_bytes(parameters.get("max_wal_size", "1GB"))
+        prefix = "cloudnativepg.postgresql.parameters."
+        if min_wal is not None and max_wal is not None and min_wal >= max_wal:
+            raise _custom_error("min_wal_not_below_max", "min_wal_size must be smaller than max_wal_size ({maximum})",
+                                field=prefix + "min_wal_size", value=parameters.get("min_wal_size", "80MB"),
+                                maximum=parameters.get("max_wal_size", "1GB"), remove=True)
+        volume = parse_quantity(cnpg.wal_storage.size)
+        for name in ("min_wal_size", "max_wal_size"):
+            size = postgres_size_bytes(parameters[name]) if name in parameters else None
+            if size is not None and size >= volume:
+                raise _custom_error(
+                    "wal_size_beyond_volume",
+                    "{name} {value} does not fit the WAL volume ({volume}); CloudNativePG refuses it: lower it, "
+                    "or grow database.cloudnativepg.walStorage.size", field=prefix + name, name=name,
+                    value=parameters[name], volume=cnpg.wal_storage.size, suggestion=f"{int(volume * 3 // 4 // 2**20)}MB",
+                )
+        if "checkpoint_timeout" in parameters:
+            seconds = postgres_duration_seconds(parameters["checkpoint_timeout"])
+            if seconds is not None and seconds > self.rpo_seconds:
+                raise _custom_error(
+                    "checkpoint_beyond_rpo",
+                    "checkpoint_timeout {value} is longer than database.rpoSeconds ({rpo}s): after a restart up to "
+                    "that much WAL lives only in pg_wal; keep it at most the RPO",
+                    field=prefix + "checkpoint_timeout", value=parameters["checkpoint_timeout"], rpo=self.rpo_seconds,
+                    suggestion=f"{self.rpo_seconds}s",
+                )
         return self
 
     @model_validator(mode="after")

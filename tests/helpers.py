@@ -41,7 +41,8 @@ RECOVERY = ("maintenanceMode=true", "database.recovery.targetTime=2026-11-29T10:
 # The application role's password, the same on both sites of a DR topology.
 DR_APP_PASSWORD = "databaseAppPassword=" + "a1" * 16
 DR_SITE = ("database.replica.enabled=true", "database.replica.self=dr", "database.replica.primary=main",
-           "database.replica.source.name=main", "database.replica.source.objectStore.bucket=monad-synapse-wal-main")
+           "database.replica.source.name=main", "database.replica.source.objectStore.bucket=monad-synapse-wal-main",
+           "database.replica.source.objectStore.path=production")
 
 
 def secrets_for(variant: tuple[str, ...]) -> tuple[str, ...]:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.helpers import CLOUDNATIVEPG, require_tool
+from tests.helpers import CLOUDNATIVEPG, DR_SITE, require_tool
 
 NS = "production"
 # The app's series as scraped: the pod's color is a label (blue is live by default).
@@ -31,6 +31,7 @@ RULE_RENDERS = {
     "switched": ("production", "activeColor=green"),
     "skipped": ("production", "promotion.skipAnalysis=true"),
     "database": ("production", *CLOUDNATIVEPG),
+    "dr-site": ("production", *CLOUDNATIVEPG, *DR_SITE, "database.replica.minApplyDelay=1h"),
 }
 # The in-cluster database's series, as its PodMonitors label them.
 DB_JOB = f'job="{NS}/monad-synapse-db", namespace="{NS}", cnpg_io_cluster="monad-synapse-db"'
@@ -176,6 +177,11 @@ CASES = [
          why="errors on the live color are not the preview's"),
     Case("MonadSynapseDatabaseDown", True, "5m", [series("pg_up", PG, "0x10")]),
     Case("MonadSynapseDatabaseDown", False, "5m", [series("pg_up", PG, "1x10")]),
+    Case("MonadSynapseDatabaseDown", False, "5m", [series("up", PG, "1x2 0x3 1x5")],
+         why="the exporter restarting is not the database down"),
+    Case("MonadSynapseDatabaseExporterDown", True, "8m", [series("up", PG, "0x10")]),
+    Case("MonadSynapseDatabaseExporterDown", False, "8m", [series("up", PG, "1x2 0x3 1x5")],
+         why="a restart shorter than 5 minutes"),
     Case("MonadSynapseHighErrorRate", True, "10m", requests(540, 60, 20), why="10% errors"),
     Case("MonadSynapseHighErrorRate", False, "10m", requests(590, 10, 20), why="1.7% errors"),
     Case("MonadSynapseHighErrorRate", False, "10m", requests(590, 10, 20) + requests(0, 100, 20, on=idle),
@@ -298,15 +304,36 @@ CASES = [
          {**CLUSTER, "pod": "monad-synapse-db-2"}, rules="database", why="2 minutes behind"),
     Case("MonadSynapseDatabaseReplicationLag", False, "8m", [series("cnpg_pg_replication_lag", DB_REPLICA, "10x10")],
          rules="database"),
+    Case("MonadSynapseDatabaseReplicationLag", False, "8m", [series("cnpg_pg_replication_lag", DB_PRIMARY, "900x10")],
+         rules="dr-site", why="a DR site's designated primary replays the archive: no receiver, lag grows when quiet"),
+    Case("MonadSynapseDatabaseReplicationLag", False, "8m",
+         [series("cnpg_pg_replication_lag", DB_REPLICA, "3620x10")], rules="dr-site",
+         why="a DR standby applies WAL an hour late on purpose (minApplyDelay 1h)"),
+    Case("MonadSynapseDatabaseReplicationLag", True, "8m",
+         [series("cnpg_pg_replication_lag", DB_REPLICA, "3700x10")], {**CLUSTER, "pod": "monad-synapse-db-2"},
+         rules="database", why="without minApplyDelay, an hour behind is lag"),
+    Case("MonadSynapseDatabaseNeverArchived", True, "8m",
+         [series("cnpg_collector_pg_wal_archive_status", DB_PRIMARY + ', value="ready"', "3x10"),
+          series("cnpg_pg_stat_archiver_archived_count", DB_PRIMARY, "0x10")], CLUSTER, rules="database",
+         why="a new cluster whose WAL has waited past the RPO, nothing ever archived"),
+    Case("MonadSynapseDatabaseNeverArchived", False, "8m",
+         [series("cnpg_collector_pg_wal_archive_status", DB_PRIMARY + ', value="ready"', "3x10"),
+          series("cnpg_pg_stat_archiver_archived_count", DB_PRIMARY, "5x10")], rules="database",
+         why="archiving works: the RPO alert's job"),
     Case("MonadSynapseDatabaseInstancesNotReady", True, "8m", instances_up("1x10", "1x10", "0x10"), rules="database",
          why="two of three up"),
     Case("MonadSynapseDatabaseInstancesNotReady", False, "8m", instances_up("1x10", "1x10", "1x10"), rules="database"),
-    Case("MonadSynapseDatabasePoolerDown", True, "5m", [series("cnpg_pgbouncer_up", POOLER + ', pod="p1"', "0x10"),
-                                                       series("cnpg_pgbouncer_up", POOLER + ', pod="p2"', "0x10")],
-         rules="database"),
+    Case("MonadSynapseDatabasePoolerDown", True, "5m", [series("up", POOLER + ', pod="p1"', "0x10"),
+                                                       series("up", POOLER + ', pod="p2"', "0x10")],
+         rules="database", why="no pooler pod answers its scrape"),
+    Case("MonadSynapseDatabasePoolerDown", True, "5m",
+         [series("up", POOLER + ', pod="p1"', "1x10"),
+          series("cnpg_pgbouncer_last_collection_error", POOLER + ', pod="p1"', "1x10")],
+         rules="database", why="the pod answers but cannot reach its PgBouncer"),
     Case("MonadSynapseDatabasePoolerDown", True, "5m", [], rules="database", why="no pooler scraped at all"),
-    Case("MonadSynapseDatabasePoolerDown", False, "5m", [series("cnpg_pgbouncer_up", POOLER + ', pod="p1"', "0x10"),
-                                                        series("cnpg_pgbouncer_up", POOLER + ', pod="p2"', "1x10")],
+    Case("MonadSynapseDatabasePoolerDown", False, "5m",
+         [series("up", POOLER + ', pod="p1"', "0x10"), series("up", POOLER + ', pod="p2"', "1x10"),
+          series("cnpg_pgbouncer_last_collection_error", POOLER + ', pod="p2"', "0x10")],
          rules="database", why="one PgBouncer still up"),
 ]
 
@@ -407,3 +434,44 @@ def test_promtool_alert_cases(promtool_runs, alert):
         assert not wrong, f"{wrong}\n{output}"
         # A failure promtool cannot tie to an alert (a bad test file) fails every alert of the run.
         assert result.returncode == 0 or failed, output
+
+
+def healthy_database() -> list[dict]:
+    """A healthy in-cluster database as its exporters report it: three
+    instances up, WAL archived a minute ago and nothing waiting, a base
+    backup an hour old, standbys in step, both PgBouncer pods answering,
+    the PostgreSQL exporter up and connected."""
+    now_minus_hour = "3600+60x60"  # a timestamp an hour behind promtool's clock, moving with it
+    return [
+        *instances_up("1x60", "1x60", "1x60"),
+        series("cnpg_pg_stat_archiver_seconds_since_last_archival", DB_PRIMARY, "60x60"),
+        series("cnpg_pg_stat_archiver_last_archived_time", DB_PRIMARY, "0+60x60"),
+        series("cnpg_pg_stat_archiver_last_failed_time", DB_PRIMARY, "0x60"),
+        series("cnpg_pg_stat_archiver_archived_count", DB_PRIMARY, "100+1x60"),
+        series("cnpg_collector_pg_wal_archive_status", DB_PRIMARY + ', value="ready"', "0x60"),
+        series(BASE_BACKUP, DB_PRIMARY, now_minus_hour),
+        series("cnpg_pg_replication_lag", DB_REPLICA, "0x60"),
+        *(series("up", POOLER + f', pod="p{index}"', "1x60") for index in (1, 2)),
+        *(series("cnpg_pgbouncer_last_collection_error", POOLER + f', pod="p{index}"', "0x60") for index in (1, 2)),
+        series("up", PG, "1x60"), series("pg_up", PG, "1x60"),
+    ]
+
+
+def test_a_healthy_in_cluster_database_fires_nothing(rule_files):
+    """Every database alert (and the exporter's) stays quiet on a healthy
+    database over an hour: no alert reads a metric that is never exported
+    and so fires forever on `or vector(0)`, or on `absent()`."""
+    database_alerts = sorted(name for name in alert_severities(rule_files["database"])
+                             if name.startswith("MonadSynapseDatabase"))
+    assert len(database_alerts) >= 10
+    directory = rule_files["database"].parent
+    test_file = directory / "test-healthy-database.yaml"
+    test_file.write_text(yaml.safe_dump({
+        "rule_files": [rule_files["database"].name.replace(".yaml", "-logic.yaml")],
+        "evaluation_interval": "1m",
+        "tests": [{"interval": "1m", "input_series": healthy_database(),
+                   "alert_rule_test": [{"eval_time": time, "alertname": name, "exp_alerts": []}
+                                       for name in database_alerts for time in ("10m", "59m")]}],
+    }, sort_keys=False))
+    result = run_promtool("test", "rules", test_file.name, cwd=directory)
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -274,7 +274,7 @@ def test_database_component_through_a_point_in_time_recovery(run_component):
 
 def test_database_component_as_a_dr_site(run_component):
     replica = {"enabled": True, "self": "dr", "primary": "main",
-               "source": {"name": "main", "objectStore": {"bucket": "main-wal"}}}
+               "source": {"name": "main", "objectStore": {"bucket": "main-wal", "path": "team-a"}}}
     objects = objects_of(run_database(run_component, database(replica=replica)))
     cluster = objects["Cluster/monad-synapse-db"]["spec"]
     assert cluster["replica"] == {"self": "dr", "primary": "main", "source": "main"}
@@ -293,6 +293,6 @@ def test_database_component_as_a_dr_site(run_component):
     assert promoted["Cluster/monad-synapse-db"]["spec"]["replica"]["promotionToken"] == "eyJsc24iOiIwLzMwMDAwMDAifQ=="
     # The primary site of the topology: initdb with the same shared Secret.
     main = objects_of(run_database(run_component, database(replica={**replica, "self": "main", "primary": "main",
-                                                                     "source": {"name": "dr", "objectStore": {"bucket": "dr-wal"}}})))
+                                                                     "source": {"name": "dr", "objectStore": {"bucket": "dr-wal", "path": "team-a"}}})))
     assert main["Cluster/monad-synapse-db"]["spec"]["bootstrap"]["initdb"]["secret"] == {
         "name": "monad-synapse-db-app-credentials"}

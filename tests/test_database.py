@@ -264,3 +264,10 @@ def test_the_external_database_requires_its_url_and_the_in_cluster_one_does_not(
     assert problem.path == "databaseUrl" and "required with database.kind external" in problem.message
     rendering = render_stack("production", *CLOUDNATIVEPG, secrets=(*DATABASE_S3_SECRETS, "databaseUrl="))
     assert "kind: Cluster\n" in rendering.files["manifest.yaml"]
+
+
+@pytest.mark.parametrize("instances, pdb", [(1, False), (2, True), (3, True)])
+def test_a_single_instance_has_no_pdb_to_block_node_drains(stack_objects, instances, pdb):
+    objects = stack_objects("staging", *CLOUDNATIVEPG, f"database.cloudnativepg.instances={instances}",
+                            secrets=DATABASE_S3_SECRETS)
+    assert objects["Cluster/staging/monad-synapse-db"]["spec"]["enablePDB"] is pdb

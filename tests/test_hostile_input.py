@@ -20,7 +20,8 @@ CNPG = ("database.kind=cloudnativepg", "database.cloudnativepg.objectStore.bucke
 CNPG_KEYS = ("databaseS3AccessKeyId=AKIA0000", "databaseS3SecretAccessKey=" + SECRET)
 PITR = ("maintenanceMode=true", "database.recovery.targetTime=2026-11-29T10:00:00Z", "database.recovery.confirm=production")
 DR = ("database.replica.enabled=true", "database.replica.self=dr", "database.replica.primary=main",
-      "database.replica.source.name=main", "database.replica.source.objectStore.bucket=monad-synapse-wal-main")
+      "database.replica.source.name=main", "database.replica.source.objectStore.bucket=monad-synapse-wal-main",
+      "database.replica.source.objectStore.path=production")
 
 
 def db(case_id: str, *sets: str, key: str, bad_value: str | None = None, stack: str = "production") -> "Case":
@@ -261,6 +262,17 @@ CASES = [
        bad_value="elsewhere"),
     db("replica-without-source-store", "database.replica.enabled=true", "database.replica.self=dr",
        "database.replica.primary=main", "database.replica.source.name=main", key="database.replica.source.objectStore"),
+    db("replica-source-path-missing", "database.replica.enabled=true", "database.replica.self=dr",
+       "database.replica.primary=main", "database.replica.source.name=main",
+       "database.replica.source.objectStore.bucket=monad-synapse-wal-main", key="database.replica.source.objectStore.path"),
+    db("replica-token-with-delay", *DR, "database.replica.primary=dr", "database.replica.promotionToken=" + "A" * 40,
+       "database.replica.minApplyDelay=1h", key="database.replica.minApplyDelay", bad_value="1h"),
+    db("cnpg-max-wal-beyond-volume", "database.cloudnativepg.postgresql.parameters.max_wal_size=10GB",
+       key="database.cloudnativepg.postgresql.parameters.max_wal_size", bad_value="10GB"),
+    db("cnpg-min-wal-above-max", "database.cloudnativepg.postgresql.parameters.min_wal_size=2GB",
+       key="database.cloudnativepg.postgresql.parameters.min_wal_size", bad_value="2GB"),
+    db("cnpg-checkpoint-beyond-rpo", "database.cloudnativepg.postgresql.parameters.checkpoint_timeout=30min",
+       key="database.cloudnativepg.postgresql.parameters.checkpoint_timeout", bad_value="30min"),
     db("replica-shared-archive", *DR, "database.replica.source.objectStore.bucket=monad-synapse-wal",
        key="database.replica.source.objectStore.bucket"),
     db("replica-bad-token", *DR, "database.replica.primary=dr", "database.replica.promotionToken=$(DATABASE_URL)",

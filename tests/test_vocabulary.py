@@ -12,7 +12,8 @@ import re
 import pytest
 
 from components.vocabulary import Recorded
-from tests.helpers import CLOUDNATIVEPG, DATABASE_S3_SECRETS, secrets_for
+from tests.helpers import CLOUDNATIVEPG, DATABASE_S3_SECRETS, DR_SITE, secrets_for
+from tools.exporter_metrics import BARMAN_CLOUD_PLUGIN, CLOUDNATIVEPG_INSTANCE, CLOUDNATIVEPG_POOLER, KUBE_STATE_METRICS
 
 JOB_MATCHER = re.compile(r'\bjob="([^"]+)"')
 # Recording-rule naming: level:metric:operations.
@@ -61,10 +62,21 @@ def queries(objects: dict[str, dict]) -> list[tuple[str, str]]:
     return found
 
 
+# Metric names of the exporters tools.exporter_metrics catalogues (labels
+# like cnpg_io_cluster are podTargetLabels, not metrics).
+CATALOGUED_METRIC = re.compile(r"\b((?:cnpg|kube|barman_cloud_cloudnative_pg_io)_[a-zA-Z0-9_]+)\b")
+EXPORTED = CLOUDNATIVEPG_INSTANCE | CLOUDNATIVEPG_POOLER | BARMAN_CLOUD_PLUGIN | KUBE_STATE_METRICS
+
+
+def unexported_metrics(expr: str) -> list[str]:
+    return [name for name in CATALOGUED_METRIC.findall(expr) if not name.startswith("cnpg_io_") and name not in EXPORTED]
+
+
 def dangling_references(objects: dict[str, dict]) -> list[str]:
     jobs, records = scrape_jobs(objects), recorded_series(objects)
     problems = []
     for where, expr in queries(objects):
+        problems += [f"{where}: {name} is exported by no exporter" for name in unexported_metrics(expr)]
         problems += [f"{where}: job {job!r} is scraped by nothing" for job in JOB_MATCHER.findall(expr) if job not in jobs]
         problems += [f"{where}: {name} is recorded by nothing" for name in RECORDED_NAME.findall(expr) if name not in records]
         problems += [f"{where}: {name} is recorded by nothing" for name in RUNBOOK_RECORDS
@@ -73,7 +85,7 @@ def dangling_references(objects: dict[str, dict]) -> list[str]:
 
 
 @pytest.mark.parametrize("sets", [("production",), ("staging",), ("production", "edge.kind=gateway", "activeColor=green"),
-                                  ("production", *CLOUDNATIVEPG)],
+                                  ("production", *CLOUDNATIVEPG), ("production", *CLOUDNATIVEPG, *DR_SITE)],
                          ids=lambda sets: "-".join(sets))
 def test_alerts_and_dashboards_read_only_what_is_produced(stack_objects, sets):
     objects = stack_objects(*sets, secrets=secrets_for(sets))
@@ -102,3 +114,12 @@ def test_a_renamed_pod_monitor_is_caught(stack_objects):
     assert dangling_references(objects) == []
     objects["PodMonitor/production/monad-synapse-db-pooler-rw"]["metadata"]["name"] = "pgbouncer"
     assert any("production/monad-synapse-db-pooler-rw" in problem for problem in dangling_references(objects))
+
+
+def test_a_metric_no_exporter_emits_is_caught():
+    """CloudNativePG declares cnpg_pgbouncer_up but never collects it: an
+    alert on it would fire forever (its `or vector(0)`) or never."""
+    assert unexported_metrics('sum(cnpg_pgbouncer_up{job="x"}) or vector(0)') == ["cnpg_pgbouncer_up"]
+    assert unexported_metrics('kube_deployment_replicas_available{cnpg_io_cluster="db"}') == [
+        "kube_deployment_replicas_available"]
+    assert unexported_metrics("max by (cnpg_io_cluster) (cnpg_pg_replication_lag)") == []
