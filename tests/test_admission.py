@@ -62,3 +62,22 @@ def test_a_pooler_keeps_its_cluster():
         live.apply(pooler("db-pitr"))
     with pytest.raises(AdmissionRefused, match="same name of a cluster"):
         live.apply(pooler("db", name="db"))
+
+
+def test_an_image_and_a_parameter_cannot_change_in_one_update(render_stack):
+    """Replayed on the real program: both in one `up` is refused (and the
+    stack carries on); one after the other goes through."""
+    from tests.engine_model import ModelStack
+    from tests.helpers import CLOUDNATIVEPG, DATABASE_S3_SECRETS
+
+    def up(stack, *sets):
+        return stack.up(render_stack("production", *CLOUDNATIVEPG, *sets, secrets=DATABASE_S3_SECRETS))
+
+    image = "database.cloudnativepg.image=ghcr.io/cloudnative-pg/postgresql:15.12"
+    parameter = "database.cloudnativepg.postgresql.parameters.work_mem=16MB"
+    stack = ModelStack()
+    assert not up(stack).failed
+    both = up(stack, image, parameter)
+    assert both.failed and "Can't change image name and configuration" in both.failures()[0].detail
+    assert not up(stack, image).failed
+    assert not up(stack, image, parameter).failed

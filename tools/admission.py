@@ -7,6 +7,8 @@ Ported from cloudnative-pg (main in 2026):
 * internal/webhook/v1/cluster_webhook.go: `validateBootstrapRecoverySource`
   (the recovery source must be an external cluster with a way to read it),
   `validatePromotionToken` (no minApplyDelay with a promotion token),
+  `validateConfigurationChange` (with primaryUpdateMethod switchover, an
+  image change and a parameter change cannot go in one update),
   `validateStorageChange` / `validateWalStorageChange` (no shrinking, no
   dropping walStorage), `validateImageChange` (no major downgrade; major
   upgrades only to 16 or newer);
@@ -73,6 +75,11 @@ def cluster_problems(new: Mapping[str, Any], old: Optional[Mapping[str, Any]]) -
                                 f"to {spec[key]['size']}")
         if old_spec.get("walStorage") and not spec.get("walStorage"):
             problems.append("spec.walStorage: walStorage cannot be disabled once configured")
+        if (old_spec.get("imageName") != spec.get("imageName") and spec.get("primaryUpdateMethod") == "switchover"
+                and ((old_spec.get("postgresql") or {}).get("parameters") or {})
+                != ((spec.get("postgresql") or {}).get("parameters") or {})):
+            problems.append("spec.imageName: Can't change image name and configuration at the same time when "
+                            "`primaryUpdateMethod` is set to `switchover`")
         before, after = _major(str(old_spec.get("imageName", ""))), _major(str(spec.get("imageName", "")))
         if before is not None and after is not None:
             if before > after:
