@@ -95,8 +95,6 @@ Delay = Annotated[str, matching("bad_delay", r"([0-9]+(h|m|s))+", "must be a dur
 
 _POSTGRES_SIZE = re.compile(r"^\s*([0-9]+)\s*(B|kB|MB|GB|TB)?\s*$")
 _POSTGRES_SIZE_UNITS = {"B": 1, "kB": 2**10, "MB": 2**20, "GB": 2**30, "TB": 2**40, None: 2**20}
-_POSTGRES_TIME = re.compile(r"^\s*([0-9]+)\s*(us|ms|s|min|h|d)?\s*$")
-_POSTGRES_TIME_UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1, "min": 60, "h": 3600, "d": 86400, None: 1}
 
 
 def postgres_size_bytes(value: str) -> Optional[int]:
@@ -105,12 +103,6 @@ def postgres_size_bytes(value: str) -> Optional[int]:
     parsePostgresQuantityValue reads it; None when it is not one."""
     match = _POSTGRES_SIZE.match(str(value))
     return int(match.group(1)) * _POSTGRES_SIZE_UNITS[match.group(2)] if match else None
-
-
-def postgres_duration_seconds(value: str) -> Optional[float]:
-    """A PostgreSQL time parameter whose bare unit is seconds (checkpoint_timeout)."""
-    match = _POSTGRES_TIME.match(str(value))
-    return int(match.group(1)) * _POSTGRES_TIME_UNITS[match.group(2)] if match else None
 
 
 class Replica(_Model):
@@ -262,13 +254,10 @@ class Database(_Model):
         return self
 
     @model_validator(mode="after")
-    def _parameters_fit_the_volumes_and_the_rpo(self) -> "Database":
-        """What CloudNativePG's webhook refuses at apply time, refused now
-        (cluster_webhook.go, validateWalSizeConfiguration: min_wal_size below
-        max_wal_size, both below the WAL volume), and a checkpoint_timeout
-        longer than the RPO: after a restart, WAL written since the last
-        checkpoint is replayed from pg_wal, not the archive, and a lost volume
-        then loses up to checkpoint_timeout of it."""
+    def _parameters_fit_the_volumes(self) -> "Database":
+        """What CloudNativePG's webhook refuses at apply time, refused at
+        preview (cluster_webhook.go, validateWalSizeConfiguration: min_wal_size below
+        max_wal_size, both below the WAL volume)."""
         if self.kind != "cloudnativepg":
             return self
         cnpg = self.cloudnativepg
@@ -289,16 +278,6 @@ class Database(_Model):
                     "{name} {value} does not fit the WAL volume ({volume}); CloudNativePG refuses it: lower it, "
                     "or grow database.cloudnativepg.walStorage.size", field=prefix + name, name=name,
                     value=parameters[name], volume=cnpg.wal_storage.size, suggestion=f"{int(volume * 3 // 4 // 2**20)}MB",
-                )
-        if "checkpoint_timeout" in parameters:
-            seconds = postgres_duration_seconds(parameters["checkpoint_timeout"])
-            if seconds is not None and seconds > self.rpo_seconds:
-                raise _custom_error(
-                    "checkpoint_beyond_rpo",
-                    "checkpoint_timeout {value} is longer than database.rpoSeconds ({rpo}s): after a restart up to "
-                    "that much WAL lives only in pg_wal; keep it at most the RPO",
-                    field=prefix + "checkpoint_timeout", value=parameters["checkpoint_timeout"], rpo=self.rpo_seconds,
-                    suggestion=f"{self.rpo_seconds}s",
                 )
         return self
 

@@ -271,8 +271,6 @@ CASES = [
        key="database.cloudnativepg.postgresql.parameters.max_wal_size", bad_value="10GB"),
     db("cnpg-min-wal-above-max", "database.cloudnativepg.postgresql.parameters.min_wal_size=2GB",
        key="database.cloudnativepg.postgresql.parameters.min_wal_size", bad_value="2GB"),
-    db("cnpg-checkpoint-beyond-rpo", "database.cloudnativepg.postgresql.parameters.checkpoint_timeout=30min",
-       key="database.cloudnativepg.postgresql.parameters.checkpoint_timeout", bad_value="30min"),
     db("replica-shared-archive", *DR, "database.replica.source.objectStore.bucket=monad-synapse-wal",
        key="database.replica.source.objectStore.bucket"),
     db("replica-bad-token", *DR, "database.replica.primary=dr", "database.replica.promotionToken=$(DATABASE_URL)",
