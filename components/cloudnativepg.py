@@ -48,12 +48,18 @@ PG_STAT_STATEMENTS = {"pg_stat_statements.max": "10000", "pg_stat_statements.tra
 
 def postgresql_parameters(database: Database) -> dict[str, str]:
     """The parameters every instance runs with: the stack's (from the allow
-    list), pg_stat_statements, and archive_timeout from the RPO (which
-    CloudNativePG would otherwise default to 5min)."""
+    list), pg_stat_statements, archive_timeout from the RPO (which
+    CloudNativePG would otherwise default to 5min), and checkpoint_timeout
+    no longer than it: after a restart PostgreSQL forces its first segment
+    switch only at a checkpoint, so a longer one stretches the RPO after
+    every restart to checkpoint_timeout (measured in
+    tests/test_database_recovery.py; the settings refuse a longer one)."""
+    timeout = f"{database.archive_timeout_seconds}s"
     return {
         **PG_STAT_STATEMENTS,
+        "checkpoint_timeout": timeout,
         **dict(database.cloudnativepg.postgresql.parameters),
-        "archive_timeout": f"{database.archive_timeout_seconds}s",
+        "archive_timeout": timeout,
     }
 
 

@@ -105,6 +105,16 @@ def postgres_size_bytes(value: str) -> Optional[int]:
     return int(match.group(1)) * _POSTGRES_SIZE_UNITS[match.group(2)] if match else None
 
 
+_POSTGRES_TIME = re.compile(r"^\s*([0-9]+)\s*(s|min|h|d)?\s*$")
+_POSTGRES_TIME_UNITS = {"s": 1, "min": 60, "h": 3600, "d": 86400, None: 1}
+
+
+def postgres_seconds(value: str) -> Optional[int]:
+    """A PostgreSQL time parameter whose bare number is seconds (checkpoint_timeout); None otherwise."""
+    match = _POSTGRES_TIME.match(str(value))
+    return int(match.group(1)) * _POSTGRES_TIME_UNITS[match.group(2)] if match else None
+
+
 class Replica(_Model):
     """CloudNativePG's distributed topology: both sites declare it; the one
     whose `primary` names itself is the primary, the other a replica cluster
@@ -278,6 +288,18 @@ class Database(_Model):
                     "{name} {value} does not fit the WAL volume ({volume}); CloudNativePG refuses it: lower it, "
                     "or grow database.cloudnativepg.walStorage.size", field=prefix + name, name=name,
                     value=parameters[name], volume=cnpg.wal_storage.size, suggestion=f"{int(volume * 3 // 4 // 2**20)}MB",
+                )
+        if "checkpoint_timeout" in parameters:
+            seconds = postgres_seconds(parameters["checkpoint_timeout"])
+            if seconds is None or not 30 <= seconds <= self.archive_timeout_seconds:
+                raise _custom_error(
+                    "checkpoint_beyond_archive_timeout",
+                    "checkpoint_timeout {value} must be from 30s (PostgreSQL's minimum) to archive_timeout "
+                    "({timeout}s, from database.rpoSeconds): after a restart PostgreSQL archives its first WAL "
+                    "segment only at a checkpoint, so a longer one breaks the RPO after every restart; leave it "
+                    "out (it follows archive_timeout)",
+                    field=prefix + "checkpoint_timeout", value=parameters["checkpoint_timeout"],
+                    timeout=self.archive_timeout_seconds, remove=True,
                 )
         return self
 

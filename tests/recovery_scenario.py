@@ -1,6 +1,7 @@
 """The lost-primary scenario behind tests/test_database_recovery.py, run on a
 real PostgreSQL: WAL archived with the parameters the program renders, a
-base backup, a row written every second, then an abrupt stop.
+base backup, a row written every second, a restart in the middle (as a
+rolling update or a node reboot does), then an abrupt stop.
 
 It mostly waits on the clock (archive_timeout is real time), so the test
 session starts it in the background at once (conftest.py) and the tests
@@ -34,8 +35,12 @@ DIRECTORY_VARIABLE = "MONAD_SYNAPSE_RECOVERY_SCENARIO"
 # The smallest RPO the settings accept: archive_timeout 30 s, so the run
 # stays short while covering a forced segment switch or more.
 RPO_SECONDS = 60
-# Long enough for more than one forced switch before the crash.
-WRITE_SECONDS = 42
+# Long enough for more than one forced switch before the crash, and one
+# after the restart.
+WRITE_SECONDS = 50
+RESTART_AFTER_SECONDS = 15
+# The writer after the restart numbers its rows from here.
+SECOND_WRITER_FIRST_ID = 1001
 
 
 def rendered_parameters() -> dict[str, str]:
@@ -58,6 +63,11 @@ class Server:
             str(self.binaries / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-w", "-t", "120", "start",
             "-o", f"-p {self.port} -k {self.socket_dir} -c listen_addresses='' {options}",
         ]), check=True, capture_output=True)
+
+    def restart(self) -> None:
+        """A clean restart (a pod rolled, a node rebooted): the shutdown checkpoint, then up again."""
+        subprocess.run(as_server_user([str(self.binaries / "pg_ctl"), "-D", str(self.data), "-l", str(self.log),
+                                       "-m", "fast", "-w", "-t", "120", "restart"]), check=True, capture_output=True)
 
     def crash(self) -> None:
         """Stop at once, as a lost node does: no shutdown checkpoint, no final switch."""
@@ -111,22 +121,33 @@ def run(base: Path, binaries: Path) -> dict:
                                    "-U", "postgres", "-D", str(backup), "-X", "stream", "--no-sync"]),
                    check=True, capture_output=True)
     # A row a second, each committed on its own, from one session (a short
-    # script: it fits the pipe, so writing it never waits on psql).
-    script = "".join(f"INSERT INTO ticks (id) VALUES ({tick}); SELECT pg_sleep(1);\n"
-                     for tick in range(1, WRITE_SECONDS + 60))
-    writer = subprocess.Popen(as_server_user([
-        str(binaries / "psql"), "-h", str(base / "sockets"), "-p", str(primary.port), "-U", "postgres", "-X", "-q",
-    ]), stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
-    writer.stdin.write(script)
-    writer.stdin.close()
-    time.sleep(WRITE_SECONDS)
+    # script: it fits the pipe, so writing it never waits on psql); a new
+    # session after the restart.
+    def writer(first_id: int, seconds: int) -> subprocess.Popen:
+        script = "".join(f"INSERT INTO ticks (id) VALUES ({tick}); SELECT pg_sleep(1);\n"
+                         for tick in range(first_id, first_id + seconds + 60))
+        process = subprocess.Popen(as_server_user([
+            str(binaries / "psql"), "-h", str(base / "sockets"), "-p", str(primary.port), "-U", "postgres", "-X", "-q",
+        ]), stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
+        process.stdin.write(script)
+        process.stdin.close()
+        return process
+
+    first = writer(1, RESTART_AFTER_SECONDS)
+    time.sleep(RESTART_AFTER_SECONDS)
+    first.kill()
+    first.wait()
+    primary.restart()
+    restarted_at = datetime.now(timezone.utc)
+    second = writer(SECOND_WRITER_FIRST_ID, WRITE_SECONDS - RESTART_AFTER_SECONDS)
+    time.sleep(WRITE_SECONDS - RESTART_AFTER_SECONDS)
     primary.crash()
     # Taken once the server is gone: no row can be younger, so the lost
     # interval (this less the newest recovered row) is never negative.
     crashed_at = datetime.now(timezone.utc)
-    writer.kill()
-    writer.wait()
-    result = {"crashed_at": crashed_at.isoformat(), "parameters": parameters}
+    second.kill()
+    second.wait()
+    result = {"crashed_at": crashed_at.isoformat(), "restarted_at": restarted_at.isoformat(), "parameters": parameters}
     (base / RESULT).write_text(json.dumps(result))
     return result
 

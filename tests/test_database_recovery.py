@@ -26,7 +26,16 @@ import pytest
 
 from settings import Settings
 from tests.helpers import postgres_bin
-from tests.recovery_scenario import DIRECTORY_VARIABLE, RPO_SECONDS, WRITE_SECONDS, Server, rendered_parameters, run, wait_for
+from tests.recovery_scenario import (
+    DIRECTORY_VARIABLE,
+    RPO_SECONDS,
+    SECOND_WRITER_FIRST_ID,
+    WRITE_SECONDS,
+    Server,
+    rendered_parameters,
+    run,
+    wait_for,
+)
 
 @pytest.fixture(scope="module")
 def lost_primary():
@@ -84,24 +93,35 @@ def test_the_rendered_archive_timeout_follows_the_rpo():
     assert settings.database.archive_timeout_seconds < RPO_SECONDS
 
 
-def test_recovery_after_losing_the_primary_loses_at_most_the_rpo(lost_primary):
+def test_recovery_after_a_restart_and_losing_the_primary_loses_at_most_the_rpo(lost_primary):
+    """The primary restarted cleanly mid-way, then was lost: every row
+    written before the restart and all but the last RPO's worth after it
+    come back. (After a restart PostgreSQL 15 forces its first segment
+    switch only at a checkpoint: with checkpoint_timeout 15min, measured
+    here, all 35 s written after the restart were lost. The program renders
+    checkpoint_timeout = archive_timeout.)"""
+    parameters = lost_primary["parameters"]
+    assert parameters["checkpoint_timeout"] == parameters["archive_timeout"]
     server = recover(lost_primary, "recovered")
     try:
         recovered = rows(server)
     finally:
         server.crash()
     assert recovered, "nothing was recovered"
-    ids = [row_id for row_id, _ in recovered]
-    assert ids == list(range(1, len(ids) + 1)), "recovery left holes"
+    before = [row_id for row_id, _ in recovered if row_id < SECOND_WRITER_FIRST_ID]
+    after = [row_id for row_id, _ in recovered if row_id >= SECOND_WRITER_FIRST_ID]
+    assert before == list(range(1, len(before) + 1)) and after == list(
+        range(SECOND_WRITER_FIRST_ID, SECOND_WRITER_FIRST_ID + len(after))), "recovery left holes"
+    assert after, "nothing written after the restart came back"
     lost_seconds = (lost_primary["crashed_at"] - recovered[-1][1]).total_seconds()
-    # Written for WRITE_SECONDS, one row a second: what is missing is what
-    # was not archived yet, never more than the RPO.
+    # What is missing is what was not archived yet, never more than the RPO.
     assert 0 <= lost_seconds <= RPO_SECONDS, f"lost {lost_seconds:.1f}s of writes, RPO {RPO_SECONDS}s"
-    assert len(ids) >= WRITE_SECONDS - RPO_SECONDS // 2 - 2
+    assert len(before) + len(after) >= WRITE_SECONDS - RPO_SECONDS // 2 - 4
     lost_primary["recovered_rows"] = recovered
     lost_primary["lost_seconds"] = lost_seconds
-    print(f"\nRPO {RPO_SECONDS}s (archive_timeout {lost_primary['parameters']['archive_timeout']}): "
-          f"lost {lost_seconds:.1f}s of writes; {len(ids)} rows recovered")
+    print(f"\nRPO {RPO_SECONDS}s (archive_timeout {parameters['archive_timeout']}, checkpoint_timeout "
+          f"{parameters['checkpoint_timeout']}, a restart after {len(before)} rows): lost {lost_seconds:.1f}s of "
+          f"writes; {len(recovered)} rows recovered")
 
 
 def test_recovery_to_a_target_time_holds_every_row_before_it_and_none_after(lost_primary):
