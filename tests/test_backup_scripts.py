@@ -278,15 +278,18 @@ def test_prune_refuses_bad_retention(server, tmp_path, retention):
     assert newest.exists()
 
 
-def test_drill_restores_the_newest_dump_into_a_scratch_database(server, source_database, tmp_path):
-    assert run_script(server, "backup.sh", DATABASE_URL=source_database, BACKUP_DIR=str(tmp_path),
+@pytest.mark.parametrize("database", ["source_database", "cnpg_shaped"],
+                         ids=["as-superuser", "as-app-role-beside-the-superusers-extension"])
+def test_drill_restores_the_newest_dump_into_a_scratch_database(server, request, tmp_path, database):
+    url = request.getfixturevalue(database)
+    assert run_script(server, "backup.sh", DATABASE_URL=url, BACKUP_DIR=str(tmp_path),
                       RETENTION_DAYS="7").returncode == 0
-    result = run_script(server, "drill.sh", DATABASE_URL=source_database, BACKUP_DIR=str(tmp_path),
+    result = run_script(server, "drill.sh", DATABASE_URL=url, BACKUP_DIR=str(tmp_path),
                         DRILL_SANITY_QUERY="SELECT count(*) FROM bets")
     assert result.returncode == 0, result.stderr
     assert "sanity query returned 5000" in result.stderr
     assert psql(server, "postgres", "SELECT count(*) FROM pg_database WHERE datname LIKE 'restore_drill_%'") == "0"
-    assert PASSWORD not in result.stdout + result.stderr
+    assert PASSWORD not in result.stdout + result.stderr and APP_PASSWORD not in result.stdout + result.stderr
 
 
 def test_drill_fails_on_a_corrupt_newest_dump(server, source_database, tmp_path):
@@ -452,11 +455,3 @@ def test_a_restore_as_the_app_role_over_its_live_database_keeps_the_superusers_e
     assert psql(server, "cnpg_app", "SELECT count(*) FROM bets") == "5000"
     assert psql(server, "cnpg_app", "SELECT count(*) FROM pg_extension WHERE extname = 'pg_stat_statements'") == "1"
 
-
-def test_the_drill_as_the_app_role_restores_into_a_scratch_database(server, cnpg_shaped, tmp_path):
-    assert run_script(server, "backup.sh", DATABASE_URL=cnpg_shaped, BACKUP_DIR=str(tmp_path),
-                      RETENTION_DAYS="7").returncode == 0
-    result = run_script(server, "drill.sh", DATABASE_URL=cnpg_shaped, BACKUP_DIR=str(tmp_path),
-                        DRILL_SANITY_QUERY="SELECT count(*) FROM bets")
-    assert result.returncode == 0, result.stderr
-    assert "sanity query returned 5000" in result.stderr
