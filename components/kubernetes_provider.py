@@ -60,7 +60,8 @@ def kubernetes_provider(target: KubernetesConfig, adopt_existing_objects: bool =
         enable_server_side_apply=True,
         enable_config_map_mutable=True,
         enable_secret_mutable=True,
-        upsert_existing_objects=adopt_existing_objects,
-        enable_patch_force=adopt_existing_objects,
+        # Unset unless adopting: the provider's inputs stay as they were.
+        upsert_existing_objects=True if adopt_existing_objects else None,
+        enable_patch_force=True if adopt_existing_objects else None,
         opts=pulumi.ResourceOptions(aliases=[pulumi.Alias(name=default_provider_name())]),
     )
