@@ -29,6 +29,21 @@ class RestoreDrill(_Model):
     active_deadline_seconds: int = Field(1200, ge=60, le=86400)
     sanity_query: str = "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'"
 
+    @field_validator("sanity_query")
+    @classmethod
+    def _sanity_query_only_reads(cls, query: str) -> str:
+        """It runs as the owner of the live database (scripts/backup/drill.sh
+        runs it read-only too): one statement that reads."""
+        statement = query.strip().rstrip(";").strip()
+        if ";" in statement or not re.match(r"(?is)^(select|with|values|table)\b", statement) or len(statement) > 2000:
+            raise _custom_error(
+                "unsafe_sanity_query",
+                "the drill's sanity query runs as the owner of the live database: give one statement that only "
+                "reads (SELECT ..., no ';' inside), e.g. SELECT count(*) FROM <your main table>",
+                suggestion="SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'",
+            )
+        return statement
+
 
 BucketName = Annotated[str, matching(
     "bad_bucket", r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", "not an S3 bucket name (3-63 lower-case letters, digits, '.', '-')")]

@@ -455,3 +455,23 @@ def test_a_restore_as_the_app_role_over_its_live_database_keeps_the_superusers_e
     assert psql(server, "cnpg_app", "SELECT count(*) FROM bets") == "5000"
     assert psql(server, "cnpg_app", "SELECT count(*) FROM pg_extension WHERE extname = 'pg_stat_statements'") == "1"
 
+
+
+@pytest.mark.parametrize("query", [
+    "SELECT 1; COMMIT; DROP DATABASE cnpg_app WITH (FORCE)",
+    "SELECT 1; COMMIT; SET default_transaction_read_only = off; ALTER ROLE cnpg_app PASSWORD 'owned'",
+    "WITH gone AS (DELETE FROM bets RETURNING 1) SELECT count(*) FROM gone",
+], ids=["drop-the-live-database", "change-the-app-password", "data-modifying-cte"])
+def test_the_drills_sanity_query_can_only_read(server, cnpg_shaped, tmp_path, query):
+    """It runs as the owner of the live database: a query that writes must
+    fail, and the live database and its role stay as they were."""
+    assert run_script(server, "backup.sh", DATABASE_URL=cnpg_shaped, BACKUP_DIR=str(tmp_path),
+                      RETENTION_DAYS="7").returncode == 0
+    result = run_script(server, "drill.sh", DATABASE_URL=cnpg_shaped, BACKUP_DIR=str(tmp_path),
+                        DRILL_SANITY_QUERY=query)
+    assert result.returncode != 0
+    assert psql(server, "postgres", "SELECT count(*) FROM pg_database WHERE datname = 'cnpg_app'") == "1"
+    assert psql(server, "cnpg_app", "SELECT count(*) FROM bets") == "5000"
+    login = subprocess.run(["psql", "--no-psqlrc", "-tAc", "SELECT 1", f"--dbname={cnpg_shaped}"], env=env_for(server),
+                           capture_output=True, text=True)
+    assert login.stdout.strip() == "1", "the app role's password was changed"

@@ -6,6 +6,13 @@ set -eu
 . "$(dirname "$0")/common.sh"
 require_env DATABASE_URL BACKUP_DIR
 query="${DRILL_SANITY_QUERY:-SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'}"
+# It runs as the owner of the live database, so it may only read: one
+# statement (in one -c string, a COMMIT would end the read-only transaction
+# and what follows would run read-write), in a read-only transaction.
+query=$(printf '%s' "$query" | sed -e 's/[[:space:];]*$//')
+case "$query" in
+  *';'*) fail "the sanity query must be one statement (no ';' inside): it only reads the restored copy" ;;
+esac
 scratch="restore_drill_$(date -u +%Y%m%d%H%M%S)"
 
 # The scratch database's URL: DATABASE_URL with its database name replaced.
@@ -24,8 +31,9 @@ trap cleanup EXIT INT TERM
 psql --quiet --no-psqlrc --dbname="$DATABASE_URL" -v ON_ERROR_STOP=1 -c "CREATE DATABASE $scratch" > /dev/null \
   || fail "cannot create the scratch database (the backup role needs CREATEDB)"
 RESTORE_FROM=latest RESTORE_SCRATCH=1 TARGET_DATABASE_URL="$scratch_url" "$(dirname "$0")/restore.sh"
-result=$(psql --no-psqlrc --tuples-only --no-align --dbname="$scratch_url" -v ON_ERROR_STOP=1 -c "$query") \
-  || fail "the sanity query failed on the restored copy"
+result=$(PGOPTIONS="-c default_transaction_read_only=on" psql --no-psqlrc --tuples-only --no-align \
+    --single-transaction --dbname="$scratch_url" -v ON_ERROR_STOP=1 -c "$query") \
+  || fail "the sanity query failed on the restored copy (it may only read: it runs read-only)"
 case "$result" in
   ''|0|f|false) fail "the sanity query returned '$result' on the restored copy" ;;
 esac
