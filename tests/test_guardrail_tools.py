@@ -90,6 +90,17 @@ def test_branch_diff_refuses_an_unknown_ref():
     assert result.returncode == 2 and "unknown git ref" in result.stderr
 
 
+@pytest.mark.parametrize("stack", ["../../staging", "/tmp/elsewhere", "..", "no-such-stack"])
+def test_branch_diff_refuses_a_stack_that_is_not_one_before_touching_anything(tmp_path, stack):
+    """A stack name becomes a path under --out: ../../staging once replaced
+    build/staging with an empty render."""
+    out = tmp_path / "diff"
+    result = subprocess.run([sys.executable, "-m", "tools.branch_diff", "--base", "HEAD", "--stack", stack,
+                             "--out", str(out)], cwd=PROJECT_DIR, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "is not a stack of this checkout" in result.stderr
+    assert not out.exists()
+
+
 def test_bench_reports_every_operation(capsys, monkeypatch):
     from tests.helpers import cached_render
     from tools import bench

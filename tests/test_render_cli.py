@@ -249,6 +249,16 @@ def test_unknown_stack_exits_2_naming_it(tmp_path, render_main):
     assert not (tmp_path / "x").exists()
 
 
+@pytest.mark.parametrize("stack", ["..", "../staging", "/tmp/x", "."])
+def test_a_path_is_refused_as_a_stack_name_not_as_an_out_problem(tmp_path, render_main, stack):
+    """The default --out is build/<stack>: a path for a stack is refused
+    for what it is, without advice to create a stack of that name."""
+    result = render_main(stack)
+    assert result.returncode == 2
+    assert "is not a stack name" in result.stderr and "--out" not in result.stderr
+    assert "pulumi stack init" not in result.stderr
+
+
 @pytest.mark.parametrize("args", [(), ("staging", "--set", "noequals"), ("staging", "--bogus")])
 def test_bad_flags_exit_2(args, tmp_path):
     result = run_render(*args)

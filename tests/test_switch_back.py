@@ -81,7 +81,7 @@ def test_nothing_is_switched_when_the_commit_did_not_move_traffic(monkeypatch, p
 
 @pytest.mark.parametrize("args, message", [
     (("production", "--deployed-color", "purple; rm -rf /"), "is not a color: give blue or green"),
-    (("../etc", "--deployed-color", "blue"), "unknown stack '../etc'"),
+    (("../etc", "--deployed-color", "blue"), "'../etc' is not a stack name"),
 ])
 def test_bad_arguments_are_refused_before_any_command(monkeypatch, project, capsys, args, message):
     code, calls, summary = run(monkeypatch, project, *args)

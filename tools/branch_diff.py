@@ -56,6 +56,13 @@ def main(argv: Optional[list[str]] = None) -> int:
         print(f"error: unknown git ref {base!r}; pass --base REF (a branch, tag or commit)", file=sys.stderr)
         return 2
     stacks = args.stacks or available_stacks()
+    # A stack name becomes a path under --out: only the names of this
+    # checkout's stack files (never "..", "/", or a name of another tree).
+    unknown = [stack for stack in stacks if stack not in available_stacks()]
+    if unknown:
+        print(f"error: --stack {unknown[0]!r} is not a stack of this checkout; give one of "
+              f"{', '.join(available_stacks())}", file=sys.stderr)
+        return 2
     # Only ever delete a directory the renderer made (as tools.render does).
     try:
         check_output_directory(args.out)

@@ -44,7 +44,7 @@ import yaml
 
 from tools.manifest import kubernetes_identity
 from tools.mock_engine import ProgramRun, contains_secret, redact, run_program, unwrap_secrets
-from tools.stack_config import PROJECT_DIR, ConfigInputError, resolve_config
+from tools.stack_config import PROJECT_DIR, ConfigInputError, is_stack_name, resolve_config
 
 # Apply order for the manifest (the order Helm installs kinds in): what others
 # depend on first. Kinds not listed (custom resources) follow, by name.
@@ -360,6 +360,8 @@ def _main(args: argparse.Namespace) -> int:
 
     out_dir = args.out or PROJECT_DIR / "build" / args.stack
     try:
+        if not is_stack_name(args.stack):  # it names build/<stack>: never a path
+            resolve_config(args.stack)  # raises, saying what a stack name is
         check_output_directory(out_dir)  # before the render: fail fast, touch nothing
         rendering = render(args.stack, tuple(args.set), tuple(args.set_secret))
     except (ConfigInputError, SettingsError, OutputDirectoryError) as error:

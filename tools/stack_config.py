@@ -262,6 +262,11 @@ def available_stacks(project_dir: Path = PROJECT_DIR) -> list[str]:
 SECRETS_WITH_EMPTY_DEFAULT = ("databaseUrl",)
 
 
+def is_stack_name(stack: str) -> bool:
+    """A stack name that can name a file beside Pulumi.yaml and nothing else (no '/', not '.' or '..')."""
+    return bool(re.fullmatch(r"[A-Za-z0-9_.-]{1,100}", stack)) and stack.strip(".") != ""
+
+
 def resolve_config(
     stack: str,
     sets: tuple[str, ...] = (),
@@ -271,8 +276,11 @@ def resolve_config(
     project_file = yaml.safe_load((project_dir / "Pulumi.yaml").read_text())
     project = project_file["name"]
     stack_path = project_dir / f"Pulumi.{stack}.yaml"
-    if not re.fullmatch(r"[A-Za-z0-9_.-]+", stack) or not stack_path.is_file():
+    if not is_stack_name(stack) or not stack_path.is_file():
         known = ", ".join(available_stacks(project_dir)) or "none"
+        if not is_stack_name(stack):
+            raise ConfigInputError(f"{stack!r} is not a stack name (letters, digits, '-', '_' and '.', not only "
+                                   f"dots; it names a stack file, not a path). Known stacks: {known}.")
         raise ConfigInputError(
             f"unknown stack {stack!r}: there is no Pulumi.{stack}.yaml. Known stacks: {known}. "
             f"Create one with `pulumi stack init {stack}` and commit its Pulumi.{stack}.yaml."
