@@ -92,3 +92,46 @@ def test_malformed_set_flag_is_refused():
 def test_secret_keys_must_use_set_secret():
     with pytest.raises(ConfigInputError, match="--set-secret databaseUrl=VALUE"):
         resolve_config("staging", sets=("databaseUrl=postgresql://u:p@h/db",))
+
+
+HOSTILE_STACK_FILES = {
+    # 9^7 values from a few lines: each level lists the one before nine times.
+    "alias-bomb": "a: &a [x, x, x, x, x, x, x, x, x]\n"
+                  + "".join(f"{level}: &{level} [{', '.join(['*' + before] * 9)}]\n"
+                            for before, level in zip("abcdef", "bcdefg"))
+                  + "config:\n  monad-synapse:namespace: *g\n",
+    "recursive-alias": "config:\n  monad-synapse:appConfig: &a [*a]\n",
+    "deep-flow-nesting": "config:\n  monad-synapse:appConfig: " + "[" * 100_000 + "]" * 100_000 + "\n",
+    "deep-block-nesting": "config:\n  monad-synapse:appConfig:\n    " + "- " * 100_000 + "x\n",
+    "config-is-a-scalar": "config: hello\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE_STACK_FILES))
+def test_a_hostile_stack_file_is_refused_in_bounded_time_without_a_crash(tmp_path, project_dir, name):
+    """An alias bomb hung the reader, a recursive alias or deep nesting
+    crashed it (a line of 100 000 `- ` overflowed libyaml's stack in a
+    separate process's worth of recursion), `config: hello` raised a
+    traceback: each is now a ConfigInputError naming the file."""
+    import subprocess
+    import sys
+
+    (tmp_path / "Pulumi.yaml").write_text((project_dir / "Pulumi.yaml").read_text())
+    (tmp_path / "Pulumi.hostile.yaml").write_text(HOSTILE_STACK_FILES[name])
+    # In a process of its own: a segmentation fault must show as one.
+    probe = ("import sys; from pathlib import Path; from tools.stack_config import resolve_config, ConfigInputError\n"
+             "try:\n    resolve_config('hostile', project_dir=Path(sys.argv[1]))\n"
+             "except ConfigInputError as error:\n    print('refused:', error)")
+    result = subprocess.run([sys.executable, "-c", probe, str(tmp_path)], cwd=project_dir, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0, result.stderr[-500:]
+    assert result.stdout.startswith("refused: ") and "Pulumi.hostile.yaml" in result.stdout
+
+
+@pytest.mark.parametrize("content, message", [(b"config:\n  monad-synapse:namespace: caf\xe9\n", "not UTF-8"),
+                                              (b"#" * (2 << 20), "a stack file is at most")])
+def test_a_stack_file_that_is_not_text_or_too_large_is_refused(tmp_path, project_dir, content, message):
+    (tmp_path / "Pulumi.yaml").write_text((project_dir / "Pulumi.yaml").read_text())
+    (tmp_path / "Pulumi.odd.yaml").write_bytes(content)
+    with pytest.raises(ConfigInputError, match=message):
+        resolve_config("odd", project_dir=tmp_path)

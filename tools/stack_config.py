@@ -4,13 +4,7 @@
 
 * `Pulumi.yaml` defaults, then `Pulumi.<stack>.yaml`, then overrides with
   `pulumi config set --path` semantics;
-* the CLI's YAML reading. Stack files are decoded by Go's gopkg.in/yaml.v3
-  (pulumi/sdk/go/common/workspace/project.go, `ProjectStack`), whose scalar
-  resolution is YAML 1.2-like, not PyYAML's YAML 1.1 (`yes`, `on`, `Off` are
-  strings; `0755` is octal; `1_000` is a number). A top-level value is first
-  decoded into a Go string (config.Value.UnmarshalYAML in
-  pulumi/sdk/go/common/resource/config/value.go), so it keeps its source
-  text: `maintenanceMode: on` stays the string "on";
+* the CLI's YAML reading (tools.stack_file);
 * the CLI's secret check: a key declared `secret: true` in Pulumi.yaml must
   hold an encrypted (`secure:`) value in the stack file, or the CLI stops
   ("must be encrypted"; pulumi/pkg/workspace/config.go, `validateStackConfigValue`).
@@ -24,7 +18,6 @@ from __future__ import annotations
 
 import copy
 import json
-import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,112 +25,14 @@ from typing import Any, Callable
 
 import yaml
 
+from tools.stack_file import ConfigInputError, load_stack_yaml, read_stack_file, resolve_plain_scalar
+
+__all__ = ["PROJECT_DIR", "SECRET_PLACEHOLDER", "ConfigInputError", "ResolvedConfig", "available_stacks",
+           "is_stack_name", "load_stack_yaml", "parse_path", "parse_path_value", "read_stack_file",
+           "resolve_config", "resolve_plain_scalar"]
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 SECRET_PLACEHOLDER = "<redacted>"
-
-
-class ConfigInputError(Exception):
-    """A stack name, stack file or --set flag the renderer cannot use."""
-
-
-# --- YAML as the CLI reads it (gopkg.in/yaml.v3, resolve.go) --------------------
-
-_YAML_V3_BOOLS = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
-_YAML_V3_NULLS = {"", "~", "null", "Null", "NULL"}
-_YAML_V3_SPECIAL_FLOATS = {
-    ".inf": math.inf, ".Inf": math.inf, ".INF": math.inf, "+.inf": math.inf, "+.Inf": math.inf, "+.INF": math.inf,
-    "-.inf": -math.inf, "-.Inf": -math.inf, "-.INF": -math.inf, ".nan": math.nan, ".NaN": math.nan, ".NAN": math.nan,
-}
-# yaml.v3's yamlStyleFloat.
-_YAML_V3_FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
-_INT64 = (-(2**63), 2**63 - 1)
-
-
-def _go_parse_int_base0(text: str) -> int | None:
-    """Go's strconv.ParseInt(s, 0, 64): optional sign, then 0x/0o/0b or a
-    leading-0 octal, or decimal. None where Go returns an error."""
-    match = re.fullmatch(r"([+-]?)(0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|0[0-7]*|[1-9][0-9]*)", text)
-    if not match:
-        return None
-    sign, digits = match.groups()
-    lowered = digits.lower()
-    if lowered.startswith("0x"):
-        value = int(lowered[2:], 16)
-    elif lowered.startswith("0o"):
-        value = int(lowered[2:], 8)
-    elif lowered.startswith("0b"):
-        value = int(lowered[2:], 2)
-    elif len(digits) > 1 and digits.startswith("0"):
-        value = int(digits[1:], 8)
-    else:
-        value = int(digits)
-    value = -value if sign == "-" else value
-    if not (_INT64[0] <= value <= 2**64 - 1):  # ParseUint takes what ParseInt cannot
-        return None
-    return value
-
-
-def resolve_plain_scalar(text: str) -> Any:
-    """The value yaml.v3 gives an unquoted scalar decoded into interface{}."""
-    if text in _YAML_V3_BOOLS:
-        return _YAML_V3_BOOLS[text]
-    if text in _YAML_V3_NULLS:
-        return None
-    if text in _YAML_V3_SPECIAL_FLOATS:
-        return _YAML_V3_SPECIAL_FLOATS[text]
-    if text[:1] and (text[0].isdigit() or text[0] in "+-."):
-        plain = text.replace("_", "")
-        number = _go_parse_int_base0(plain)
-        if number is not None:
-            return number
-        if _YAML_V3_FLOAT.match(plain):
-            return float(plain)
-    # Timestamps stay strings when decoded into interface{} (yaml.v3 keeps
-    # them as text "for backward compatibility"), like everything else.
-    return text
-
-
-def _node_value(node: yaml.Node, top_level: bool) -> Any:
-    if isinstance(node, yaml.ScalarNode):
-        plain = node.style in (None, "")  # libyaml reports plain scalars as ""
-        if top_level:
-            # Decoded into a Go string: the source text, quotes removed; null is "".
-            return "" if plain and node.value in ("~", "null", "Null", "NULL") else node.value
-        if not plain:  # quoted or block scalars are strings
-            return node.value
-        return resolve_plain_scalar(node.value)
-    if isinstance(node, yaml.SequenceNode):
-        return [_node_value(item, False) for item in node.value]
-    if isinstance(node, yaml.MappingNode):
-        result: dict[str, Any] = {}
-        for key_node, value_node in node.value:
-            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(_node_value(key_node, False))
-            result[str(key)] = _node_value(value_node, False)
-        return result
-    raise ConfigInputError(f"unsupported YAML node {node!r}")
-
-
-def load_stack_yaml(text: str, source: str = "stack file") -> dict[str, Any]:
-    """A Pulumi.<stack>.yaml as the CLI sees it: {"config": {key: value}, ...}."""
-    try:
-        root = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except yaml.YAMLError as error:
-        raise ConfigInputError(f"{source} is not valid YAML: {error}") from None
-    if root is None:
-        return {}
-    if not isinstance(root, yaml.MappingNode):
-        raise ConfigInputError(f"{source} must be a map with a config: section")
-    document: dict[str, Any] = {}
-    for key_node, value_node in root.value:
-        key = getattr(key_node, "value", None)
-        if key == "config" and isinstance(value_node, yaml.MappingNode):
-            document["config"] = {
-                str(config_key.value): _node_value(config_value, top_level=True)
-                for config_key, config_value in value_node.value
-            }
-        else:
-            document[str(key)] = _node_value(value_node, False)
-    return document
 
 
 # --- config resolution ---------------------------------------------------------
@@ -285,7 +180,7 @@ def resolve_config(
             f"unknown stack {stack!r}: there is no Pulumi.{stack}.yaml. Known stacks: {known}. "
             f"Create one with `pulumi stack init {stack}` and commit its Pulumi.{stack}.yaml."
         )
-    stack_file = load_stack_yaml(stack_path.read_text(), stack_path.name)
+    stack_file = load_stack_yaml(read_stack_file(stack_path), stack_path.name)
     declarations: dict[str, Any] = project_file.get("config") or {}
     declared_secrets = {
         key for key, declaration in declarations.items() if isinstance(declaration, dict) and declaration.get("secret")

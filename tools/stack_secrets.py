@@ -20,7 +20,7 @@ from typing import Optional
 
 import yaml
 
-from tools.stack_config import PROJECT_DIR, ConfigInputError, available_stacks, load_stack_yaml
+from tools.stack_config import PROJECT_DIR, ConfigInputError, available_stacks, load_stack_yaml, read_stack_file
 
 # An example value per secret, for the fix command (never a real value).
 EXAMPLES = {
@@ -48,7 +48,7 @@ def missing_secrets(stack: str, project_dir: Path = PROJECT_DIR) -> tuple[list[s
         key for key, declaration in (project.get("config") or {}).items()
         if isinstance(declaration, dict) and declaration.get("secret") and "default" not in declaration
     ]
-    document = load_stack_yaml(stack_path.read_text(), stack_path.name)
+    document = load_stack_yaml(read_stack_file(stack_path), stack_path.name)
     config = document.get("config") or {}
     database = config.get(f"{name}:database")
     in_cluster = isinstance(database, dict) and database.get("kind") == "cloudnativepg"
