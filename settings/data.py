@@ -16,7 +16,7 @@ from pydantic import (
 from settings.addresses import EgressCidrs
 from settings.base import _Model, _custom_error
 from settings.errors import _default_for
-from settings.fields import ImageRef, KeyPrefix, ObjectName, PositiveSize, matching
+from settings.fields import URL_PORT, ImageRef, KeyPrefix, ObjectName, PositiveSize, matching
 from settings.schedules import CronSchedule, first_overlap, max_interval_seconds
 
 
@@ -49,8 +49,8 @@ BucketName = Annotated[str, matching(
     "bad_bucket", r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", "not an S3 bucket name (3-63 lower-case letters, digits, '.', '-')")]
 RegionName = Annotated[str, matching("bad_region", r"[a-z0-9][a-z0-9-]{0,40}", "must be a region name such as us-east-1")]
 HttpsEndpoint = Annotated[str, matching(
-    "bad_endpoint", r"https://[A-Za-z0-9.-]+(:[0-9]{1,5})?/?",
-    "must be an https:// URL of the S3 API, such as https://minio.example.com")]
+    "bad_endpoint", r"https://[A-Za-z0-9.-]+" + URL_PORT + r"?/?",
+    "must be an https:// URL of the S3 API (a port from 1 to 65535), such as https://minio.example.com")]
 
 
 class ObjectLocation(_Model):

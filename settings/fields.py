@@ -147,6 +147,11 @@ def matching(error_type: str, pattern: str, message: str) -> AfterValidator:
     return AfterValidator(check)
 
 
+# A TCP port in a URL: 1-65535 (0 and 99999 are no port the receiving
+# component can use, and NetworkPolicy refuses them at apply time).
+URL_PORT = r"(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}))"
+
+
 # Where objects go in a bucket: no leading '/', no '..' tricks, no '$'.
 KeyPrefix = Annotated[str, matching(
     "bad_prefix", r"[A-Za-z0-9][A-Za-z0-9/_.-]{0,200}", "must be an object key prefix: letters, digits, '/', '_', '.', '-'")]

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal, Optional
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from settings.base import _custom_error, _Model
-from settings.fields import ImageRef
+from settings.fields import URL_PORT, ImageRef
 
 _DURATION = re.compile(r"^([1-9][0-9]*)(s|m|h)$")
 _DURATION_SECONDS = {"s": 1, "m": 60, "h": 3600}
@@ -62,9 +62,9 @@ class Analysis(_Model):
     @field_validator("prometheus_url")
     @classmethod
     def _http_url(cls, url: Optional[str]) -> Optional[str]:
-        if url is not None and not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9/_.-]*)?", url):
-            raise _custom_error("bad_url", "must be an http:// or https:// URL of Prometheus, such as "
-                                "http://prometheus.monitoring.svc:9090")
+        if url is not None and not re.fullmatch(r"https?://[A-Za-z0-9.-]+" + URL_PORT + r"?(/[A-Za-z0-9/_.-]*)?", url):
+            raise _custom_error("bad_url", "must be an http:// or https:// URL of Prometheus (a port from 1 to "
+                                "65535), such as http://prometheus.monitoring.svc:9090")
         return url
 
     @field_validator("smoke_paths", mode="before")

@@ -218,6 +218,17 @@ def test_corrupt_render_directories_exit_2(render_dir):
     assert result.returncode == 2 and "resources.json" in result.stderr and "Traceback" not in result.stderr
 
 
+def test_a_hostile_manifest_is_refused_without_a_crash(render_dir):
+    """100 000 nested brackets made libyaml overflow its stack: the diff
+    died with a segmentation fault. Now it refuses the file."""
+    good, hostile = render_dir("good", "staging"), render_dir("hostile", "staging")
+    with open(hostile / "manifest.yaml", "a") as manifest:
+        manifest.write("---\nkind: ConfigMap\napiVersion: v1\nmetadata: {name: x, namespace: y}\ndata: "
+                       + "[" * 100_000 + "]" * 100_000 + "\n")
+    result = run_diff(good, hostile)
+    assert result.returncode == 2 and "manifest.yaml" in result.stderr and "Traceback" not in result.stderr
+
+
 def test_leaving_the_in_cluster_database_releases_its_cluster_instead_of_deleting_it(render_dir):
     """The serving Cluster is retainOnDelete: leaving it out of the program
     (database.kind back to external, or a mistyped clusterName) leaves it

@@ -32,8 +32,22 @@ def kubernetes_identity(obj: dict[str, Any]) -> str:
     return f"{kind}/{metadata.get('namespace')}/{metadata.get('name')}"
 
 
+# A rendered manifest's objects are never nested deeper than this (a
+# CronJob's pod template is the deepest, about 15 levels); libyaml's own
+# recursion would crash the process on a deeper, hostile file.
+MAX_MANIFEST_NESTING = 64
+
+
 def load_objects(manifest_text: str) -> dict[str, dict[str, Any]]:
-    """Objects of a rendered manifest keyed by `Kind/namespace/name`."""
+    """Objects of a rendered manifest keyed by `Kind/namespace/name`. Raises
+    yaml.YAMLError for a file that is no render (too deep, anchors: the
+    renderer writes neither)."""
+    from tools.stack_file import ConfigInputError, check_nesting
+
+    try:
+        check_nesting(manifest_text, "manifest.yaml", MAX_MANIFEST_NESTING)
+    except ConfigInputError as error:
+        raise yaml.YAMLError(str(error)) from None
     objects = {}
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     for document in yaml.load_all(manifest_text, Loader=loader):

@@ -108,14 +108,16 @@ class _Budget:
 
 
 def _block_nesting(text: str) -> int:
-    """An upper bound of block nesting: per line, its indentation plus the
-    `- `, `? ` and `key: ` openers that can stack on one line (a line of
-    100 000 `- ` made libyaml overflow its stack)."""
+    """An upper bound of block nesting: per line, its indentation (a level
+    takes at least two columns in practice; one is counted as half) plus the
+    `- ` and `? ` openers that can stack at its start (a line of 100 000
+    `- ` made libyaml overflow its stack). `key: key:` on one line is not
+    valid YAML, so keys do not stack."""
     deepest = 0
     for line in text.splitlines():
         stripped = line.lstrip(" ")
-        openers = len(re.findall(r"(?:^|\s)(?:-|\?|[^\s:#]+:)(?=\s|$)", stripped))
-        deepest = max(deepest, (len(line) - len(stripped)) // 2 + openers)
+        openers = re.match(r"(?:[-?](?:\s+|$))*", stripped).group(0)
+        deepest = max(deepest, (len(line) - len(stripped)) // 2 + len(re.findall(r"[-?]", openers)))
     return deepest
 
 
@@ -141,6 +143,13 @@ def _flow_nesting(text: str) -> int:
         elif char in "]}":
             depth = max(0, depth - 1)
     return deepest
+
+
+def check_nesting(text: str, source: str, limit: int = MAX_NESTING) -> None:
+    """Refuse YAML nested deeper than `limit` before libyaml parses it
+    (its recursion would overflow the C stack and kill the process)."""
+    if _flow_nesting(text) > limit or _block_nesting(text) > limit:
+        raise ConfigInputError(f"{source} nests values more than {limit} levels deep")
 
 
 def read_stack_file(path: Path) -> str:
@@ -182,9 +191,10 @@ def _node_value(node: yaml.Node, top_level: bool, budget: Optional["_Budget"] = 
 
 def load_stack_yaml(text: str, source: str = "stack file") -> dict[str, Any]:
     """A Pulumi.<stack>.yaml as the CLI sees it: {"config": {key: value}, ...}."""
-    if _flow_nesting(text) > MAX_NESTING or _block_nesting(text) > MAX_NESTING:
-        raise ConfigInputError(f"{source} nests values more than {MAX_NESTING} levels deep; config values are flat "
-                               f"maps and lists")
+    try:
+        check_nesting(text, source)
+    except ConfigInputError as error:
+        raise ConfigInputError(f"{error}; config values are flat maps and lists") from None
     try:
         root = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as error:
