@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import yaml
 
 from tools.stack_config import (
     SECRET_PLACEHOLDER,
     ConfigInputError,
+    load_stack_yaml,
     parse_path,
     parse_path_value,
     resolve_config,
@@ -135,3 +138,28 @@ def test_a_stack_file_that_is_not_text_or_too_large_is_refused(tmp_path, project
     (tmp_path / "Pulumi.odd.yaml").write_bytes(content)
     with pytest.raises(ConfigInputError, match=message):
         resolve_config("odd", project_dir=tmp_path)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("config:\n  monad-synapse:maintenanceMode: 'true'\n  monad-synapse:maintenanceMode: 'false'\n",
+     "line 3: config key 'monad-synapse:maintenanceMode' is already defined"),
+    ("config:\n  monad-synapse:namespace: a\nconfig:\n  monad-synapse:domain: b.example.com\n",
+     "'config' is already defined"),
+    ("config:\n  monad-synapse:autoscaling:\n    minReplicas: 3\n    minReplicas: 8\n", "key 'minReplicas' is already"),
+    ("config:\n  monad-synapse:appConfig:\n    ? [A, B]\n    : x\n", "a map key must be a plain value"),
+], ids=["config-key-twice", "config-section-twice", "nested-key-twice", "sequence-key"])
+def test_what_the_cli_refuses_in_a_stack_file_is_refused(text, message):
+    """yaml.v3 refuses a key written twice in one map (the old reader kept
+    the last, silently) and a non-scalar key."""
+    with pytest.raises(ConfigInputError, match=re.escape(message)):
+        load_stack_yaml(text, "Pulumi.x.yaml")
+
+
+def test_merge_keys_and_explicit_string_tags_decode_as_the_cli_does():
+    document = load_stack_yaml(
+        "config:\n  monad-synapse:autoscaling:\n    base: &base {minReplicas: 3, maxReplicas: 20}\n"
+        "    live:\n      <<: *base\n      maxReplicas: 30\n    version: !!str 010\n    octal: 010\n",
+        "Pulumi.x.yaml")
+    autoscaling = document["config"]["monad-synapse:autoscaling"]
+    assert autoscaling["live"] == {"minReplicas": 3, "maxReplicas": 30}  # written-out keys win over merged ones
+    assert (autoscaling["version"], autoscaling["octal"]) == ("010", 8)

@@ -166,6 +166,42 @@ def read_stack_file(path: Path) -> str:
         raise ConfigInputError(f"{path.name} is not UTF-8 text (byte {error.start}); save it as UTF-8") from None
 
 
+_STR_TAG, _MERGE_TAG = "tag:yaml.org,2002:str", "tag:yaml.org,2002:merge"
+_RESOLVER = yaml.resolver.Resolver()
+
+
+def _explicit_string(node: yaml.ScalarNode) -> bool:
+    """`!!str 5`: a plain scalar whose tag is str although it would resolve
+    to something else (yaml.v3 honours the explicit tag)."""
+    return node.tag == _STR_TAG and _RESOLVER.resolve(yaml.ScalarNode, node.value, (True, False)) != _STR_TAG
+
+
+def _mapping(node: yaml.MappingNode, budget: "_Budget", depth: int) -> dict[str, Any]:
+    """A map as yaml.v3 decodes it: `<<` merges the maps it names (keys
+    written out win), a key written twice is an error (decode.go: "mapping
+    key already defined"), and a key must be a scalar."""
+    merged: dict[str, Any] = {}
+    result: dict[str, Any] = {}
+    for key_node, value_node in node.value:
+        if not isinstance(key_node, yaml.ScalarNode):
+            raise ConfigInputError(f"{budget.source} line {key_node.start_mark.line + 1}: a map key must be a plain "
+                                   f"value, not a list or a map")
+        if key_node.tag == _MERGE_TAG and key_node.style in (None, ""):
+            sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+            for source in sources:
+                if not isinstance(source, yaml.MappingNode):
+                    raise ConfigInputError(f"{budget.source} line {source.start_mark.line + 1}: `<<` merges maps only")
+                for key, value in _mapping(source, budget, depth + 1).items():
+                    merged.setdefault(key, value)
+            continue
+        key = str(key_node.value)
+        if key in result:
+            raise ConfigInputError(f"{budget.source} line {key_node.start_mark.line + 1}: key {key!r} is already "
+                                   f"defined in this map; the CLI refuses the file (write it once)")
+        result[key] = _node_value(value_node, False, budget, depth + 1)
+    return {**merged, **result}
+
+
 def _node_value(node: yaml.Node, top_level: bool, budget: Optional["_Budget"] = None, depth: int = 0) -> Any:
     budget = budget or _Budget("stack file")
     budget.spend(depth)
@@ -173,19 +209,15 @@ def _node_value(node: yaml.Node, top_level: bool, budget: Optional["_Budget"] = 
         plain = node.style in (None, "")  # libyaml reports plain scalars as ""
         if top_level:
             # Decoded into a Go string: the source text, quotes removed; null is "".
-            return "" if plain and node.value in ("~", "null", "Null", "NULL") else node.value
-        if not plain:  # quoted or block scalars are strings
+            return "" if plain and not _explicit_string(node) and node.value in ("~", "null", "Null", "NULL") \
+                else node.value
+        if not plain or _explicit_string(node):  # quoted, block or !!str scalars are strings
             return node.value
         return resolve_plain_scalar(node.value)
     if isinstance(node, yaml.SequenceNode):
         return [_node_value(item, False, budget, depth + 1) for item in node.value]
     if isinstance(node, yaml.MappingNode):
-        result: dict[str, Any] = {}
-        for key_node, value_node in node.value:
-            key = (key_node.value if isinstance(key_node, yaml.ScalarNode)
-                   else str(_node_value(key_node, False, budget, depth + 1)))
-            result[str(key)] = _node_value(value_node, False, budget, depth + 1)
-        return result
+        return _mapping(node, budget, depth)
     raise ConfigInputError(f"unsupported YAML node {node!r}")
 
 
@@ -209,6 +241,9 @@ def load_stack_yaml(text: str, source: str = "stack file") -> dict[str, Any]:
     document: dict[str, Any] = {}
     for key_node, value_node in root.value:
         key = getattr(key_node, "value", None)
+        if key in document:
+            raise ConfigInputError(f"{source} line {key_node.start_mark.line + 1}: {key!r} is already defined; the "
+                                   f"CLI refuses the file (keep one {key}: section)")
         if key == "config":
             if isinstance(value_node, yaml.ScalarNode) and value_node.value in ("", "~", "null"):
                 document["config"] = {}
@@ -216,10 +251,14 @@ def load_stack_yaml(text: str, source: str = "stack file") -> dict[str, Any]:
             if not isinstance(value_node, yaml.MappingNode):
                 raise ConfigInputError(f"{source}: config must be a map of keys to values (a line "
                                        f"`  monad-synapse:key: value` under `config:`), not a single value or a list")
-            document["config"] = {
-                str(getattr(config_key, "value", "")): _node_value(config_value, True, budget, 1)
-                for config_key, config_value in value_node.value
-            }
+            config: dict[str, Any] = {}
+            for config_key, config_value in value_node.value:
+                name = str(getattr(config_key, "value", ""))
+                if name in config:
+                    raise ConfigInputError(f"{source} line {config_key.start_mark.line + 1}: config key {name!r} is "
+                                           f"already defined; the CLI refuses the file (keep one)")
+                config[name] = _node_value(config_value, True, budget, 1)
+            document["config"] = config
         else:
             document[str(key)] = _node_value(value_node, False, budget, 1)
     return document
