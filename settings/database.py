@@ -328,8 +328,17 @@ class Database(_Model):
         return self
 
 
+def _archive_location(store: DatabaseObjectStore, server: str, default_path: str) -> tuple:
+    """Where a cluster's WAL goes, by meaning: the path without leading,
+    trailing or repeated slashes, the endpoint's host lower-cased with its
+    default port and trailing slash dropped (no endpoint is AWS S3)."""
+    path = "/".join(part for part in (store.path or default_path).split("/") if part)
+    endpoint = (store.endpoint or "https://s3.amazonaws.com").rstrip("/").lower().removesuffix(":443")
+    return store.bucket, path, endpoint, server.strip().strip("/")
+
+
 def same_archive(first: DatabaseObjectStore, first_server: str, second: DatabaseObjectStore, second_server: str,
                  default_path: str) -> bool:
     """Whether two clusters would write WAL into the same folder."""
-    return (first.bucket, first.path or default_path, first.endpoint, first_server) == (
-        second.bucket, second.path or default_path, second.endpoint, second_server)
+    return _archive_location(first, first_server, default_path) == _archive_location(second, second_server,
+                                                                                   default_path)

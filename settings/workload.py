@@ -161,9 +161,15 @@ class Probes(_Model):
             raise _custom_error("bad_path", "must be an absolute URL path such as /api/live")
         return path
 
+    @staticmethod
+    def _endpoint(path: str) -> str:
+        """What the app routes a path to: without the query, repeated or
+        trailing slashes (/api/health/, //api/health?x are /api/health)."""
+        return "/" + "/".join(part for part in path.split("?", 1)[0].split("/") if part)
+
     @model_validator(mode="after")
     def _liveness_is_not_readiness(self) -> "Probes":
-        if self.liveness_path == self.readiness_path:
+        if self._endpoint(self.liveness_path) == self._endpoint(self.readiness_path):
             raise _custom_error(
                 "same_probe_paths",
                 "liveness and readiness ask the same path {value}: a dependency outage would restart every pod; "
