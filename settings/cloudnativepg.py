@@ -21,6 +21,8 @@ from settings.workload import ResourceAmounts, Resources
 DEFAULT_CLUSTER_NAME = "monad-synapse-db"
 # The PgBouncer Pooler in front of whichever cluster serves (components/vocabulary.py).
 POOLER_NAME = f"{DEFAULT_CLUSTER_NAME}-pooler-rw"
+# The app's ServiceAccount (components/namespace.py names it after the app).
+APP_SERVICE_ACCOUNT = "monad-synapse"
 
 # WAL reaches object storage within archive_timeout of being written, plus
 # the time to upload one 16 MiB segment (gzip'd, seconds to S3). Leave that
@@ -199,6 +201,11 @@ def _check_cluster_name(name: str) -> str:
     # Each cluster's Pooler, <cluster>-pooler-rw, names its Service: no
     # cluster may take that name (CloudNativePG's Pooler webhook), nor own a
     # <name>-rw Service of that name.
+    # CloudNativePG names the cluster's ServiceAccount (and Role) after it:
+    # named like the app's ServiceAccount, the operator would take that over.
+    if name == APP_SERVICE_ACCOUNT:
+        raise _custom_error("cluster_name_taken", "{value} is the app's ServiceAccount, which CloudNativePG would "
+                            "take over as the cluster's own; pick another", value=name, suggestion=DEFAULT_CLUSTER_NAME)
     if name.endswith(("-pooler-rw", "-pooler")):
         raise _custom_error("cluster_name_taken", "{value} ends like a pooler's name (<cluster>-pooler-rw, whose "
                             "Service a cluster's -rw Service would collide with); pick another", value=name)

@@ -271,3 +271,10 @@ def test_a_single_instance_has_no_pdb_to_block_node_drains(stack_objects, instan
     objects = stack_objects("staging", *CLOUDNATIVEPG, f"database.cloudnativepg.instances={instances}",
                             secrets=DATABASE_S3_SECRETS)
     assert objects["Cluster/staging/monad-synapse-db"]["spec"]["enablePDB"] is pdb
+
+
+def test_the_cluster_name_refused_for_the_app_is_the_app_service_account(stack_objects):
+    from settings.cloudnativepg import APP_SERVICE_ACCOUNT
+
+    accounts = [key for key in stack_objects("production") if key.startswith("ServiceAccount/")]
+    assert accounts == [f"ServiceAccount/production/{APP_SERVICE_ACCOUNT}"]

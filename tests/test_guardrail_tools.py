@@ -162,6 +162,21 @@ def test_stack_secrets_pass_when_encrypted_or_from_an_environment(tmp_path):
     assert run_stack_secrets("no-such-stack").returncode == 2
 
 
+@pytest.mark.parametrize("stack_file", [
+    "config:\n  monad-synapse:redisUrl:\n    secure: 5\n",
+    "config:\n  monad-synapse:redisUrl:\n    secure: ''\n",
+    "environment: 7\nconfig: {}\n",
+], ids=["secure-number", "secure-empty", "environment-not-a-list"])
+def test_values_the_cli_cannot_use_do_not_count_as_set(tmp_path, stack_file):
+    """`pulumi preview` stops on these as on a missing secret: the check says so."""
+    from tools.stack_secrets import missing_secrets
+
+    shutil.copy(PROJECT_DIR / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
+    (tmp_path / "Pulumi.odd.yaml").write_text(stack_file)
+    missing, uses_esc = missing_secrets("odd", tmp_path)
+    assert "redisUrl" in missing and not uses_esc
+
+
 def test_an_in_cluster_database_stack_needs_object_store_keys_not_a_url(tmp_path):
     from tools.stack_secrets import missing_secrets
 

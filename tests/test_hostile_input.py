@@ -286,6 +286,8 @@ CASES = [
     db("replica-shared-archive-trailing-slash", *DR, "database.replica.source.objectStore.bucket=monad-synapse-wal",
        "database.replica.source.objectStore.path=production/", "database.replica.source.serverName=monad-synapse-db",
        key="database.replica.source.objectStore.bucket"),
+    db("cnpg-cluster-named-like-the-app", "database.cloudnativepg.clusterName=monad-synapse",
+       key="database.cloudnativepg.clusterName", bad_value="monad-synapse"),
     Case("drill-query-writes", ("backup.drill.sanityQuery=SELECT 1; COMMIT; DROP DATABASE app WITH (FORCE)",),
          key="backup.drill.sanityQuery", bad_value="SELECT 1; COMMIT; DROP DATABASE app WITH (FORCE)"),
     Case("drill-query-not-a-read", ("backup.drill.sanityQuery=ALTER ROLE app PASSWORD 'x'",),

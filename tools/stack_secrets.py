@@ -58,11 +58,18 @@ def missing_secrets(stack: str, project_dir: Path = PROJECT_DIR) -> tuple[list[s
     required += (["databaseS3AccessKeyId", "databaseS3SecretAccessKey"] if in_cluster else ["databaseUrl"])
     if in_cluster and isinstance(database.get("replica"), dict) and database["replica"].get("enabled") is True:
         required.append("databaseAppPassword")
-    present = {
-        key for key in required
-        if isinstance(config.get(f"{name}:{key}"), dict) and set(config[f"{name}:{key}"]) == {"secure"}
-    }
-    return [key for key in required if key not in present], bool(document.get("environment"))
+    def encrypted(value: object) -> bool:
+        # The CLI decrypts `secure:` text; anything else there (a number, an
+        # empty value, a map) stops `pulumi preview` as surely as a missing key.
+        return (isinstance(value, dict) and set(value) == {"secure"} and isinstance(value["secure"], str)
+                and bool(value["secure"].strip()))
+
+    present = {key for key in required if encrypted(config.get(f"{name}:{key}"))}
+    # An ESC import is a list of environment names (or a map with `imports:`).
+    environment = document.get("environment")
+    imports = environment.get("imports") if isinstance(environment, dict) else environment
+    uses_esc = isinstance(imports, list) and bool(imports) and all(isinstance(item, str) and item for item in imports)
+    return [key for key in required if key not in present], uses_esc
 
 
 def main(argv: Optional[list[str]] = None) -> int:
