@@ -45,8 +45,19 @@ class RestoreDrill(_Model):
         return statement
 
 
+def _s3_bucket_rules(name: str) -> str:
+    """AWS's bucket naming rules beyond the characters: no "..", not an IP
+    address, none of the reserved prefixes and suffixes."""
+    if ".." in name or re.fullmatch(r"[0-9]+(\.[0-9]+){3}", name) or name.startswith(("xn--", "sthree-", "amzn-s3-demo-")) \
+            or name.endswith(("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")):
+        raise _custom_error("bad_bucket", "not an S3 bucket name: no '..', no IP address, no xn--/sthree- prefix or "
+                            "-s3alias/--ol-s3 suffix")
+    return name
+
+
 BucketName = Annotated[str, matching(
-    "bad_bucket", r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", "not an S3 bucket name (3-63 lower-case letters, digits, '.', '-')")]
+    "bad_bucket", r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", "not an S3 bucket name (3-63 lower-case letters, digits, '.', '-')"),
+    AfterValidator(_s3_bucket_rules)]
 RegionName = Annotated[str, matching("bad_region", r"[a-z0-9][a-z0-9-]{0,40}", "must be a region name such as us-east-1")]
 HttpsEndpoint = Annotated[str, matching(
     "bad_endpoint", r"https://[A-Za-z0-9.-]+" + URL_PORT + r"?/?",

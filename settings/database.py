@@ -8,7 +8,7 @@ import re
 from datetime import datetime, timezone
 from typing import Annotated, Any, Literal, Optional
 
-from pydantic import BeforeValidator, Field, field_validator, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, field_validator, model_validator
 
 from settings.base import _Model, _custom_error
 from settings.fields import matching, parse_quantity
@@ -90,7 +90,19 @@ PromotionToken = Annotated[str, matching(
     "bad_promotion_token", r"[A-Za-z0-9+/=_-]{16,4096}",
     "must be the demotion token from the old primary's status "
     "(kubectl get cluster monad-synapse-db -o jsonpath='{.status.demotionToken}')")]
-Delay = Annotated[str, matching("bad_delay", r"([0-9]+(h|m|s))+", "must be a duration such as 1h, 30m or 1h30m")]
+def _fits_go_duration(delay: str) -> str:
+    """CloudNativePG parses minApplyDelay as a Go time.Duration (int64
+    nanoseconds): about 2562047 hours at most."""
+    units = {"h": 3600, "m": 60, "s": 1}
+    seconds = sum(int(number) * units[unit] for number, unit in re.findall(r"([0-9]+)(h|m|s)", delay))
+    if seconds * 10**9 > 2**63 - 1:
+        raise _custom_error("delay_too_long", "is longer than a Go duration can hold (about 2562047h); "
+                            "a DR site's delay is hours, e.g. 1h")
+    return delay
+
+
+Delay = Annotated[str, matching("bad_delay", r"([0-9]+(h|m|s))+", "must be a duration such as 1h, 30m or 1h30m"),
+                  AfterValidator(_fits_go_duration)]
 
 
 _POSTGRES_SIZE = re.compile(r"^\s*([0-9]+)\s*(B|kB|MB|GB|TB)?\s*$")

@@ -193,6 +193,13 @@ class PriorityClassSettings(_Model):
 
     @model_validator(mode="after")
     def _create_needs_a_name(self) -> "PriorityClassSettings":
+        if self.create and self.name and self.name.startswith("system-"):
+            # kubernetes pkg/apis/scheduling/validation: "system-" names are reserved.
+            raise _custom_error(
+                "reserved_priority_class", "names starting with system- are reserved for Kubernetes' own classes; "
+                "the API server refuses to create {value}", field="name", value=self.name,
+                suggestion=f"monad-synapse-{self.name.removeprefix('system-')}",
+            )
         if self.create and self.name is None:
             raise _custom_error(
                 "priority_class_without_name", "create needs a name for the PriorityClass",
