@@ -1,5 +1,5 @@
 """tools.e2e, the end-to-end workflow's driver, against stand-in `pulumi` and
-`kubectl` (no cluster here): the steps in order, the failure it provokes
+`kubectl` (the suite has no cluster): the steps in order, the failure it provokes
 on purpose, the switch-back, and that it stops at the first step whose
 outcome is wrong. The real run is .github/workflows/e2e.yml on kind."""
 

