@@ -90,12 +90,16 @@ PromotionToken = Annotated[str, matching(
     "bad_promotion_token", r"[A-Za-z0-9+/=_-]{16,4096}",
     "must be the demotion token from the old primary's status "
     "(kubectl get cluster monad-synapse-db -o jsonpath='{.status.demotionToken}')")]
+def delay_seconds(delay: Optional[str]) -> int:
+    """A delay such as 1h30m in seconds (0 for none)."""
+    units = {"h": 3600, "m": 60, "s": 1}
+    return sum(int(number) * units[unit] for number, unit in re.findall(r"([0-9]+)(h|m|s)", delay or ""))
+
+
 def _fits_go_duration(delay: str) -> str:
     """CloudNativePG parses minApplyDelay as a Go time.Duration (int64
     nanoseconds): about 2562047 hours at most."""
-    units = {"h": 3600, "m": 60, "s": 1}
-    seconds = sum(int(number) * units[unit] for number, unit in re.findall(r"([0-9]+)(h|m|s)", delay))
-    if seconds * 10**9 > 2**63 - 1:
+    if delay_seconds(delay) * 10**9 > 2**63 - 1:
         raise _custom_error("delay_too_long", "is longer than a Go duration can hold (about 2562047h); "
                             "a DR site's delay is hours, e.g. 1h")
     return delay
@@ -187,8 +191,7 @@ class Replica(_Model):
     def min_apply_delay_seconds(self) -> int:
         """minApplyDelay in seconds (0 without one): a standby applies WAL that
         much later on purpose."""
-        units = {"h": 3600, "m": 60, "s": 1}
-        return sum(int(number) * units[unit] for number, unit in re.findall(r"([0-9]+)(h|m|s)", self.min_apply_delay or ""))
+        return delay_seconds(self.min_apply_delay)
 
 
 class Database(_Model):
