@@ -190,7 +190,7 @@ class Backup(_Model):
         return max_interval_seconds(self.schedule) + self.active_deadline_seconds + 900
 
 
-_DUMP_NAME = re.compile(r"^monad-synapse-[0-9]{8}T[0-9]{6}Z\.dump$")
+_DUMP_NAME = re.compile(r"monad-synapse-[0-9]{8}T[0-9]{6}Z\.dump")
 
 
 def _number_as_text(value: Any) -> Any:
@@ -222,7 +222,8 @@ class Restore(_Model):
     @field_validator("from_backup")
     @classmethod
     def _known_backup(cls, value: Optional[str]) -> Optional[str]:
-        if value is not None and value != "latest" and not _DUMP_NAME.match(value):
+        # fullmatch: "$" would let a trailing newline through.
+        if value is not None and value != "latest" and not _DUMP_NAME.fullmatch(value):
             raise _custom_error(
                 "bad_backup_name",
                 "must be 'latest' or a dump file name like monad-synapse-20261127T030000Z.dump",

@@ -109,6 +109,8 @@ Delay = Annotated[str, matching("bad_delay", r"([0-9]+(h|m|s))+", "must be a dur
                   AfterValidator(_fits_go_duration)]
 
 
+# Server connections kept for replication, the operator, the exporter and dumps.
+CONNECTION_HEADROOM = 10
 _POSTGRES_SIZE = re.compile(r"^\s*([0-9]+)\s*(B|kB|MB|GB|TB)?\s*$")
 _POSTGRES_SIZE_UNITS = {"B": 1, "kB": 2**10, "MB": 2**20, "GB": 2**30, "TB": 2**40, None: 2**20}
 
@@ -304,6 +306,23 @@ class Database(_Model):
                     "or grow database.cloudnativepg.walStorage.size", field=prefix + name, name=name,
                     value=parameters[name], volume=cnpg.wal_storage.size, suggestion=f"{int(volume * 3 // 4 // 2**20)}MB",
                 )
+        # PgBouncer opens up to default_pool_size server connections per
+        # pooler pod; the server keeps room for replication, the operator,
+        # the exporter and the dumps.
+        max_connections = int(parameters.get("max_connections", "100")) if str(
+            parameters.get("max_connections", "100")).isdigit() else 100
+        pooled = cnpg.pooler.instances * cnpg.pooler.default_pool_size
+        if pooled > max_connections - CONNECTION_HEADROOM:
+            raise _custom_error(
+                "pooler_beyond_max_connections",
+                "{instances} pooler pods x defaultPoolSize {size} = {pooled} server connections, more than "
+                "max_connections {maximum} leaves after {headroom} for replication, the operator and the dumps: "
+                "PostgreSQL would refuse the excess",
+                field="cloudnativepg.pooler.defaultPoolSize", value=cnpg.pooler.default_pool_size,
+                instances=cnpg.pooler.instances, size=cnpg.pooler.default_pool_size, pooled=pooled,
+                maximum=max_connections, headroom=CONNECTION_HEADROOM,
+                suggestion=max(1, (max_connections - CONNECTION_HEADROOM) // cnpg.pooler.instances),
+            )
         if "checkpoint_timeout" in parameters:
             seconds = postgres_seconds(parameters["checkpoint_timeout"])
             if seconds is None or not 30 <= seconds <= self.archive_timeout_seconds:
