@@ -90,6 +90,15 @@ class DataRules(_Model):
         recovery = self.database.recovery
         if not self.database.recovering:
             return self
+        if self.restore.from_backup is not None:
+            # Both rewrite the data, each from another point in time: which
+            # one the app ends up with would depend on timing.
+            raise _custom_error(
+                "restore_during_recovery",
+                "a dump restore and a point-in-time recovery in one change would each rewrite the data from another "
+                "point in time; finish the recovery (or remove it), then restore",
+                field="restore.fromBackup", value=self.restore.from_backup, remove=True,
+            )
         if recovery.confirm != self.namespace:
             raise _custom_error(
                 "recovery_unconfirmed",

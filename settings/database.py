@@ -25,6 +25,9 @@ from settings.cloudnativepg import (
 _RFC3339 = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?(Z|[+-][0-9]{2}:[0-9]{2})")
 
 
+EARLIEST_TARGET = datetime(2022, 1, 1, tzinfo=timezone.utc)
+
+
 def _check_target_time(value: Any) -> Any:
     if value is None:
         return None
@@ -39,6 +42,11 @@ def _check_target_time(value: Any) -> Any:
         raise _custom_error("bad_target_time", "is not a date and time that exists") from None
     if moment > datetime.now(timezone.utc):
         raise _custom_error("future_target_time", "is in the future; recovery can only go back to WAL that exists")
+    if moment < EARLIEST_TARGET:
+        # 1970-01-01 is a zeroed clock or a typo, never a moment with WAL: the
+        # in-cluster database (CloudNativePG 1.26+, released in 2025) has none that old.
+        raise _custom_error("ancient_target_time", "is before 2022: no archive of the in-cluster database goes back "
+                            "that far; give the moment just before the mistake, such as 2026-11-30T01:55:00Z")
     return value
 
 
