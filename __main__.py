@@ -204,6 +204,7 @@ monitoring = AppMonitoring(
         idle_expected=settings.warm_idle_replicas > 0,
         maintenance_mode=settings.maintenance_mode,
         analysis_skipped=settings.promotion.skip_analysis,
+        analysis_disabled=not settings.promotion.analysis.enabled,
         # The live-color alerts and panels move with live traffic, not before.
         live_traffic_moved=tuple(app.switched),
         certificate_name=edge.certificate_name,

@@ -242,6 +242,18 @@ def alerts(context: RuleContext) -> list[Alert]:
                 "the new color is healthy. Set it back with pulumi config set --path promotion.skipAnalysis false.",
             )
         )
+    if context.analysis_disabled:
+        result.append(
+            Alert(
+                "MonadSynapsePromotionAnalysisDisabled",
+                "vector(1)",
+                "info",
+                "Promotion analysis is turned off",
+                "promotion.analysis.enabled is false for this stack: every switch moves live traffic without evidence "
+                "that the new color is healthy. Turn it back on with pulumi config set --path "
+                "promotion.analysis.enabled true.",
+            )
+        )
     if context.maintenance_mode:
         result.append(
             Alert(

@@ -89,6 +89,7 @@ class AppMonitoringArgs:
     idle_expected: bool = True
     maintenance_mode: bool = False
     analysis_skipped: bool = False
+    analysis_disabled: bool = False  # promotion.analysis.enabled false
     certificate_name: str = ""
     backup_cronjob: Optional[str] = None
     restore_drill_cronjob: Optional[str] = None

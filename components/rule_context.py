@@ -50,6 +50,7 @@ class RuleContext:
     idle_expected: bool = True
     # promotion.skipAnalysis is set: switches move traffic without evidence.
     analysis_skipped: bool = False
+    analysis_disabled: bool = False
     # Backup jobs (None until backups are configured).
     backup_cronjob: Optional[str] = None
     restore_drill_cronjob: Optional[str] = None

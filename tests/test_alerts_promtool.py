@@ -30,6 +30,7 @@ RULE_RENDERS = {
     "default": ("production",),
     "switched": ("production", "activeColor=green"),
     "skipped": ("production", "promotion.skipAnalysis=true"),
+    "disabled": ("production", "promotion.analysis.enabled=false"),
     "database": ("production", *CLOUDNATIVEPG),
     "dr-site": ("production", *CLOUDNATIVEPG, *DR_SITE, "database.replica.minApplyDelay=1h"),
 }
@@ -175,6 +176,8 @@ CASES = [
          why="half the preview requests fail"),
     Case("MonadSynapsePreviewHighErrorRate", False, "10m", requests(10, 10, 20) + requests(590, 0, 20, on=idle),
          why="errors on the live color are not the preview's"),
+    Case("MonadSynapsePromotionAnalysisDisabled", True, "1m", [], rules="disabled"),
+    Case("MonadSynapsePromotionAnalysisDisabled", False, "1m", [], rules="default", why="the analysis is on"),
     Case("MonadSynapseDatabaseDown", True, "5m", [series("pg_up", PG, "0x10")]),
     Case("MonadSynapseDatabaseDown", False, "5m", [series("pg_up", PG, "1x10")]),
     Case("MonadSynapseDatabaseDown", False, "5m", [series("up", PG, "1x2 0x3 1x5")],
