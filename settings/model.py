@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+from urllib.parse import urlparse
 from decimal import Decimal
 from typing import Any, Literal, Mapping, Union
 
@@ -132,6 +133,28 @@ class Settings(DataRules):
                     value=list(preview.allow_cidrs),
                     list=True,
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _analysis_can_reach_prometheus(self) -> "Settings":
+        """The analysis Job's NetworkPolicy lets it reach the monitoring
+        namespace only (components/promotion.py): a Prometheus elsewhere is
+        unreachable, and every promotion would fail closed."""
+        url = self.promotion.analysis.prometheus_url
+        if url is None or not self.promotion.analysis.enabled:
+            return self
+        host = urlparse(url).hostname or ""
+        labels = host.split(".")
+        namespace = self.network.monitoring_namespace
+        if not (len(labels) >= 2 and labels[1] == namespace and (len(labels) == 2 or labels[2] == "svc")):
+            raise _custom_error(
+                "prometheus_unreachable",
+                "the analysis may only reach the monitoring namespace ({namespace}), and {value} is not a Service "
+                "there: every promotion would fail closed. Point it at <service>.{namespace}.svc, or set "
+                "network.monitoringNamespace to Prometheus' namespace",
+                field="promotion.analysis.prometheusUrl", value=url, namespace=namespace,
+                suggestion=f"http://kube-prometheus-stack-prometheus.{namespace}.svc:9090",
+            )
         return self
 
     @model_validator(mode="after")

@@ -46,7 +46,7 @@ FAKE_PULUMI = textwrap.dedent(f"""\
         analysis = promotion.get("analysis", {{}})
         judged = analysis.get("enabled") == "true" and promotion.get("skipAnalysis") != "true"
         moving = color != state.get("live", color)
-        if judged and moving and "invalid" in analysis.get("prometheusUrl", ""):
+        if judged and moving and "no-prometheus" in analysis.get("prometheusUrl", ""):
             sys.exit(255)
         if os.environ.get("BREAK") == "switch-back-up" and promotion.get("skipAnalysis") == "true":
             sys.exit(255)

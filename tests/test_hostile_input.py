@@ -305,6 +305,8 @@ CASES = [
        "database.recovery.confirm=production", key="database.recovery.targetTime"),
     db("restore-during-pitr", *PITR, "restore.fromBackup=latest", "restore.confirm=production",
        "restore.requestId=both", key="restore.fromBackup"),
+    Case("prometheus-outside-monitoring", ("promotion.analysis.prometheusUrl=http://prometheus.observability.svc:9090",),
+         key="promotion.analysis.prometheusUrl"),
     Case("drill-query-writes", ("backup.drill.sanityQuery=SELECT 1; COMMIT; DROP DATABASE app WITH (FORCE)",),
          key="backup.drill.sanityQuery", bad_value="SELECT 1; COMMIT; DROP DATABASE app WITH (FORCE)"),
     Case("drill-query-not-a-read", ("backup.drill.sanityQuery=ALTER ROLE app PASSWORD 'x'",),

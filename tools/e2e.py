@@ -67,7 +67,7 @@ SECRETS = (
     ("databaseUrl", "postgresql://app:e2e@postgres.invalid:5432/app"),
     ("redisUrl", "redis://:e2e@redis.invalid:6379/0"),
 )
-UNREACHABLE_PROMETHEUS = "http://prometheus.invalid:9090"
+UNREACHABLE_PROMETHEUS = "http://no-prometheus.monitoring.svc:9090"  # in the namespace the policy allows; no such Service
 
 
 class StepFailed(Exception):
