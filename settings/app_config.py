@@ -3,6 +3,7 @@ variables for a plaintext ConfigMap, so no managed key, nothing secret."""
 
 from __future__ import annotations
 
+import re
 from types import MappingProxyType
 from typing import Annotated, Any, Mapping
 
@@ -12,20 +13,31 @@ from settings.base import _custom_error
 from settings.contract import APP_CONFIG_MAX_BYTES, MANAGED_APP_KEYS, _CREDENTIAL_URL, _ENV_VAR_NAME, _SECRET_LOOKING_KEY
 
 
+# The settings that own a managed key, for the fix line (what the user meant).
+_MANAGING_SETTING = {"MAINTENANCE_MODE": ("maintenanceMode", "true"), "JWT_SECRET": ("jwtSecretVersion", "2"),
+                     "DATABASE_URL": ("databaseUrl", None), "REDIS_URL": ("redisUrl", None)}
+
+
 def _check_app_config_key(key: str) -> str:
+    # Every fix removes the key first: setting it again would repeat the refusal.
     if not _ENV_VAR_NAME.match(key):
-        raise _custom_error("bad_app_config_key", "not an environment variable name ([A-Z_][A-Z0-9_]*)")
+        renamed = re.sub(r"[^A-Z0-9_]", "_", key.upper())
+        renamed = renamed if _ENV_VAR_NAME.match(renamed) else f"_{renamed}"
+        raise _custom_error("bad_app_config_key", "not an environment variable name ([A-Z_][A-Z0-9_]*); did you "
+                            "mean {renamed}?", renamed=renamed, remove=True, rename=renamed)
     if key in MANAGED_APP_KEYS:
+        instead, instead_value = _MANAGING_SETTING.get(key, (None, None))
         raise _custom_error(
             "managed_app_config_key",
             "collides with a key the program manages ({managed}); use that key's own config instead",
-            managed=", ".join(sorted(MANAGED_APP_KEYS)),
+            managed=", ".join(sorted(MANAGED_APP_KEYS)), remove=True, instead=instead, instead_value=instead_value,
         )
     if _SECRET_LOOKING_KEY.search(key):
         raise _custom_error(
             "secret_in_app_config",
             "looks like a secret, and appConfig lands in a plaintext ConfigMap; "
             "keep secrets in Pulumi secrets (pulumi config set --secret)",
+            remove=True,
         )
     return key
 

@@ -66,9 +66,19 @@ _PARAMETER_VALUE = re.compile(r"[A-Za-z0-9 ._:/+-]{1,100}")
 
 
 def _parameters_as_text(value: Any) -> Any:
-    """`--path ...parameters.max_connections 200` stores a number; PostgreSQL takes text."""
+    """`--path ...parameters.max_connections 200` stores a number; PostgreSQL takes text.
+    `--path ...parameters.pg_stat_statements.max 5000` stores a nested map
+    (the CLI splits the path at the dot): a parameter whose name has a dot
+    is what was meant, and is taken as one."""
     if not isinstance(value, Mapping):
         return value
+    flat: dict[str, Any] = {}
+    for key, item in value.items():
+        if isinstance(item, Mapping) and item and all(f"{key}.{sub}" in ALLOWED_PARAMETERS for sub in item):
+            flat.update({f"{key}.{sub}": inner for sub, inner in item.items()})
+        else:
+            flat[key] = item
+    value = flat
     return {
         key: ("on" if item is True else "off" if item is False else str(item))
         if isinstance(item, (bool, int, float)) else item

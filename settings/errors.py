@@ -6,6 +6,7 @@ import dataclasses
 import difflib
 import json
 import shlex
+import typing
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Mapping, Optional
@@ -173,8 +174,8 @@ def _describe_error(error: Mapping[str, Any], stack: str, secret_keys: frozenset
         parent = tuple(location[:-1])
         known = _known_keys(parent)
         guess = difflib.get_close_matches(location[-1], known, n=1)
-        message = "unknown key" + (f"; did you mean {'.'.join(parent + (guess[0],))}?" if guess else "")
-        message += f" Known keys here: {', '.join(known)}"
+        message = "unknown key" + (f"; did you mean {'.'.join(parent + (guess[0],))}?" if guess else ".")
+        message += f" Known keys here: {', '.join(known)}" if known else " This section takes no keys of its own"
         return Problem(path, value, message, _remove_command(path, stack), secret)
     elif kind in _PLAIN_MESSAGES:
         message = _PLAIN_MESSAGES[kind].replace("KEY", path)
@@ -191,7 +192,14 @@ def _describe_error(error: Mapping[str, Any], stack: str, secret_keys: frozenset
         if kind.startswith(("greater_than", "less_than")) and _field_annotation(location) is int:
             message += " (a whole number)"
     if context.get("remove"):
-        return Problem(path, value, message, _remove_command(path, stack), secret)
+        fix = _remove_command(path, stack)
+        if context.get("rename"):  # the same entry under a key that is allowed
+            fix += " && " + _fix_command(f"{path.rsplit('.', 1)[0]}.{context['rename']}", stack)
+        elif context.get("instead"):  # the setting that owns what was meant
+            instead = str(context["instead"])
+            fix += " && " + _fix_command(instead, stack, context.get("instead_value"),
+                                         secret=instead in SECRET_KEYS or instead in OPTIONAL_SECRET_KEYS)
+        return Problem(path, value, message, fix, secret)
     if secret:
         # The message may quote the value; say what is wrong without it.
         text = str(value) if value is not _MISSING else ""
@@ -211,13 +219,21 @@ def _remove_command(path: str, stack: str) -> str:
     return f"pulumi config rm {flag}{shlex.quote(path)} -s {stack}"
 
 
+def _model_of(annotation: Any) -> Any:
+    """The settings model inside an annotation: `Optional[Model]` is `Model`."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    members = [_model_of(member) for member in typing.get_args(annotation)]
+    return next((member for member in members if member is not None), None)
+
+
 def _known_keys(parent: tuple[str, ...]) -> list[str]:
     from settings.model import Settings  # late: the root model reports through this module
     model: Any = Settings
     for part in parent:
         fields = {field.alias or name: field for name, field in model.model_fields.items()}
-        annotation = fields[part].annotation if part in fields else None
-        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+        annotation = _model_of(fields[part].annotation) if part in fields else None
+        if annotation is None:
             return []
         model = annotation
     return sorted(field.alias or name for name, field in model.model_fields.items() if name != "stack")

@@ -69,6 +69,24 @@ def _configured_keys() -> set[str]:
     return names
 
 
+def _encrypted_section_fix(key: str, text: Optional[str], stack: str) -> str:
+    """For a section given encrypted: remove it, then set the very fields it
+    held in plaintext (their names, never their values)."""
+    try:
+        given = json.loads(text or "")
+    except json.JSONDecodeError:
+        given = None
+
+    def leaves(value: Any, prefix: str) -> list[str]:
+        if isinstance(value, dict) and value:
+            return [leaf for name, item in value.items() for leaf in leaves(item, f"{prefix}.{name}")]
+        return [prefix]
+
+    fields = leaves(given, key)[:3] if isinstance(given, dict) and given else [f"{key}.<field>"]
+    sets = " && ".join(f"pulumi config set --path {shlex.quote(field)} '<value>' -s {stack}" for field in fields)
+    return f"pulumi config rm {shlex.quote(key)} -s {stack} && {sets}"
+
+
 def load_settings(config: pulumi.Config, stack: str) -> StackInputs:
     """Read and validate the whole stack config. Raises SettingsError.
 
@@ -94,7 +112,7 @@ def load_settings(config: pulumi.Config, stack: str) -> StackInputs:
         if key in encrypted and key in settings_keys:
             # A plain setting would be written in plaintext into the cluster's
             # objects; refuse it rather than leak or half-apply it.
-            fix = (f"pulumi config set --path {shlex.quote(key + '.<field>')} '<value>' -s {stack}"
+            fix = (_encrypted_section_fix(key, plaintext(key), stack)
                    if key in _OBJECT_KEYS else _fix_command(key, stack, _default_for((key,))))
             problems.append(
                 Problem(key, None, "is not a secret setting, but was given encrypted (--secret); set it in plaintext",

@@ -469,3 +469,45 @@ def test_bad_flags_exit_2_without_echoing_a_secret(tmp_path, capsys):
     assert caught.value.code == 2
     assert renderer.main(["staging", "--out", str(tmp_path / "o"), "--set-secret", SECRET]) == 2
     assert SECRET not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("sets, secrets, expected_fix", [
+    (("appConfig.feature_x=1",), (),
+     "pulumi config rm --path appConfig.feature_x -s staging && pulumi config set --path appConfig.FEATURE_X"),
+    (("appConfig.MAINTENANCE_MODE=true",), (),
+     "pulumi config rm --path appConfig.MAINTENANCE_MODE -s staging && pulumi config set maintenanceMode true"),
+    (("appConfig.API_TOKEN=x",), (), "pulumi config rm --path appConfig.API_TOKEN -s staging"),
+    ((), ("autoscaling.minReplicas=5",), "pulumi config set --path autoscaling.minReplicas"),
+], ids=["lower-case-key", "managed-key", "secret-looking-key", "section-given-encrypted"])
+def test_fix_lines_move_toward_what_was_meant(sets, secrets, expected_fix):
+    """Never the refused key again: a key renamed to what is allowed, a
+    managed key moved to the setting that owns it, a section given
+    encrypted set field by field."""
+    from settings import SettingsError
+    from tools.render import render
+
+    with pytest.raises(SettingsError) as caught:
+        render("staging", sets, secrets)
+    (problem,) = caught.value.problems
+    assert problem.fix.startswith(expected_fix) or expected_fix in problem.fix, problem.fix
+    if problem.path.startswith("appConfig."):
+        assert f"set --path {problem.path} " not in problem.fix  # the refused key is never set again
+
+
+def test_unknown_keys_of_an_optional_section_list_what_it_takes():
+    from settings import SettingsError
+    from tools.render import render
+
+    with pytest.raises(SettingsError) as caught:
+        render("staging", ("database.cloudnativepg.objectStore.nope=1",), ())
+    (problem,) = [problem for problem in caught.value.problems if problem.path.endswith(".nope")]
+    assert "Known keys here: bucket, cidrs, endpoint, path, region, retention" in problem.message
+
+
+def test_a_dotted_parameter_name_set_with_path_is_taken_as_one_parameter(stack_objects):
+    """`--path ...parameters.pg_stat_statements.max 5000` splits at the dot;
+    pg_stat_statements.max is what was meant."""
+    objects = stack_objects("staging", *CNPG, "database.cloudnativepg.postgresql.parameters.pg_stat_statements.max=5000",
+                            secrets=CNPG_KEYS)
+    parameters = objects["Cluster/staging/monad-synapse-db"]["spec"]["postgresql"]["parameters"]
+    assert parameters["pg_stat_statements.max"] == "5000"
