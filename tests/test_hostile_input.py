@@ -511,3 +511,19 @@ def test_a_dotted_parameter_name_set_with_path_is_taken_as_one_parameter(stack_o
                             secrets=CNPG_KEYS)
     parameters = objects["Cluster/staging/monad-synapse-db"]["spec"]["postgresql"]["parameters"]
     assert parameters["pg_stat_statements.max"] == "5000"
+
+
+def test_a_secret_equal_to_plain_text_is_named_by_key_and_is_the_users_to_fix(tmp_path, capsys):
+    """The leak guard refuses to write a secret that equals other plain text
+    (here the backup CronJob's name); it says which key, never the value."""
+    from tools.render import main
+
+    out = tmp_path / "out"
+    code = main(["staging", "--out", str(out), "--set", "backup.storage.kind=s3",
+                 "--set", "backup.storage.s3.bucket=monad-backups",
+                 "--set-secret", "backupS3AccessKeyId=AKIAEXAMPLE0000001",
+                 "--set-secret", "backupS3SecretAccessKey=monad-synapse-db-backup"])
+    assert code == 2 and not out.exists()
+    error = capsys.readouterr().err
+    assert "secret backupS3SecretAccessKey" in error and "internal error" not in error
+    assert "monad-synapse-db-backup" not in error  # the value itself is never shown

@@ -226,7 +226,15 @@ def render(
     # to write any file that contains a known secret value in plaintext.
     for secret in resolved.secret_plaintexts | run.generated_secrets:
         if len(secret) >= 4 and any(secret in text for text in files.values()):
-            raise SecretLeak("a secret value would appear in plaintext in the rendered files; nothing was written")
+            key = resolved.secret_sources.get(secret)
+            if key is not None:
+                # A secret equal to plain text elsewhere (a placeholder, the
+                # namespace, ...): the user's to change, named by key only.
+                raise ConfigInputError(
+                    f"the value of secret {key} also appears in plaintext in the rendered files (it equals some "
+                    f"other setting or name); nothing was written. Give {key} its real value: "
+                    f"pulumi config set --secret {key} <value> -s {stack}")
+            raise SecretLeak("a generated secret would appear in plaintext in the rendered files; nothing was written")
     return Rendering(files=files, warnings=resolved.warnings + run.warnings, run=run)
 
 

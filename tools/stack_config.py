@@ -46,6 +46,8 @@ class ResolvedConfig:
     foreign: dict[str, Any]  # other namespaces (kubernetes:context, ...)
     secret_keys: set[str] = field(default_factory=set)
     secret_plaintexts: set[str] = field(default_factory=set)
+    # Which key each plaintext came from (for a message that names the key, never the value).
+    secret_sources: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
     def runtime_config(self) -> tuple[dict[str, str], list[str]]:
@@ -236,6 +238,7 @@ def resolve_config(
                 resolved.secret_keys.add(parts[0])
                 if text:
                     resolved.secret_plaintexts.add(text)
+                    resolved.secret_sources.setdefault(text, path)
 
     database = resolved.values.get("database")
     if isinstance(database, dict) and database.get("kind") == "cloudnativepg":
