@@ -92,5 +92,14 @@ def _check_egress_cidrs(cidrs: tuple[str, ...]) -> tuple[str, ...]:
     return cidrs
 
 
-EgressCidrs = Annotated[tuple[str, ...], BeforeValidator(_cidr_list), AfterValidator(_check_cidrs),
-                        AfterValidator(_check_egress_cidrs)]
+def _at_least_one_cidr(cidrs: tuple[str, ...]) -> tuple[str, ...]:
+    """An egress list must name somewhere: an empty one would either fail
+    while resources are built or, as a rule without destinations, allow
+    every destination."""
+    if not cidrs:
+        raise _custom_error("no_cidrs", "needs at least one CIDR", list=True)
+    return cidrs
+
+
+EgressCidrs = Annotated[tuple[str, ...], BeforeValidator(_cidr_list), AfterValidator(_at_least_one_cidr),
+                        AfterValidator(_check_cidrs), AfterValidator(_check_egress_cidrs)]

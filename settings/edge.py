@@ -109,15 +109,8 @@ class Edge(_Model):
 
 
 class EgressTarget(_Model):
-    cidrs: EgressCidrs
+    cidrs: EgressCidrs  # never empty
     port: int = Field(ge=1, le=65535)
-
-    @field_validator("cidrs")
-    @classmethod
-    def _at_least_one(cls, cidrs: tuple[str, ...]) -> tuple[str, ...]:
-        if not cidrs:
-            raise _custom_error("no_cidrs", "needs at least one CIDR")
-        return cidrs
 
 
 class PostgresEgress(EgressTarget):

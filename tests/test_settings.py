@@ -431,3 +431,18 @@ def test_an_egress_allowance_needs_at_least_one_cidr():
     """Only a stack file can give an empty list (`--set` cannot)."""
     problem = problems_of(network={"redis": {"cidrs": []}})["network.redis.cidrs"]
     assert "at least one CIDR" in problem
+
+
+@pytest.mark.parametrize("overrides, path", [
+    ({"database": {"kind": "cloudnativepg", "cloudnativepg": {"objectStore": {"bucket": "wal", "cidrs": []}}}},
+     "database.cloudnativepg.objectStore.cidrs"),
+    ({"database": {"kind": "cloudnativepg", "cloudnativepg": {"objectStore": {"bucket": "wal"}, "apiServerCidrs": []}}},
+     "database.cloudnativepg.apiServerCidrs"),
+    ({"backup": {"storage": {"kind": "s3", "s3": {"bucket": "dumps", "cidrs": []}}}}, "backup.storage.s3.cidrs"),
+], ids=["object-store", "api-server", "backup-store"])
+def test_every_egress_list_needs_a_cidr(overrides, path):
+    """An empty egress list (only a stack file can write one) failed with a
+    traceback while resources were built, or, for the backup store, became
+    a rule without destinations."""
+    problems = problems_of(**overrides)
+    assert "needs at least one CIDR" in problems[path]
