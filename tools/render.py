@@ -230,10 +230,9 @@ def render(
             if key is not None:
                 # A secret equal to plain text elsewhere (a placeholder, the
                 # namespace, ...): the user's to change, named by key only.
-                raise ConfigInputError(
-                    f"the value of secret {key} also appears in plaintext in the rendered files (it equals some "
-                    f"other setting or name); nothing was written. Give {key} its real value: "
-                    f"pulumi config set --secret {key} <value> -s {stack}")
+                raise ConfigInputError(f"the value of secret {key} also appears in plaintext in the rendered files "
+                                       f"(it equals some other setting or name); nothing was written. Give {key} its "
+                                       f"real value: pulumi config set --secret {key} <value> -s {stack}")
             raise SecretLeak("a generated secret would appear in plaintext in the rendered files; nothing was written")
     return Rendering(files=files, warnings=resolved.warnings + run.warnings, run=run)
 
