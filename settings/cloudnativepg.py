@@ -250,6 +250,19 @@ class CloudNativePg(_Model):
 
     @model_validator(mode="after")
     def _image_matches_major(self) -> "CloudNativePg":
+        # cloudnative-pg cluster_webhook.go validateImageName: the tag must
+        # start with a PostgreSQL version (machinery version.FromTag,
+        # ^(\d\.?)+), so the operator can tell upgrades; not latest, not a digest alone.
+        reference = self.image.split("@", 1)[0]
+        last = reference.rsplit("/", 1)[-1]
+        tag = last.rsplit(":", 1)[1] if ":" in last else ""
+        if not re.match(r"[0-9]", tag):
+            raise _custom_error(
+                "image_tag_not_a_version",
+                "image {value} needs a tag that starts with its PostgreSQL version (such as 15.10 or "
+                "16.4-bookworm); CloudNativePG refuses other tags, as it could not tell upgrades",
+                field="image", value=self.image, suggestion=f"ghcr.io/cloudnative-pg/postgresql:{self.postgres_major_version}",
+            )
         major = _major_of(self.image)
         if major is not None and major != self.postgres_major_version:
             raise _custom_error(

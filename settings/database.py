@@ -4,6 +4,9 @@ recovery into a new cluster, and a DR replica site."""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import re
 from datetime import datetime, timezone
 from typing import Annotated, Any, Literal, Optional
@@ -94,10 +97,30 @@ class ReplicaSource(_Model):
 
 
 # The old primary's .status.demotionToken: base64 of a small JSON document.
+# The fields CloudNativePG requires of a token (pkg/utils/parser.go,
+# PgControldataTokenContent.IsValid): base64 (standard) of a JSON object.
+_TOKEN_FIELDS = ("latestCheckpointTimelineID", "redoWalFile", "databaseSystemIdentifier",
+                 "latestCheckpointREDOLocation", "timeOfLatestCheckpoint", "operatorVersion")
+
+
+def _decodes_as_a_token(token: str) -> str:
+    try:
+        content = json.loads(base64.b64decode(token, validate=True))
+    except (ValueError, binascii.Error):
+        content = None
+    missing = [name for name in _TOKEN_FIELDS if not (isinstance(content, dict) and content.get(name))]
+    if missing:
+        raise _custom_error("bad_promotion_token", "is not a CloudNativePG demotion token (base64 of its JSON; "
+                            "{missing} missing): copy it whole from the old primary's status "
+                            "(kubectl get cluster <name> -o jsonpath='{.status.demotionToken}')",
+                            missing=", ".join(missing))
+    return token
+
+
 PromotionToken = Annotated[str, matching(
     "bad_promotion_token", r"[A-Za-z0-9+/=_-]{16,4096}",
     "must be the demotion token from the old primary's status "
-    "(kubectl get cluster monad-synapse-db -o jsonpath='{.status.demotionToken}')")]
+    "(kubectl get cluster monad-synapse-db -o jsonpath='{.status.demotionToken}')"), AfterValidator(_decodes_as_a_token)]
 def delay_seconds(delay: Optional[str]) -> int:
     """A delay such as 1h30m in seconds (0 for none)."""
     units = {"h": 3600, "m": 60, "s": 1}

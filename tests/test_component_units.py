@@ -200,6 +200,13 @@ def test_dashboard_builders_are_pure():
 # --- InClusterDatabase ------------------------------------------------------------------------
 
 
+# A demotion token as CloudNativePG writes it (base64 of its JSON).
+TOKEN = ("eyJsYXRlc3RDaGVja3BvaW50VGltZWxpbmVJRCI6ICIxIiwgInJlZG9XYWxGaWxlIjogIjAwMDAwMDAxMDAwMDAwMDAwMDAwMDAwNCIsIC"
+         "JkYXRhYmFzZVN5c3RlbUlkZW50aWZpZXIiOiAiNzQ0MzkxMjMzNjEyNTg1NzgxMyIsICJsYXRlc3RDaGVja3BvaW50UkVET0xvY2F0aW9uIjog"
+         "IjAvNDAwMDAyOCIsICJ0aW1lT2ZMYXRlc3RDaGVja3BvaW50IjogIk1vbiAwMSBEZWMgMjAyNiAxMDowMDowMCBBTSBVVEMiLCAib3BlcmF0b3"
+         "JWZXJzaW9uIjogIjEuMjcuMCJ9")
+
+
 def database(**changes) -> Database:
     values = {"kind": "cloudnativepg", "cloudnativepg": {"objectStore": {"bucket": "team-a-wal"}, "instances": 2}}
     for key, value in changes.items():
@@ -289,8 +296,8 @@ def test_database_component_as_a_dr_site(run_component):
     assert source["configuration"]["destinationPath"] == "s3://main-wal/team-a" and "retentionPolicy" not in source
 
     promoted = objects_of(run_database(run_component, database(replica={**replica, "primary": "dr",
-                                                                         "promotionToken": "eyJsc24iOiIwLzMwMDAwMDAifQ=="})))
-    assert promoted["Cluster/monad-synapse-db"]["spec"]["replica"]["promotionToken"] == "eyJsc24iOiIwLzMwMDAwMDAifQ=="
+                                                                         "promotionToken": TOKEN})))
+    assert promoted["Cluster/monad-synapse-db"]["spec"]["replica"]["promotionToken"] == TOKEN
     # The primary site of the topology: initdb with the same shared Secret.
     main = objects_of(run_database(run_component, database(replica={**replica, "self": "main", "primary": "main",
                                                                      "source": {"name": "dr", "objectStore": {"bucket": "dr-wal", "path": "team-a"}}})))

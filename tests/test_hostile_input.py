@@ -5,6 +5,9 @@ deletes nothing, and never prints a secret it was given."""
 
 from __future__ import annotations
 
+import base64
+import json
+
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +25,13 @@ PITR = ("maintenanceMode=true", "database.recovery.targetTime=2026-11-29T10:00:0
 DR = ("database.replica.enabled=true", "database.replica.self=dr", "database.replica.primary=main",
       "database.replica.source.name=main", "database.replica.source.objectStore.bucket=monad-synapse-wal-main",
       "database.replica.source.objectStore.path=production")
+
+
+# A demotion token as CloudNativePG writes it: base64 of its JSON.
+TOKEN = base64.b64encode(json.dumps({
+    "latestCheckpointTimelineID": "1", "redoWalFile": "000000010000000000000004",
+    "databaseSystemIdentifier": "7443912336125857813", "latestCheckpointREDOLocation": "0/4000028",
+    "timeOfLatestCheckpoint": "Mon 01 Dec 2026 10:00:00 AM UTC", "operatorVersion": "1.27.0"}).encode()).decode()
 
 
 def db(case_id: str, *sets: str, key: str, bad_value: str | None = None, stack: str = "production") -> "Case":
@@ -265,7 +275,7 @@ CASES = [
     db("replica-source-path-missing", "database.replica.enabled=true", "database.replica.self=dr",
        "database.replica.primary=main", "database.replica.source.name=main",
        "database.replica.source.objectStore.bucket=monad-synapse-wal-main", key="database.replica.source.objectStore.path"),
-    db("replica-token-with-delay", *DR, "database.replica.primary=dr", "database.replica.promotionToken=" + "A" * 40,
+    db("replica-token-with-delay", *DR, "database.replica.primary=dr", "database.replica.promotionToken=" + TOKEN,
        "database.replica.minApplyDelay=1h", key="database.replica.minApplyDelay", bad_value="1h"),
     db("cnpg-max-wal-beyond-volume", "database.cloudnativepg.postgresql.parameters.max_wal_size=10GB",
        key="database.cloudnativepg.postgresql.parameters.max_wal_size", bad_value="10GB"),
@@ -307,6 +317,12 @@ CASES = [
        "restore.requestId=both", key="restore.fromBackup"),
     Case("prometheus-outside-monitoring", ("promotion.analysis.prometheusUrl=http://prometheus.observability.svc:9090",),
          key="promotion.analysis.prometheusUrl"),
+    db("cnpg-image-digest-only", "database.cloudnativepg.image=ghcr.io/cloudnative-pg/postgresql@sha256:" + "a" * 64,
+       key="database.cloudnativepg.image"),
+    db("cnpg-image-named-tag", "database.cloudnativepg.image=ghcr.io/cloudnative-pg/postgresql:stable",
+       key="database.cloudnativepg.image"),
+    db("replica-token-not-a-token", *DR, "database.replica.primary=dr", "database.replica.promotionToken=" + "A" * 40,
+       key="database.replica.promotionToken"),
     Case("drill-query-writes", ("backup.drill.sanityQuery=SELECT 1; COMMIT; DROP DATABASE app WITH (FORCE)",),
          key="backup.drill.sanityQuery", bad_value="SELECT 1; COMMIT; DROP DATABASE app WITH (FORCE)"),
     Case("drill-query-not-a-read", ("backup.drill.sanityQuery=ALTER ROLE app PASSWORD 'x'",),
