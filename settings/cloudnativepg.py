@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal, Mapping, Optional
 from pydantic import AfterValidator, BeforeValidator, Field, field_validator, model_validator
 
 from settings.addresses import EgressCidrs
+from settings import postgres_parameters
 from settings.base import _Model, _custom_error
 from settings.data import ObjectLocation
 from settings.fields import ImageRef, KeyPrefix, NamespaceName, ObjectName, PositiveSize, matching
@@ -103,6 +104,11 @@ def _check_parameters(parameters: Mapping[str, str]) -> Mapping[str, str]:
                 "{name} must be a plain value such as 200, 256MB, 5min or on (letters, digits, spaces and . _ : / + -)",
                 field=name, name=name, value=value,
             )
+        refused = postgres_parameters.problem(name, value)
+        if refused:
+            # PostgreSQL would refuse it when the instance starts (a crash loop), not here.
+            raise _custom_error("postgres_refuses_value", "{name} {value} " + refused.replace("{", "(").replace("}", ")"),
+                                field=name, name=name, value=value)
     return MappingProxyType(dict(sorted(parameters.items())))
 
 
