@@ -14,7 +14,7 @@ from settings.addresses import EgressCidrs
 from settings import postgres_parameters
 from settings.base import _Model, _custom_error
 from settings.data import ObjectLocation
-from settings.fields import ImageRef, KeyPrefix, NamespaceName, ObjectName, PositiveSize, matching
+from settings.fields import parse_quantity, ImageRef, KeyPrefix, NamespaceName, ObjectName, PositiveSize, matching
 from settings.schedules import SecondsCronSchedule, max_interval_seconds
 from settings.workload import ResourceAmounts, Resources
 
@@ -129,6 +129,16 @@ class Postgresql(_Model):
 class VolumeSettings(_Model):
     size: PositiveSize = "20Gi"
     storage_class: Optional[ObjectName] = None
+
+    @field_validator("size")
+    @classmethod
+    def _room_for_a_database(cls, size: str) -> str:
+        # A cluster's volume below 1Gi (a bare "20" is 20 bytes) cannot hold
+        # initdb's files and a WAL segment or two: the instance never starts.
+        if parse_quantity(size) < 2**30:
+            raise _custom_error("volume_too_small", "{value} is too small for a PostgreSQL volume (at least 1Gi; a "
+                                "number without a unit is bytes)", value=size, suggestion="20Gi")
+        return size
 
 
 class WalVolumeSettings(VolumeSettings):

@@ -200,14 +200,15 @@ class Replica(_Model):
         if self.source.object_store is None:
             raise _custom_error("replica_without_source_store",
                                 "a replica site follows the source's WAL archive: give its bucket",
-                                field="source.objectStore.bucket", value=None, suggestion="monad-synapse-wal-main")
+                                field="source.objectStore.bucket", value=None, suggestion="<the other site's bucket>")
         if not self.source.object_store.path:
             # Left out, the path would be this site's namespace: the other
             # site's archive is under *its* namespace (or its own path).
             raise _custom_error("replica_source_path_required",
                                 "give the path of the other site's archive in its bucket: its "
                                 "database.cloudnativepg.objectStore.path, or else its namespace",
-                                field="source.objectStore.path", value=None, suggestion="production")
+                                field="source.objectStore.path", value=None,
+                                suggestion="<the other site's objectStore.path, else its namespace>")
         if self.promotion_token and self.min_apply_delay:
             # cloudnative-pg internal/webhook/v1/cluster_webhook.go, validatePromotionToken.
             raise _custom_error("token_with_apply_delay",
@@ -328,6 +329,14 @@ class Database(_Model):
                                 field=prefix + "min_wal_size", value=parameters.get("min_wal_size", "80MB"),
                                 maximum=parameters.get("max_wal_size", "1GB"), remove=True)
         volume = parse_quantity(cnpg.wal_storage.size)
+        if max_wal is not None and "max_wal_size" not in parameters and max_wal >= volume:
+            # PostgreSQL keeps up to max_wal_size (1GB unless set) of WAL between checkpoints.
+            raise _custom_error(
+                "wal_volume_below_max_wal_size",
+                "walStorage.size {value} does not fit PostgreSQL's max_wal_size (1GB unless set): the WAL volume "
+                "would fill between checkpoints; give it more room", field="cloudnativepg.walStorage.size",
+                value=cnpg.wal_storage.size, suggestion="10Gi",
+            )
         for name in ("min_wal_size", "max_wal_size"):
             size = postgres_size_bytes(parameters[name]) if name in parameters else None
             if size is not None and size >= volume:
