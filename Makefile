@@ -14,12 +14,14 @@ help:
 	@sed -n 's/^## \([a-z-]*\): /  \1\t/p' $(MAKEFILE_LIST) | expand -t 16
 
 $(VENV)/.runtime-installed: requirements.txt
+	@echo "Creating $(VENV) and installing the pinned dependencies (about a minute, once per machine)..."
 	$(PYTHON_BOOTSTRAP) -m venv $(VENV)
 	$(PYTHON) -m pip install --quiet --upgrade pip
 	$(PYTHON) -m pip install --quiet -r requirements.txt
 	touch $@
 
 $(VENV)/.dev-installed: $(VENV)/.runtime-installed requirements-dev.txt
+	@echo "Installing the pinned test tools into $(VENV) (once per machine)..."
 	$(PYTHON) -m pip install --quiet -r requirements-dev.txt
 	touch $@
 

@@ -147,6 +147,8 @@ app = BlueGreenApp(
             color: {
                 "monad-synapse.com/config-checksum": app_configuration.config_checksums[color],
                 "monad-synapse.com/secret-checksum": app_configuration.secret_checksum,
+                # colors.<color>.restart: the runbook's `rollout restart`, as config.
+                **({"monad-synapse.com/restart": restart} if (restart := getattr(settings.colors, color).restart) else {}),
             }
             for color in COLORS
         },

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from typing import Any, Optional
+from typing import Annotated, Any, Optional
 
 from pydantic import (
     Field,
@@ -14,7 +14,7 @@ from pydantic import (
 
 from settings.app_config import AppConfig
 from settings.base import _Model, _custom_error
-from settings.fields import ImageRef, ObjectName, _quantity_text, parse_quantity
+from settings.fields import ImageRef, ObjectName, _quantity_text, matching, parse_quantity
 
 
 class ColorSpec(_Model):
@@ -22,6 +22,10 @@ class ColorSpec(_Model):
     # Overlays the shared appConfig for this color only: a config change
     # staged on the idle color and released by the switch, like an image.
     app_config: AppConfig = Field(default_factory=dict)
+    # The runbook's `kubectl rollout restart`: any new value (a timestamp,
+    # say) rolls this color's pods and nothing else.
+    restart: Optional[Annotated[str, matching(
+        "bad_restart", r"[A-Za-z0-9:._+-]{1,63}", "must be a short token such as 2026-12-03T23:00")]] = None
 
 
 class Colors(_Model):

@@ -331,6 +331,7 @@ CASES = [
        bad_value="20"),
     db("cnpg-wal-volume-below-max-wal", "database.cloudnativepg.walStorage.size=1Gi",
        key="database.cloudnativepg.walStorage.size", bad_value="1Gi"),
+    Case("restart-token-with-space", ("colors.blue.restart=now please",), key="colors.blue.restart"),
     Case("drill-query-writes", ("backup.drill.sanityQuery=SELECT 1; COMMIT; DROP DATABASE app WITH (FORCE)",),
          key="backup.drill.sanityQuery", bad_value="SELECT 1; COMMIT; DROP DATABASE app WITH (FORCE)"),
     Case("drill-query-not-a-read", ("backup.drill.sanityQuery=ALTER ROLE app PASSWORD 'x'",),

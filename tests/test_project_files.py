@@ -181,3 +181,15 @@ def test_every_component_is_built_alone_with_fake_args(project_dir):
                                 if isinstance(call, ast.Call) and isinstance(call.func, ast.Name)}
     assert len(components) >= 9
     assert sorted(components - built_alone) == []
+
+
+def test_the_first_render_says_what_it_is_waiting_for(tmp_path, project_dir):
+    """A fresh machine's first `make render` installs the pinned
+    dependencies for about a minute: it says so before it starts."""
+    import subprocess
+
+    result = subprocess.run(["make", "-n", "render", f"VENV={tmp_path / 'venv'}"], cwd=project_dir,
+                            capture_output=True, text=True, timeout=60)
+    lines = result.stdout.splitlines()
+    announce = next(index for index, line in enumerate(lines) if "installing the pinned dependencies" in line)
+    assert announce < next(index for index, line in enumerate(lines) if "pip install" in line)

@@ -250,3 +250,19 @@ def test_every_documented_rollback_works_in_production_as_written(render_stack):
         result = stack.up(production(render_stack, NEW_IMAGE, *config_sets(command, "blue")))
         assert not result.failed, (command, failures(result))
         assert live_color(stack) == "blue", command
+
+
+def test_the_restart_lever_rolls_one_color_and_nothing_else(render_stack):
+    """The runbook's `kubectl rollout restart` (to reset database
+    connections) as config: colors.<color>.restart rolls that color's pods,
+    runs no check, and changes nothing else."""
+    stack = released_on_blue(render_stack)
+    runs = list(stack.cluster.job_runs)
+    result = stack.up(production(render_stack, "colors.blue.restart=2026-12-03T23:00"))
+    assert not result.failed, failures(result)
+    assert rolled(result) == {"monad-synapse-blue"}
+    assert {step.identity for step in result.steps if step.op != "same"} == {"Deployment/production/monad-synapse-blue"}
+    assert stack.cluster.job_runs == runs
+    both = stack.up(production(render_stack, "colors.blue.restart=2026-12-03T23:30",
+                               "colors.green.restart=2026-12-03T23:30"))
+    assert rolled(both) == {"monad-synapse-blue", "monad-synapse-green"}
