@@ -133,9 +133,9 @@ class BlueGreenApp(pulumi.ComponentResource):
         active, idle = args.active_color, next(color for color in COLORS if color != args.active_color)
         cold_idle = args.warm_idle_replicas == 0
 
-        deployments = {active: self._deployment(args, name, active, cold=False)}
+        deployments = {active: self._deployment(args, name, active, cold_idle=False)}
         if not cold_idle:
-            deployments[idle] = self._deployment(args, name, idle, cold=False)
+            deployments[idle] = self._deployment(args, name, idle, cold_idle=False)
         autoscalers = {
             active: self._hpa(args, name, active, deployments[active],
                               args.autoscaling.min_replicas, args.autoscaling.max_replicas)
@@ -175,7 +175,7 @@ class BlueGreenApp(pulumi.ComponentResource):
         # serving color until then. After a failed check none of it moves.
         if cold_idle:
             # replicas: 0 only once live traffic has left the color.
-            deployments[idle] = self._deployment(args, name, idle, cold=True, after=switched)
+            deployments[idle] = self._deployment(args, name, idle, cold_idle=True, after=switched)
         preview_service = self._service(args, name, "preview", PREVIEW_SERVICE_NAME, idle,
                                         depends_on=[deployments[idle], *switched])
         if not cold_idle:
@@ -210,9 +210,8 @@ class BlueGreenApp(pulumi.ComponentResource):
         labels = common_labels("web") | ({COLOR_LABEL: color} if color else {}) | (extra or {})
         return object_metadata(name, args.namespace, labels, annotations)
 
-    def _deployment(self, args: BlueGreenAppArgs, name: str, color: str, cold: bool,
+    def _deployment(self, args: BlueGreenAppArgs, name: str, color: str, cold_idle: bool,
                     after: Optional[list] = None) -> k8s.apps.v1.Deployment:
-        cold_idle = cold
         image = args.images[color]
         pod_labels = selector_labels(color) | common_labels("web") | {INSTANCE_LABEL: deployment_name(color)}
         version = image_version(image)

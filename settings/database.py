@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal, Optional
 from pydantic import AfterValidator, BeforeValidator, Field, field_validator, model_validator
 
 from settings.base import _Model, _custom_error
-from settings.fields import matching, parse_quantity
+from settings.fields import matching, parse_quantity, path_segments
 from settings.cloudnativepg import (
     ARCHIVE_UPLOAD_MARGIN_SECONDS,
     DEFAULT_CLUSTER_NAME,
@@ -405,9 +405,11 @@ class Database(_Model):
 def _archive_location(store: DatabaseObjectStore, server: str, default_path: str) -> tuple:
     """Where a cluster's WAL goes, by meaning: the path without leading,
     trailing or repeated slashes, the endpoint's host lower-cased with its
-    default port and trailing slash dropped (no endpoint is AWS S3)."""
-    path = "/".join(part for part in (store.path or default_path).split("/") if part)
+    default port and trailing slash dropped (no endpoint, or any AWS endpoint, is AWS S3)."""
+    path = path_segments(store.path or default_path)
     endpoint = (store.endpoint or "https://s3.amazonaws.com").rstrip("/").lower().removesuffix(":443")
+    if endpoint.endswith(".amazonaws.com"):
+        endpoint = "aws"  # AWS bucket names are global: any regional endpoint reaches the same bucket
     return store.bucket, path, endpoint, server.strip().strip("/")
 
 

@@ -152,6 +152,12 @@ def matching(error_type: str, pattern: str, message: str) -> AfterValidator:
 URL_PORT = r"(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}))"
 
 
+def path_segments(path: str) -> str:
+    """A slash-separated path by meaning: no leading, trailing or repeated
+    slashes (`/api/health/`, `production//` compare as `api/health`, `production`)."""
+    return "/".join(part for part in path.split("/") if part)
+
+
 # Where objects go in a bucket: no leading '/', no '..' tricks, no '$'.
 KeyPrefix = Annotated[str, matching(
     "bad_prefix", r"[A-Za-z0-9][A-Za-z0-9/_.-]{0,200}", "must be an object key prefix: letters, digits, '/', '_', '.', '-'")]

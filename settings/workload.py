@@ -14,7 +14,7 @@ from pydantic import (
 
 from settings.app_config import AppConfig
 from settings.base import _Model, _custom_error
-from settings.fields import ImageRef, ObjectName, _quantity_text, matching, parse_quantity
+from settings.fields import ImageRef, ObjectName, _quantity_text, matching, parse_quantity, path_segments
 
 
 class ColorSpec(_Model):
@@ -169,7 +169,7 @@ class Probes(_Model):
     def _endpoint(path: str) -> str:
         """What the app routes a path to: without the query, repeated or
         trailing slashes (/api/health/, //api/health?x are /api/health)."""
-        return "/" + "/".join(part for part in path.split("?", 1)[0].split("/") if part)
+        return "/" + path_segments(path.split("?", 1)[0])
 
     @model_validator(mode="after")
     def _liveness_is_not_readiness(self) -> "Probes":
