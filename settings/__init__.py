@@ -15,11 +15,14 @@ The package follows the ladder from data to loading, each module one concern:
     schedules      cron validity, gaps and overlaps
     workload, edge, observability, data   the sections
     cloudnativepg, database               the database: the in-cluster PostgreSQL, its RPO, recovery and DR
-    model          the root `Settings` and the rules across sections
+    model          the root `Settings`: every section, and what components derive from them
+    keys           the keys as the user types them, their defaults and types
+    rules          the rules across sections, each yielding every problem it finds
     errors         problems in the user's words
+    validation     raw values to `Settings`, every problem of every kind in one pass
     loading        reading config through the Pulumi SDK (its internals only here)
 
-The pure part (`Settings.from_raw`) takes plain dicts, so it is tested
+The pure part (`settings_from_raw`) takes plain dicts, so it is tested
 without Pulumi mocks; `load_settings` only gathers the raw values and secrets.
 """
 
@@ -39,10 +42,12 @@ from settings.edge import Edge, EgressTarget, GatewayEdge, Network, PreviewEdge,
 from settings.errors import Problem, SettingsError
 from settings.fields import parse_quantity
 from settings.loading import KubernetesConfig, StackInputs, StackSecrets, load_settings
-from settings.model import TOP_LEVEL_KEYS, Settings
+from settings.keys import TOP_LEVEL_KEYS
+from settings.model import Settings
 from settings.observability import Alerting, Exporters, Monitoring
 from settings.promotion import Analysis, Promotion, SmokeCheck, Verification
 from settings.schedules import first_overlap, max_interval_seconds
+from settings.validation import settings_from_raw
 from settings.workload import (
     Autoscaling,
     PriorityClassSettings,
@@ -60,5 +65,5 @@ __all__ = [
     "Probes", "Problem", "Promotion", "SmokeCheck", "RateLimit", "Resources", "Restore", "RestoreDrill", "RpcEgress", "S3Storage", "Settings",
     "SettingsError", "SharedGateway", "StackInputs", "StackSecrets", "SwitchGate", "Verification", "Vpa", "covers_the_internet",
     "first_overlap", "load_settings", "max_interval_seconds", "node_heap_mebibytes", "parse_quantity",
-    "public_addresses",
+    "public_addresses", "settings_from_raw",
 ]

@@ -15,7 +15,6 @@ from pydantic import (
 
 from settings.addresses import EgressCidrs
 from settings.base import _Model, _custom_error
-from settings.errors import _default_for
 from settings.fields import URL_PORT, ImageRef, KeyPrefix, ObjectName, PositiveSize, matching
 from settings.schedules import CronSchedule, first_overlap, max_interval_seconds
 
@@ -132,7 +131,7 @@ class Backup(_Model):
                     "{value} runs too rarely: " + why,
                     field=field,
                     value=schedule,
-                    suggestion=_default_for(("backup", *field.split("."))),
+                    suggestion=(RestoreDrill if field.startswith("drill.") else Backup).model_fields["schedule"].default,
                 )
         return self
 

@@ -6,17 +6,14 @@ import dataclasses
 import difflib
 import json
 import shlex
-import typing
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Mapping, Optional
 
 import pulumi
-from pydantic import (
-    BaseModel,
-)
 
 from settings.contract import EXAMPLES, OPTIONAL_SECRET_KEYS, SECRET_KEYS, SYSTEM_NAMESPACES, _DNS_LABEL
+from settings.keys import default_for, field_annotation, known_keys
 
 # --- errors ----------------------------------------------------------------
 
@@ -81,26 +78,6 @@ def _fix_command(path: str, stack: str, suggestion: Optional[Any] = None, secret
     return f"pulumi config set {flags}{shlex.quote(path)} {shlex.quote(str(shown))} -s {stack}"
 
 
-def _default_for(path: tuple[str, ...]) -> Any:
-    """Default of a (nested) key from the model, to suggest in fixes."""
-    from settings.model import Settings  # late: the root model reports through this module
-    model: Any = Settings
-    current: Any = None
-    for part in path:
-        if not (isinstance(model, type) and issubclass(model, BaseModel)):
-            return None
-        names = {field.alias or name: name for name, field in model.model_fields.items()}
-        if part not in names:
-            return None
-        field = model.model_fields[names[part]]
-        if current is not None:
-            current = getattr(current, names[part])
-        elif not field.is_required():
-            current = field.get_default(call_default_factory=True)
-        model = field.annotation
-    return current if isinstance(current, (int, float, str, bool)) else None
-
-
 # Missing sections whose fix is setting their nested fields.
 _MISSING_SECTION_FIXES: Mapping[str, tuple[str, ...]] = MappingProxyType(
     {"colors": ("colors.blue.image", "colors.green.image")}
@@ -127,21 +104,6 @@ _PLAIN_MESSAGES: Mapping[str, str] = MappingProxyType(
         "mapping_type": "must be a map; set its entries with --path KEY.NAME VALUE",
     }
 )
-
-
-def _field_annotation(location: list[str]) -> Any:
-    from settings.model import Settings  # late: the root model reports through this module
-    model: Any = Settings
-    annotation: Any = None
-    for part in location:
-        if not (isinstance(model, type) and issubclass(model, BaseModel)):
-            return None
-        fields = {field.alias or name: field for name, field in model.model_fields.items()}
-        if part not in fields:
-            return None
-        annotation = fields[part].annotation
-        model = annotation
-    return annotation
 
 
 def _describe(error: Mapping[str, Any], stack: str, secret_keys: frozenset = frozenset()) -> Problem:
@@ -172,7 +134,7 @@ def _describe_error(error: Mapping[str, Any], stack: str, secret_keys: frozenset
             return Problem(path, value, message, fixes, secret)
     elif kind == "extra_forbidden":
         parent = tuple(location[:-1])
-        known = _known_keys(parent)
+        known = known_keys(parent)
         guess = difflib.get_close_matches(location[-1], known, n=1)
         message = "unknown key" + (f"; did you mean {'.'.join(parent + (guess[0],))}?" if guess else ".")
         message += f" Known keys here: {', '.join(known)}" if known else " This section takes no keys of its own"
@@ -180,7 +142,7 @@ def _describe_error(error: Mapping[str, Any], stack: str, secret_keys: frozenset
     elif kind in _PLAIN_MESSAGES:
         message = _PLAIN_MESSAGES[kind].replace("KEY", path)
         if kind in ("model_type", "model_attributes_type"):
-            return Problem(path, value, message + f" (its fields: {', '.join(_known_keys(tuple(location)))})",
+            return Problem(path, value, message + f" (its fields: {', '.join(known_keys(tuple(location)))})",
                            f"pulumi config set --path {shlex.quote(path + '.<field>')} '<value>' -s {stack}", secret)
     if kind in ("tuple_type", "list_type") or context.get("list"):
         example = "10.0.0.0/8" if path.lower().endswith("cidrs") else "<value>"
@@ -189,7 +151,7 @@ def _describe_error(error: Mapping[str, Any], stack: str, secret_keys: frozenset
                        f"pulumi config set --path {shlex.quote(path + '[0]')} {shlex.quote(example)} -s {stack}", secret)
     else:
         message = message.replace("Input should be", "must be")
-        if kind.startswith(("greater_than", "less_than")) and _field_annotation(location) is int:
+        if kind.startswith(("greater_than", "less_than")) and field_annotation(location) is int:
             message += " (a whole number)"
     if context.get("remove"):
         fix = _remove_command(path, stack)
@@ -205,7 +167,7 @@ def _describe_error(error: Mapping[str, Any], stack: str, secret_keys: frozenset
         text = str(value) if value is not _MISSING else ""
         if text and text in message:
             message = message.replace(text, "[secret]")
-    suggestion = context.get("suggestion", _default_for(tuple(location)))
+    suggestion = context.get("suggestion", default_for(tuple(location)))
     if path == "namespace" and _DNS_LABEL.match(stack) and stack not in SYSTEM_NAMESPACES:
         suggestion = stack
     if suggestion is not None and value is not _MISSING and str(suggestion) == str(value):
@@ -219,21 +181,3 @@ def _remove_command(path: str, stack: str) -> str:
     return f"pulumi config rm {flag}{shlex.quote(path)} -s {stack}"
 
 
-def _model_of(annotation: Any) -> Any:
-    """The settings model inside an annotation: `Optional[Model]` is `Model`."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    members = [_model_of(member) for member in typing.get_args(annotation)]
-    return next((member for member in members if member is not None), None)
-
-
-def _known_keys(parent: tuple[str, ...]) -> list[str]:
-    from settings.model import Settings  # late: the root model reports through this module
-    model: Any = Settings
-    for part in parent:
-        fields = {field.alias or name: field for name, field in model.model_fields.items()}
-        annotation = _model_of(fields[part].annotation) if part in fields else None
-        if annotation is None:
-            return []
-        model = annotation
-    return sorted(field.alias or name for name, field in model.model_fields.items() if name != "stack")

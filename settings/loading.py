@@ -11,8 +11,10 @@ import pulumi
 from pydantic.alias_generators import to_snake
 
 from settings.contract import OPTIONAL_SECRET_KEYS, OPTIONAL_SECRET_NEEDED_BY, PROJECT, SECRET_KEYS, secret_shape_problem
-from settings.errors import Problem, SettingsError, _MISSING, _default_for, _fix_command, _known_keys
+from settings.errors import Problem, SettingsError, _MISSING, _fix_command
+from settings.keys import default_for, known_keys
 from settings.model import Settings
+from settings.validation import settings_from_raw
 
 # --- loading from Pulumi config ----------------------------------------------
 
@@ -52,7 +54,7 @@ class StackInputs:
 
 _OBJECT_KEYS = frozenset(
     key
-    for key in _known_keys(())
+    for key in known_keys(())
     if key not in ("activeColor", "idleReplicas", "maintenanceMode", "jwtSecretVersion", "domain", "namespace")
 )
 
@@ -105,7 +107,7 @@ def load_settings(config: pulumi.Config, stack: str) -> StackInputs:
     problems: list[Problem] = []
     configured = _configured_keys()
     encrypted = frozenset(key for key in configured if given_encrypted(key))
-    settings_keys = set(_known_keys(()))
+    settings_keys = set(known_keys(()))
     for key in sorted(configured | settings_keys):
         if key in SECRET_KEYS or key in OPTIONAL_SECRET_KEYS:
             continue
@@ -113,7 +115,7 @@ def load_settings(config: pulumi.Config, stack: str) -> StackInputs:
             # A plain setting would be written in plaintext into the cluster's
             # objects; refuse it rather than leak or half-apply it.
             fix = (_encrypted_section_fix(key, plaintext(key), stack)
-                   if key in _OBJECT_KEYS else _fix_command(key, stack, _default_for((key,))))
+                   if key in _OBJECT_KEYS else _fix_command(key, stack, default_for((key,))))
             problems.append(
                 Problem(key, None, "is not a secret setting, but was given encrypted (--secret); set it in plaintext",
                         fix, secret=True, kind="plain_setting_encrypted")
@@ -169,7 +171,7 @@ def load_settings(config: pulumi.Config, stack: str) -> StackInputs:
             continue
         optional[key] = config.get_secret(key)
     try:
-        settings = Settings.from_raw(raw, stack, secret_keys=encrypted)
+        settings = settings_from_raw(raw, stack, secret_keys=encrypted)
     except SettingsError as error:
         reported = {problem.path for problem in problems}
         later = [problem for problem in error.problems if problem.path.split(".")[0] not in reported]

@@ -1,36 +1,38 @@
-"""The root of the settings: every section, and the rules that span sections."""
+"""The root of the settings: every section, and what the components derive from them."""
 
 from __future__ import annotations
 
-import difflib
-from urllib.parse import urlparse
 from decimal import Decimal
-from typing import Any, Literal, Mapping, Union
+from typing import Any, Literal, Union
 
-from pydantic import (
-    Field,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import Field, field_validator
 
-from settings.addresses import covers_the_internet
 from settings.app_config import AppConfig
-from settings.base import _custom_error
-from settings.contract import OPTIONAL_SECRET_KEYS, SECRET_KEYS, SYSTEM_NAMESPACES, _DNS_LABEL
+from settings.base import _Model, _custom_error
+from settings.contract import SYSTEM_NAMESPACES, _DNS_LABEL
 from settings.data import Backup, Restore
-from settings.data_rules import DataRules
 from settings.database import Database
 from settings.edge import Edge, Network, RateLimit
-from settings.errors import Problem, SettingsError, _describe, _known_keys, _remove_command
 from settings.fields import _strict_bool, parse_quantity
 from settings.observability import Monitoring
 from settings.promotion import Promotion
-from settings.workload import Autoscaling, Colors, MIN_NODE_HEAP_MIB, NODE_NATIVE_OVERHEAD_MIB, PriorityClassSettings, Probes, Resources, SwitchGate, Vpa, node_heap_mebibytes
+from settings.workload import (
+    Autoscaling,
+    Colors,
+    PriorityClassSettings,
+    Probes,
+    Resources,
+    SwitchGate,
+    Vpa,
+    node_heap_mebibytes,
+)
 
 
-class Settings(DataRules):
-    """Validated configuration of one stack. Build it with `from_raw` or `load_settings`."""
+class Settings(_Model):
+    """Validated configuration of one stack: its sections, each valid on its own.
+
+    Build it with `settings_from_raw` or `load_settings`, which also run the
+    rules across sections (settings/rules.py)."""
 
     stack: str = Field(exclude=True)
     active_color: Literal["blue", "green"] = "blue"
@@ -108,80 +110,6 @@ class Settings(DataRules):
             )
         return namespace
 
-    @model_validator(mode="after")
-    def _preview_is_safe(self) -> "Settings":
-        preview = self.edge.preview
-        if preview.host is not None and not preview.host.endswith("." + self.domain):
-            raise _custom_error(
-                "preview_outside_domain",
-                "preview host {value} is not under domain {domain}; the certificate and cookies are scoped to it",
-                field="edge.preview.host",
-                value=preview.host,
-                domain=self.domain,
-                suggestion=f"preview.{self.domain}",
-            )
-        if preview.host is not None and not all(_DNS_LABEL.match(label) for label in preview.host.split(".")):
-            raise _custom_error("bad_preview_host", "not a valid host name", field="edge.preview.host", value=preview.host)
-        if self.stack == "production" and preview.enabled:
-            # Judged by the address space covered, however it is split up.
-            if not preview.allow_cidrs or covers_the_internet(preview.allow_cidrs):
-                raise _custom_error(
-                    "preview_exposed",
-                    "in production the preview host serves unreleased code; restrict it to trusted ranges "
-                    "(office, VPN) or disable it with edge.preview.enabled false",
-                    field="edge.preview.allowCidrs",
-                    value=list(preview.allow_cidrs),
-                    list=True,
-                )
-        return self
-
-    @model_validator(mode="after")
-    def _analysis_can_reach_prometheus(self) -> "Settings":
-        """The analysis Job's NetworkPolicy lets it reach the monitoring
-        namespace only (components/promotion.py): a Prometheus elsewhere is
-        unreachable, and every promotion would fail closed."""
-        url = self.promotion.analysis.prometheus_url
-        if url is None or not self.promotion.analysis.enabled:
-            return self
-        host = urlparse(url).hostname or ""
-        labels = host.split(".")
-        namespace = self.network.monitoring_namespace
-        if not (len(labels) >= 2 and labels[1] == namespace and (len(labels) == 2 or labels[2] == "svc")):
-            raise _custom_error(
-                "prometheus_unreachable",
-                "the analysis may only reach the monitoring namespace ({namespace}), and {value} is not a Service "
-                "there: every promotion would fail closed. Point it at <service>.{namespace}.svc, or set "
-                "network.monitoringNamespace to Prometheus' namespace",
-                field="promotion.analysis.prometheusUrl", value=url, namespace=namespace,
-                suggestion=f"http://kube-prometheus-stack-prometheus.{namespace}.svc:9090",
-            )
-        return self
-
-    @model_validator(mode="after")
-    def _heap_lets_the_hpa_settle(self) -> "Settings":
-        request = int(parse_quantity(self.resources.requests.memory) / (Decimal(2) ** 20))
-        utilization = self.autoscaling.memory_utilization
-        if self.node_heap_mebibytes >= MIN_NODE_HEAP_MIB:
-            return self
-        # Requests never exceed limits (checked above), so the HPA target is
-        # always the binding bound here: 75% of a limit >= such a request is
-        # never below MIN_NODE_HEAP_MIB when the target bound is not.
-        needed_request = -(-(MIN_NODE_HEAP_MIB + NODE_NATIVE_OVERHEAD_MIB) * 100 // utilization)
-        raise _custom_error(
-            "heap_below_target",
-            "with requests.memory {value} and autoscaling.memoryUtilization {utilization}% the HPA scales out "
-            "above {target} MiB per pod, which leaves Node.js a heap of {heap} MiB after its native overhead "
-            "({overhead} MiB); at least {minimum} MiB is needed",
-            field="resources.requests.memory",
-            value=self.resources.requests.memory,
-            utilization=utilization,
-            target=int(request * utilization / 100),
-            heap=self.node_heap_mebibytes,
-            overhead=NODE_NATIVE_OVERHEAD_MIB,
-            minimum=MIN_NODE_HEAP_MIB,
-            suggestion=f"{max(needed_request, request + 1)}Mi",
-        )
-
     @property
     def node_heap_mebibytes(self) -> int:
         return node_heap_mebibytes(
@@ -255,42 +183,3 @@ class Settings(DataRules):
 
     def image_of(self, color: str) -> str:
         return getattr(self.colors, color).image
-
-    @classmethod
-    def from_raw(cls, raw: Mapping[str, Any], stack: str, secret_keys: frozenset = frozenset()) -> "Settings":
-        """Validate plain config values (top-level key -> value). Raises
-        SettingsError. Values under `secret_keys` (given encrypted) are never
-        shown in a problem."""
-        problems = _unknown_key_problems(raw, stack, secret_keys)
-        try:
-            known = {key: value for key, value in raw.items() if key in TOP_LEVEL_KEYS and value is not None}
-            settings = cls.model_validate({**known, "stack": stack})
-        except ValidationError as error:
-            problems.extend(_describe(item, stack, secret_keys) for item in error.errors())
-            raise SettingsError(stack, problems) from None
-        if problems:
-            raise SettingsError(stack, problems)
-        return settings
-
-
-TOP_LEVEL_KEYS = tuple(_known_keys(())) + tuple(SECRET_KEYS) + tuple(OPTIONAL_SECRET_KEYS)
-
-
-def _unknown_key_problems(raw: Mapping[str, Any], stack: str, secret_keys: frozenset = frozenset()) -> list[Problem]:
-    problems = []
-    for key in sorted(raw):
-        if key in TOP_LEVEL_KEYS:
-            continue
-        # A common slip: `pulumi config set maxReplicas 15` instead of --path.
-        nested = [
-            f"{section}.{key}"
-            for section in _known_keys(())
-            if key in _known_keys((section,))
-        ]
-        guess = nested or difflib.get_close_matches(key, TOP_LEVEL_KEYS, n=1)
-        hint = f"; did you mean {guess[0]}?" if guess else ""
-        problems.append(
-            Problem(key, raw[key], f"unknown config key{hint}", _remove_command(key, stack), secret=key in secret_keys,
-                    kind="unknown_key")
-        )
-    return problems

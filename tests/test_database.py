@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from settings import Settings, SettingsError
+from settings import Settings, SettingsError, settings_from_raw
 from settings.database import Database, Recovery
 from tests.helpers import CLOUDNATIVEPG, DATABASE_S3_SECRETS, DR_SITE, RECOVERY, secrets_for
 
@@ -17,7 +17,7 @@ IN_CLUSTER = {"kind": "cloudnativepg", "cloudnativepg": {"objectStore": {"bucket
 
 
 def settings(database: dict, **top) -> Settings:
-    return Settings.from_raw({**BASE, **top, "database": database}, "production")
+    return settings_from_raw({**BASE, **top, "database": database}, "production")
 
 
 def test_the_default_is_the_external_database_and_a_five_minute_rpo():

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from settings import Settings
+from settings import Settings, settings_from_raw
 from tests.helpers import postgres_bin
 from tests.recovery_scenario import (
     DIRECTORY_VARIABLE,
@@ -86,7 +86,7 @@ def rows(server: Server) -> list[tuple[int, datetime]]:
 
 def test_the_rendered_archive_timeout_follows_the_rpo():
     parameters = rendered_parameters()
-    settings = Settings.from_raw({"namespace": "production", "domain": "monad-synapse.com",
+    settings = settings_from_raw({"namespace": "production", "domain": "monad-synapse.com",
                                   "colors": {"blue": {"image": "a/b:1"}, "green": {"image": "a/b:1"}},
                                   "database": {"rpoSeconds": RPO_SECONDS}}, "production")
     assert parameters["archive_timeout"] == f"{settings.database.archive_timeout_seconds}s"
@@ -133,7 +133,7 @@ def test_recovery_to_a_target_time_holds_every_row_before_it_and_none_after(lost
     target = before[1] + (after[1] - before[1]) / 2
     # As the operator types it (RFC 3339 with its offset), accepted by the settings.
     target_text = target.astimezone(timezone(timedelta(hours=1))).isoformat()
-    settings = Settings.from_raw({
+    settings = settings_from_raw({
         "namespace": "production", "domain": "monad-synapse.com", "maintenanceMode": True,
         "colors": {"blue": {"image": "a/b:1"}, "green": {"image": "a/b:1"}},
         "database": {"kind": "cloudnativepg", "cloudnativepg": {"objectStore": {"bucket": "monad-synapse-wal"}},

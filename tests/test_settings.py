@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from settings import Settings, SettingsError, parse_quantity
+from settings import Settings, SettingsError, parse_quantity, settings_from_raw
 
 VALID = {
     "colors": {
@@ -20,7 +20,7 @@ VALID = {
 
 
 def settings_with(**overrides: Any) -> Settings:
-    return Settings.from_raw({**VALID, **overrides}, "production")
+    return settings_from_raw({**VALID, **overrides}, "production")
 
 
 def problems_of(**overrides: Any) -> dict[str, str]:
@@ -97,7 +97,7 @@ def test_bad_images_are_refused(image, reason):
 
 def test_missing_colors_says_how_to_set_both_images():
     with pytest.raises(SettingsError) as caught:
-        Settings.from_raw({"domain": "monad-synapse.com", "namespace": "production"}, "production")
+        settings_from_raw({"domain": "monad-synapse.com", "namespace": "production"}, "production")
     (problem,) = caught.value.problems
     assert problem.path == "colors"
     assert "colors.blue.image" in problem.fix and "colors.green.image" in problem.fix
@@ -322,7 +322,7 @@ def test_production_preview_open_to_everyone_is_refused(cidrs):
 
 
 def test_open_preview_is_fine_outside_production_and_when_disabled():
-    staging = Settings.from_raw({**VALID, "namespace": "staging", "edge": {"preview": {"allowCidrs": []}}}, "staging")
+    staging = settings_from_raw({**VALID, "namespace": "staging", "edge": {"preview": {"allowCidrs": []}}}, "staging")
     assert staging.edge.preview.allow_cidrs == ()
     assert settings_with(edge={"preview": {"enabled": False, "allowCidrs": []}}).edge.preview.enabled is False
 
@@ -446,3 +446,18 @@ def test_every_egress_list_needs_a_cidr(overrides, path):
     a rule without destinations."""
     problems = problems_of(**overrides)
     assert "needs at least one CIDR" in problems[path]
+
+
+def test_independent_cross_section_problems_are_reported_together():
+    """One run names every rule that spans sections, not the first to fail:
+    a restore without maintenance mode and without a request id, a
+    single-instance production database, and an open production preview."""
+    problems = problems_of(
+        backup={"enabled": True},
+        restore={"fromBackup": "latest", "confirm": "production"},
+        database={"kind": "cloudnativepg", "cloudnativepg": {"instances": 1,
+                  "objectStore": {"bucket": "monad-synapse-wal"}}},
+        edge={"preview": {"enabled": True, "allowCidrs": ["0.0.0.0/0"]}},
+    )
+    assert {"restore.requestId", "maintenanceMode", "database.cloudnativepg.instances",
+            "edge.preview.allowCidrs"} <= set(problems), problems

@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from settings import OPTIONAL_SECRET_KEYS, SECRET_KEYS, Settings, SettingsError
+from settings import OPTIONAL_SECRET_KEYS, SECRET_KEYS, Settings, SettingsError, settings_from_raw
 from tools.stack_config import ConfigInputError, load_stack_yaml, resolve_config, resolve_plain_scalar
 
 
@@ -62,7 +62,7 @@ def settings_of(resolved) -> Settings:
     """Validate what the program reads as plain config (secrets come apart)."""
     raw = {key: value for key, value in resolved.values.items()
            if key not in SECRET_KEYS and key not in OPTIONAL_SECRET_KEYS}
-    return Settings.from_raw(raw, "staging")
+    return settings_from_raw(raw, "staging")
 
 
 def test_maintenance_mode_on_is_refused_as_the_cli_does(project):
