@@ -2,21 +2,21 @@
 
 import pulumi
 
-from components.app_config import AppConfiguration, AppConfigurationArgs
-from components.blue_green import BlueGreenApp, BlueGreenAppArgs
-from components.backups import BACKUP_CRONJOB, BACKUP_JOB_LABEL, DRILL_CRONJOB, DatabaseBackups, DatabaseBackupsArgs
-from components.cloudnativepg import InClusterDatabase, InClusterDatabaseArgs
-from components.database_access import SHARED_CREDENTIALS_SECRET, app_database, cluster_access, external_access
-from components.database_network import database_policies
-from components.edge import AppEdge, EdgeArgs
-from components.exporters import DataStoreExporters, DataStoreExportersArgs, exporter_specs
-from components.kubernetes_provider import kubernetes_provider
-from components.monitoring import AppMonitoring, AppMonitoringArgs
-from components.namespace import AppNamespace, AppNamespaceArgs
-from components.network_policy import AppNetworkPolicies, AppNetworkPoliciesArgs
-from components.promotion import AnalysisSettings
-from components.rule_context import DatabaseWatch
-from components.vocabulary import DATABASE_INSTANCES_MONITOR, DATABASE_POOLER_MONITOR, pod_monitor_job
+from components.app.app_config import AppConfiguration, AppConfigurationArgs
+from components.app.blue_green import BlueGreenApp, BlueGreenAppArgs
+from components.data.backups import BACKUP_CRONJOB, BACKUP_JOB_LABEL, DRILL_CRONJOB, DatabaseBackups, DatabaseBackupsArgs
+from components.data.cloudnativepg import InClusterDatabase, InClusterDatabaseArgs
+from components.data.database_access import SHARED_CREDENTIALS_SECRET, app_database, cluster_access, external_access
+from components.data.database_network import database_policies
+from components.edge.app_edge import AppEdge, EdgeArgs
+from components.observability.exporters import DataStoreExporters, DataStoreExportersArgs, exporter_specs
+from components.platform.kubernetes_provider import kubernetes_provider
+from components.observability.monitoring import AppMonitoring, AppMonitoringArgs
+from components.platform.namespace import AppNamespace, AppNamespaceArgs
+from components.platform.network_policy import AppNetworkPolicies, AppNetworkPoliciesArgs
+from components.app.promotion import AnalysisSettings
+from components.observability.rule_context import DatabaseWatch
+from components.common.vocabulary import DATABASE_INSTANCES_MONITOR, DATABASE_POOLER_MONITOR, pod_monitor_job
 from settings import COLORS, RateLimit, load_settings
 
 # Validates every key first: a bad value stops the program before any resource exists.
@@ -90,7 +90,7 @@ if settings.idle_is_cold:
     )
 
 if settings.edge.kind == "gateway" and settings.rate_limit.connections != RateLimit().connections:
-    # Envoy Gateway has no per-client connection limit (see components/edge.py).
+    # Envoy Gateway has no per-client connection limit (see components/edge/app_edge.py).
     pulumi.log.warn(
         f"rateLimit.connections ({settings.rate_limit.connections}) has no effect with edge.kind gateway; "
         f"in DDoS mode lower rateLimit.rps, and cap all connections with edge.gateway.maxConnections"

@@ -20,9 +20,9 @@ from settings.workload import ResourceAmounts, Resources
 
 # The runbook's name for the database, and the prefix of everything around it.
 DEFAULT_CLUSTER_NAME = "monad-synapse-db"
-# The PgBouncer Pooler in front of whichever cluster serves (components/vocabulary.py).
+# The PgBouncer Pooler in front of whichever cluster serves (components/common/vocabulary.py).
 POOLER_NAME = f"{DEFAULT_CLUSTER_NAME}-pooler-rw"
-# The app's ServiceAccount (components/namespace.py names it after the app).
+# The app's ServiceAccount (components/platform/namespace.py names it after the app).
 APP_SERVICE_ACCOUNT = "monad-synapse"
 
 # WAL reaches object storage within archive_timeout of being written, plus

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from components.backups import backup_scripts
+from components.data.backups import backup_scripts
 from tools.diff import diff_objects as compare
 
 BACKUP = "CronJob/production/monad-synapse-db-backup"

@@ -8,14 +8,14 @@ import json
 import pulumi
 from pulumi.runtime import rpc
 
-from components.alert_rules import ALERTS_GROUP, RECORDS_GROUP, RuleContext, alerts, recording_rules, rule_groups
-from components.backups import DatabaseBackups, DatabaseBackupsArgs
-from components.cloudnativepg import InClusterDatabase, InClusterDatabaseArgs
-from components.dashboards import DASHBOARDS, DashboardContext, dashboard_json
-from components.edge import AppEdge, EdgeArgs
-from components.database_access import cluster_access, external_access
-from components.exporters import DataStoreExporters, DataStoreExportersArgs, exporter_specs
-from components.monitoring import AppMonitoring, AppMonitoringArgs
+from components.observability.alert_rules import ALERTS_GROUP, RECORDS_GROUP, RuleContext, alerts, recording_rules, rule_groups
+from components.data.backups import DatabaseBackups, DatabaseBackupsArgs
+from components.data.cloudnativepg import InClusterDatabase, InClusterDatabaseArgs
+from components.observability.dashboards import DASHBOARDS, DashboardContext, dashboard_json
+from components.edge.app_edge import AppEdge, EdgeArgs
+from components.data.database_access import cluster_access, external_access
+from components.observability.exporters import DataStoreExporters, DataStoreExportersArgs, exporter_specs
+from components.observability.monitoring import AppMonitoring, AppMonitoringArgs
 from settings import Backup, Edge, Exporters, Monitoring, Network, RateLimit, Restore
 from settings.database import Database
 

@@ -6,11 +6,11 @@ import pulumi
 import pytest
 from pulumi.runtime import rpc
 
-from components.app_config import AppConfiguration, AppConfigurationArgs, config_map_data
-from components.blue_green import BlueGreenApp, BlueGreenAppArgs
-from components.namespace import AppNamespace, AppNamespaceArgs
-from components.egress import ip_blocks
-from components.network_policy import AppNetworkPolicies, AppNetworkPoliciesArgs
+from components.app.app_config import AppConfiguration, AppConfigurationArgs, config_map_data
+from components.app.blue_green import BlueGreenApp, BlueGreenAppArgs
+from components.platform.namespace import AppNamespace, AppNamespaceArgs
+from components.common.egress import ip_blocks
+from components.platform.network_policy import AppNetworkPolicies, AppNetworkPoliciesArgs
 from settings import Autoscaling, Network, Resources, RpcEgress, SwitchGate
 
 
@@ -74,7 +74,8 @@ def test_app_configuration_keeps_secrets_secret_and_exposes_plain_checksums(run_
     assert objects["ConfigMap/monad-synapse-config-blue"].get("data") in (None, {})
     # Each color's checksum is of what its pods see: folding green's overlay
     # into the shared map later leaves green's checksum (and pods) alone.
-    from components.app_config import checksum, config_map_data
+    from components.app.app_config import config_map_data
+    from components.common.checksums import checksum
     folded = config_map_data("example.com", False, {"FEATURE": "staged", "LEVEL": "1"})
     assert captured["config"]["green"] == checksum(folded) != captured["config"]["blue"]
     (secret,) = [r for r in run.resources if r.type == "kubernetes:core/v1:Secret"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from components.edge import envoy_rate_limit_rules, rate_limit_annotations
+from components.edge.app_edge import envoy_rate_limit_rules, rate_limit_annotations
 from settings import RateLimit
 from tools.diff import diff_objects as compare
 

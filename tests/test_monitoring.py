@@ -9,7 +9,7 @@ import pytest
 
 from tests.helpers import CLOUDNATIVEPG, secrets_for
 
-from components.alert_rules import label_matchers
+from components.observability.alert_rules import label_matchers
 
 RULE = "PrometheusRule/{ns}/monad-synapse"
 

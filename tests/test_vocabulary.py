@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from components.vocabulary import Recorded
+from components.common.vocabulary import Recorded
 from tests.helpers import CLOUDNATIVEPG, DATABASE_S3_SECRETS, DR_SITE, secrets_for
 from tools.exporter_metrics import BARMAN_CLOUD_PLUGIN, CLOUDNATIVEPG_INSTANCE, CLOUDNATIVEPG_POOLER, KUBE_STATE_METRICS
 

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from components.blue_green import image_version
+from components.app.blue_green import image_version
 from settings import node_heap_mebibytes
 from tools.live import ProviderConfig
 from tools.diff import diff_objects as compare

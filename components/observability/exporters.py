@@ -14,11 +14,11 @@ from typing import Mapping, Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.labels import INSTANCE_LABEL, object_metadata, workload_labels
-from components.vocabulary import exporter_name
-from components.pod_security import restricted_container_security, restricted_pod_security
-from components.database_access import DatabaseAccess
-from components.egress import egress_rule
+from components.common.labels import INSTANCE_LABEL, object_metadata, workload_labels
+from components.common.vocabulary import exporter_name
+from components.common.pod_security import restricted_container_security, restricted_pod_security
+from components.data.database_access import DatabaseAccess
+from components.common.egress import egress_rule
 from settings import EgressTarget, Exporters
 
 EXPORTER_USER = 65534  # nobody

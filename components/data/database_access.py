@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from components.egress import egress_rule
+from components.common.egress import egress_rule
 from settings import EgressTarget
 
 POSTGRES_PORT = 5432

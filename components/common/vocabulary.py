@@ -15,6 +15,8 @@ from settings.contract import PROJECT
 APP_NAME = PROJECT
 CONTAINER_NAME = APP_NAME
 APP_JOB = APP_NAME
+# The container port the Services, probes, scrapes and policies name.
+APP_PORT = 3000
 
 
 def exporter_name(kind: str) -> str:

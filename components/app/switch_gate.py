@@ -14,13 +14,13 @@ from pathlib import Path
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.labels import object_metadata, workload_labels
-from components.script_job import ScriptJob, script_job, settings_map
-from components.vocabulary import APP_NAME
+from components.common.labels import object_metadata, workload_labels
+from components.common.script_job import ScriptJob, script_job, settings_map
+from components.common.vocabulary import APP_NAME
 from settings import SwitchGate
 
 SWITCH_GATE = f"{APP_NAME}-switch-gate"
-SWITCH_GATE_SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "switch_gate" / "gate.py"
+SWITCH_GATE_SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "switch_gate" / "gate.py"
 GATE_USER_ID = 10002
 
 
@@ -32,7 +32,7 @@ def ready_service_name(color: str) -> str:
 def switch_gate_job_name(color: str) -> str:
     """The gate of one color: made when that color goes live, kept while it
     serves, deleted when it stops. Nothing else changes its template, so no
-    other change runs it again (components/script_job.py)."""
+    other change runs it again (components/common/script_job.py)."""
     return f"{SWITCH_GATE}-{color}"
 
 

@@ -8,10 +8,10 @@ from typing import Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.app_config import APP_PORT
-from components.egress import egress_rule
-from components.labels import NAME_LABEL, common_labels, selector_labels
-from components.vocabulary import APP_NAME, PROMOTION_ANALYSIS
+from components.common.vocabulary import APP_PORT
+from components.common.egress import egress_rule
+from components.common.labels import NAME_LABEL, common_labels, selector_labels
+from components.common.vocabulary import APP_NAME, PROMOTION_ANALYSIS
 from settings import Network
 
 _NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"

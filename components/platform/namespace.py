@@ -9,8 +9,8 @@ from typing import Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.labels import common_labels
-from components.vocabulary import APP_NAME
+from components.common.labels import common_labels
+from components.common.vocabulary import APP_NAME
 from settings import PriorityClassSettings
 
 # Pin the PSS version the namespace enforces, so a cluster upgrade cannot

@@ -27,7 +27,7 @@ from typing import Mapping
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.pod_security import literal_env, restricted_container_security, restricted_pod_security
+from components.common.pod_security import literal_env, restricted_container_security, restricted_pod_security
 
 # pulumi-kubernetes provider/pkg/metadata/annotations.go (`AnnotationReplaceUnready`).
 REPLACE_UNREADY_ANNOTATION = "pulumi.com/replaceUnready"

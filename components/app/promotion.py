@@ -5,7 +5,7 @@ Prometheus). pulumi-kubernetes awaits Jobs, so a failed analysis fails
 `pulumi up` and the selector stays where it was.
 
 The Jobs run once per promotion: each color has its own, made when that
-color goes live (components/script_job.py). Their thresholds and the skip
+color goes live (components/common/script_job.py). Their thresholds and the skip
 switch (promotion.skipAnalysis, maintenance mode) are read from settings
 ConfigMaps when the pod starts, so a change that moves no traffic (a live
 config change, a new threshold, lifting a skip) judges nothing after the fact.
@@ -26,14 +26,14 @@ from urllib.parse import urlparse
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.app_config import APP_PORT
-from components.labels import object_metadata, selector_labels, workload_labels
-from components.script_job import ScriptJob, script_job, settings_map
-from components.switch_gate import ready_service_name
-from components.vocabulary import APP_JOB, APP_NAME, PROMOTION_ANALYSIS
+from components.common.vocabulary import APP_PORT
+from components.common.labels import object_metadata, selector_labels, workload_labels
+from components.common.script_job import ScriptJob, script_job, settings_map
+from components.app.switch_gate import ready_service_name
+from components.common.vocabulary import APP_JOB, APP_NAME, PROMOTION_ANALYSIS
 from settings import Analysis, Verification
 
-ANALYSIS_SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "promotion" / "analysis.py"
+ANALYSIS_SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "promotion" / "analysis.py"
 ANALYSIS_USER_ID = 10003
 _NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 

@@ -10,13 +10,13 @@ from typing import Mapping, Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.alert_rules import RuleContext, alerts, rule_groups
-from components.rule_context import DatabaseWatch
-from components.vocabulary import APP_JOB
-from components.app_config import APP_PORT
-from components.dashboards import DASHBOARDS, DashboardContext, dashboard_json
-from components.labels import COLOR_LABEL, NAME_LABEL, common_labels, object_metadata, selector_labels
-from components.vocabulary import APP_NAME
+from components.observability.alert_rules import RuleContext, alerts, rule_groups
+from components.observability.rule_context import DatabaseWatch
+from components.common.vocabulary import APP_JOB
+from components.common.vocabulary import APP_PORT
+from components.observability.dashboards import DASHBOARDS, DashboardContext, dashboard_json
+from components.common.labels import COLOR_LABEL, NAME_LABEL, common_labels, object_metadata, selector_labels
+from components.common.vocabulary import APP_NAME
 from settings import Monitoring
 
 METRICS_LABEL = "monad-synapse.com/metrics"

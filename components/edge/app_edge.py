@@ -23,8 +23,8 @@ from typing import Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.labels import common_labels, object_metadata
-from components.vocabulary import APP_NAME
+from components.common.labels import common_labels, object_metadata
+from components.common.vocabulary import APP_NAME
 from settings import Edge, RateLimit
 
 NGINX = "nginx.ingress.kubernetes.io"

@@ -16,20 +16,20 @@ from typing import Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.app_config import checksum
-from components.labels import object_metadata, workload_labels
-from components.vocabulary import APP_NAME
-from components.pod_security import (
+from components.common.checksums import checksum
+from components.common.labels import object_metadata, workload_labels
+from components.common.vocabulary import APP_NAME
+from components.common.pod_security import (
     ephemeral_storage_request,
     literal_env,
     restricted_container_security,
     restricted_pod_security,
 )
-from components.database_access import DatabaseAccess
-from components.egress import egress_rule
+from components.data.database_access import DatabaseAccess
+from components.common.egress import egress_rule
 from settings import Backup, Restore
 
-SCRIPTS_DIR = Path(__file__).resolve().parent.parent / "scripts" / "backup"
+SCRIPTS_DIR = Path(__file__).resolve().parents[2] / "scripts" / "backup"
 BACKUP_CRONJOB = f"{APP_NAME}-db-backup"
 DRILL_CRONJOB = f"{APP_NAME}-restore-drill"
 SCRIPTS_CONFIG_MAP = f"{APP_NAME}-backup-scripts"

@@ -17,9 +17,9 @@ updates the PrometheusRule); the idle color has its own, quieter alerts.
 
 from __future__ import annotations
 
-from components.alert_catalog import alerts
-from components.rule_context import Alert, RuleContext, label_matchers, runbook_url
-from components.vocabulary import APP_JOB, POSTGRES_EXPORTER, REDIS_EXPORTER, Recorded
+from components.observability.alert_catalog import alerts
+from components.observability.rule_context import Alert, RuleContext, label_matchers, runbook_url
+from components.common.vocabulary import APP_JOB, POSTGRES_EXPORTER, REDIS_EXPORTER, Recorded
 
 __all__ = ["ALERTS_GROUP", "RECORDS_GROUP", "SLO_WINDOWS", "Alert", "RuleContext", "alerts", "label_matchers",
            "recording_rules", "rule_groups", "runbook_url"]

@@ -12,12 +12,12 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from components.labels import common_labels
-from components.vocabulary import APP_NAME
+from components.common.checksums import checksum
+from components.common.labels import common_labels
+from components.common.vocabulary import APP_NAME, APP_PORT
 
 CONFIG_MAP_NAME = f"{APP_NAME}-config"
 SECRET_NAME = f"{APP_NAME}-secrets"
-APP_PORT = 3000
 JWT_SECRET_LENGTH = 64
 
 
@@ -38,10 +38,6 @@ def config_map_data(domain: str, maintenance_mode: bool, app_config: Mapping[str
 
 def color_config_map_name(color: str) -> str:
     return f"{CONFIG_MAP_NAME}-{color}"
-
-
-def checksum(data: Mapping[str, str]) -> str:
-    return hashlib.sha256(json.dumps(dict(data), sort_keys=True).encode()).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -4,10 +4,10 @@ namespace's default-deny (network_policy.py) refuses everything else."""
 
 from __future__ import annotations
 
-from components.database_access import POSTGRES_PORT, database_pod_selector, instance_selector, pooler_selector
-from components.egress import ip_blocks
-from components.labels import NAME_LABEL, selector_labels
-from components.vocabulary import DATABASE_POOLER
+from components.data.database_access import POSTGRES_PORT, database_pod_selector, instance_selector, pooler_selector
+from components.common.egress import ip_blocks
+from components.common.labels import NAME_LABEL, selector_labels
+from components.common.vocabulary import DATABASE_POOLER
 from settings import EgressTarget
 from settings.database import Database
 

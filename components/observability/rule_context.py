@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
-from components.vocabulary import APP_JOB
+from components.common.vocabulary import APP_JOB
 from settings import Alerting, Monitoring
 
 

@@ -7,7 +7,7 @@ what each really exports, and tests/test_vocabulary.py holds these to it."""
 
 from __future__ import annotations
 
-from components.rule_context import Alert, DatabaseWatch, RuleContext, label_matchers
+from components.observability.rule_context import Alert, DatabaseWatch, RuleContext, label_matchers
 
 # The pod labels the instances' PodMonitor copies onto every series
 # (podTargetLabels, with prometheus-operator's sanitized names).

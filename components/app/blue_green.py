@@ -36,18 +36,18 @@ from typing import Mapping, Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.app_config import APP_PORT
-from components.app_pod import app_pod_spec
-from components.labels import (
+from components.common.vocabulary import APP_PORT
+from components.app.app_pod import app_pod_spec
+from components.common.labels import (
     COLOR_LABEL,
     INSTANCE_LABEL,
     common_labels,
     object_metadata,
     selector_labels,
 )
-from components.promotion import AnalysisSettings, analysis_job, promotion_support, verification_job
-from components.switch_gate import GateTarget, ready_service_name, switch_gate_job
-from components.vocabulary import APP_NAME, CONTAINER_NAME
+from components.app.promotion import AnalysisSettings, analysis_job, promotion_support, verification_job
+from components.app.switch_gate import GateTarget, ready_service_name, switch_gate_job
+from components.common.vocabulary import APP_NAME, CONTAINER_NAME
 from settings import COLORS, Autoscaling, Probes, Resources, SwitchGate
 
 LIVE_SERVICE_NAME = APP_NAME

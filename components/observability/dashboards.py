@@ -11,9 +11,9 @@ from grafana_foundation_sdk.builders import dashboard, prometheus, stat, timeser
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models.dashboard import DataSourceRef
 
-from components.database_alerts import CLUSTER_LABEL, PLUGIN_METRICS, ROLE_LABEL
-from components.rule_context import DatabaseWatch
-from components.vocabulary import APP_JOB, CONTAINER_NAME, POSTGRES_EXPORTER, Recorded
+from components.observability.database_alerts import CLUSTER_LABEL, PLUGIN_METRICS, ROLE_LABEL
+from components.observability.rule_context import DatabaseWatch
+from components.common.vocabulary import APP_JOB, CONTAINER_NAME, POSTGRES_EXPORTER, Recorded
 
 DATASOURCE = DataSourceRef(type_val="prometheus", uid="${datasource}")
 

@@ -3,22 +3,22 @@ gracefully, with its scratch volumes. Each color's Deployment runs it."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Mapping, Optional, Protocol
 
+import pulumi
 import pulumi_kubernetes as k8s
 
-from components.app_config import APP_PORT
-from components.labels import selector_labels
-from components.pod_security import (
+from components.common.vocabulary import APP_PORT
+from components.common.labels import selector_labels
+from components.common.pod_security import (
     ephemeral_storage_request,
     literal_env,
     restricted_container_security,
     restricted_pod_security,
 )
-from components.vocabulary import CONTAINER_NAME
+from components.common.vocabulary import CONTAINER_NAME
+from settings import Probes, Resources
 
-if TYPE_CHECKING:  # the args are the component's; it imports this module
-    from components.blue_green import BlueGreenAppArgs
 
 # Scratch volumes: Next.js temp files and its image/ISR cache.
 SCRATCH_VOLUMES = {"tmp": ("/tmp", "256Mi"), "next-cache": ("/app/.next/cache", "1Gi")}
@@ -30,7 +30,21 @@ PRESTOP_SLEEP_SECONDS = 10
 TERMINATION_GRACE_SECONDS = 45
 
 
-def app_pod_spec(args: BlueGreenAppArgs, color: str, image: str) -> k8s.core.v1.PodSpecArgs:
+class PodInputs(Protocol):
+    """What the pod is built from (the blue/green component's args have it)."""
+
+    service_account_name: pulumi.Input[str]
+    resources: Resources
+    probes: Probes
+    config_map_name: pulumi.Input[str]
+    color_config_map_names: Mapping[str, pulumi.Input[str]]
+    secret_name: pulumi.Input[str]
+    node_heap_mebibytes: int
+    priority_class_name: Optional[str]
+    database_env: tuple
+
+
+def app_pod_spec(args: PodInputs, color: str, image: str) -> k8s.core.v1.PodSpecArgs:
     """The pod template of one color's Deployment."""
     probe = lambda path, period, timeout, failures: k8s.core.v1.ProbeArgs(  # noqa: E731
         http_get=k8s.core.v1.HTTPGetActionArgs(path=path, port="http"),

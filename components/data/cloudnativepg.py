@@ -15,7 +15,7 @@ from typing import Mapping, Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.database_access import (
+from components.data.database_access import (
     APP_DATABASE,
     CLUSTER_LABEL,
     POOLER_LABEL,
@@ -24,8 +24,8 @@ from components.database_access import (
     pooler_name,
     pooler_selector,
 )
-from components.labels import common_labels, object_metadata
-from components.vocabulary import (
+from components.common.labels import common_labels, object_metadata
+from components.common.vocabulary import (
     APP_NAME,
     DATABASE_INSTANCES_MONITOR,
     DATABASE_OBJECT_STORE,

@@ -8,7 +8,7 @@ from typing import Mapping, Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.vocabulary import APP_NAME
+from components.common.vocabulary import APP_NAME
 
 COLOR_LABEL = "monad-synapse.com/color"
 NAME_LABEL = "app.kubernetes.io/name"

@@ -5,9 +5,9 @@ only (see alert_rules.py); the idle color has its own, quieter ones."""
 
 from __future__ import annotations
 
-from components.database_alerts import database_alerts
-from components.rule_context import Alert, RuleContext
-from components.vocabulary import CONTAINER_NAME, POSTGRES_EXPORTER, REDIS_EXPORTER, Recorded
+from components.observability.database_alerts import database_alerts
+from components.observability.rule_context import Alert, RuleContext
+from components.common.vocabulary import CONTAINER_NAME, POSTGRES_EXPORTER, REDIS_EXPORTER, Recorded
 
 
 def _burn(window_long: str, window_short: str, factor: float, budget: float, live: str) -> str:
