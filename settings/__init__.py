@@ -18,6 +18,7 @@ The package follows the ladder from data to loading, each module one concern:
     model          the root `Settings`: every section, and what components derive from them
     keys           the keys as the user types them, their defaults and types
     rules          the rules across sections, each yielding every problem it finds
+    advice         valid but worth a warning at `pulumi up`
     errors         problems in the user's words
     validation     raw values to `Settings`, every problem of every kind in one pass
     loading        reading config through the Pulumi SDK (its internals only here)
@@ -27,6 +28,7 @@ without Pulumi mocks; `load_settings` only gathers the raw values and secrets.
 """
 
 from settings.addresses import covers_the_internet, public_addresses
+from settings.advice import advice
 from settings.contract import (
     COLORS,
     DEFAULT_OPERATOR_LABELS,
@@ -65,5 +67,5 @@ __all__ = [
     "Probes", "Problem", "Promotion", "SmokeCheck", "RateLimit", "Resources", "Restore", "RestoreDrill", "RpcEgress", "S3Storage", "Settings",
     "SettingsError", "SharedGateway", "StackInputs", "StackSecrets", "SwitchGate", "Verification", "Vpa", "covers_the_internet",
     "first_overlap", "load_settings", "max_interval_seconds", "node_heap_mebibytes", "parse_quantity",
-    "public_addresses", "settings_from_raw",
+    "public_addresses", "settings_from_raw", "advice",
 ]

@@ -159,3 +159,16 @@ class AppConfiguration(pulumi.ComponentResource):
                 "secret_checksum": self.secret_checksum,
             }
         )
+
+    def rollout_annotations(self, restarts: Mapping[str, str]) -> dict[str, dict[str, pulumi.Input[str]]]:
+        """Per color, the pod template annotations whose change rolls its pods:
+        the checksums of its effective config and of the Secret, and the
+        restart token (colors.<color>.restart, the runbook's `rollout restart`)."""
+        return {
+            color: {
+                "monad-synapse.com/config-checksum": config_checksum,
+                "monad-synapse.com/secret-checksum": self.secret_checksum,
+                **({"monad-synapse.com/restart": restarts[color]} if restarts.get(color) else {}),
+            }
+            for color, config_checksum in self.config_checksums.items()
+        }

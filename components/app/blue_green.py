@@ -37,6 +37,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.common.vocabulary import APP_PORT
+from components.app.app_config import AppConfiguration
 from components.app.app_pod import app_pod_spec
 from components.common.labels import (
     COLOR_LABEL,
@@ -48,7 +49,7 @@ from components.common.labels import (
 from components.app.promotion import AnalysisSettings, analysis_job, promotion_support, verification_job
 from components.app.switch_gate import GateTarget, ready_service_name, switch_gate_job
 from components.common.vocabulary import APP_NAME, CONTAINER_NAME
-from settings import COLORS, Autoscaling, Probes, Resources, SwitchGate
+from settings import COLORS, Autoscaling, Probes, Resources, Settings, SwitchGate
 
 LIVE_SERVICE_NAME = APP_NAME
 PREVIEW_SERVICE_NAME = f"{APP_NAME}-preview"
@@ -113,6 +114,43 @@ class BlueGreenAppArgs:
     # What the pods need to exist before they roll (the in-cluster
     # database's Pooler behind DATABASE_URL).
     database_dependencies: tuple = ()
+
+    @classmethod
+    def for_stack(
+        cls,
+        settings: Settings,
+        namespace: pulumi.Input[str],
+        service_account_name: pulumi.Input[str],
+        configuration: AppConfiguration,
+        database_env: tuple = (),
+        database_dependencies: tuple = (),
+    ) -> BlueGreenAppArgs:
+        """The colors as the stack's settings declare them, reading the
+        namespace's and the configuration's outputs."""
+        return cls(
+            namespace=namespace,
+            service_account_name=service_account_name,
+            active_color=settings.active_color,
+            images={color: settings.image_of(color) for color in COLORS},
+            warm_idle_replicas=settings.warm_idle_replicas,
+            autoscaling=settings.autoscaling,
+            resources=settings.resources,
+            vpa_update_mode=settings.vpa.update_mode,
+            config_map_name=configuration.config_map_name,
+            color_config_map_names=configuration.color_config_map_names,
+            secret_name=configuration.secret_name,
+            rollout_annotations=configuration.rollout_annotations(
+                {color: getattr(settings.colors, color).restart for color in COLORS}),
+            switch_gate=settings.switch_gate,
+            analysis=AnalysisSettings.of(settings),
+            probes=settings.probes,
+            node_heap_mebibytes=settings.node_heap_mebibytes,
+            priority_class_name=settings.priority_class.name,
+            namespace_name=settings.namespace,
+            stack=settings.stack,
+            database_env=database_env,
+            database_dependencies=database_dependencies,
+        )
 
 
 class BlueGreenApp(pulumi.ComponentResource):

@@ -31,7 +31,7 @@ from components.common.labels import object_metadata, selector_labels, workload_
 from components.common.script_job import ScriptJob, script_job, settings_map
 from components.app.switch_gate import ready_service_name
 from components.common.vocabulary import APP_JOB, APP_NAME, PROMOTION_ANALYSIS
-from settings import Analysis, Verification
+from settings import Analysis, Settings, Verification
 
 ANALYSIS_SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "promotion" / "analysis.py"
 ANALYSIS_USER_ID = 10003
@@ -66,6 +66,20 @@ class AnalysisSettings:
     # Why the promotion Jobs pass unjudged (promotion.skipAnalysis, maintenance
     # mode), or "" when they judge.
     skip_reason: str = ""
+
+    @classmethod
+    def of(cls, settings: Settings) -> AnalysisSettings:
+        """The evidence a color must show before live traffic moves to it;
+        skipAnalysis is the emergency switch (an info alert fires meanwhile)."""
+        return cls(
+            analysis=settings.promotion.analysis,
+            inconclusive=settings.analysis_inconclusive,
+            prometheus_url=settings.prometheus_url,
+            monitoring_namespace=settings.network.monitoring_namespace,
+            scrape_interval_seconds=settings.monitoring.scrape_interval_seconds,
+            verification=settings.promotion.verification,
+            skip_reason=settings.promotion_skip_reason,
+        )
 
     def target(self, namespace: pulumi.Input[str], namespace_name: str, color: str) -> AnalysisTarget:
         return AnalysisTarget(namespace, namespace_name, color, self.analysis, self.inconclusive,

@@ -15,6 +15,9 @@ from settings.contract import PROJECT
 APP_NAME = PROJECT
 CONTAINER_NAME = APP_NAME
 APP_JOB = APP_NAME
+# The dumps and the restore drill: CronJobs the backup alerts watch by name.
+BACKUP_CRONJOB = f"{APP_NAME}-db-backup"
+DRILL_CRONJOB = f"{APP_NAME}-restore-drill"
 # The container port the Services, probes, scrapes and policies name.
 APP_PORT = 3000
 

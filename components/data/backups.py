@@ -18,7 +18,7 @@ import pulumi_kubernetes as k8s
 
 from components.common.checksums import checksum
 from components.common.labels import object_metadata, workload_labels
-from components.common.vocabulary import APP_NAME
+from components.common.vocabulary import APP_NAME, BACKUP_CRONJOB, DRILL_CRONJOB
 from components.common.pod_security import (
     ephemeral_storage_request,
     literal_env,
@@ -30,8 +30,6 @@ from components.common.egress import egress_rule
 from settings import Backup, Restore
 
 SCRIPTS_DIR = Path(__file__).resolve().parents[2] / "scripts" / "backup"
-BACKUP_CRONJOB = f"{APP_NAME}-db-backup"
-DRILL_CRONJOB = f"{APP_NAME}-restore-drill"
 SCRIPTS_CONFIG_MAP = f"{APP_NAME}-backup-scripts"
 BACKUP_VOLUME_CLAIM = f"{APP_NAME}-db-backups"
 

@@ -12,12 +12,10 @@ import pulumi_kubernetes as k8s
 
 from components.observability.alert_rules import RuleContext, alerts, rule_groups
 from components.observability.rule_context import DatabaseWatch
-from components.common.vocabulary import APP_JOB
-from components.common.vocabulary import APP_PORT
 from components.observability.dashboards import DASHBOARDS, DashboardContext, dashboard_json
 from components.common.labels import COLOR_LABEL, NAME_LABEL, common_labels, object_metadata, selector_labels
-from components.common.vocabulary import APP_NAME
-from settings import Monitoring
+from components.common.vocabulary import APP_JOB, APP_NAME, APP_PORT, BACKUP_CRONJOB, DRILL_CRONJOB
+from settings import Monitoring, Settings, StackSecrets
 
 METRICS_LABEL = "monad-synapse.com/metrics"
 # Prometheus' Kubernetes discovery exposes pod labels as
@@ -101,6 +99,30 @@ class AppMonitoringArgs:
     # those children themselves, not on the component, so that the rest of
     # the monitoring (ServiceMonitor, Alertmanager config) does not wait.
     live_traffic_moved: tuple = ()
+
+    @classmethod
+    def for_stack(cls, settings: Settings, secrets: StackSecrets, certificate_name: str,
+                  live_traffic_moved: tuple = ()) -> AppMonitoringArgs:
+        """The stack's facts as the rules and dashboards need them."""
+        backup = settings.backup
+        return cls(
+            namespace=settings.namespace,
+            monitoring=settings.monitoring,
+            slack_webhook_url=secrets.alert_slack_webhook_url,
+            pagerduty_routing_key=secrets.alert_pagerduty_routing_key,
+            active_color=settings.active_color,
+            idle_color=settings.idle_color,
+            idle_expected=settings.warm_idle_replicas > 0,
+            maintenance_mode=settings.maintenance_mode,
+            analysis_skipped=settings.promotion.skip_analysis,
+            analysis_disabled=not settings.promotion.analysis.enabled,
+            live_traffic_moved=live_traffic_moved,
+            certificate_name=certificate_name,
+            backup_cronjob=BACKUP_CRONJOB if backup.enabled else None,
+            restore_drill_cronjob=DRILL_CRONJOB if backup.enabled and backup.drill.enabled else None,
+            backup_max_age_seconds=backup.stale_after_seconds,
+            database=DatabaseWatch.of(settings),
+        )
 
     def rule_context(self) -> RuleContext:
         """The rules' view of these facts (every RuleContext field has its namesake here)."""

@@ -6,8 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
-from components.common.vocabulary import APP_JOB
-from settings import Alerting, Monitoring
+from components.common.vocabulary import (
+    APP_JOB,
+    DATABASE_INSTANCES_MONITOR,
+    DATABASE_POOLER_MONITOR,
+    pod_monitor_job,
+)
+from settings import Alerting, Monitoring, Settings
 
 
 def label_matchers(**matchers: str) -> str:
@@ -36,6 +41,25 @@ class DatabaseWatch:
     # site's archive, and every instance applies WAL min_apply_delay late.
     replica_site: bool = False
     min_apply_delay_seconds: int = 0
+
+    @classmethod
+    def of(cls, settings: Settings) -> Optional[DatabaseWatch]:
+        """What to watch of the in-cluster database; None for the external
+        one (its exporter's alerts watch it)."""
+        database = settings.database
+        if not database.is_cloudnativepg:
+            return None
+        return cls(
+            instances_job=pod_monitor_job(settings.namespace, DATABASE_INSTANCES_MONITOR),
+            pooler_job=pod_monitor_job(settings.namespace, DATABASE_POOLER_MONITOR),
+            serving_cluster=database.serving_cluster_name,
+            instances=database.cloudnativepg.instances,
+            rpo_seconds=database.rpo_seconds,
+            base_backup_stale_after_seconds=database.cloudnativepg.backup.stale_after_seconds,
+            replication_lag_seconds=database.cloudnativepg.replication_lag_seconds,
+            replica_site=database.replica.is_replica,
+            min_apply_delay_seconds=database.replica.min_apply_delay_seconds,
+        )
 
 
 @dataclass(frozen=True)
