@@ -10,10 +10,10 @@ import pytest
 
 from tests.helpers import cached_render
 from tools.manifest import load_objects
-from tools.mock_engine import ProgramRun, run_in_stack_with_mocks
-from tools.stack_config import PROJECT_DIR
+from tools.engine.mock_engine import ProgramRun, run_in_stack_with_mocks
+from tools.engine.stack_config import PROJECT_DIR
 from tools.render import Rendering
-from tools.schemas import crd_directory
+from tools.engine.schemas import crd_directory
 
 
 @pytest.fixture

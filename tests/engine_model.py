@@ -1,4 +1,4 @@
-"""Replay renders of the real program against the cluster model (tools.live):
+"""Replay renders of the real program against the cluster model (tools.engine.live):
 what a sequence of `pulumi up`s does on a real API server."""
 
 from __future__ import annotations
@@ -7,10 +7,10 @@ import importlib.util
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional
 
-from tools.live import LiveCluster, ProviderConfig
-from tools.replay import DesiredResource, StackState, UpResult, simulate_up
-from tools.mock_engine import unwrap_secrets
-from tools.stack_config import PROJECT_DIR
+from tools.engine.live import LiveCluster, ProviderConfig
+from tools.engine.replay import DesiredResource, StackState, UpResult, simulate_up
+from tools.engine.mock_engine import unwrap_secrets
+from tools.engine.stack_config import PROJECT_DIR
 from tools.render import Rendering
 
 _spec = importlib.util.spec_from_file_location("switch_gate", PROJECT_DIR / "scripts" / "switch_gate" / "gate.py")

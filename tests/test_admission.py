@@ -1,12 +1,12 @@
-"""The ported admission rules (tools.admission), each able to refuse, on
+"""The ported admission rules (tools.engine.admission), each able to refuse, on
 create and on update against the live object, through the cluster model."""
 
 from __future__ import annotations
 
 import pytest
 
-from tools.admission import AdmissionRefused
-from tools.live import LiveCluster
+from tools.engine.admission import AdmissionRefused
+from tools.engine.live import LiveCluster
 
 
 def cluster(**spec) -> dict:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 
 from tests.engine_model import ModelStack, provider_config
-from tools.live import LiveCluster
+from tools.engine.live import LiveCluster
 
 KUBECTL = "kubectl-client-side-apply"
 RUNBOOK_OBJECTS = (

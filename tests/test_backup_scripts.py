@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import as_server_user, free_port, postgres_bin
-from tools.stack_config import PROJECT_DIR
+from tools.engine.stack_config import PROJECT_DIR
 
 SCRIPTS = PROJECT_DIR / "scripts" / "backup"
 PASSWORD = "Backup-Test-Passw0rd"

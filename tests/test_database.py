@@ -174,13 +174,13 @@ def test_tidying_the_config_after_a_recovery_changes_only_what_ignoreChanges_cov
 
 
 def network_of(objects: dict[str, dict]):
-    from tools.network_policy import Cluster
+    from tools.engine.network_policy import Cluster
 
     return Cluster().add_policies(objects.values())
 
 
 def app_pod(color: str = "blue"):
-    from tools.network_policy import Pod
+    from tools.engine.network_policy import Pod
 
     return Pod("production", {"app.kubernetes.io/name": "monad-synapse", "monad-synapse.com/color": color,
                               "app.kubernetes.io/component": "web"})
@@ -193,10 +193,10 @@ OBJECT_STORE = "52.216.8.1"
 @pytest.mark.parametrize("step", ["running", "recovering"])
 def test_every_pod_the_operator_creates_can_do_its_job_and_nothing_else_gets_in(stack_objects, step):
     """The operator's own pods, with the labels its source gives them
-    (tools.operator_pods), evaluated against the rendered NetworkPolicies:
+    (tools.engine.operator_pods), evaluated against the rendered NetworkPolicies:
     the bootstrap Jobs carry cnpg.io/jobRole, not cnpg.io/podRole."""
-    from tools.network_policy import Address, Pod
-    from tools.operator_pods import instance_pod, job_pod, pooler_pod
+    from tools.engine.network_policy import Address, Pod
+    from tools.engine.operator_pods import instance_pod, job_pod, pooler_pod
 
     sets = (*CLOUDNATIVEPG, "maintenanceMode=true", *(RECOVERY if step == "recovering" else ()))
     objects = stack_objects("production", *sets, secrets=DATABASE_S3_SECRETS)
@@ -238,8 +238,8 @@ def test_every_pod_the_operator_creates_can_do_its_job_and_nothing_else_gets_in(
 def test_the_bootstrap_jobs_were_shut_out_by_an_instance_only_policy(stack_objects):
     """The model can fail: a policy that selects only podRole=instance
     leaves the Jobs' pods to default-deny (the defect this replaces)."""
-    from tools.network_policy import Address
-    from tools.operator_pods import job_pod
+    from tools.engine.network_policy import Address
+    from tools.engine.operator_pods import job_pod
 
     objects = stack_objects("production", *CLOUDNATIVEPG, secrets=DATABASE_S3_SECRETS)
     policy = objects["NetworkPolicy/production/monad-synapse-db-instances"]

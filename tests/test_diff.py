@@ -11,10 +11,10 @@ import sys
 import pytest
 
 from tools.diff import diff_objects, replaces_object
-from tools.live import ProviderConfig
+from tools.engine.live import ProviderConfig
 from tools.operations import IN_CLUSTER, OPERATIONS, RECOVER
 from tools.manifest import kubernetes_identity
-from tools.stack_config import PROJECT_DIR
+from tools.engine.stack_config import PROJECT_DIR
 from tools.render import write_atomically
 
 

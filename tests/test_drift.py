@@ -11,7 +11,7 @@ import shutil
 import pytest
 
 from tools import drift
-from tools.stack_config import PROJECT_DIR
+from tools.engine.stack_config import PROJECT_DIR
 
 DEPLOYMENT = "urn:pulumi:production::monad-synapse::monad:app:BlueGreenApp$kubernetes:apps/v1:Deployment::blue"
 CONFIG_MAP = "urn:pulumi:production::monad-synapse::monad:app:AppConfiguration$kubernetes:core/v1:ConfigMap::config"

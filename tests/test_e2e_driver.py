@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from tools import e2e
-from tools.stack_config import PROJECT_DIR
+from tools.engine.stack_config import PROJECT_DIR
 
 # A `pulumi` that keeps the stack file as the CLI would and a "cluster" (the
 # live color) in $STATE: `up` fails when the analysis would judge against an

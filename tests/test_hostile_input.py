@@ -386,7 +386,7 @@ def test_every_refusal_code_in_the_settings_has_a_case():
     import re
 
     from settings import SettingsError
-    from tools.stack_config import PROJECT_DIR
+    from tools.engine.stack_config import PROJECT_DIR
     from tools.render import render
 
     source = "".join(path.read_text() for path in sorted((PROJECT_DIR / "settings").glob("*.py")))

@@ -1,5 +1,5 @@
 """What passes offline must hold on a real engine and API server: renders of
-the real program replayed against the cluster model (tools.live), with the
+the real program replayed against the cluster model (tools.engine.live), with the
 API server's defaults, server-side-apply field ownership, the HPA
 controller, pulumi-kubernetes' replacement rules and its await behaviour."""
 
@@ -10,8 +10,8 @@ from pulumi_policy import PolicyResource, StackValidationArgs
 
 from policy import rules
 from tests.engine_model import ModelStack, desired_resources, provider_config
-from tools.live import ApplyConflict, LiveCluster, ProviderConfig
-from tools.replay import simulate_up
+from tools.engine.live import ApplyConflict, LiveCluster, ProviderConfig
+from tools.engine.replay import simulate_up
 from tools.manifest import pulumi_type
 from tools.operations import OPERATIONS
 
@@ -243,7 +243,7 @@ def test_a_point_in_time_recovery_replayed_as_ups_keeps_the_data_it_must(render_
     assert results[3].op(old) == "delete" and old not in stack.cluster.objects
     # Tidying changes nothing live: the recovered cluster keeps its bootstrap
     # and the external cluster it names (the operator's webhook refuses one
-    # without the other; tools.admission).
+    # without the other; tools.engine.admission).
     assert results[4].op(new) == "same"
     live = stack.cluster.objects[new]["spec"]
     assert live["bootstrap"]["recovery"]["source"] in {item["name"] for item in live["externalClusters"]}

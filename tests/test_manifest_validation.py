@@ -10,7 +10,7 @@ import kubernetes_validate.utils
 import pytest
 
 from tests.helpers import CLOUDNATIVEPG, DR_SITE, RECOVERY, secrets_for
-from tools.schemas import is_core_object, validate_custom_resource
+from tools.engine.schemas import is_core_object, validate_custom_resource
 
 # kubernetes-validate reads its schema files (the definitions are megabytes)
 # again for every object; they never change, so read each once. Validation

@@ -51,7 +51,7 @@ def test_secrets_are_declared_secret_without_default(project):
     with the external database, object-store keys...) have an empty default
     and the program checks they are encrypted."""
     from settings.contract import OPTIONAL_SECRET_NEEDED_BY
-    from tools.stack_config import SECRETS_WITH_EMPTY_DEFAULT
+    from tools.engine.stack_config import SECRETS_WITH_EMPTY_DEFAULT
 
     for key in SECRET_KEYS:
         assert project["config"][key]["secret"] is True
@@ -67,7 +67,7 @@ def test_the_sdk_free_tools_import_neither_the_sdk_nor_the_settings():
     import subprocess
     import sys
 
-    code = ("import sys, tools.diff, tools.manifest, tools.schemas, tools.stack_config; "
+    code = ("import sys, tools.diff, tools.manifest, tools.engine.schemas, tools.engine.stack_config; "
             "print(sorted(name for name in ('pulumi', 'settings', 'pydantic') if name in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"

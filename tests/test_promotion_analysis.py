@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import require_tool
-from tools.stack_config import PROJECT_DIR
+from tools.engine.stack_config import PROJECT_DIR
 
 SCRIPT = PROJECT_DIR / "scripts" / "promotion" / "analysis.py"
 # Requests per second of each profile: (ok, 5xx, seconds each request takes).

@@ -1,5 +1,5 @@
 """The release path under failure, replayed `up` after `up` on the cluster
-model (tools.live), which is as pessimistic as the real engine: a create of
+model (tools.engine.live), which is as pessimistic as the real engine: a create of
 an existing name fails, a failed Job stays with init errors and is
 re-awaited, a replaced object under a new name stays as a pending delete
 until an `up` ends without errors, and nothing is deleted after a failure.
@@ -215,7 +215,7 @@ def documented_rollbacks() -> list[str]:
     chain ending in `pulumi up` within a sentence about rolling back)."""
     import re
 
-    from tools.stack_config import PROJECT_DIR
+    from tools.engine.stack_config import PROJECT_DIR
 
     commands = []
     for page in sorted((PROJECT_DIR / "docs").glob("*.md")) + [PROJECT_DIR / "README.md"]:

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from tools.manifest import CLUSTER_SCOPED_KINDS
-from tools.stack_config import PROJECT_DIR
+from tools.engine.stack_config import PROJECT_DIR
 
 DATABASE_URL = "postgresql://app:s3cr3t-Passw0rd@db.internal:5432/monad"
 REDIS_URL = "rediss://:r3dis-Passw0rd@cache.internal:6379/0"
@@ -269,7 +269,7 @@ def test_bad_flags_exit_2(args, tmp_path):
 def test_secret_outputs_are_shown_as_secret():
     from pulumi.runtime import rpc
 
-    from tools.mock_engine import ProgramRun
+    from tools.engine.mock_engine import ProgramRun
     from tools.render import build_files
 
     run = ProgramRun(

@@ -1,4 +1,4 @@
-"""The replay of `pulumi up` (tools.replay) is as pessimistic as the real
+"""The replay of `pulumi up` (tools.engine.replay) is as pessimistic as the real
 engine and provider on failure, retry and update, rule by rule, on small
 hand-made objects (the sequences of the real program are in
 test_release_path.py)."""
@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Optional
 
-from tools.live import LiveCluster, ProviderConfig
-from tools.replay import DesiredResource, StackState, simulate_up
+from tools.engine.live import LiveCluster, ProviderConfig
+from tools.engine.replay import DesiredResource, StackState, simulate_up
 
 PROVIDER = ProviderConfig(enable_config_map_mutable=True, enable_secret_mutable=True)
 

@@ -7,7 +7,7 @@ import re
 import pytest
 import yaml
 
-from tools.stack_config import (
+from tools.engine.stack_config import (
     SECRET_PLACEHOLDER,
     ConfigInputError,
     load_stack_yaml,
@@ -122,7 +122,7 @@ def test_a_hostile_stack_file_is_refused_in_bounded_time_without_a_crash(tmp_pat
     (tmp_path / "Pulumi.yaml").write_text((project_dir / "Pulumi.yaml").read_text())
     (tmp_path / "Pulumi.hostile.yaml").write_text(HOSTILE_STACK_FILES[name])
     # In a process of its own: a segmentation fault must show as one.
-    probe = ("import sys; from pathlib import Path; from tools.stack_config import resolve_config, ConfigInputError\n"
+    probe = ("import sys; from pathlib import Path; from tools.engine.stack_config import resolve_config, ConfigInputError\n"
              "try:\n    resolve_config('hostile', project_dir=Path(sys.argv[1]))\n"
              "except ConfigInputError as error:\n    print('refused:', error)")
     result = subprocess.run([sys.executable, "-c", probe, str(tmp_path)], cwd=project_dir, capture_output=True,

@@ -9,7 +9,7 @@ import shutil
 import pytest
 
 from settings import OPTIONAL_SECRET_KEYS, SECRET_KEYS, Settings, SettingsError, settings_from_raw
-from tools.stack_config import ConfigInputError, load_stack_yaml, resolve_config, resolve_plain_scalar
+from tools.engine.stack_config import ConfigInputError, load_stack_yaml, resolve_config, resolve_plain_scalar
 
 
 @pytest.mark.parametrize(

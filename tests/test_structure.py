@@ -195,3 +195,21 @@ def test_every_component_is_built_alone_with_fake_args():
                                 if isinstance(call, ast.Call) and isinstance(call.func, ast.Name)}
     assert len(components) >= 9
     assert sorted(components - built_alone) == []
+
+
+ENGINE_MODELS = ("stack_file", "stack_config", "provider_rules", "replay", "live", "admission", "schemas",
+                 "network_policy", "operator_pods", "exporter_metrics")
+
+
+def test_the_engine_is_one_package_and_its_models_need_no_sdk():
+    """The offline engine is `tools.engine`; its models are pure (only the
+    mock engine runs the SDK), so they load without Pulumi installed."""
+    import subprocess
+    import sys
+
+    engine = sorted(path.stem for path in (PROJECT_DIR / "tools" / "engine").glob("*.py") if path.stem != "__init__")
+    assert engine == sorted((*ENGINE_MODELS, "mock_engine"))
+    code = (f"import sys; import {', '.join('tools.engine.' + name for name in ENGINE_MODELS)}; "
+            "print(sorted(name for name in ('pulumi', 'pulumi_kubernetes', 'settings') if name in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=PROJECT_DIR)
+    assert result.stdout.strip() == "[]"

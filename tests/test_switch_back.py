@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tools import switch_back
-from tools.stack_config import PROJECT_DIR
+from tools.engine.stack_config import PROJECT_DIR
 
 FAKE_PULUMI = """#!/bin/sh
 printf '%s\\n' "$*" >> "$PULUMI_CALLS"

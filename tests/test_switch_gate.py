@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from tests.engine_model import switch_gate as gate
-from tools.stack_config import PROJECT_DIR
+from tools.engine.stack_config import PROJECT_DIR
 
 SCRIPT = PROJECT_DIR / "scripts" / "switch_gate" / "gate.py"
 

@@ -13,7 +13,7 @@ import pytest
 
 from components.common.vocabulary import Recorded
 from tests.helpers import CLOUDNATIVEPG, DATABASE_S3_SECRETS, DR_SITE, secrets_for
-from tools.exporter_metrics import BARMAN_CLOUD_PLUGIN, CLOUDNATIVEPG_INSTANCE, CLOUDNATIVEPG_POOLER, KUBE_STATE_METRICS
+from tools.engine.exporter_metrics import BARMAN_CLOUD_PLUGIN, CLOUDNATIVEPG_INSTANCE, CLOUDNATIVEPG_POOLER, KUBE_STATE_METRICS
 
 JOB_MATCHER = re.compile(r'\bjob="([^"]+)"')
 # Recording-rule naming: level:metric:operations.
@@ -62,7 +62,7 @@ def queries(objects: dict[str, dict]) -> list[tuple[str, str]]:
     return found
 
 
-# Metric names of the exporters tools.exporter_metrics catalogues (labels
+# Metric names of the exporters tools.engine.exporter_metrics catalogues (labels
 # like cnpg_io_cluster are podTargetLabels, not metrics).
 CATALOGUED_METRIC = re.compile(r"\b((?:cnpg|kube|barman_cloud_cloudnative_pg_io)_[a-zA-Z0-9_]+)\b")
 EXPORTED = CLOUDNATIVEPG_INSTANCE | CLOUDNATIVEPG_POOLER | BARMAN_CLOUD_PLUGIN | KUBE_STATE_METRICS

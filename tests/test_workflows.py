@@ -11,7 +11,7 @@ import re
 import pytest
 import yaml
 
-from tools.stack_config import PROJECT_DIR
+from tools.engine.stack_config import PROJECT_DIR
 
 WORKFLOWS = {path.name: yaml.safe_load(path.read_text()) for path in (PROJECT_DIR / ".github" / "workflows").glob("*.yml")}
 PINNED = re.compile(r"^[\w.-]+/[\w.-]+@[0-9a-f]{40}$")

@@ -9,7 +9,7 @@ import pytest
 
 from components.app.blue_green import image_version
 from settings import node_heap_mebibytes
-from tools.live import ProviderConfig
+from tools.engine.live import ProviderConfig
 from tools.diff import diff_objects as compare
 
 STACKS = ("staging", "production")

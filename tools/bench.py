@@ -23,7 +23,7 @@ from typing import Optional
 
 from tools.diff import diff_directories
 from tools.manifest import load_objects
-from tools.stack_config import PROJECT_DIR
+from tools.engine.stack_config import PROJECT_DIR
 from tools.operations import OPERATIONS
 from tools.render import render, write_atomically
 from settings import SettingsError

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Optional
 
 from tools.diff import diff_directories, table
-from tools.stack_config import PROJECT_DIR, available_stacks
+from tools.engine.stack_config import PROJECT_DIR, available_stacks
 from tools.render import OutputDirectoryError, check_output_directory, mark_directory, write_atomically
 
 

@@ -7,7 +7,7 @@ name, the changed fields, `rollsPods` (running pods restart because their
 pod template changed), `replaces` (Pulumi deletes and re-creates it) and
 `deletesFirst` (the old object is deleted before the new one exists: a
 replacement that keeps its name). Replacement follows pulumi-kubernetes'
-rules (tools.live): immutable fields per kind, and ConfigMaps and Secrets
+rules (tools.engine.live): immutable fields per kind, and ConfigMaps and Secrets
 whose data changes unless the provider that applies them has
 enableConfigMapMutable / enableSecretMutable (read from resources.json).
 Secret values are compared through the render's fingerprints, so a changed
@@ -26,7 +26,7 @@ from typing import Optional
 
 import yaml
 
-from tools.provider_rules import ProviderConfig, force_new_paths, provider_diff
+from tools.engine.provider_rules import ProviderConfig, force_new_paths, provider_diff
 from tools.manifest import changed_paths, load_objects
 
 # Kinds whose running pods restart when their pod template changes. A

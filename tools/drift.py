@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
-from tools.stack_config import PROJECT_DIR, ConfigInputError, available_stacks
+from tools.engine.stack_config import PROJECT_DIR, ConfigInputError, available_stacks
 
 LABEL = "drift"
 CHANGING_OPS = frozenset({"create", "update", "replace", "delete", "create-replacement", "delete-replaced"})

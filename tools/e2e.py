@@ -35,7 +35,7 @@ import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
-from tools.stack_config import PROJECT_DIR, ConfigInputError
+from tools.engine.stack_config import PROJECT_DIR, ConfigInputError
 from tools.switch_back import switch_back
 
 # Answers 200 on every path, listens on $PORT (the app ConfigMap sets 3000),

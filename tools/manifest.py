@@ -42,7 +42,7 @@ def load_objects(manifest_text: str) -> dict[str, dict[str, Any]]:
     """Objects of a rendered manifest keyed by `Kind/namespace/name`. Raises
     yaml.YAMLError for a file that is no render (too deep, anchors: the
     renderer writes neither)."""
-    from tools.stack_file import ConfigInputError, check_nesting
+    from tools.engine.stack_file import ConfigInputError, check_nesting
 
     try:
         check_nesting(manifest_text, "manifest.yaml", MAX_MANIFEST_NESTING)

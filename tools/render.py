@@ -43,8 +43,8 @@ from typing import Any, Optional
 import yaml
 
 from tools.manifest import kubernetes_identity
-from tools.mock_engine import ProgramRun, contains_secret, redact, run_program, unwrap_secrets
-from tools.stack_config import PROJECT_DIR, ConfigInputError, is_stack_name, resolve_config
+from tools.engine.mock_engine import ProgramRun, contains_secret, redact, run_program, unwrap_secrets
+from tools.engine.stack_config import PROJECT_DIR, ConfigInputError, is_stack_name, resolve_config
 
 # Apply order for the manifest (the order Helm installs kinds in): what others
 # depend on first. Kinds not listed (custom resources) follow, by name.

@@ -20,7 +20,7 @@ from typing import Optional
 
 import yaml
 
-from tools.stack_config import PROJECT_DIR, ConfigInputError, available_stacks, load_stack_yaml, read_stack_file
+from tools.engine.stack_config import PROJECT_DIR, ConfigInputError, available_stacks, load_stack_yaml, read_stack_file
 
 # An example value per secret, for the fix command (never a real value).
 EXAMPLES = {

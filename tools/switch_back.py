@@ -32,7 +32,7 @@ import sys
 from pathlib import Path
 from typing import Optional
 
-from tools.stack_config import PROJECT_DIR, ConfigInputError, resolve_config
+from tools.engine.stack_config import PROJECT_DIR, ConfigInputError, resolve_config
 
 COLORS = ("blue", "green")
 

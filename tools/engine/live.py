@@ -5,14 +5,14 @@ cluster does not, and several outcomes depend on the difference. This module
 models those, each from the upstream source named beside it:
 
 * `api_server_defaults`: fields the API server fills on every write.
-* `tools.provider_rules` (re-exported here): how pulumi-kubernetes diffs a
+* `tools.engine.provider_rules` (re-exported here): how pulumi-kubernetes diffs a
   resource: which changes replace it, and whether it is deleted before its
   replacement is created.
 * `LiveCluster`: objects with server-side-apply field ownership (conflicts,
   forced applies, fields dropped by their only manager), creates refused for
   a taken name, the HPA controller writing `spec.replicas`, ready pods and
   finished Jobs, so that a sequence of `pulumi up`s can be replayed
-  (`tools.replay`) and stack policies can be run on outputs shaped like the
+  (`tools.engine.replay`) and stack policies can be run on outputs shaped like the
   live objects the engine hands them.
 
 No Pulumi SDK here: `tools.diff` and the tests use it on rendered files.
@@ -25,9 +25,9 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional
 
-from tools.admission import AdmissionRefused, admit
+from tools.engine.admission import AdmissionRefused, admit
 from tools.manifest import kubernetes_identity
-from tools.provider_rules import ProviderConfig, provider_diff
+from tools.engine.provider_rules import ProviderConfig, provider_diff
 
 __all__ = ["AdmissionRefused", "AlreadyExists", "ApplyConflict", "LiveCluster", "ProviderConfig", "api_server_defaults", "field_path",
            "provider_diff"]
@@ -212,7 +212,7 @@ class LiveCluster:
                 owners.setdefault(path, set()).add(manager)
             _set(live, path, value)
         # Admission judges the whole merged object against the live one
-        # (tools.admission): refused, nothing changes.
+        # (tools.engine.admission): refused, nothing changes.
         admit(live, self.objects.get(identity))
         self.managers[identity] = owners
         self.objects[identity] = api_server_defaults(live)

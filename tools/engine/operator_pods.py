@@ -1,7 +1,7 @@
 """The pods CloudNativePG creates for a Cluster and a Pooler, with the
 labels the operator puts on them (pure). The program's NetworkPolicies
 must let each do its job; tests evaluate them against these pods
-(tools.network_policy), not against the labels the program assumes.
+(tools.engine.network_policy), not against the labels the program assumes.
 
 Sources (cloudnative-pg, main in 2026): pkg/specs/pods.go (instance pods,
 `createPostgresContainers`... labels at `Labels: map[string]string{...}`),
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Mapping
 
-from tools.network_policy import Pod
+from tools.engine.network_policy import Pod
 
 # pkg/specs/jobs.go: jobRole values.
 JOB_ROLES = ("initdb", "join", "full-recovery", "pgbasebackup", "import", "snapshot-recovery")

@@ -1,7 +1,7 @@
 """Run the real Pulumi program in-process under Pulumi's mock engine.
 
 Used by the offline renderer and by the tests; the stack config it runs with
-comes from `tools.stack_config` (pure, no SDK), which the tools that only
+comes from `tools.engine.stack_config` (pure, no SDK), which the tools that only
 read renders (`diff`, `manifest`, `schemas`) use instead of this module.
 
 * `run_program` evaluates `__main__.py` inside a stack under
@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from tools.live import api_server_defaults
-from tools.stack_config import PROJECT_DIR, ResolvedConfig
+from tools.engine.live import api_server_defaults
+from tools.engine.stack_config import PROJECT_DIR, ResolvedConfig
 
 REDACTED = "[secret]"
 

@@ -1,6 +1,6 @@
 """How pulumi-kubernetes diffs a resource (pure): which changes replace it,
 and whether the old object is deleted before its replacement exists.
-Used by the cluster model (tools.live) and the offline diff (tools.diff)."""
+Used by the cluster model (tools.engine.live) and the offline diff (tools.diff)."""
 
 from __future__ import annotations
 

@@ -9,9 +9,9 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Optional
 
-from tools.live import AdmissionRefused, AlreadyExists, ApplyConflict, LiveCluster
+from tools.engine.live import AdmissionRefused, AlreadyExists, ApplyConflict, LiveCluster
 from tools.manifest import kubernetes_identity
-from tools.provider_rules import ProviderConfig, provider_diff
+from tools.engine.provider_rules import ProviderConfig, provider_diff
 
 __all__ = ["DesiredResource", "JobCheck", "StackState", "Step", "UpResult", "simulate_up", "with_ignored_changes"]
 

@@ -4,7 +4,7 @@
 
 * `Pulumi.yaml` defaults, then `Pulumi.<stack>.yaml`, then overrides with
   `pulumi config set --path` semantics;
-* the CLI's YAML reading (tools.stack_file);
+* the CLI's YAML reading (tools.engine.stack_file);
 * the CLI's secret check: a key declared `secret: true` in Pulumi.yaml must
   hold an encrypted (`secure:`) value in the stack file, or the CLI stops
   ("must be encrypted"; pulumi/pkg/workspace/config.go, `validateStackConfigValue`).
@@ -25,13 +25,13 @@ from typing import Any, Callable
 
 import yaml
 
-from tools.stack_file import ConfigInputError, load_stack_yaml, read_stack_file, resolve_plain_scalar
+from tools.engine.stack_file import ConfigInputError, load_stack_yaml, read_stack_file, resolve_plain_scalar
 
 __all__ = ["PROJECT_DIR", "SECRET_PLACEHOLDER", "ConfigInputError", "ResolvedConfig", "available_stacks",
            "is_stack_name", "load_stack_yaml", "parse_path", "parse_path_value", "read_stack_file",
            "resolve_config", "resolve_plain_scalar"]
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+PROJECT_DIR = Path(__file__).resolve().parents[2]
 SECRET_PLACEHOLDER = "<redacted>"
 
 

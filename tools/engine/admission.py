@@ -16,7 +16,7 @@ Ported from cloudnative-pg (main in 2026):
   not the pooler's own); api/v1/pooler_types.go: `spec.cluster` is
   immutable (XValidation `self == oldSelf`).
 
-Used by the cluster model (tools.live) on every write of these kinds."""
+Used by the cluster model (tools.engine.live) on every write of these kinds."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ policies of a namespace, as a CNI that enforces them decides
   `endPort` for ranges). Named ports are not modelled (refused here).
 
 No Pulumi SDK here: tests feed it rendered objects and the pods that
-operators create (tools.operator_pods)."""
+operators create (tools.engine.operator_pods)."""
 
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ from typing import Any, Optional
 import jsonschema
 import yaml
 
-from tools.stack_config import PROJECT_DIR
+from tools.engine.stack_config import PROJECT_DIR
 
 
 # libyaml's parser where PyYAML has it: the CRDs are megabytes of YAML.
