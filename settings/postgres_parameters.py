@@ -5,7 +5,7 @@ The table is PostgreSQL 15's pg_settings (vartype, unit, min_val, max_val,
 enumvals) for the allow list; the parsing follows guc.c (`parse_int`,
 `parse_real`, `parse_bool`, the memory and time unit tables): units are
 case-sensitive, a unitless parameter takes no unit, a fraction is rounded
-in the parameter's base unit. tests/test_postgres_parameters.py holds both
+in the parameter's base unit. tests/settings/test_postgres_parameters.py holds both
 to a real server's verdict (`postgres -C`).
 """
 

@@ -61,10 +61,12 @@ def project_dir() -> Path:
 
 # --- the real-PostgreSQL recovery scenario, started once in the background ---
 
-_RECOVERY_TESTS = PROJECT_DIR / "tests" / "test_database_recovery.py"
+_RECOVERY_TESTS = PROJECT_DIR / "tests" / "components" / "data" / "test_database_recovery.py"
 
 
 def _selects_recovery_tests(config: pytest.Config) -> bool:
+    if not _RECOVERY_TESTS.exists():  # moved: say so, rather than lose the head start silently
+        raise pytest.UsageError(f"{_RECOVERY_TESTS} is gone; point _RECOVERY_TESTS at the recovery tests")
     for argument in config.args or [str(PROJECT_DIR / "tests")]:
         path = Path(argument.split("::")[0]).resolve()
         if path == _RECOVERY_TESTS or (path.is_dir() and _RECOVERY_TESTS.is_relative_to(path)):

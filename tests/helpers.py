@@ -78,3 +78,24 @@ def free_port() -> int:
 def as_server_user(command: list[str]) -> list[str]:
     """initdb and postgres refuse to run as root; CI runs as root."""
     return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
+
+
+# --- a component run under the mock engine ---
+
+
+def objects_of(run) -> dict[str, dict]:
+    """The Kubernetes objects a run declared, keyed Kind/name."""
+    return {f"{r.inputs['kind']}/{r.inputs['metadata']['name']}": r.inputs for r in run.resources if r.is_kubernetes}
+
+
+def children_of(run, component_type: str) -> list:
+    """The resources the one component of that type parents."""
+    (component,) = [r for r in run.resources if r.type == component_type]
+    return [r for r in run.resources if r.parent == component.urn]
+
+
+def secret(value: str):
+    """A secret Output, as the settings hand the components their secrets."""
+    import pulumi
+
+    return pulumi.Output.secret(value)

@@ -1,4 +1,4 @@
-"""The lost-primary scenario behind tests/test_database_recovery.py, run on a
+"""The lost-primary scenario behind tests/components/data/test_database_recovery.py, run on a
 real PostgreSQL: WAL archived with the parameters the program renders, a
 base backup, a row written every second, a restart in the middle (as a
 rolling update or a node reboot does), then an abrupt stop.

@@ -1,7 +1,7 @@
 """The program's shared vocabulary (pure): the names that link objects to
 each other and to the alerts and dashboards watching them. One home each:
 rename something here and every object, alert and dashboard follows
-(tests/test_vocabulary.py fails if an alert or dashboard refers to a job or
+(tests/components/observability/test_vocabulary.py fails if an alert or dashboard refers to a job or
 recorded series that no rendered object produces)."""
 
 from __future__ import annotations

@@ -53,7 +53,7 @@ def postgresql_parameters(database: Database) -> dict[str, str]:
     no longer than it: after a restart PostgreSQL forces its first segment
     switch only at a checkpoint, so a longer one stretches the RPO after
     every restart to checkpoint_timeout (measured in
-    tests/test_database_recovery.py; the settings refuse a longer one)."""
+    tests/components/data/test_database_recovery.py; the settings refuse a longer one)."""
     timeout = f"{database.archive_timeout_seconds}s"
     return {
         **PG_STAT_STATEMENTS,

@@ -3,7 +3,7 @@ backups, replication, instances and the pooler. Metric names are
 CloudNativePG's default monitoring queries (config/manager/default-monitoring.yaml
 in cloudnative-pg), its PgBouncer collector, and the Barman Cloud plugin's
 metrics (prefixed with its sanitized name): tools/engine/exporter_metrics.py lists
-what each really exports, and tests/test_vocabulary.py holds these to it."""
+what each really exports, and tests/components/observability/test_vocabulary.py holds these to it."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The metric names exporters really expose (pure data), taken from their
 source, so that an alert or a panel reading a name nobody exports fails a
-test (tests/test_vocabulary.py) instead of staying silent (or, with
+test (tests/components/observability/test_vocabulary.py) instead of staying silent (or, with
 `absent()`-style rules, firing forever).
 
 * CloudNativePG instances (cloudnative-pg a95a534dbe08):

@@ -155,7 +155,7 @@ def available_stacks(project_dir: Path = PROJECT_DIR) -> list[str]:
 # Secrets the program requires in its default configuration although
 # Pulumi.yaml declares them with an empty default rather than `secret: true`,
 # as other configurations need none (this module stays free of the settings
-# package, and so of the SDK; tests/test_project_files.py checks the list).
+# package, and so of the SDK; tests/program/test_project_files.py checks the list).
 SECRETS_WITH_EMPTY_DEFAULT = ("databaseUrl",)
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-PROJECT_DIR = Path(__file__).resolve().parents[1]
+PROJECT_DIR = Path(__file__).resolve().parents[2]
 PACKAGES = ("settings", "components", "tools", "policy")
 AREAS = ("common", "platform", "app", "edge", "data", "observability")
 # Type tokens are part of every URN and never change; the network policies'

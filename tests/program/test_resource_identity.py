@@ -32,7 +32,7 @@ def test_every_urn_is_unchanged(render_stack, variant):
     expected = (GOLDEN / f"urns-{variant}.txt").read_text().splitlines()
     assert urns(render_stack, stack, sets) == expected, (
         "a URN changed: `pulumi up` would replace what it names. If the change is meant, record it with "
-        "venv/bin/python -m tests.test_resource_identity"
+        "venv/bin/python -m tests.program.test_resource_identity"
     )
 
 

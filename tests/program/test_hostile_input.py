@@ -401,7 +401,7 @@ def test_every_refusal_code_in_the_settings_has_a_case():
             seen |= {problem.kind for problem in error.problems}
         except Exception:  # refused before settings (a stack-file or flag error)
             pass
-    # An empty list cannot be written with --set; tests/test_settings.py gives one.
+    # An empty list cannot be written with --set; tests/settings/test_settings.py gives one.
     only_from_stack_files = {"no_cidrs"}
     assert codes - seen - only_from_stack_files == set(), "refusals without a hostile-input case"
 
