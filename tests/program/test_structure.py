@@ -213,3 +213,19 @@ def test_the_engine_is_one_package_and_its_models_need_no_sdk():
             "print(sorted(name for name in ('pulumi', 'pulumi_kubernetes', 'settings') if name in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=PROJECT_DIR)
     assert result.stdout.strip() == "[]"
+
+
+def test_tests_mirror_the_code():
+    """A component's tests are found by its module's name, in its area's folder."""
+    unmatched = []
+    for path in (PROJECT_DIR / "components").rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        if not any(isinstance(node, ast.ClassDef) and any(ast.unparse(b) == "pulumi.ComponentResource" for b in node.bases)
+                   for node in ast.walk(tree)):
+            continue
+        folder = PROJECT_DIR / "tests" / path.relative_to(PROJECT_DIR).parent
+        if not list(folder.glob(f"test_{path.stem}*.py")):
+            unmatched.append(str(path.relative_to(PROJECT_DIR)))
+    assert unmatched == []
+    for package in ("settings", "tools", "tools/engine", "policy"):
+        assert list((PROJECT_DIR / "tests" / package).glob("test_*.py")), package
