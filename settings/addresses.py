@@ -21,7 +21,9 @@ def _check_cidrs(cidrs: tuple[str, ...]) -> tuple[str, ...]:
         try:
             ipaddress.ip_network(cidr, strict=True)
         except ValueError as error:
-            raise _custom_error("bad_cidr", "{cidr} is not a CIDR block: {reason}", cidr=cidr, reason=str(error)) from None
+            raise _custom_error(
+                "bad_cidr", "{cidr} is not a CIDR block: {reason}", cidr=cidr, reason=str(error)
+            ) from None
     return cidrs
 
 
@@ -36,9 +38,24 @@ Cidrs = Annotated[tuple[str, ...], BeforeValidator(_cidr_list), AfterValidator(_
 
 # Address space that is not the public internet (RFC 6890 special-purpose blocks).
 _NON_PUBLIC = (
-    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12", "192.0.0.0/24",
-    "192.0.2.0/24", "192.168.0.0/16", "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/3",
-    "::/8", "fc00::/7", "fe80::/10", "ff00::/8", "2001:db8::/32",
+    "0.0.0.0/8",
+    "10.0.0.0/8",
+    "100.64.0.0/10",
+    "127.0.0.0/8",
+    "169.254.0.0/16",
+    "172.16.0.0/12",
+    "192.0.0.0/24",
+    "192.0.2.0/24",
+    "192.168.0.0/16",
+    "198.18.0.0/15",
+    "198.51.100.0/24",
+    "203.0.113.0/24",
+    "224.0.0.0/3",
+    "::/8",
+    "fc00::/7",
+    "fe80::/10",
+    "ff00::/8",
+    "2001:db8::/32",
 )
 # More public addresses than this is "the internet", however it is split up:
 # a /8 of IPv4, a /32 of IPv6.
@@ -86,8 +103,10 @@ def _check_egress_cidrs(cidrs: tuple[str, ...]) -> tuple[str, ...]:
         network = ipaddress.ip_network(cidr)
         if network.version == 4 and network.subnet_of(link_local):
             raise _custom_error(
-                "metadata_range", "{cidr} is in the link-local range 169.254.0.0/16 of the cloud metadata endpoint, "
-                "which hands out node credentials; it is never allowed", cidr=cidr,
+                "metadata_range",
+                "{cidr} is in the link-local range 169.254.0.0/16 of the cloud metadata endpoint, "
+                "which hands out node credentials; it is never allowed",
+                cidr=cidr,
             )
     return cidrs
 
@@ -101,5 +120,10 @@ def _at_least_one_cidr(cidrs: tuple[str, ...]) -> tuple[str, ...]:
     return cidrs
 
 
-EgressCidrs = Annotated[tuple[str, ...], BeforeValidator(_cidr_list), AfterValidator(_at_least_one_cidr),
-                        AfterValidator(_check_cidrs), AfterValidator(_check_egress_cidrs)]
+EgressCidrs = Annotated[
+    tuple[str, ...],
+    BeforeValidator(_cidr_list),
+    AfterValidator(_at_least_one_cidr),
+    AfterValidator(_check_cidrs),
+    AfterValidator(_check_egress_cidrs),
+]

@@ -10,12 +10,21 @@ from typing import Annotated, Any, Mapping
 from pydantic import AfterValidator, BeforeValidator
 
 from settings.base import _custom_error
-from settings.contract import APP_CONFIG_MAX_BYTES, MANAGED_APP_KEYS, _CREDENTIAL_URL, _ENV_VAR_NAME, _SECRET_LOOKING_KEY
-
+from settings.contract import (
+    _CREDENTIAL_URL,
+    _ENV_VAR_NAME,
+    _SECRET_LOOKING_KEY,
+    APP_CONFIG_MAX_BYTES,
+    MANAGED_APP_KEYS,
+)
 
 # The settings that own a managed key, for the fix line (what the user meant).
-_MANAGING_SETTING = {"MAINTENANCE_MODE": ("maintenanceMode", "true"), "JWT_SECRET": ("jwtSecretVersion", "2"),
-                     "DATABASE_URL": ("databaseUrl", None), "REDIS_URL": ("redisUrl", None)}
+_MANAGING_SETTING = {
+    "MAINTENANCE_MODE": ("maintenanceMode", "true"),
+    "JWT_SECRET": ("jwtSecretVersion", "2"),
+    "DATABASE_URL": ("databaseUrl", None),
+    "REDIS_URL": ("redisUrl", None),
+}
 
 
 def _check_app_config_key(key: str) -> str:
@@ -23,14 +32,22 @@ def _check_app_config_key(key: str) -> str:
     if not _ENV_VAR_NAME.match(key):
         renamed = re.sub(r"[^A-Z0-9_]", "_", key.upper())
         renamed = renamed if _ENV_VAR_NAME.match(renamed) else f"_{renamed}"
-        raise _custom_error("bad_app_config_key", "not an environment variable name ([A-Z_][A-Z0-9_]*); did you "
-                            "mean {renamed}?", renamed=renamed, remove=True, rename=renamed)
+        raise _custom_error(
+            "bad_app_config_key",
+            "not an environment variable name ([A-Z_][A-Z0-9_]*); did you mean {renamed}?",
+            renamed=renamed,
+            remove=True,
+            rename=renamed,
+        )
     if key in MANAGED_APP_KEYS:
         instead, instead_value = _MANAGING_SETTING.get(key, (None, None))
         raise _custom_error(
             "managed_app_config_key",
             "collides with a key the program manages ({managed}); use that key's own config instead",
-            managed=", ".join(sorted(MANAGED_APP_KEYS)), remove=True, instead=instead, instead_value=instead_value,
+            managed=", ".join(sorted(MANAGED_APP_KEYS)),
+            remove=True,
+            instead=instead,
+            instead_value=instead_value,
         )
     if _SECRET_LOOKING_KEY.search(key):
         raise _custom_error(
@@ -64,17 +81,26 @@ def _app_config_is_flat(value: Any) -> Any:
         flat[str(key)] = "true" if item is True else "false" if item is False else "" if item is None else str(item)
     return flat
 
+
 def _app_config_is_read_only(value: Mapping[str, str]) -> Mapping[str, str]:
     for key, item in value.items():
         if len(key) > 253:
-            raise _custom_error("long_app_config_key", "appConfig keys are at most 253 characters (this one has "
-                                "{length})", field=f'["{key}"]', value=None, length=len(key), remove=True)
+            raise _custom_error(
+                "long_app_config_key",
+                "appConfig keys are at most 253 characters (this one has {length})",
+                field=f'["{key}"]',
+                value=None,
+                length=len(key),
+                remove=True,
+            )
         if _CREDENTIAL_URL.match(item):
             raise _custom_error(
                 "credential_in_app_config",
                 "appConfig.{key} holds a URL with a password, and appConfig lands in a plaintext ConfigMap; "
                 "keep credentials in Pulumi secrets (pulumi config set --secret)",
-                field=key, key=key, value="[credential URL]",
+                field=key,
+                key=key,
+                value="[credential URL]",
             )
     size = sum(len(key.encode()) + len(item.encode()) for key, item in value.items())
     if size > APP_CONFIG_MAX_BYTES:
@@ -82,7 +108,8 @@ def _app_config_is_read_only(value: Mapping[str, str]) -> Mapping[str, str]:
             "app_config_too_large",
             "appConfig holds {size} bytes; the API server refuses a ConfigMap over 1 MiB (at most {limit} "
             "bytes here, with the program's own keys)",
-            size=size, limit=APP_CONFIG_MAX_BYTES,
+            size=size,
+            limit=APP_CONFIG_MAX_BYTES,
         )
     return MappingProxyType(dict(sorted(value.items())))
 

@@ -41,7 +41,10 @@ class _Model(BaseModel):
                 value = data.get(key, data.get(name))
                 if isinstance(value, bool) and field.annotation in (int, float):
                     raise _custom_error(
-                        "bool_not_number", "must be a number, not true or false",
-                        field=key, value=value, suggestion=field.get_default(call_default_factory=True),
+                        "bool_not_number",
+                        "must be a number, not true or false",
+                        field=key,
+                        value=value,
+                        suggestion=field.get_default(call_default_factory=True),
                     )
         return data

@@ -10,11 +10,11 @@ from typing import Annotated, Any, Literal, Mapping, Optional
 
 from pydantic import AfterValidator, BeforeValidator, Field, field_validator, model_validator
 
-from settings.addresses import EgressCidrs
 from settings import postgres_parameters
-from settings.base import _Model, _custom_error
+from settings.addresses import EgressCidrs
+from settings.base import _custom_error, _Model
 from settings.data import ObjectLocation
-from settings.fields import parse_quantity, ImageRef, KeyPrefix, NamespaceName, ObjectName, PositiveSize, matching
+from settings.fields import ImageRef, KeyPrefix, NamespaceName, ObjectName, PositiveSize, matching, parse_quantity
 from settings.schedules import SecondsCronSchedule, max_interval_seconds
 from settings.workload import ResourceAmounts, Resources
 
@@ -38,31 +38,61 @@ MIN_ARCHIVE_TIMEOUT_SECONDS = 30
 # PostgreSQL parameters a stack may set. Everything else is the operator's
 # (archive_*, wal_level, shared_preload_libraries, listen_addresses, ...) or
 # this program's: a parameter outside this list is refused, not passed on.
-ALLOWED_PARAMETERS = frozenset({
-    "max_connections", "shared_buffers", "effective_cache_size", "work_mem", "maintenance_work_mem",
-    "random_page_cost", "effective_io_concurrency", "max_wal_size", "min_wal_size", "checkpoint_timeout",
-    "checkpoint_completion_target", "wal_compression", "wal_keep_size", "default_statistics_target",
-    "log_min_duration_statement", "log_lock_waits", "log_temp_files", "log_autovacuum_min_duration",
-    "statement_timeout", "lock_timeout", "idle_in_transaction_session_timeout", "idle_session_timeout",
-    "max_parallel_workers", "max_parallel_workers_per_gather", "max_worker_processes",
-    "autovacuum_max_workers", "autovacuum_naptime", "autovacuum_vacuum_scale_factor",
-    "autovacuum_analyze_scale_factor", "autovacuum_vacuum_cost_limit", "jit", "timezone",
-    "pg_stat_statements.max", "pg_stat_statements.track", "track_io_timing",
-})
+ALLOWED_PARAMETERS = frozenset(
+    {
+        "max_connections",
+        "shared_buffers",
+        "effective_cache_size",
+        "work_mem",
+        "maintenance_work_mem",
+        "random_page_cost",
+        "effective_io_concurrency",
+        "max_wal_size",
+        "min_wal_size",
+        "checkpoint_timeout",
+        "checkpoint_completion_target",
+        "wal_compression",
+        "wal_keep_size",
+        "default_statistics_target",
+        "log_min_duration_statement",
+        "log_lock_waits",
+        "log_temp_files",
+        "log_autovacuum_min_duration",
+        "statement_timeout",
+        "lock_timeout",
+        "idle_in_transaction_session_timeout",
+        "idle_session_timeout",
+        "max_parallel_workers",
+        "max_parallel_workers_per_gather",
+        "max_worker_processes",
+        "autovacuum_max_workers",
+        "autovacuum_naptime",
+        "autovacuum_vacuum_scale_factor",
+        "autovacuum_analyze_scale_factor",
+        "autovacuum_vacuum_cost_limit",
+        "jit",
+        "timezone",
+        "pg_stat_statements.max",
+        "pg_stat_statements.track",
+        "track_io_timing",
+    }
+)
 # Why some well-known parameters are refused (the rest: "not in the allow list").
-REFUSED_PARAMETERS: Mapping[str, str] = MappingProxyType({
-    "archive_timeout": "is set from database.rpoSeconds, so the RPO and the archive agree; set that instead",
-    "archive_mode": "is managed by CloudNativePG (WAL archiving through the Barman Cloud plugin)",
-    "archive_command": "is managed by CloudNativePG (WAL archiving through the Barman Cloud plugin)",
-    "wal_level": "is managed by CloudNativePG (replication and archiving need 'logical' or 'replica')",
-    "shared_preload_libraries": "is managed by CloudNativePG; pg_stat_statements is loaded by the program",
-    "listen_addresses": "is managed by CloudNativePG",
-    "port": "is managed by CloudNativePG",
-    "ssl": "is managed by CloudNativePG (TLS is always on)",
-    "fsync": "turning fsync off loses committed data on a crash",
-    "synchronous_commit": "is managed by CloudNativePG's synchronous replication settings",
-    "full_page_writes": "turning it off corrupts data on a torn page write",
-})
+REFUSED_PARAMETERS: Mapping[str, str] = MappingProxyType(
+    {
+        "archive_timeout": "is set from database.rpoSeconds, so the RPO and the archive agree; set that instead",
+        "archive_mode": "is managed by CloudNativePG (WAL archiving through the Barman Cloud plugin)",
+        "archive_command": "is managed by CloudNativePG (WAL archiving through the Barman Cloud plugin)",
+        "wal_level": "is managed by CloudNativePG (replication and archiving need 'logical' or 'replica')",
+        "shared_preload_libraries": "is managed by CloudNativePG; pg_stat_statements is loaded by the program",
+        "listen_addresses": "is managed by CloudNativePG",
+        "port": "is managed by CloudNativePG",
+        "ssl": "is managed by CloudNativePG (TLS is always on)",
+        "fsync": "turning fsync off loses committed data on a crash",
+        "synchronous_commit": "is managed by CloudNativePG's synchronous replication settings",
+        "full_page_writes": "turning it off corrupts data on a torn page write",
+    }
+)
 _PARAMETER_VALUE = re.compile(r"[A-Za-z0-9 ._:/+-]{1,100}")
 
 
@@ -82,7 +112,8 @@ def _parameters_as_text(value: Any) -> Any:
     value = flat
     return {
         key: ("on" if item is True else "off" if item is False else str(item))
-        if isinstance(item, (bool, int, float)) else item
+        if isinstance(item, (bool, int, float))
+        else item
         for key, item in value.items()
     }
 
@@ -90,30 +121,49 @@ def _parameters_as_text(value: Any) -> Any:
 def _check_parameters(parameters: Mapping[str, str]) -> Mapping[str, str]:
     for name, value in parameters.items():
         if name in REFUSED_PARAMETERS:
-            raise _custom_error("refused_parameter", "{name} " + REFUSED_PARAMETERS[name], field=name, name=name,
-                                value=value, remove=True)
+            raise _custom_error(
+                "refused_parameter",
+                "{name} " + REFUSED_PARAMETERS[name],
+                field=name,
+                name=name,
+                value=value,
+                remove=True,
+            )
         if name not in ALLOWED_PARAMETERS:
             raise _custom_error(
                 "unknown_parameter",
                 "{name} is not among the PostgreSQL parameters a stack may set ({allowed})",
-                field=name, name=name, value=value, allowed=", ".join(sorted(ALLOWED_PARAMETERS)), remove=True,
+                field=name,
+                name=name,
+                value=value,
+                allowed=", ".join(sorted(ALLOWED_PARAMETERS)),
+                remove=True,
             )
         if not isinstance(value, str) or not _PARAMETER_VALUE.fullmatch(value):
             raise _custom_error(
                 "bad_parameter_value",
                 "{name} must be a plain value such as 200, 256MB, 5min or on (letters, digits, spaces and . _ : / + -)",
-                field=name, name=name, value=value,
+                field=name,
+                name=name,
+                value=value,
             )
         refused = postgres_parameters.problem(name, value)
         if refused:
             # PostgreSQL would refuse it when the instance starts (a crash loop), not here.
-            raise _custom_error("postgres_refuses_value", "{name} {value} " + refused.replace("{", "(").replace("}", ")"),
-                                field=name, name=name, value=value)
+            raise _custom_error(
+                "postgres_refuses_value",
+                "{name} {value} " + refused.replace("{", "(").replace("}", ")"),
+                field=name,
+                name=name,
+                value=value,
+            )
     return MappingProxyType(dict(sorted(parameters.items())))
 
 
 PostgresParameters = Annotated[
-    Mapping[str, Any], BeforeValidator(_parameters_as_text), BeforeValidator(lambda value: {} if value is None else value)
+    Mapping[str, Any],
+    BeforeValidator(_parameters_as_text),
+    BeforeValidator(lambda value: {} if value is None else value),
 ]
 
 
@@ -136,8 +186,12 @@ class VolumeSettings(_Model):
         # A cluster's volume below 1Gi (a bare "20" is 20 bytes) cannot hold
         # initdb's files and a WAL segment or two: the instance never starts.
         if parse_quantity(size) < 2**30:
-            raise _custom_error("volume_too_small", "{value} is too small for a PostgreSQL volume (at least 1Gi; a "
-                                "number without a unit is bytes)", value=size, suggestion="20Gi")
+            raise _custom_error(
+                "volume_too_small",
+                "{value} is too small for a PostgreSQL volume (at least 1Gi; a number without a unit is bytes)",
+                value=size,
+                suggestion="20Gi",
+            )
         return size
 
 
@@ -173,8 +227,10 @@ class Pooler(_Model):
 
 
 # The Barman Cloud plugin's ObjectStore schema: ^[1-9][0-9]*[dwm]$.
-Retention = Annotated[str, matching(
-    "bad_retention", r"[1-9][0-9]*[dwm]", "must be a count and a unit: 30d (days), 8w (weeks) or 6m (months)")]
+Retention = Annotated[
+    str,
+    matching("bad_retention", r"[1-9][0-9]*[dwm]", "must be a count and a unit: 30d (days), 8w (weeks) or 6m (months)"),
+]
 
 
 class DatabaseObjectStore(ObjectLocation):
@@ -230,11 +286,20 @@ def _check_cluster_name(name: str) -> str:
     # CloudNativePG names the cluster's ServiceAccount (and Role) after it:
     # named like the app's ServiceAccount, the operator would take that over.
     if name == APP_SERVICE_ACCOUNT:
-        raise _custom_error("cluster_name_taken", "{value} is the app's ServiceAccount, which CloudNativePG would "
-                            "take over as the cluster's own; pick another", value=name, suggestion=DEFAULT_CLUSTER_NAME)
+        raise _custom_error(
+            "cluster_name_taken",
+            "{value} is the app's ServiceAccount, which CloudNativePG would "
+            "take over as the cluster's own; pick another",
+            value=name,
+            suggestion=DEFAULT_CLUSTER_NAME,
+        )
     if name.endswith(("-pooler-rw", "-pooler")):
-        raise _custom_error("cluster_name_taken", "{value} ends like a pooler's name (<cluster>-pooler-rw, whose "
-                            "Service a cluster's -rw Service would collide with); pick another", value=name)
+        raise _custom_error(
+            "cluster_name_taken",
+            "{value} ends like a pooler's name (<cluster>-pooler-rw, whose "
+            "Service a cluster's -rw Service would collide with); pick another",
+            value=name,
+        )
     return name
 
 
@@ -277,7 +342,9 @@ class CloudNativePg(_Model):
                 "image_tag_not_a_version",
                 "image {value} needs a tag that starts with its PostgreSQL version (such as 15.10 or "
                 "16.4-bookworm); CloudNativePG refuses other tags, as it could not tell upgrades",
-                field="image", value=self.image, suggestion=f"ghcr.io/cloudnative-pg/postgresql:{self.postgres_major_version}",
+                field="image",
+                value=self.image,
+                suggestion=f"ghcr.io/cloudnative-pg/postgresql:{self.postgres_major_version}",
             )
         major = _major_of(self.image)
         if major is not None and major != self.postgres_major_version:
@@ -285,7 +352,10 @@ class CloudNativePg(_Model):
                 "image_major_mismatch",
                 "image {value} is PostgreSQL {major}, but postgresMajorVersion is {expected}; a major upgrade is a "
                 "migration, not an image change: set both together only when you mean it",
-                field="image", value=self.image, major=major, expected=self.postgres_major_version,
+                field="image",
+                value=self.image,
+                major=major,
+                expected=self.postgres_major_version,
                 suggestion=f"ghcr.io/cloudnative-pg/postgresql:{self.postgres_major_version}",
             )
         return self

@@ -6,7 +6,6 @@ import re
 from types import MappingProxyType
 from typing import Mapping, Optional
 
-
 PROJECT = "monad-synapse"
 COLORS = ("blue", "green")
 
@@ -19,7 +18,9 @@ MANAGED_CONFIGMAP_KEYS = frozenset(
 MANAGED_SECRET_KEYS = frozenset({"JWT_SECRET", "DATABASE_URL", "REDIS_URL"})
 # NODE_OPTIONS always; with the in-cluster database, the URLs and the
 # credentials they are composed from.
-MANAGED_ENV_KEYS = frozenset({"NODE_OPTIONS", "DATABASE_READ_URL", "MONAD_SYNAPSE_DB_USER", "MONAD_SYNAPSE_DB_PASSWORD"})
+MANAGED_ENV_KEYS = frozenset(
+    {"NODE_OPTIONS", "DATABASE_READ_URL", "MONAD_SYNAPSE_DB_USER", "MONAD_SYNAPSE_DB_PASSWORD"}
+)
 MANAGED_APP_KEYS = MANAGED_CONFIGMAP_KEYS | MANAGED_SECRET_KEYS | MANAGED_ENV_KEYS
 
 # Top-level config keys that are Pulumi secrets every stack needs (declared

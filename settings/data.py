@@ -14,7 +14,7 @@ from pydantic import (
 )
 
 from settings.addresses import EgressCidrs
-from settings.base import _Model, _custom_error
+from settings.base import _custom_error, _Model
 from settings.fields import URL_PORT, ImageRef, KeyPrefix, ObjectName, PositiveSize, matching
 from settings.schedules import CronSchedule, first_overlap, max_interval_seconds
 
@@ -47,20 +47,39 @@ class RestoreDrill(_Model):
 def _s3_bucket_rules(name: str) -> str:
     """AWS's bucket naming rules beyond the characters: no "..", not an IP
     address, none of the reserved prefixes and suffixes."""
-    if ".." in name or re.fullmatch(r"[0-9]+(\.[0-9]+){3}", name) or name.startswith(("xn--", "sthree-", "amzn-s3-demo-")) \
-            or name.endswith(("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")):
-        raise _custom_error("bad_bucket", "not an S3 bucket name: no '..', no IP address, no xn--/sthree- prefix or "
-                            "-s3alias/--ol-s3 suffix")
+    if (
+        ".." in name
+        or re.fullmatch(r"[0-9]+(\.[0-9]+){3}", name)
+        or name.startswith(("xn--", "sthree-", "amzn-s3-demo-"))
+        or name.endswith(("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"))
+    ):
+        raise _custom_error(
+            "bad_bucket",
+            "not an S3 bucket name: no '..', no IP address, no xn--/sthree- prefix or -s3alias/--ol-s3 suffix",
+        )
     return name
 
 
-BucketName = Annotated[str, matching(
-    "bad_bucket", r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", "not an S3 bucket name (3-63 lower-case letters, digits, '.', '-')"),
-    AfterValidator(_s3_bucket_rules)]
-RegionName = Annotated[str, matching("bad_region", r"[a-z0-9][a-z0-9-]{0,40}", "must be a region name such as us-east-1")]
-HttpsEndpoint = Annotated[str, matching(
-    "bad_endpoint", r"https://[A-Za-z0-9.-]+" + URL_PORT + r"?/?",
-    "must be an https:// URL of the S3 API (a port from 1 to 65535), such as https://minio.example.com")]
+BucketName = Annotated[
+    str,
+    matching(
+        "bad_bucket",
+        r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]",
+        "not an S3 bucket name (3-63 lower-case letters, digits, '.', '-')",
+    ),
+    AfterValidator(_s3_bucket_rules),
+]
+RegionName = Annotated[
+    str, matching("bad_region", r"[a-z0-9][a-z0-9-]{0,40}", "must be a region name such as us-east-1")
+]
+HttpsEndpoint = Annotated[
+    str,
+    matching(
+        "bad_endpoint",
+        r"https://[A-Za-z0-9.-]+" + URL_PORT + r"?/?",
+        "must be an https:// URL of the S3 API (a port from 1 to 65535), such as https://minio.example.com",
+    ),
+]
 
 
 class ObjectLocation(_Model):
@@ -123,7 +142,12 @@ class Backup(_Model):
     def _schedules_fire_often_enough(self) -> "Backup":
         for field, schedule, most, why in (
             ("schedule", self.schedule, 7 * 86400, "backups less often than weekly leave days of data unprotected"),
-            ("drill.schedule", self.drill.schedule, 93 * 86400, "the runbook tests recovery monthly; at least quarterly"),
+            (
+                "drill.schedule",
+                self.drill.schedule,
+                93 * 86400,
+                "the runbook tests recovery monthly; at least quarterly",
+            ),
         ):
             if (field == "schedule" or self.drill.enabled) and max_interval_seconds(schedule) > most:
                 raise _custom_error(
@@ -131,7 +155,9 @@ class Backup(_Model):
                     "{value} runs too rarely: " + why,
                     field=field,
                     value=schedule,
-                    suggestion=(RestoreDrill if field.startswith("drill.") else Backup).model_fields["schedule"].default,
+                    suggestion=(RestoreDrill if field.startswith("drill.") else Backup)
+                    .model_fields["schedule"]
+                    .default,
                 )
         return self
 
@@ -141,17 +167,26 @@ class Backup(_Model):
         backup running together on different nodes leave one stuck."""
         if not self.drill.enabled or self.storage.kind != "pvc":
             return self
-        clash = first_overlap(self.schedule, self.active_deadline_seconds,
-                              self.drill.schedule, self.drill.active_deadline_seconds)
+        clash = first_overlap(
+            self.schedule, self.active_deadline_seconds, self.drill.schedule, self.drill.active_deadline_seconds
+        )
         if clash is not None:
             from datetime import datetime, timezone
 
             when = datetime.fromtimestamp(clash, tz=timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
             minute, rest = self.drill.schedule.split(" ", 1)
             free = next(
-                (f"{offset} {rest}" for offset in range(0, 60, 5)
-                 if first_overlap(self.schedule, self.active_deadline_seconds, f"{offset} {rest}",
-                                  self.drill.active_deadline_seconds) is None),
+                (
+                    f"{offset} {rest}"
+                    for offset in range(0, 60, 5)
+                    if first_overlap(
+                        self.schedule,
+                        self.active_deadline_seconds,
+                        f"{offset} {rest}",
+                        self.drill.active_deadline_seconds,
+                    )
+                    is None
+                ),
                 None,
             )
             raise _custom_error(
@@ -170,7 +205,11 @@ class Backup(_Model):
     @model_validator(mode="after")
     def _image_matches_server(self) -> "Backup":
         repository, _, tag = self.image.split("@")[0].rpartition(":")
-        if repository.rsplit("/", 1)[-1] == "postgres" and tag and not re.match(rf"{self.postgres_major_version}(\D|$)", tag):
+        if (
+            repository.rsplit("/", 1)[-1] == "postgres"
+            and tag
+            and not re.match(rf"{self.postgres_major_version}(\D|$)", tag)
+        ):
             raise _custom_error(
                 "backup_image_major",
                 "image {value} is not PostgreSQL {major}; pg_dump must match the server's major version "
@@ -214,9 +253,7 @@ class Restore(_Model):
     confirm: Optional[str] = None
     # Names this restore: a request that already ran never touches the
     # database again, so a new restore needs a new id.
-    request_id: Annotated[
-        Optional[str], BeforeValidator(_number_as_text), AfterValidator(_check_request_id)
-    ] = None
+    request_id: Annotated[Optional[str], BeforeValidator(_number_as_text), AfterValidator(_check_request_id)] = None
 
     @field_validator("from_backup")
     @classmethod

@@ -13,8 +13,7 @@ from typing import Annotated, Any, Literal, Optional
 
 from pydantic import AfterValidator, BeforeValidator, Field, field_validator, model_validator
 
-from settings.base import _Model, _custom_error
-from settings.fields import matching, parse_quantity, path_segments
+from settings.base import _custom_error, _Model
 from settings.cloudnativepg import (
     ARCHIVE_UPLOAD_MARGIN_SECONDS,
     DEFAULT_CLUSTER_NAME,
@@ -23,7 +22,7 @@ from settings.cloudnativepg import (
     ClusterName,
     DatabaseObjectStore,
 )
-
+from settings.fields import matching, parse_quantity, path_segments
 
 _RFC3339 = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?(Z|[+-][0-9]{2}:[0-9]{2})")
 
@@ -48,8 +47,11 @@ def _check_target_time(value: Any) -> Any:
     if moment < EARLIEST_TARGET:
         # 1970-01-01 is a zeroed clock or a typo, never a moment with WAL: the
         # in-cluster database (CloudNativePG 1.26+, released in 2025) has none that old.
-        raise _custom_error("ancient_target_time", "is before 2022: no archive of the in-cluster database goes back "
-                            "that far; give the moment just before the mistake, such as 2026-11-30T01:55:00Z")
+        raise _custom_error(
+            "ancient_target_time",
+            "is before 2022: no archive of the in-cluster database goes back "
+            "that far; give the moment just before the mistake, such as 2026-11-30T01:55:00Z",
+        )
     return value
 
 
@@ -99,8 +101,14 @@ class ReplicaSource(_Model):
 # The old primary's .status.demotionToken: base64 of a small JSON document.
 # The fields CloudNativePG requires of a token (pkg/utils/parser.go,
 # PgControldataTokenContent.IsValid): base64 (standard) of a JSON object.
-_TOKEN_FIELDS = ("latestCheckpointTimelineID", "redoWalFile", "databaseSystemIdentifier",
-                 "latestCheckpointREDOLocation", "timeOfLatestCheckpoint", "operatorVersion")
+_TOKEN_FIELDS = (
+    "latestCheckpointTimelineID",
+    "redoWalFile",
+    "databaseSystemIdentifier",
+    "latestCheckpointREDOLocation",
+    "timeOfLatestCheckpoint",
+    "operatorVersion",
+)
 
 
 def _decodes_as_a_token(token: str) -> str:
@@ -110,17 +118,28 @@ def _decodes_as_a_token(token: str) -> str:
         content = None
     missing = [name for name in _TOKEN_FIELDS if not (isinstance(content, dict) and content.get(name))]
     if missing:
-        raise _custom_error("bad_promotion_token", "is not a CloudNativePG demotion token (base64 of its JSON; "
-                            "{missing} missing): copy it whole from the old primary's status "
-                            "(kubectl get cluster <name> -o jsonpath='{.status.demotionToken}')",
-                            missing=", ".join(missing))
+        raise _custom_error(
+            "bad_promotion_token",
+            "is not a CloudNativePG demotion token (base64 of its JSON; "
+            "{missing} missing): copy it whole from the old primary's status "
+            "(kubectl get cluster <name> -o jsonpath='{.status.demotionToken}')",
+            missing=", ".join(missing),
+        )
     return token
 
 
-PromotionToken = Annotated[str, matching(
-    "bad_promotion_token", r"[A-Za-z0-9+/=_-]{16,4096}",
-    "must be the demotion token from the old primary's status "
-    "(kubectl get cluster monad-synapse-db -o jsonpath='{.status.demotionToken}')"), AfterValidator(_decodes_as_a_token)]
+PromotionToken = Annotated[
+    str,
+    matching(
+        "bad_promotion_token",
+        r"[A-Za-z0-9+/=_-]{16,4096}",
+        "must be the demotion token from the old primary's status "
+        "(kubectl get cluster monad-synapse-db -o jsonpath='{.status.demotionToken}')",
+    ),
+    AfterValidator(_decodes_as_a_token),
+]
+
+
 def delay_seconds(delay: Optional[str]) -> int:
     """A delay such as 1h30m in seconds (0 for none)."""
     units = {"h": 3600, "m": 60, "s": 1}
@@ -131,13 +150,18 @@ def _fits_go_duration(delay: str) -> str:
     """CloudNativePG parses minApplyDelay as a Go time.Duration (int64
     nanoseconds): about 2562047 hours at most."""
     if delay_seconds(delay) * 10**9 > 2**63 - 1:
-        raise _custom_error("delay_too_long", "is longer than a Go duration can hold (about 2562047h); "
-                            "a DR site's delay is hours, e.g. 1h")
+        raise _custom_error(
+            "delay_too_long",
+            "is longer than a Go duration can hold (about 2562047h); a DR site's delay is hours, e.g. 1h",
+        )
     return delay
 
 
-Delay = Annotated[str, matching("bad_delay", r"([0-9]+(h|m|s))+", "must be a duration such as 1h, 30m or 1h30m"),
-                  AfterValidator(_fits_go_duration)]
+Delay = Annotated[
+    str,
+    matching("bad_delay", r"([0-9]+(h|m|s))+", "must be a duration such as 1h, 30m or 1h30m"),
+    AfterValidator(_fits_go_duration),
+]
 
 
 # Server connections kept for replication, the operator, the exporter and dumps.
@@ -183,38 +207,65 @@ class Replica(_Model):
     def _topology_is_complete(self) -> "Replica":
         if not self.enabled:
             return self
-        for field, value, example in (("self", self.self_name, "dr"), ("primary", self.primary, "main"),
-                                      ("source.name", self.source.name, "main")):
+        for field, value, example in (
+            ("self", self.self_name, "dr"),
+            ("primary", self.primary, "main"),
+            ("source.name", self.source.name, "main"),
+        ):
             if value is None:
-                raise _custom_error("replica_incomplete", "database.replica.enabled needs {field}",
-                                    field=field, value=None, suggestion=example)
+                raise _custom_error(
+                    "replica_incomplete",
+                    "database.replica.enabled needs {field}",
+                    field=field,
+                    value=None,
+                    suggestion=example,
+                )
         if self.source.name == self.self_name:
-            raise _custom_error("replica_source_is_self", "the source must be the other site, not this one ({value})",
-                                field="source.name", value=self.source.name)
+            raise _custom_error(
+                "replica_source_is_self",
+                "the source must be the other site, not this one ({value})",
+                field="source.name",
+                value=self.source.name,
+            )
         if self.primary not in (self.self_name, self.source.name):
             raise _custom_error(
-                "replica_unknown_primary", "the primary must be this site ({self}) or the source ({source})",
-                field="primary", value=self.primary, self=self.self_name, source=self.source.name,
+                "replica_unknown_primary",
+                "the primary must be this site ({self}) or the source ({source})",
+                field="primary",
+                value=self.primary,
+                self=self.self_name,
+                source=self.source.name,
                 suggestion=self.source.name,
             )
         if self.source.object_store is None:
-            raise _custom_error("replica_without_source_store",
-                                "a replica site follows the source's WAL archive: give its bucket",
-                                field="source.objectStore.bucket", value=None, suggestion="<the other site's bucket>")
+            raise _custom_error(
+                "replica_without_source_store",
+                "a replica site follows the source's WAL archive: give its bucket",
+                field="source.objectStore.bucket",
+                value=None,
+                suggestion="<the other site's bucket>",
+            )
         if not self.source.object_store.path:
             # Left out, the path would be this site's namespace: the other
             # site's archive is under *its* namespace (or its own path).
-            raise _custom_error("replica_source_path_required",
-                                "give the path of the other site's archive in its bucket: its "
-                                "database.cloudnativepg.objectStore.path, or else its namespace",
-                                field="source.objectStore.path", value=None,
-                                suggestion="<the other site's objectStore.path, else its namespace>")
+            raise _custom_error(
+                "replica_source_path_required",
+                "give the path of the other site's archive in its bucket: its "
+                "database.cloudnativepg.objectStore.path, or else its namespace",
+                field="source.objectStore.path",
+                value=None,
+                suggestion="<the other site's objectStore.path, else its namespace>",
+            )
         if self.promotion_token and self.min_apply_delay:
             # cloudnative-pg internal/webhook/v1/cluster_webhook.go, validatePromotionToken.
-            raise _custom_error("token_with_apply_delay",
-                                "CloudNativePG refuses a promotion token together with minApplyDelay (\"minApplyDelay "
-                                "cannot be applied with a promotion token\"); remove minApplyDelay for the promotion",
-                                field="minApplyDelay", value=self.min_apply_delay, remove=True)
+            raise _custom_error(
+                "token_with_apply_delay",
+                'CloudNativePG refuses a promotion token together with minApplyDelay ("minApplyDelay '
+                'cannot be applied with a promotion token"); remove minApplyDelay for the promotion',
+                field="minApplyDelay",
+                value=self.min_apply_delay,
+                remove=True,
+            )
         return self
 
     @property
@@ -247,7 +298,9 @@ class Database(_Model):
                 "WAL archiving cannot promise an RPO under {least} seconds: archive_timeout is the RPO less "
                 "{margin} s for the upload, and below {floor} s every forced switch writes a mostly empty 16 MiB "
                 "segment; for less, use synchronous replicas (cloudnativepg.instances) on top",
-                least=least, margin=ARCHIVE_UPLOAD_MARGIN_SECONDS, floor=MIN_ARCHIVE_TIMEOUT_SECONDS,
+                least=least,
+                margin=ARCHIVE_UPLOAD_MARGIN_SECONDS,
+                floor=MIN_ARCHIVE_TIMEOUT_SECONDS,
                 suggestion=300,
             )
         return rpo
@@ -281,8 +334,11 @@ class Database(_Model):
         """Every Cluster this stack declares, the serving one first."""
         names = [self.serving_cluster_name]
         if self.recovering:
-            names += [name for name in (self.cloudnativepg.cluster_name, self.recovered_cluster_name)
-                      if name not in names and not (self.recovery.retire_source and name == self.cloudnativepg.cluster_name)]
+            names += [
+                name
+                for name in (self.cloudnativepg.cluster_name, self.recovered_cluster_name)
+                if name not in names and not (self.recovery.retire_source and name == self.cloudnativepg.cluster_name)
+            ]
         return tuple(names)
 
     @model_validator(mode="after")
@@ -293,7 +349,9 @@ class Database(_Model):
                 "cnpg_without_object_store",
                 "database.kind cloudnativepg archives WAL to object storage; give its bucket (and the stack secrets "
                 "databaseS3AccessKeyId and databaseS3SecretAccessKey)",
-                field="cloudnativepg.objectStore.bucket", value=None, suggestion="monad-synapse-wal",
+                field="cloudnativepg.objectStore.bucket",
+                value=None,
+                suggestion="monad-synapse-wal",
             )
         for field, used in (("recovery.targetTime", self.recovering), ("replica.enabled", self.replica.enabled)):
             if used and not uses:
@@ -301,14 +359,18 @@ class Database(_Model):
                     "needs_cloudnativepg",
                     "{field} applies to the in-cluster database only (database.kind cloudnativepg); the external "
                     "database recovers with its provider's point-in-time recovery",
-                    field=field, value=True, remove=True,
+                    field=field,
+                    value=True,
+                    remove=True,
                 )
         if self.replica.enabled and self.recovering:
             raise _custom_error(
                 "recovery_in_topology",
                 "a point-in-time recovery inside a replica topology would fork it; recover with "
                 "database.replica.enabled false, then rebuild the other site from the recovered cluster",
-                field="recovery.targetTime", value=self.recovery.target_time, remove=True,
+                field="recovery.targetTime",
+                value=self.recovery.target_time,
+                remove=True,
             )
         return self
 
@@ -325,17 +387,24 @@ class Database(_Model):
         max_wal = postgres_size_bytes(parameters.get("max_wal_size", "1GB"))
         prefix = "cloudnativepg.postgresql.parameters."
         if min_wal is not None and max_wal is not None and min_wal >= max_wal:
-            raise _custom_error("min_wal_not_below_max", "min_wal_size must be smaller than max_wal_size ({maximum})",
-                                field=prefix + "min_wal_size", value=parameters.get("min_wal_size", "80MB"),
-                                maximum=parameters.get("max_wal_size", "1GB"), remove=True)
+            raise _custom_error(
+                "min_wal_not_below_max",
+                "min_wal_size must be smaller than max_wal_size ({maximum})",
+                field=prefix + "min_wal_size",
+                value=parameters.get("min_wal_size", "80MB"),
+                maximum=parameters.get("max_wal_size", "1GB"),
+                remove=True,
+            )
         volume = parse_quantity(cnpg.wal_storage.size)
         if max_wal is not None and "max_wal_size" not in parameters and max_wal >= volume:
             # PostgreSQL keeps up to max_wal_size (1GB unless set) of WAL between checkpoints.
             raise _custom_error(
                 "wal_volume_below_max_wal_size",
                 "walStorage.size {value} does not fit PostgreSQL's max_wal_size (1GB unless set): the WAL volume "
-                "would fill between checkpoints; give it more room", field="cloudnativepg.walStorage.size",
-                value=cnpg.wal_storage.size, suggestion="10Gi",
+                "would fill between checkpoints; give it more room",
+                field="cloudnativepg.walStorage.size",
+                value=cnpg.wal_storage.size,
+                suggestion="10Gi",
             )
         for name in ("min_wal_size", "max_wal_size"):
             size = postgres_size_bytes(parameters[name]) if name in parameters else None
@@ -343,14 +412,21 @@ class Database(_Model):
                 raise _custom_error(
                     "wal_size_beyond_volume",
                     "{name} {value} does not fit the WAL volume ({volume}); CloudNativePG refuses it: lower it, "
-                    "or grow database.cloudnativepg.walStorage.size", field=prefix + name, name=name,
-                    value=parameters[name], volume=cnpg.wal_storage.size, suggestion=f"{int(volume * 3 // 4 // 2**20)}MB",
+                    "or grow database.cloudnativepg.walStorage.size",
+                    field=prefix + name,
+                    name=name,
+                    value=parameters[name],
+                    volume=cnpg.wal_storage.size,
+                    suggestion=f"{int(volume * 3 // 4 // 2**20)}MB",
                 )
         # PgBouncer opens up to default_pool_size server connections per
         # pooler pod; the server keeps room for replication, the operator,
         # the exporter and the dumps.
-        max_connections = int(parameters.get("max_connections", "100")) if str(
-            parameters.get("max_connections", "100")).isdigit() else 100
+        max_connections = (
+            int(parameters.get("max_connections", "100"))
+            if str(parameters.get("max_connections", "100")).isdigit()
+            else 100
+        )
         pooled = cnpg.pooler.instances * cnpg.pooler.default_pool_size
         if pooled > max_connections - CONNECTION_HEADROOM:
             raise _custom_error(
@@ -358,9 +434,13 @@ class Database(_Model):
                 "{instances} pooler pods x defaultPoolSize {size} = {pooled} server connections, more than "
                 "max_connections {maximum} leaves after {headroom} for replication, the operator and the dumps: "
                 "PostgreSQL would refuse the excess",
-                field="cloudnativepg.pooler.defaultPoolSize", value=cnpg.pooler.default_pool_size,
-                instances=cnpg.pooler.instances, size=cnpg.pooler.default_pool_size, pooled=pooled,
-                maximum=max_connections, headroom=CONNECTION_HEADROOM,
+                field="cloudnativepg.pooler.defaultPoolSize",
+                value=cnpg.pooler.default_pool_size,
+                instances=cnpg.pooler.instances,
+                size=cnpg.pooler.default_pool_size,
+                pooled=pooled,
+                maximum=max_connections,
+                headroom=CONNECTION_HEADROOM,
                 suggestion=max(1, (max_connections - CONNECTION_HEADROOM) // cnpg.pooler.instances),
             )
         if "checkpoint_timeout" in parameters:
@@ -372,8 +452,10 @@ class Database(_Model):
                     "({timeout}s, from database.rpoSeconds): after a restart PostgreSQL archives its first WAL "
                     "segment only at a checkpoint, so a longer one breaks the RPO after every restart; leave it "
                     "out (it follows archive_timeout)",
-                    field=prefix + "checkpoint_timeout", value=parameters["checkpoint_timeout"],
-                    timeout=self.archive_timeout_seconds, remove=True,
+                    field=prefix + "checkpoint_timeout",
+                    value=parameters["checkpoint_timeout"],
+                    timeout=self.archive_timeout_seconds,
+                    remove=True,
                 )
         return self
 
@@ -381,23 +463,36 @@ class Database(_Model):
     def _recovery_is_staged(self) -> "Database":
         recovery = self.recovery
         if not self.recovering:
-            for key, value in (("confirm", recovery.confirm), ("clusterName", recovery.cluster_name),
-                               ("serveApp", recovery.serve_app or None), ("retireSource", recovery.retire_source or None)):
+            for key, value in (
+                ("confirm", recovery.confirm),
+                ("clusterName", recovery.cluster_name),
+                ("serveApp", recovery.serve_app or None),
+                ("retireSource", recovery.retire_source or None),
+            ):
                 if value is not None:
-                    raise _custom_error("recovery_key_without_target", f"recovery.{key} without recovery.targetTime; "
-                                        "remove it", field=f"recovery.{key}", value=value, remove=True)
+                    raise _custom_error(
+                        "recovery_key_without_target",
+                        f"recovery.{key} without recovery.targetTime; remove it",
+                        field=f"recovery.{key}",
+                        value=value,
+                        remove=True,
+                    )
             return self
         if self.recovered_cluster_name == self.cloudnativepg.cluster_name:
             raise _custom_error(
                 "recovery_overwrites",
                 "the recovered cluster must be a new one; {value} is the running cluster (cloudnativepg.clusterName)",
-                field="recovery.clusterName", value=recovery.cluster_name, remove=True,
+                field="recovery.clusterName",
+                value=recovery.cluster_name,
+                remove=True,
             )
         if recovery.retire_source and not recovery.serve_app:
             raise _custom_error(
                 "retire_before_switch",
                 "the old cluster still serves the app; switch first (recovery.serveApp true), retire in a later change",
-                field="recovery.retireSource", value=True, suggestion=False,
+                field="recovery.retireSource",
+                value=True,
+                suggestion=False,
             )
         return self
 
@@ -413,8 +508,10 @@ def _archive_location(store: DatabaseObjectStore, server: str, default_path: str
     return store.bucket, path, endpoint, server.strip().strip("/")
 
 
-def same_archive(first: DatabaseObjectStore, first_server: str, second: DatabaseObjectStore, second_server: str,
-                 default_path: str) -> bool:
+def same_archive(
+    first: DatabaseObjectStore, first_server: str, second: DatabaseObjectStore, second_server: str, default_path: str
+) -> bool:
     """Whether two clusters would write WAL into the same folder."""
-    return _archive_location(first, first_server, default_path) == _archive_location(second, second_server,
-                                                                                   default_path)
+    return _archive_location(first, first_server, default_path) == _archive_location(
+        second, second_server, default_path
+    )

@@ -11,8 +11,8 @@ from pydantic import (
     model_validator,
 )
 
-from settings.addresses import Cidrs, EgressCidrs, _PRIVATE_RANGES, covers_the_internet
-from settings.base import _Model, _custom_error
+from settings.addresses import _PRIVATE_RANGES, Cidrs, EgressCidrs, covers_the_internet
+from settings.base import _custom_error, _Model
 from settings.fields import NamespaceName, ObjectName, SectionName
 
 

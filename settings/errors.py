@@ -12,7 +12,7 @@ from typing import Any, Mapping, Optional
 
 import pulumi
 
-from settings.contract import EXAMPLES, OPTIONAL_SECRET_KEYS, SECRET_KEYS, SYSTEM_NAMESPACES, _DNS_LABEL
+from settings.contract import _DNS_LABEL, EXAMPLES, OPTIONAL_SECRET_KEYS, SECRET_KEYS, SYSTEM_NAMESPACES
 from settings.keys import default_for, field_annotation, known_keys
 
 # --- errors ----------------------------------------------------------------
@@ -119,8 +119,9 @@ def _describe_error(error: Mapping[str, Any], stack: str, secret_keys: frozenset
         location.append(str(context["field"]))
         value = context.get("value", value)
     # Union/literal validators append the member name to the location; drop it.
-    location = [part for part in location
-                if part not in ("int", "[key]") and not part.startswith(("literal[", "function-"))]
+    location = [
+        part for part in location if part not in ("int", "[key]") and not part.startswith(("literal[", "function-"))
+    ]
     path = "".join(part if part.startswith("[") or index == 0 else f".{part}" for index, part in enumerate(location))
     path = path or "<root>"
     secret = bool(location) and location[0] in secret_keys
@@ -142,13 +143,23 @@ def _describe_error(error: Mapping[str, Any], stack: str, secret_keys: frozenset
     elif kind in _PLAIN_MESSAGES:
         message = _PLAIN_MESSAGES[kind].replace("KEY", path)
         if kind in ("model_type", "model_attributes_type"):
-            return Problem(path, value, message + f" (its fields: {', '.join(known_keys(tuple(location)))})",
-                           f"pulumi config set --path {shlex.quote(path + '.<field>')} '<value>' -s {stack}", secret)
+            return Problem(
+                path,
+                value,
+                message + f" (its fields: {', '.join(known_keys(tuple(location)))})",
+                f"pulumi config set --path {shlex.quote(path + '.<field>')} '<value>' -s {stack}",
+                secret,
+            )
     if kind in ("tuple_type", "list_type") or context.get("list"):
         example = "10.0.0.0/8" if path.lower().endswith("cidrs") else "<value>"
-        return Problem(path, value, message,
-                       f"pulumi config rm --path {shlex.quote(path)} -s {stack} && "
-                       f"pulumi config set --path {shlex.quote(path + '[0]')} {shlex.quote(example)} -s {stack}", secret)
+        return Problem(
+            path,
+            value,
+            message,
+            f"pulumi config rm --path {shlex.quote(path)} -s {stack} && "
+            f"pulumi config set --path {shlex.quote(path + '[0]')} {shlex.quote(example)} -s {stack}",
+            secret,
+        )
     else:
         message = message.replace("Input should be", "must be")
         if kind.startswith(("greater_than", "less_than")) and field_annotation(location) is int:
@@ -159,8 +170,12 @@ def _describe_error(error: Mapping[str, Any], stack: str, secret_keys: frozenset
             fix += " && " + _fix_command(f"{path.rsplit('.', 1)[0]}.{context['rename']}", stack)
         elif context.get("instead"):  # the setting that owns what was meant
             instead = str(context["instead"])
-            fix += " && " + _fix_command(instead, stack, context.get("instead_value"),
-                                         secret=instead in SECRET_KEYS or instead in OPTIONAL_SECRET_KEYS)
+            fix += " && " + _fix_command(
+                instead,
+                stack,
+                context.get("instead_value"),
+                secret=instead in SECRET_KEYS or instead in OPTIONAL_SECRET_KEYS,
+            )
         return Problem(path, value, message, fix, secret)
     if secret:
         # The message may quote the value; say what is wrong without it.
@@ -179,5 +194,3 @@ def _describe_error(error: Mapping[str, Any], stack: str, secret_keys: frozenset
 def _remove_command(path: str, stack: str) -> str:
     flag = "--path " if "." in path or "[" in path else ""
     return f"pulumi config rm {flag}{shlex.quote(path)} -s {stack}"
-
-

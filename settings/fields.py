@@ -13,7 +13,7 @@ from pydantic import (
 )
 
 from settings.base import _custom_error
-from settings.contract import DEFAULT_OPERATOR_LABELS, _DNS_LABEL
+from settings.contract import _DNS_LABEL, DEFAULT_OPERATOR_LABELS
 
 # OCI distribution reference grammar, reduced to what a deployable image needs:
 # optional registry[:port], lower-case path components, a tag and/or a digest.
@@ -130,9 +130,12 @@ def _dns_subdomain(error_type: str, message: str) -> AfterValidator:
     return AfterValidator(check)
 
 
-SectionName = Annotated[str, _dns_subdomain(
-    "bad_section_name", "not a Gateway listener name (lower-case DNS subdomain, e.g. https)")]
-ObjectName = Annotated[str, _dns_subdomain("bad_object_name", "not a Kubernetes object name (lower-case DNS subdomain)")]
+SectionName = Annotated[
+    str, _dns_subdomain("bad_section_name", "not a Gateway listener name (lower-case DNS subdomain, e.g. https)")
+]
+ObjectName = Annotated[
+    str, _dns_subdomain("bad_object_name", "not a Kubernetes object name (lower-case DNS subdomain)")
+]
 
 
 def matching(error_type: str, pattern: str, message: str) -> AfterValidator:
@@ -159,8 +162,14 @@ def path_segments(path: str) -> str:
 
 
 # Where objects go in a bucket: no leading '/', no '..' tricks, no '$'.
-KeyPrefix = Annotated[str, matching(
-    "bad_prefix", r"[A-Za-z0-9][A-Za-z0-9/_.-]{0,200}", "must be an object key prefix: letters, digits, '/', '_', '.', '-'")]
+KeyPrefix = Annotated[
+    str,
+    matching(
+        "bad_prefix",
+        r"[A-Za-z0-9][A-Za-z0-9/_.-]{0,200}",
+        "must be an object key prefix: letters, digits, '/', '_', '.', '-'",
+    ),
+]
 
 
 def _check_positive_size(size: str) -> str:
@@ -182,8 +191,14 @@ def _check_label_map(labels: Mapping[str, str]) -> Mapping[str, str]:
         if len(prefix) > 253 or not re.fullmatch(r"([a-z0-9.-]+/)?[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?", key):
             raise _custom_error("bad_label", "{key} is not a Kubernetes label key", key=key)
         if key in DEFAULT_OPERATOR_LABELS and not str(value):
-            raise _custom_error("empty_operator_label", "{key} selects these rules for the operator; it cannot be empty",
-                                key=key, field=key, value=value, suggestion=DEFAULT_OPERATOR_LABELS[key])
+            raise _custom_error(
+                "empty_operator_label",
+                "{key} selects these rules for the operator; it cannot be empty",
+                key=key,
+                field=key,
+                value=value,
+                suggestion=DEFAULT_OPERATOR_LABELS[key],
+            )
         if not re.fullmatch(r"([A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?)?", str(value)):
             raise _custom_error("bad_label", "{value} is not a Kubernetes label value", value=value)
     return MappingProxyType(dict(labels))

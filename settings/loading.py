@@ -10,8 +10,14 @@ from typing import Any, Optional
 import pulumi
 from pydantic.alias_generators import to_snake
 
-from settings.contract import OPTIONAL_SECRET_KEYS, OPTIONAL_SECRET_NEEDED_BY, PROJECT, SECRET_KEYS, secret_shape_problem
-from settings.errors import Problem, SettingsError, _MISSING, _fix_command
+from settings.contract import (
+    OPTIONAL_SECRET_KEYS,
+    OPTIONAL_SECRET_NEEDED_BY,
+    PROJECT,
+    SECRET_KEYS,
+    secret_shape_problem,
+)
+from settings.errors import _MISSING, Problem, SettingsError, _fix_command
 from settings.keys import default_for, known_keys
 from settings.model import Settings
 from settings.validation import settings_from_raw
@@ -114,11 +120,20 @@ def load_settings(config: pulumi.Config, stack: str) -> StackInputs:
         if key in encrypted and key in settings_keys:
             # A plain setting would be written in plaintext into the cluster's
             # objects; refuse it rather than leak or half-apply it.
-            fix = (_encrypted_section_fix(key, plaintext(key), stack)
-                   if key in _OBJECT_KEYS else _fix_command(key, stack, default_for((key,))))
+            fix = (
+                _encrypted_section_fix(key, plaintext(key), stack)
+                if key in _OBJECT_KEYS
+                else _fix_command(key, stack, default_for((key,)))
+            )
             problems.append(
-                Problem(key, None, "is not a secret setting, but was given encrypted (--secret); set it in plaintext",
-                        fix, secret=True, kind="plain_setting_encrypted")
+                Problem(
+                    key,
+                    None,
+                    "is not a secret setting, but was given encrypted (--secret); set it in plaintext",
+                    fix,
+                    secret=True,
+                    kind="plain_setting_encrypted",
+                )
             )
             continue
         text = plaintext(key)
@@ -134,18 +149,36 @@ def load_settings(config: pulumi.Config, stack: str) -> StackInputs:
         value = plaintext(key)
         if value is None:
             problems.append(
-                Problem(key, _MISSING, "required secret, and not set", _fix_command(key, stack, example, secret=True),
-                        kind="missing_secret")
+                Problem(
+                    key,
+                    _MISSING,
+                    "required secret, and not set",
+                    _fix_command(key, stack, example, secret=True),
+                    kind="missing_secret",
+                )
             )
         elif not value.strip():
             problems.append(
-                Problem(key, None, "is empty", _fix_command(key, stack, example, secret=True), secret=True,
-                        kind="empty_secret")
+                Problem(
+                    key,
+                    None,
+                    "is empty",
+                    _fix_command(key, stack, example, secret=True),
+                    secret=True,
+                    kind="empty_secret",
+                )
             )
         elif secret_shape_problem(key, value):
-            problems.append(Problem(key, None, secret_shape_problem(key, value),
-                                    _fix_command(key, stack, example, secret=True), secret=True,
-                                    kind="malformed_secret"))
+            problems.append(
+                Problem(
+                    key,
+                    None,
+                    secret_shape_problem(key, value),
+                    _fix_command(key, stack, example, secret=True),
+                    secret=True,
+                    kind="malformed_secret",
+                )
+            )
         else:
             secrets[key] = config.get_secret(key)
 
@@ -156,18 +189,39 @@ def load_settings(config: pulumi.Config, stack: str) -> StackInputs:
             continue
         if not given_encrypted(key):
             problems.append(
-                Problem(key, None, "holds a credential but is not encrypted",
-                        _fix_command(key, stack, example, secret=True), secret=True, kind="plaintext_credential")
+                Problem(
+                    key,
+                    None,
+                    "holds a credential but is not encrypted",
+                    _fix_command(key, stack, example, secret=True),
+                    secret=True,
+                    kind="plaintext_credential",
+                )
             )
             continue
         if not value.strip():
-            problems.append(Problem(key, None, "is empty", _fix_command(key, stack, example, secret=True), secret=True,
-                                    kind="empty_secret"))
+            problems.append(
+                Problem(
+                    key,
+                    None,
+                    "is empty",
+                    _fix_command(key, stack, example, secret=True),
+                    secret=True,
+                    kind="empty_secret",
+                )
+            )
             continue
         if secret_shape_problem(key, value):
-            problems.append(Problem(key, None, secret_shape_problem(key, value),
-                                    _fix_command(key, stack, example, secret=True), secret=True,
-                                    kind="malformed_secret"))
+            problems.append(
+                Problem(
+                    key,
+                    None,
+                    secret_shape_problem(key, value),
+                    _fix_command(key, stack, example, secret=True),
+                    secret=True,
+                    kind="malformed_secret",
+                )
+            )
             continue
         optional[key] = config.get_secret(key)
     try:
@@ -186,8 +240,13 @@ def load_settings(config: pulumi.Config, stack: str) -> StackInputs:
         reason = OPTIONAL_SECRET_NEEDED_BY[key]
         if needed[reason] and key not in optional and not any(problem.path == key for problem in problems):
             problems.append(
-                Problem(key, _MISSING, f"required with {reason}",
-                        _fix_command(key, stack, example, secret=True), kind="missing_secret")
+                Problem(
+                    key,
+                    _MISSING,
+                    f"required with {reason}",
+                    _fix_command(key, stack, example, secret=True),
+                    kind="missing_secret",
+                )
             )
     if problems:
         raise SettingsError(stack, problems)

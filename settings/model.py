@@ -8,8 +8,8 @@ from typing import Any, Literal, Union
 from pydantic import Field, field_validator
 
 from settings.app_config import AppConfig
-from settings.base import _Model, _custom_error
-from settings.contract import SYSTEM_NAMESPACES, _DNS_LABEL
+from settings.base import _custom_error, _Model
+from settings.contract import _DNS_LABEL, SYSTEM_NAMESPACES
 from settings.data import Backup, Restore
 from settings.database import Database
 from settings.edge import Edge, Network, RateLimit

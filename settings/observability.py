@@ -12,7 +12,7 @@ from pydantic import (
     field_validator,
 )
 
-from settings.base import _Model, _custom_error
+from settings.base import _custom_error, _Model
 from settings.contract import DEFAULT_OPERATOR_LABELS
 from settings.fields import ImageRef, _check_label_map
 
@@ -71,7 +71,8 @@ class Monitoring(_Model):
         # templates: braces, quotes or spaces there break every rule.
         if not re.fullmatch(r"https://[A-Za-z0-9._~:/?@!&'()*+,;=%\[\]-]+", url) or "{" in url or "'" in url:
             raise _custom_error(
-                "bad_url", "must be an https:// URL without a #fragment, spaces, quotes or braces",
+                "bad_url",
+                "must be an https:// URL without a #fragment, spaces, quotes or braces",
             )
         return url
 

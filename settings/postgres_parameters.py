@@ -54,8 +54,13 @@ PARAMETERS: dict[str, tuple[str, str, float, float, tuple[str, ...]]] = {
 
 _MEMORY = {"B": 1, "kB": 1024, "MB": 1024**2, "GB": 1024**3, "TB": 1024**4}
 _TIME = {"us": 0.001, "ms": 1, "s": 1000, "min": 60_000, "h": 3_600_000, "d": 86_400_000}
-_BASE = {"8kB": ("memory", 8192), "kB": ("memory", 1024), "MB": ("memory", 1024**2), "ms": ("time", 1),
-         "s": ("time", 1000)}
+_BASE = {
+    "8kB": ("memory", 8192),
+    "kB": ("memory", 1024),
+    "MB": ("memory", 1024**2),
+    "ms": ("time", 1),
+    "s": ("time", 1000),
+}
 _NUMBER = re.compile(r"^\s*([-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?)\s*([A-Za-z]*)\s*$")
 _BOOLS = ("true", "false", "yes", "no", "on", "off", "1", "0")
 

@@ -63,8 +63,11 @@ class Analysis(_Model):
     @classmethod
     def _http_url(cls, url: Optional[str]) -> Optional[str]:
         if url is not None and not re.fullmatch(r"https?://[A-Za-z0-9.-]+" + URL_PORT + r"?(/[A-Za-z0-9/_.-]*)?", url):
-            raise _custom_error("bad_url", "must be an http:// or https:// URL of Prometheus (a port from 1 to "
-                                "65535), such as http://prometheus.monitoring.svc:9090")
+            raise _custom_error(
+                "bad_url",
+                "must be an http:// or https:// URL of Prometheus (a port from 1 to "
+                "65535), such as http://prometheus.monitoring.svc:9090",
+            )
         return url
 
     @field_validator("smoke_paths", mode="before")
@@ -81,7 +84,10 @@ class Analysis(_Model):
             raise _custom_error(
                 "failure_limit_not_below_count",
                 "failureLimit {value} lets every one of the {count} measurements fail; it must be below count",
-                field="failureLimit", value=self.failure_limit, count=self.count, suggestion=max(0, self.count - 1),
+                field="failureLimit",
+                value=self.failure_limit,
+                count=self.count,
+                suggestion=max(0, self.count - 1),
             )
         return self
 

@@ -33,20 +33,26 @@ def preview_is_safe(settings: Settings) -> Iterator[PydanticCustomError]:
         yield _custom_error(
             "preview_outside_domain",
             "preview host {value} is not under domain {domain}; the certificate and cookies are scoped to it",
-            field="edge.preview.host", value=preview.host, domain=settings.domain,
+            field="edge.preview.host",
+            value=preview.host,
+            domain=settings.domain,
             suggestion=f"preview.{settings.domain}",
         )
     if preview.host is not None and not all(_DNS_LABEL.match(label) for label in preview.host.split(".")):
         yield _custom_error("bad_preview_host", "not a valid host name", field="edge.preview.host", value=preview.host)
     # Judged by the address space covered, however it is split up.
-    if settings.stack == "production" and preview.enabled and (
-        not preview.allow_cidrs or covers_the_internet(preview.allow_cidrs)
+    if (
+        settings.stack == "production"
+        and preview.enabled
+        and (not preview.allow_cidrs or covers_the_internet(preview.allow_cidrs))
     ):
         yield _custom_error(
             "preview_exposed",
             "in production the preview host serves unreleased code; restrict it to trusted ranges "
             "(office, VPN) or disable it with edge.preview.enabled false",
-            field="edge.preview.allowCidrs", value=list(preview.allow_cidrs), list=True,
+            field="edge.preview.allowCidrs",
+            value=list(preview.allow_cidrs),
+            list=True,
         )
 
 
@@ -65,7 +71,9 @@ def analysis_can_reach_prometheus(settings: Settings) -> Iterator[PydanticCustom
             "the analysis may only reach the monitoring namespace ({namespace}), and {value} is not a Service "
             "there: every promotion would fail closed. Point it at <service>.{namespace}.svc, or set "
             "network.monitoringNamespace to Prometheus' namespace",
-            field="promotion.analysis.prometheusUrl", value=url, namespace=namespace,
+            field="promotion.analysis.prometheusUrl",
+            value=url,
+            namespace=namespace,
             suggestion=f"http://kube-prometheus-stack-prometheus.{namespace}.svc:9090",
         )
 
@@ -84,9 +92,13 @@ def heap_lets_the_hpa_settle(settings: Settings) -> Iterator[PydanticCustomError
         "with requests.memory {value} and autoscaling.memoryUtilization {utilization}% the HPA scales out "
         "above {target} MiB per pod, which leaves Node.js a heap of {heap} MiB after its native overhead "
         "({overhead} MiB); at least {minimum} MiB is needed",
-        field="resources.requests.memory", value=settings.resources.requests.memory, utilization=utilization,
-        target=int(request * utilization / 100), heap=settings.node_heap_mebibytes,
-        overhead=NODE_NATIVE_OVERHEAD_MIB, minimum=MIN_NODE_HEAP_MIB,
+        field="resources.requests.memory",
+        value=settings.resources.requests.memory,
+        utilization=utilization,
+        target=int(request * utilization / 100),
+        heap=settings.node_heap_mebibytes,
+        overhead=NODE_NATIVE_OVERHEAD_MIB,
+        minimum=MIN_NODE_HEAP_MIB,
         suggestion=f"{max(needed_request, request + 1)}Mi",
     )
 
@@ -97,8 +109,11 @@ def restore_is_guarded(settings: Settings) -> Iterator[PydanticCustomError]:
         for key, value in (("confirm", restore.confirm), ("requestId", restore.request_id)):
             if value is not None:
                 yield _custom_error(
-                    "confirm_without_restore", f"restore.{key} without restore.fromBackup; remove it",
-                    field=f"restore.{key}", value=value, remove=True,
+                    "confirm_without_restore",
+                    f"restore.{key} without restore.fromBackup; remove it",
+                    field=f"restore.{key}",
+                    value=value,
+                    remove=True,
                 )
         return
     if restore.request_id is None:
@@ -106,27 +121,35 @@ def restore_is_guarded(settings: Settings) -> Iterator[PydanticCustomError]:
             "restore_without_request_id",
             "a restore needs a request id that no earlier restore used (a request that already ran is "
             "never applied again); name it after the incident or change",
-            field="restore.requestId", value=None, suggestion="incident-4711",
+            field="restore.requestId",
+            value=None,
+            suggestion="incident-4711",
         )
     if restore.confirm != settings.namespace:
         yield _custom_error(
             "restore_unconfirmed",
             "restoring overwrites the {namespace} database; confirm by setting restore.confirm to the "
             "namespace name, {namespace}",
-            field="restore.confirm", value=restore.confirm, namespace=settings.namespace,
+            field="restore.confirm",
+            value=restore.confirm,
+            namespace=settings.namespace,
             suggestion=settings.namespace,
         )
     if not settings.maintenance_mode:
         yield _custom_error(
             "restore_outside_maintenance",
             "a restore replaces the data under a running app; turn maintenance mode on first",
-            field="maintenanceMode", value=settings.maintenance_mode, suggestion=True,
+            field="maintenanceMode",
+            value=settings.maintenance_mode,
+            suggestion=True,
         )
     if not settings.backup.enabled:
         yield _custom_error(
             "restore_without_backups",
             "restores read the backup volume, which backup.enabled false does not declare",
-            field="backup.enabled", value=False, suggestion=True,
+            field="backup.enabled",
+            value=False,
+            suggestion=True,
         )
 
 
@@ -144,22 +167,29 @@ def recovery_is_guarded(settings: Settings) -> Iterator[PydanticCustomError]:
             "restore_during_recovery",
             "a dump restore and a point-in-time recovery in one change would each rewrite the data from another "
             "point in time; finish the recovery (or remove it), then restore",
-            field="restore.fromBackup", value=settings.restore.from_backup, remove=True,
+            field="restore.fromBackup",
+            value=settings.restore.from_backup,
+            remove=True,
         )
     if database.recovery.confirm != settings.namespace:
         yield _custom_error(
             "recovery_unconfirmed",
             "a point-in-time recovery to {target} discards every change after it once the app is switched; "
             "confirm by setting database.recovery.confirm to the namespace name, {namespace}",
-            field="database.recovery.confirm", value=database.recovery.confirm,
-            target=database.recovery.target_time, namespace=settings.namespace, suggestion=settings.namespace,
+            field="database.recovery.confirm",
+            value=database.recovery.confirm,
+            target=database.recovery.target_time,
+            namespace=settings.namespace,
+            suggestion=settings.namespace,
         )
     if not settings.maintenance_mode and not database.recovery.serve_app:
         yield _custom_error(
             "recovery_outside_maintenance",
             "recover while the app is in maintenance mode: writes to the old cluster after the recovery "
             "would be lost when the app switches to the recovered one",
-            field="maintenanceMode", value=settings.maintenance_mode, suggestion=True,
+            field="maintenanceMode",
+            value=settings.maintenance_mode,
+            suggestion=True,
         )
 
 
@@ -170,7 +200,9 @@ def production_database_has_a_standby(settings: Settings) -> Iterator[PydanticCu
             "production_without_standby",
             "production needs at least one standby ({value} instance): without one, a node failure is a "
             "database outage until the volume is back, and a lost volume loses up to the RPO",
-            field="database.cloudnativepg.instances", value=instances, suggestion=3,
+            field="database.cloudnativepg.instances",
+            value=instances,
+            suggestion=3,
         )
 
 
@@ -181,7 +213,9 @@ def dumps_can_read_the_cluster(settings: Settings) -> Iterator[PydanticCustomErr
             "dump_older_than_server",
             "pg_dump {value} cannot dump the in-cluster PostgreSQL {server}; pin backup.postgresMajorVersion "
             "and backup.image to {server} too",
-            field="backup.postgresMajorVersion", value=backup.postgres_major_version, server=server,
+            field="backup.postgresMajorVersion",
+            value=backup.postgres_major_version,
+            server=server,
             suggestion=server,
         )
 
@@ -191,13 +225,19 @@ def sites_never_share_an_archive(settings: Settings) -> Iterator[PydanticCustomE
     store = settings.database.cloudnativepg.object_store
     if not replica.enabled or store is None or replica.source.object_store is None:
         return
-    if same_archive(store, settings.database.serving_cluster_name, replica.source.object_store,
-                    replica.source.server_name, settings.namespace):
+    if same_archive(
+        store,
+        settings.database.serving_cluster_name,
+        replica.source.object_store,
+        replica.source.server_name,
+        settings.namespace,
+    ):
         yield _custom_error(
             "shared_archive",
             "both sites would archive WAL into the same folder and corrupt each other's archive; give the DR "
             "site its own bucket or path",
-            field="database.replica.source.objectStore.bucket", value=replica.source.object_store.bucket,
+            field="database.replica.source.objectStore.bucket",
+            value=replica.source.object_store.bucket,
         )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-
+import itertools
 from typing import Annotated, Optional
 
 from pydantic import (
@@ -23,8 +23,12 @@ def _cron_runs(schedule: str, start: float, seconds_field: bool = False):
 
     from croniter import croniter
 
-    return croniter(schedule, datetime.fromtimestamp(start, tz=timezone.utc), max_years_between_matches=_CRON_HORIZON_YEARS,
-                    second_at_beginning=seconds_field)
+    return croniter(
+        schedule,
+        datetime.fromtimestamp(start, tz=timezone.utc),
+        max_years_between_matches=_CRON_HORIZON_YEARS,
+        second_at_beginning=seconds_field,
+    )
 
 
 def _cron_epoch() -> float:
@@ -117,7 +121,7 @@ def max_interval_seconds(schedule: str, samples: int = 400, seconds_field: bool 
         end = _cron_epoch() + horizon
         while times[-1] <= end and len(times) < max(samples, 3000):
             times.append(runs.get_next(float))
-    return int(max(later - earlier for earlier, later in zip(times, times[1:])))
+    return int(max(later - earlier for earlier, later in itertools.pairwise(times)))
 
 
 # Between two pods using a ReadWriteOnce volume on different nodes, the volume

@@ -45,7 +45,13 @@ def _unknown_key_problems(raw: Mapping[str, Any], stack: str, secret_keys: froze
         guess = nested or difflib.get_close_matches(key, TOP_LEVEL_KEYS, n=1)
         hint = f"; did you mean {guess[0]}?" if guess else ""
         problems.append(
-            Problem(key, raw[key], f"unknown config key{hint}", _remove_command(key, stack), secret=key in secret_keys,
-                    kind="unknown_key")
+            Problem(
+                key,
+                raw[key],
+                f"unknown config key{hint}",
+                _remove_command(key, stack),
+                secret=key in secret_keys,
+                kind="unknown_key",
+            )
         )
     return problems

@@ -13,7 +13,7 @@ from pydantic import (
 )
 
 from settings.app_config import AppConfig
-from settings.base import _Model, _custom_error
+from settings.base import _custom_error, _Model
 from settings.fields import ImageRef, ObjectName, _quantity_text, matching, parse_quantity, path_segments
 
 
@@ -24,8 +24,11 @@ class ColorSpec(_Model):
     app_config: AppConfig = Field(default_factory=dict)
     # The runbook's `kubectl rollout restart`: any new value (a timestamp,
     # say) rolls this color's pods and nothing else.
-    restart: Optional[Annotated[str, matching(
-        "bad_restart", r"[A-Za-z0-9:._+-]{1,63}", "must be a short token such as 2026-12-03T23:00")]] = None
+    restart: Optional[
+        Annotated[
+            str, matching("bad_restart", r"[A-Za-z0-9:._+-]{1,63}", "must be a short token such as 2026-12-03T23:00")
+        ]
+    ] = None
 
 
 class Colors(_Model):
@@ -83,7 +86,8 @@ class ResourceAmounts(_Model):
             raise _custom_error(
                 "tiny_memory",
                 "is {amount} bytes (a number without a unit is bytes); give a unit, e.g. {value}Mi",
-                amount=int(amount), value=value.strip(),
+                amount=int(amount),
+                value=value.strip(),
             )
         return value.strip()
 
@@ -200,14 +204,20 @@ class PriorityClassSettings(_Model):
         if self.create and self.name and self.name.startswith("system-"):
             # kubernetes pkg/apis/scheduling/validation: "system-" names are reserved.
             raise _custom_error(
-                "reserved_priority_class", "names starting with system- are reserved for Kubernetes' own classes; "
-                "the API server refuses to create {value}", field="name", value=self.name,
+                "reserved_priority_class",
+                "names starting with system- are reserved for Kubernetes' own classes; "
+                "the API server refuses to create {value}",
+                field="name",
+                value=self.name,
                 suggestion=f"monad-synapse-{self.name.removeprefix('system-')}",
             )
         if self.create and self.name is None:
             raise _custom_error(
-                "priority_class_without_name", "create needs a name for the PriorityClass",
-                field="name", value=None, suggestion="monad-synapse-production",
+                "priority_class_without_name",
+                "create needs a name for the PriorityClass",
+                field="name",
+                value=None,
+                suggestion="monad-synapse-production",
             )
         return self
 

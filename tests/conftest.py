@@ -9,11 +9,11 @@ from typing import Callable
 import pytest
 
 from tests.helpers import cached_render
-from tools.manifest import load_objects
 from tools.engine.mock_engine import ProgramRun, run_in_stack_with_mocks
-from tools.engine.stack_config import PROJECT_DIR
-from tools.render import Rendering
 from tools.engine.schemas import crd_directory
+from tools.engine.stack_config import PROJECT_DIR
+from tools.manifest import load_objects
+from tools.render import Rendering
 
 
 @pytest.fixture
@@ -97,8 +97,12 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     if os.geteuid() == 0:
         shutil.chown(base, "postgres")
     log = open(base / "scenario.log", "w")
-    process = subprocess.Popen([sys.executable, "-m", "tests.recovery_scenario", str(base)], cwd=PROJECT_DIR,
-                               stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.recovery_scenario", str(base)],
+        cwd=PROJECT_DIR,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     os.environ[DIRECTORY_VARIABLE] = str(base)
     config.stash[_SCENARIO] = (process, base, log)
 

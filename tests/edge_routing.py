@@ -58,5 +58,7 @@ def http_route_rule(objects: dict[str, dict], host: str, path: str) -> Optional[
 
 
 def _redirects_to_https(rule: dict) -> bool:
-    return any(item.get("type") == "RequestRedirect" and item["requestRedirect"].get("scheme") == "https"
-               for item in rule.get("filters") or [])
+    return any(
+        item.get("type") == "RequestRedirect" and item["requestRedirect"].get("scheme") == "https"
+        for item in rule.get("filters") or []
+    )

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional
 
 from tools.engine.live import LiveCluster, ProviderConfig
-from tools.engine.replay import DesiredResource, StackState, UpResult, simulate_up
 from tools.engine.mock_engine import unwrap_secrets
+from tools.engine.replay import DesiredResource, StackState, UpResult, simulate_up
 from tools.engine.stack_config import PROJECT_DIR
 from tools.render import Rendering
 
@@ -42,9 +42,16 @@ def desired_resources(rendering: Rendering) -> list[DesiredResource]:
             continue
         inputs = unwrap_secrets(resource.inputs)
         annotations = (inputs.get("metadata") or {}).get("annotations") or {}
-        desired.append(DesiredResource(resource.urn, inputs, tuple(sorted(set(resource.depends_on) | inherited(resource))),
-                                       annotations.get("pulumi.com/patchForce") == "true",
-                                       resource.ignore_changes, resource.retain_on_delete))
+        desired.append(
+            DesiredResource(
+                resource.urn,
+                inputs,
+                tuple(sorted(set(resource.depends_on) | inherited(resource))),
+                annotations.get("pulumi.com/patchForce") == "true",
+                resource.ignore_changes,
+                resource.retain_on_delete,
+            )
+        )
     return desired
 
 
@@ -93,8 +100,14 @@ def switch_gate_check(cluster: LiveCluster, job: Mapping[str, Any]) -> Optional[
         return cluster.ready_replicas(namespace, f"monad-synapse-{color}")
 
     passed, message = switch_gate.wait_for_capacity(
-        ready, env["TARGET_HOST"], env["CURRENT_HOST"], int(env["MIN_REPLICAS"]), int(env["MAX_REPLICAS"]),
-        timeout_seconds=0, clock=lambda: 0.0, sleep=lambda seconds: None,
+        ready,
+        env["TARGET_HOST"],
+        env["CURRENT_HOST"],
+        int(env["MIN_REPLICAS"]),
+        int(env["MAX_REPLICAS"]),
+        timeout_seconds=0,
+        clock=lambda: 0.0,
+        sleep=lambda seconds: None,
     )
     return None if passed else message
 
@@ -116,11 +129,18 @@ class ModelStack:
         def verdict(message: Optional[str]):
             return lambda cluster, job: None if skipped(job_env(cluster.objects, job)) else message
 
-        checks = {"monad-synapse-switch-gate-": switch_gate_check,
-                  "monad-synapse-promotion-analysis-": verdict(self.analysis),
-                  "monad-synapse-promotion-verification-": verdict(self.verification)}
+        checks = {
+            "monad-synapse-switch-gate-": switch_gate_check,
+            "monad-synapse-promotion-analysis-": verdict(self.analysis),
+            "monad-synapse-promotion-verification-": verdict(self.verification),
+        }
         result = simulate_up(
-            self.cluster, self.state, desired_resources(rendering), provider_config(rendering), checks, observe,
+            self.cluster,
+            self.state,
+            desired_resources(rendering),
+            provider_config(rendering),
+            checks,
+            observe,
         )
         self.state = result.state
         self.history.append(result)

@@ -34,15 +34,26 @@ def require_tool(name: str) -> str:
 # The in-cluster database's minimum: the kind, the bucket, and the
 # object-store credentials (as --set-secret).
 CLOUDNATIVEPG = ("database.kind=cloudnativepg", "database.cloudnativepg.objectStore.bucket=monad-synapse-wal")
-DATABASE_S3_SECRETS = ("databaseS3AccessKeyId=AKIAEXAMPLEKEY0001", "databaseS3SecretAccessKey=example-secret-access-key")
+DATABASE_S3_SECRETS = (
+    "databaseS3AccessKeyId=AKIAEXAMPLEKEY0001",
+    "databaseS3SecretAccessKey=example-secret-access-key",
+)
 # A recovery target in the past (the settings refuse future ones).
-RECOVERY = ("maintenanceMode=true", "database.recovery.targetTime=2026-11-29T10:00:00Z",
-            "database.recovery.confirm=production")
+RECOVERY = (
+    "maintenanceMode=true",
+    "database.recovery.targetTime=2026-11-29T10:00:00Z",
+    "database.recovery.confirm=production",
+)
 # The application role's password, the same on both sites of a DR topology.
 DR_APP_PASSWORD = "databaseAppPassword=" + "a1" * 16
-DR_SITE = ("database.replica.enabled=true", "database.replica.self=dr", "database.replica.primary=main",
-           "database.replica.source.name=main", "database.replica.source.objectStore.bucket=monad-synapse-wal-main",
-           "database.replica.source.objectStore.path=production")
+DR_SITE = (
+    "database.replica.enabled=true",
+    "database.replica.self=dr",
+    "database.replica.primary=main",
+    "database.replica.source.name=main",
+    "database.replica.source.objectStore.bucket=monad-synapse-wal-main",
+    "database.replica.source.objectStore.path=production",
+)
 
 
 def secrets_for(variant: tuple[str, ...]) -> tuple[str, ...]:

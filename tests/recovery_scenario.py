@@ -59,26 +59,82 @@ class Server:
 
     def start(self, settings: dict[str, str]) -> None:
         options = " ".join(f"-c {key}={value}" for key, value in settings.items())
-        subprocess.run(as_server_user([
-            str(self.binaries / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-w", "-t", "120", "start",
-            "-o", f"-p {self.port} -k {self.socket_dir} -c listen_addresses='' {options}",
-        ]), check=True, capture_output=True)
+        subprocess.run(
+            as_server_user(
+                [
+                    str(self.binaries / "pg_ctl"),
+                    "-D",
+                    str(self.data),
+                    "-l",
+                    str(self.log),
+                    "-w",
+                    "-t",
+                    "120",
+                    "start",
+                    "-o",
+                    f"-p {self.port} -k {self.socket_dir} -c listen_addresses='' {options}",
+                ]
+            ),
+            check=True,
+            capture_output=True,
+        )
 
     def restart(self) -> None:
         """A clean restart (a pod rolled, a node rebooted): the shutdown checkpoint, then up again."""
-        subprocess.run(as_server_user([str(self.binaries / "pg_ctl"), "-D", str(self.data), "-l", str(self.log),
-                                       "-m", "fast", "-w", "-t", "120", "restart"]), check=True, capture_output=True)
+        subprocess.run(
+            as_server_user(
+                [
+                    str(self.binaries / "pg_ctl"),
+                    "-D",
+                    str(self.data),
+                    "-l",
+                    str(self.log),
+                    "-m",
+                    "fast",
+                    "-w",
+                    "-t",
+                    "120",
+                    "restart",
+                ]
+            ),
+            check=True,
+            capture_output=True,
+        )
 
     def crash(self) -> None:
         """Stop at once, as a lost node does: no shutdown checkpoint, no final switch."""
-        subprocess.run(as_server_user([str(self.binaries / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop"]),
-                       check=True, capture_output=True)
+        subprocess.run(
+            as_server_user([str(self.binaries / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop"]),
+            check=True,
+            capture_output=True,
+        )
 
     def psql(self, sql: str, database: str = "postgres") -> str:
-        result = subprocess.run(as_server_user([
-            str(self.binaries / "psql"), "-h", str(self.socket_dir), "-p", str(self.port), "-U", "postgres",
-            "-d", database, "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql,
-        ]), check=True, capture_output=True, text=True)
+        result = subprocess.run(
+            as_server_user(
+                [
+                    str(self.binaries / "psql"),
+                    "-h",
+                    str(self.socket_dir),
+                    "-p",
+                    str(self.port),
+                    "-U",
+                    "postgres",
+                    "-d",
+                    database,
+                    "-X",
+                    "-A",
+                    "-t",
+                    "-v",
+                    "ON_ERROR_STOP=1",
+                    "-c",
+                    sql,
+                ]
+            ),
+            check=True,
+            capture_output=True,
+            text=True,
+        )
         return result.stdout.strip()
 
     def wait_until_primary(self, timeout: float = 120) -> None:
@@ -103,32 +159,75 @@ def run(base: Path, binaries: Path) -> dict:
         for path in (base, archive, base / "sockets"):
             shutil.chown(path, "postgres")
     data = base / "primary"
-    subprocess.run(as_server_user([str(binaries / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust",
-                                   "--no-sync"]), check=True, capture_output=True)
+    subprocess.run(
+        as_server_user([str(binaries / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "--no-sync"]),
+        check=True,
+        capture_output=True,
+    )
     primary = Server(binaries, data, base / "sockets", base / "primary.log")
-    primary.start({
-        # CloudNativePG's settings for archiving (wal_level logical there;
-        # replica is enough here) and the program's own parameters.
-        "wal_level": "replica",
-        "archive_mode": "on",
-        "archive_command": f"'test ! -f {archive}/%f && cp %p {archive}/%f'",
-        "shared_preload_libraries": "pg_stat_statements",
-        **{key: f"'{value}'" for key, value in parameters.items()},
-    })
-    primary.psql("CREATE TABLE ticks (id bigint PRIMARY KEY, written_at timestamptz NOT NULL DEFAULT clock_timestamp())")
+    primary.start(
+        {
+            # CloudNativePG's settings for archiving (wal_level logical there;
+            # replica is enough here) and the program's own parameters.
+            "wal_level": "replica",
+            "archive_mode": "on",
+            "archive_command": f"'test ! -f {archive}/%f && cp %p {archive}/%f'",
+            "shared_preload_libraries": "pg_stat_statements",
+            **{key: f"'{value}'" for key, value in parameters.items()},
+        }
+    )
+    primary.psql(
+        "CREATE TABLE ticks (id bigint PRIMARY KEY, written_at timestamptz NOT NULL DEFAULT clock_timestamp())"
+    )
     backup = base / "base-backup"
-    subprocess.run(as_server_user([str(binaries / "pg_basebackup"), "-h", str(base / "sockets"), "-p", str(primary.port),
-                                   "-U", "postgres", "-D", str(backup), "-X", "stream", "--no-sync"]),
-                   check=True, capture_output=True)
+    subprocess.run(
+        as_server_user(
+            [
+                str(binaries / "pg_basebackup"),
+                "-h",
+                str(base / "sockets"),
+                "-p",
+                str(primary.port),
+                "-U",
+                "postgres",
+                "-D",
+                str(backup),
+                "-X",
+                "stream",
+                "--no-sync",
+            ]
+        ),
+        check=True,
+        capture_output=True,
+    )
+
     # A row a second, each committed on its own, from one session (a short
     # script: it fits the pipe, so writing it never waits on psql); a new
     # session after the restart.
     def writer(first_id: int, seconds: int) -> subprocess.Popen:
-        script = "".join(f"INSERT INTO ticks (id) VALUES ({tick}); SELECT pg_sleep(1);\n"
-                         for tick in range(first_id, first_id + seconds + 60))
-        process = subprocess.Popen(as_server_user([
-            str(binaries / "psql"), "-h", str(base / "sockets"), "-p", str(primary.port), "-U", "postgres", "-X", "-q",
-        ]), stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
+        script = "".join(
+            f"INSERT INTO ticks (id) VALUES ({tick}); SELECT pg_sleep(1);\n"
+            for tick in range(first_id, first_id + seconds + 60)
+        )
+        process = subprocess.Popen(
+            as_server_user(
+                [
+                    str(binaries / "psql"),
+                    "-h",
+                    str(base / "sockets"),
+                    "-p",
+                    str(primary.port),
+                    "-U",
+                    "postgres",
+                    "-X",
+                    "-q",
+                ]
+            ),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
         process.stdin.write(script)
         process.stdin.close()
         return process
@@ -150,8 +249,6 @@ def run(base: Path, binaries: Path) -> dict:
     result = {"crashed_at": crashed_at.isoformat(), "restarted_at": restarted_at.isoformat(), "parameters": parameters}
     (base / RESULT).write_text(json.dumps(result))
     return result
-
-
 
 
 def wait_for(base: Path, timeout: float = 240) -> dict:

@@ -21,12 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
+from settings import SettingsError
 from tools.diff import diff_directories
-from tools.manifest import load_objects
 from tools.engine.stack_config import PROJECT_DIR
+from tools.manifest import load_objects
 from tools.operations import OPERATIONS
 from tools.render import render, write_atomically
-from settings import SettingsError
 
 # What rendering cannot do without: the SDKs and the Kubernetes API modules
 # the program declares resources from, and the mock engine.
@@ -80,10 +80,14 @@ def render_costs(stacks: list[str], runs: int) -> list[RenderCost]:
     costs = []
     with tempfile.TemporaryDirectory() as scratch:
         for stack in stacks:
-            seconds = median_seconds([sys.executable, "-m", "tools.render", stack, "--out", str(Path(scratch) / stack)], runs)
+            seconds = median_seconds(
+                [sys.executable, "-m", "tools.render", stack, "--out", str(Path(scratch) / stack)], runs
+            )
             rendering = render(stack)
             kubernetes = sum(1 for resource in rendering.run.resources if resource.is_kubernetes)
-            costs.append(RenderCost(stack, floor, floor_collector_off, seconds, len(rendering.run.resources), kubernetes))
+            costs.append(
+                RenderCost(stack, floor, floor_collector_off, seconds, len(rendering.run.resources), kubernetes)
+            )
     return costs
 
 
@@ -118,8 +122,12 @@ def blast_radius(stack: str) -> list[tuple]:
             write_atomically(after_rendering.files, after_dir)
             changes = diff_directories(before_dir, after_dir)
             rolled = [change.name for change in changes if change.rolls_pods]
-            pods = sum(hpa_minimum.get(name, baseline.get(f"Deployment/{stack}/{name}", {}).get("spec", {}).get("replicas") or 1)
-                       for name in rolled)
+            pods = sum(
+                hpa_minimum.get(
+                    name, baseline.get(f"Deployment/{stack}/{name}", {}).get("spec", {}).get("replicas") or 1
+                )
+                for name in rolled
+            )
             replaced = sum(1 for change in changes if change.replaces)
             deleted_first = sum(1 for change in changes if change.deletes_first)
             rows.append((operation.name, len(changes), ", ".join(rolled) or "-", pods, replaced, deleted_first))
@@ -130,7 +138,7 @@ def _print_table(header: tuple, rows: list[tuple]) -> None:
     cells = [tuple(str(cell) for cell in row) for row in [header, *rows]]
     widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
     for row in cells:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
     print()
 
 
@@ -138,8 +146,12 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=5, help="processes per median (default 5)")
     parser.add_argument("--stack", action="append", dest="stacks", help="stacks (default staging and production)")
-    parser.add_argument("--suite-runs", type=int, default=5,
-                        help="full test-suite runs for the median (default 5; 0 skips, each takes about a minute)")
+    parser.add_argument(
+        "--suite-runs",
+        type=int,
+        default=5,
+        help="full test-suite runs for the median (default 5; 0 skips, each takes about a minute)",
+    )
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error("--runs must be at least 1")
@@ -147,20 +159,40 @@ def main(argv: Optional[list[str]] = None) -> int:
 
     print(f"Render cost, median of {args.runs} fresh processes each")
     _print_table(
-        ("stack", "SDK import floor (s)", "render (s)", "render / floor (target 1.5x)",
-         "floor, collector off (s)", "render / that", "resources", "Kubernetes objects"),
-        [(cost.stack, f"{cost.floor:.2f}", f"{cost.render:.2f}", f"{cost.render / cost.floor:.2f}x",
-          f"{cost.floor_collector_off:.2f}", f"{cost.render / cost.floor_collector_off:.2f}x",
-          cost.resources, cost.kubernetes_objects)
-         for cost in render_costs(stacks, args.runs)],
+        (
+            "stack",
+            "SDK import floor (s)",
+            "render (s)",
+            "render / floor (target 1.5x)",
+            "floor, collector off (s)",
+            "render / that",
+            "resources",
+            "Kubernetes objects",
+        ),
+        [
+            (
+                cost.stack,
+                f"{cost.floor:.2f}",
+                f"{cost.render:.2f}",
+                f"{cost.render / cost.floor:.2f}x",
+                f"{cost.floor_collector_off:.2f}",
+                f"{cost.render / cost.floor_collector_off:.2f}x",
+                cost.resources,
+                cost.kubernetes_objects,
+            )
+            for cost in render_costs(stacks, args.runs)
+        ],
     )
     if args.suite_runs:
         seconds = suite_seconds(args.suite_runs)
-        print(f"Test suite on {os.cpu_count()} cores, median of {args.suite_runs} runs: {seconds:.1f} s (target 60 s)\n")
+        print(
+            f"Test suite on {os.cpu_count()} cores, median of {args.suite_runs} runs: {seconds:.1f} s (target 60 s)\n"
+        )
     for stack in stacks:
         print(f"Blast radius of the runbook operations on {stack} (pods counted at the HPA minimum)")
-        _print_table(("operation", "objects changed", "rolled", "pods rolled", "replaced", "deleted first"),
-                     blast_radius(stack))
+        _print_table(
+            ("operation", "objects changed", "rolled", "pods rolled", "replaced", "deleted first"), blast_radius(stack)
+        )
     return 0
 
 

@@ -60,8 +60,11 @@ def main(argv: Optional[list[str]] = None) -> int:
     # checkout's stack files (never "..", "/", or a name of another tree).
     unknown = [stack for stack in stacks if stack not in available_stacks()]
     if unknown:
-        print(f"error: --stack {unknown[0]!r} is not a stack of this checkout; give one of "
-              f"{', '.join(available_stacks())}", file=sys.stderr)
+        print(
+            f"error: --stack {unknown[0]!r} is not a stack of this checkout; give one of "
+            f"{', '.join(available_stacks())}",
+            file=sys.stderr,
+        )
         return 2
     # Only ever delete a directory the renderer made (as tools.render does).
     try:
@@ -91,7 +94,9 @@ def main(argv: Optional[list[str]] = None) -> int:
             if head_render.returncode != 0:
                 status = 2
                 fence = "```" if args.markdown else ""
-                print(f"This change does not render; `pulumi up` would refuse it:\n{fence}\n{head_render.stderr.strip()}\n{fence}\n")
+                print(
+                    f"This change does not render; `pulumi up` would refuse it:\n{fence}\n{head_render.stderr.strip()}\n{fence}\n"
+                )
                 continue
             print(table(diff_directories(before, after), markdown=args.markdown))
     finally:

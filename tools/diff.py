@@ -75,7 +75,13 @@ def _under(path: str, prefixes: tuple[str, ...]) -> bool:
     return any(path == prefix or path.startswith((prefix + ".", prefix + "[")) for prefix in prefixes)
 
 
-def replaces_object(kind: str, before: dict, paths: tuple[str, ...], provider: ProviderConfig = ProviderConfig()) -> bool:
+# What a provider without options does (the default of every comparison).
+DEFAULT_PROVIDER = ProviderConfig()
+
+
+def replaces_object(
+    kind: str, before: dict, paths: tuple[str, ...], provider: ProviderConfig = DEFAULT_PROVIDER
+) -> bool:
     """Whether changing `paths` of an object replaces it (pulumi-kubernetes forceNew)."""
     return any(_under(path, force_new_paths({**before, "kind": kind}, provider)) for path in paths)
 
@@ -107,7 +113,9 @@ def _render_facts(directory: Path) -> RenderFacts:
         return RenderFacts({}, {}, {})
     try:
         resources = json.loads(path.read_text())
-        provider_inputs = {item["urn"]: item.get("inputs") for item in resources if item["type"].startswith("pulumi:providers:")}
+        provider_inputs = {
+            item["urn"]: item.get("inputs") for item in resources if item["type"].startswith("pulumi:providers:")
+        }
         objects = [item for item in resources if item.get("object")]
         return RenderFacts(
             {item["urn"]: item["object"] for item in objects},
@@ -146,29 +154,53 @@ def diff_objects(
         if old in before and new in after:
             kind, namespace, name = _identity_parts(new)
             diff = provider_diff(before[old], after[new], providers.get(new, ProviderConfig()))
-            changes.append(Change(kind, namespace, name, "changed", diff.paths, kind in ROLLING_KINDS, True,
-                                  diff.delete_before_replace, old in retained))
+            changes.append(
+                Change(
+                    kind,
+                    namespace,
+                    name,
+                    "changed",
+                    diff.paths,
+                    kind in ROLLING_KINDS,
+                    True,
+                    diff.delete_before_replace,
+                    old in retained,
+                )
+            )
     renamed_old, renamed_new = set(renames), set(renames.values())
     for identity in sorted((set(before) | set(after)) - renamed_old - renamed_new):
         kind, namespace, name = _identity_parts(identity)
         if identity not in after:
-            changes.append(Change(kind, namespace, name, "released" if identity in retained else "removed", (), False,
-                                  False))
+            changes.append(
+                Change(kind, namespace, name, "released" if identity in retained else "removed", (), False, False)
+            )
         elif identity not in before:
             changes.append(Change(kind, namespace, name, "added", (), False, False))
         else:
             provider = providers.get(identity, ProviderConfig())
-            paths = tuple(path for path in changed_paths(before[identity], after[identity])
-                          if not _under(path, ignored.get(identity, ())))
+            paths = tuple(
+                path
+                for path in changed_paths(before[identity], after[identity])
+                if not _under(path, ignored.get(identity, ()))
+            )
             if identity in secret_changes:
                 paths += (SECRET_VALUES_FIELD,)
             if paths:
                 diff = provider_diff(before[identity], after[identity], provider)
                 replaces = replaces_object(kind, before[identity], paths, provider) or replaces_object(
-                    kind, after[identity], paths, provider)
+                    kind, after[identity], paths, provider
+                )
                 changes.append(
-                    Change(kind, namespace, name, "changed", paths, rolls_pods(kind, paths), replaces,
-                           replaces and (diff.delete_before_replace or not diff.paths))
+                    Change(
+                        kind,
+                        namespace,
+                        name,
+                        "changed",
+                        paths,
+                        rolls_pods(kind, paths),
+                        replaces,
+                        replaces and (diff.delete_before_replace or not diff.paths),
+                    )
                 )
     return changes
 
@@ -195,13 +227,16 @@ def diff_directories(before_dir: Path, after_dir: Path) -> list[Change]:
         for identity, fingerprint in after_facts.fingerprints.items()
         if before_facts.fingerprints.get(identity) not in (None, fingerprint)
     )
-    return diff_objects(before, after, renames, after_facts.providers, secret_changes, after_facts.ignored,
-                        before_facts.retained)
+    return diff_objects(
+        before, after, renames, after_facts.providers, secret_changes, after_facts.ignored, before_facts.retained
+    )
 
 
 def summary(changes: list[Change]) -> str:
-    counts = {action: sum(1 for change in changes if change.action == action)
-              for action in ("changed", "added", "removed", "released")}
+    counts = {
+        action: sum(1 for change in changes if change.action == action)
+        for action in ("changed", "added", "removed", "released")
+    }
     rolled = sum(1 for change in changes if change.rolls_pods)
     replaced = sum(1 for change in changes if change.replaces)
     if not changes:
@@ -229,8 +264,15 @@ def _replaces_text(change: Change) -> str:
 def table(changes: list[Change], markdown: bool = False) -> str:
     header = ("action", "kind", "namespace", "name", "rolls pods", "replaces", "fields")
     rows = [
-        (c.action, c.kind, c.namespace or "-", c.name, "yes" if c.rolls_pods else "no",
-         _replaces_text(c), _fields_text(c.fields) or "-")
+        (
+            c.action,
+            c.kind,
+            c.namespace or "-",
+            c.name,
+            "yes" if c.rolls_pods else "no",
+            _replaces_text(c),
+            _fields_text(c.fields) or "-",
+        )
         for c in changes
     ]
     if markdown:
@@ -238,7 +280,10 @@ def table(changes: list[Change], markdown: bool = False) -> str:
         lines += ["| " + " | ".join(row) + " |" for row in rows]
         return "\n".join(lines + ["", f"**{summary(changes)}**"]) + "\n"
     widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
-    lines = ["  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip() for row in [header, *rows]]
+    lines = [
+        "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in [header, *rows]
+    ]
     return "\n".join((lines if rows else []) + [summary(changes)]) + "\n"
 
 
@@ -251,8 +296,11 @@ def main(argv: Optional[list[str]] = None) -> int:
     args = parser.parse_args(argv)
     for directory in (args.before, args.after):
         if not (directory / "manifest.yaml").is_file():
-            print(f"error: {directory} is not a render directory (no manifest.yaml); "
-                  f"create one with python -m tools.render STACK --out {directory}", file=sys.stderr)
+            print(
+                f"error: {directory} is not a render directory (no manifest.yaml); "
+                f"create one with python -m tools.render STACK --out {directory}",
+                file=sys.stderr,
+            )
             return 2
     try:
         changes = diff_directories(args.before, args.after)

@@ -40,8 +40,11 @@ CHANGING_OPS = frozenset({"create", "update", "replace", "delete", "create-repla
 # engine prints them in detailedDiff (`spec.replicas`, `metadata.annotations["a/b"]`).
 CONTROLLER_OWNED = (
     ("kubernetes:apps/v1:Deployment", "spec.replicas", "the HPA controller (the replica count is the HPA's)"),
-    ("kubernetes:apps/v1:Deployment", 'metadata.annotations["deployment.kubernetes.io/revision"]',
-     "the Deployment controller"),
+    (
+        "kubernetes:apps/v1:Deployment",
+        'metadata.annotations["deployment.kubernetes.io/revision"]',
+        "the Deployment controller",
+    ),
     ("kubernetes:core/v1:Service", "spec.clusterIP", "the API server's IP allocator"),
     ("*", "status", "the object's controller"),
     ("*", "metadata.managedFields", "the API server"),
@@ -78,7 +81,11 @@ def differences(preview: dict[str, Any]) -> list[Difference]:
             continue
         urn = step.get("urn", "")
         resource_type = urn.split("::")[2].split("$")[-1] if urn.count("::") >= 3 else ""
-        paths = sorted((step.get("detailedDiff") or {}).keys()) or sorted(step.get("diffReasons") or []) or ["(whole object)"]
+        paths = (
+            sorted((step.get("detailedDiff") or {}).keys())
+            or sorted(step.get("diffReasons") or [])
+            or ["(whole object)"]
+        )
         if op != "update":
             paths = [f"({op})"]  # a created or deleted object is drift whatever its fields
         found += [Difference(urn, op, path, _owner(resource_type, path) if op == "update" else None) for path in paths]
@@ -90,9 +97,13 @@ def report(stack: str, found: list[Difference]) -> str:
     owned = [item for item in found if item.owner is not None]
     lines = [f"## Drift on stack {stack}", ""]
     if drift:
-        lines += ["The cluster differs from the stack; the next `pulumi up` would undo these changes. Either make "
-                  "them config (a reviewed change) or let `pulumi up` restore the stack's values.", "",
-                  "| resource | operation | field |", "|---|---|---|"]
+        lines += [
+            "The cluster differs from the stack; the next `pulumi up` would undo these changes. Either make "
+            "them config (a reviewed change) or let `pulumi up` restore the stack's values.",
+            "",
+            "| resource | operation | field |",
+            "|---|---|---|",
+        ]
         lines += [f"| `{item.resource}` | {item.op} | `{item.path}` |" for item in drift]
     else:
         lines.append("No drift: the cluster matches the stack.")
@@ -109,8 +120,18 @@ def _gh(*args: str) -> subprocess.CompletedProcess:
 def file_issue(stack: str, body: str) -> str:
     """Comment on the open drift issue of the stack, or open one. Returns what it did."""
     title = f"Drift on stack {stack}"
-    listed = _gh("issue", "list", "--state", "open", "--label", LABEL, "--search", f'"{title}" in:title',
-                 "--json", "number,title")
+    listed = _gh(
+        "issue",
+        "list",
+        "--state",
+        "open",
+        "--label",
+        LABEL,
+        "--search",
+        f'"{title}" in:title',
+        "--json",
+        "number,title",
+    )
     issues = json.loads(listed.stdout or "[]") if listed.returncode == 0 else []
     with tempfile.NamedTemporaryFile("w", suffix=".md", delete=False) as handle:
         handle.write(body)
@@ -130,8 +151,13 @@ def file_issue(stack: str, body: str) -> str:
 
 
 def _preview(stack: str, project_dir: Path) -> dict[str, Any]:
-    result = subprocess.run(["pulumi", "preview", "--refresh", "--expect-no-changes", "--json", "-s", stack],
-                            cwd=project_dir, capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        ["pulumi", "preview", "--refresh", "--expect-no-changes", "--json", "-s", stack],
+        cwd=project_dir,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     # --expect-no-changes exits non-zero on changes; only an unreadable plan is an error.
     match = re.search(r"\{.*\}", result.stdout, re.DOTALL)
     try:
@@ -140,7 +166,9 @@ def _preview(stack: str, project_dir: Path) -> dict[str, Any]:
         document = None
     if not isinstance(document, dict) or "steps" not in document:
         tail = (result.stderr or result.stdout).strip().splitlines()[-5:]
-        raise ConfigInputError(f"pulumi preview of {stack} gave no plan (exit {result.returncode}): " + " | ".join(tail))
+        raise ConfigInputError(
+            f"pulumi preview of {stack} gave no plan (exit {result.returncode}): " + " | ".join(tail)
+        )
     return document
 
 
@@ -151,7 +179,9 @@ def main(argv: Optional[Sequence[str]] = None, project_dir: Path = PROJECT_DIR) 
     args = parser.parse_args(argv)
     try:
         if args.stack not in available_stacks(project_dir):
-            raise ConfigInputError(f"unknown stack {args.stack!r}: give one of {', '.join(available_stacks(project_dir))}")
+            raise ConfigInputError(
+                f"unknown stack {args.stack!r}: give one of {', '.join(available_stacks(project_dir))}"
+            )
         found = differences(_preview(args.stack, project_dir))
     except ConfigInputError as error:
         print(f"error: {error}", file=sys.stderr)

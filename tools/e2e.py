@@ -43,9 +43,11 @@ from tools.switch_back import switch_back
 APP_IMAGE = "ealen/echo-server:0.9.2"
 CRDS = (
     # prometheus-operator v0.86.1: ServiceMonitor, PodMonitor, PrometheusRule, AlertmanagerConfig.
-    *(f"https://raw.githubusercontent.com/prometheus-operator/prometheus-operator/v0.86.1/example/"
-      f"prometheus-operator-crd/monitoring.coreos.com_{name}.yaml"
-      for name in ("servicemonitors", "podmonitors", "prometheusrules", "alertmanagerconfigs")),
+    *(
+        f"https://raw.githubusercontent.com/prometheus-operator/prometheus-operator/v0.86.1/example/"
+        f"prometheus-operator-crd/monitoring.coreos.com_{name}.yaml"
+        for name in ("servicemonitors", "podmonitors", "prometheusrules", "alertmanagerconfigs")
+    ),
     "https://github.com/cert-manager/cert-manager/releases/download/v1.19.1/cert-manager.crds.yaml",
     "https://raw.githubusercontent.com/kubernetes/autoscaler/vertical-pod-autoscaler-1.5.1/"
     "vertical-pod-autoscaler/deploy/vpa-v1-crd-gen.yaml",
@@ -67,7 +69,9 @@ SECRETS = (
     ("databaseUrl", "postgresql://app:e2e@postgres.invalid:5432/app"),
     ("redisUrl", "redis://:e2e@redis.invalid:6379/0"),
 )
-UNREACHABLE_PROMETHEUS = "http://no-prometheus.monitoring.svc:9090"  # in the namespace the policy allows; no such Service
+UNREACHABLE_PROMETHEUS = (
+    "http://no-prometheus.monitoring.svc:9090"  # in the namespace the policy allows; no such Service
+)
 
 
 class StepFailed(Exception):
@@ -88,16 +92,26 @@ class Runner:
         return result
 
     def config(self, key: str, value: str, secret: bool = False) -> None:
-        self.run("pulumi", "config", "set", *(["--secret"] if secret else []), "--path", key,
-                 value.format(stack=self.stack), "-s", self.stack)
+        self.run(
+            "pulumi",
+            "config",
+            "set",
+            *(["--secret"] if secret else []),
+            "--path",
+            key,
+            value.format(stack=self.stack),
+            "-s",
+            self.stack,
+        )
 
     def up(self) -> subprocess.CompletedProcess:
         return self.run("pulumi", "up", "--yes", "--skip-preview", "-s", self.stack, check=False)
 
     def live_color(self) -> str:
         jsonpath = r"{.spec.selector.monad-synapse\.com/color}"
-        return self.run("kubectl", "get", "service", "monad-synapse", "-n", self.stack, "-o",
-                        f"jsonpath={jsonpath}").stdout.strip()
+        return self.run(
+            "kubectl", "get", "service", "monad-synapse", "-n", self.stack, "-o", f"jsonpath={jsonpath}"
+        ).stdout.strip()
 
     def expect_live(self, color: str, step: str) -> None:
         live = self.live_color()
@@ -156,8 +170,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--keep", action="store_true", help="leave the stack and its objects for inspection")
     args = parser.parse_args(argv)
     if args.stack in ("staging", "production") or not args.stack.replace("-", "").isalnum() or not args.stack.islower():
-        print(f"error: --stack {args.stack!r}: give a new, lower-case name of letters, digits and '-' "
-              f"(never staging or production: the run destroys it)", file=sys.stderr)
+        print(
+            f"error: --stack {args.stack!r}: give a new, lower-case name of letters, digits and '-' "
+            f"(never staging or production: the run destroys it)",
+            file=sys.stderr,
+        )
         return 2
     try:
         run_e2e(args.stack, args.keep)

@@ -62,7 +62,7 @@ def changed_paths(before: Any, after: Any, prefix: str = "") -> Iterator[str]:
         for key in sorted(set(before) | set(after)):
             yield from changed_paths(before.get(key), after.get(key), f"{prefix}.{key}" if prefix else str(key))
     elif isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
-        for index, (old, new) in enumerate(zip(before, after)):
+        for index, (old, new) in enumerate(zip(before, after, strict=True)):
             yield from changed_paths(old, new, f"{prefix}[{index}]")
     elif before != after:
         yield prefix or "<root>"

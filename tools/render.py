@@ -42,9 +42,9 @@ from typing import Any, Optional
 
 import yaml
 
-from tools.manifest import kubernetes_identity
 from tools.engine.mock_engine import ProgramRun, contains_secret, redact, run_program, unwrap_secrets
 from tools.engine.stack_config import PROJECT_DIR, ConfigInputError, is_stack_name, resolve_config
+from tools.manifest import kubernetes_identity
 
 # Apply order for the manifest (the order Helm installs kinds in): what others
 # depend on first. Kinds not listed (custom resources) follow, by name.
@@ -230,9 +230,11 @@ def render(
             if key is not None:
                 # A secret equal to plain text elsewhere (a placeholder, the
                 # namespace, ...): the user's to change, named by key only.
-                raise ConfigInputError(f"the value of secret {key} also appears in plaintext in the rendered files "
-                                       f"(it equals some other setting or name); nothing was written. Give {key} its "
-                                       f"real value: pulumi config set --secret {key} <value> -s {stack}")
+                raise ConfigInputError(
+                    f"the value of secret {key} also appears in plaintext in the rendered files "
+                    f"(it equals some other setting or name); nothing was written. Give {key} its "
+                    f"real value: pulumi config set --secret {key} <value> -s {stack}"
+                )
             raise SecretLeak("a generated secret would appear in plaintext in the rendered files; nothing was written")
     return Rendering(files=files, warnings=resolved.warnings + run.warnings, run=run)
 
@@ -277,7 +279,9 @@ def _legacy_render(directory: Path) -> bool:
         entries = {entry.name: entry for entry in directory.iterdir()}
     except OSError:
         return False
-    return set(entries) == RENDERED_FILES and all(entry.is_file() and not entry.is_symlink() for entry in entries.values())
+    return set(entries) == RENDERED_FILES and all(
+        entry.is_file() and not entry.is_symlink() for entry in entries.values()
+    )
 
 
 def mark_directory(directory: Path) -> None:

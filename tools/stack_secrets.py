@@ -45,7 +45,8 @@ def missing_secrets(stack: str, project_dir: Path = PROJECT_DIR) -> tuple[list[s
     project = yaml.safe_load((project_dir / "Pulumi.yaml").read_text())
     name = project["name"]
     required = [
-        key for key, declaration in (project.get("config") or {}).items()
+        key
+        for key, declaration in (project.get("config") or {}).items()
         if isinstance(declaration, dict) and declaration.get("secret") and "default" not in declaration
     ]
     document = load_stack_yaml(read_stack_file(stack_path), stack_path.name)
@@ -55,14 +56,19 @@ def missing_secrets(stack: str, project_dir: Path = PROJECT_DIR) -> tuple[list[s
     # databaseUrl has an empty default (the in-cluster database needs none):
     # the program requires it for the external database; the in-cluster one
     # needs its object-store credentials instead.
-    required += (["databaseS3AccessKeyId", "databaseS3SecretAccessKey"] if in_cluster else ["databaseUrl"])
+    required += ["databaseS3AccessKeyId", "databaseS3SecretAccessKey"] if in_cluster else ["databaseUrl"]
     if in_cluster and isinstance(database.get("replica"), dict) and database["replica"].get("enabled") is True:
         required.append("databaseAppPassword")
+
     def encrypted(value: object) -> bool:
         # The CLI decrypts `secure:` text; anything else there (a number, an
         # empty value, a map) stops `pulumi preview` as surely as a missing key.
-        return (isinstance(value, dict) and set(value) == {"secure"} and isinstance(value["secure"], str)
-                and bool(value["secure"].strip()))
+        return (
+            isinstance(value, dict)
+            and set(value) == {"secure"}
+            and isinstance(value["secure"], str)
+            and bool(value["secure"].strip())
+        )
 
     present = {key for key in required if encrypted(config.get(f"{name}:{key}"))}
     # An ESC import is a list of environment names (or a map with `imports:`).
@@ -85,18 +91,22 @@ def main(argv: Optional[list[str]] = None) -> int:
         print(f"stack {args.stack}: every required secret is set (encrypted in Pulumi.{args.stack}.yaml)")
         return 0
     if uses_esc:
-        print(f"stack {args.stack}: {', '.join(missing)} not in Pulumi.{args.stack}.yaml; "
-              f"expecting them from its Pulumi ESC environment")
+        print(
+            f"stack {args.stack}: {', '.join(missing)} not in Pulumi.{args.stack}.yaml; "
+            f"expecting them from its Pulumi ESC environment"
+        )
         return 0
     annotate = "::error title=missing stack secrets::" if os.environ.get("GITHUB_ACTIONS") else "error: "
     lines = [
         f"{annotate}stack {args.stack} lacks required secret(s) {', '.join(missing)}; "
-        f"`pulumi preview/up` would stop with \"missing required configuration\".",
+        f'`pulumi preview/up` would stop with "missing required configuration".',
         f"Set each once, encrypted with the stack's secrets provider, and commit Pulumi.{args.stack}.yaml:",
-        *(f"  pulumi config set --secret {key} {shlex.quote(EXAMPLES.get(key, '<value>'))} -s {args.stack}"
-          for key in missing),
+        *(
+            f"  pulumi config set --secret {key} {shlex.quote(EXAMPLES.get(key, '<value>'))} -s {args.stack}"
+            for key in missing
+        ),
         f"or import them from a Pulumi ESC environment (`environment: [<project>/{args.stack}]` in "
-        f"Pulumi.{args.stack}.yaml, values under pulumiConfig). See README, \"Secrets for CI\".",
+        f'Pulumi.{args.stack}.yaml, values under pulumiConfig). See README, "Secrets for CI".',
     ]
     print("\n".join(lines), file=sys.stderr)
     return 2

@@ -59,14 +59,16 @@ def switch_back(stack: str, deployed_color: str, project_dir: Path = PROJECT_DIR
     heading = f"## `pulumi up` failed on stack {stack}"
     if not deployed_color:
         return [
-            heading, "",
+            heading,
+            "",
             "Nothing switched back: the stack had no `activeColor` output before this deploy (its first `up`, "
             "or outputs unreadable). Live traffic is on whatever color the failed `up` reached; check with "
             "`kubectl -n <namespace> get service monad-synapse -o jsonpath='{.spec.selector}'`.",
         ]
     if target == deployed_color:
         return [
-            heading, "",
+            heading,
+            "",
             f"Nothing switched back: this commit keeps `activeColor: {deployed_color}`, the color that was live "
             f"before it, so live traffic did not move. Read the `up` step's log for the failure; fix forward, "
             f"or revert commit {sha}.",
@@ -89,27 +91,40 @@ def switch_back(stack: str, deployed_color: str, project_dir: Path = PROJECT_DIR
     )
     if failed is None:
         return [
-            heading, "",
+            heading,
+            "",
             f"This commit switched live traffic from **{deployed_color}** to **{target}**, and the `up` failed "
             f"(the verification after the switch, or the gate or analysis before it). The workflow switched "
-            f"live traffic back to **{deployed_color}**, without analysis:", "", steps, "",
+            f"live traffic back to **{deployed_color}**, without analysis:",
+            "",
+            steps,
+            "",
             f"`{shlex.join(commands[-1])}` succeeded: live traffic is on {deployed_color}. "
             f"{target} keeps running for inspection (`kubectl logs -l monad-synapse.com/color={target}`).",
-            "", revert,
+            "",
+            revert,
         ]
     return [
-        heading, "",
+        heading,
+        "",
         f"This commit switched live traffic from **{deployed_color}** to **{target}**, and the `up` failed. "
         f"**Switching back also failed** at `{shlex.join(failed)}`: live traffic may still be on {target}. "
-        f"Switch back by hand now (the emergency switch):", "", steps, "", revert,
+        f"Switch back by hand now (the emergency switch):",
+        "",
+        steps,
+        "",
+        revert,
     ]
 
 
 def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.switch_back", description=__doc__.split("\n\n")[0])
     parser.add_argument("stack", help="stack name (a Pulumi.STACK.yaml must exist)")
-    parser.add_argument("--deployed-color", required=True,
-                        help="the stack's activeColor output before the failed up (blue, green or empty)")
+    parser.add_argument(
+        "--deployed-color",
+        required=True,
+        help="the stack's activeColor output before the failed up (blue, green or empty)",
+    )
     args = parser.parse_args(argv)
     try:
         lines = switch_back(args.stack, args.deployed_color, PROJECT_DIR)

@@ -3,8 +3,6 @@ the checksums that roll pods when they change."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
 from typing import Mapping, Optional
 
@@ -116,7 +114,9 @@ class AppConfiguration(pulumi.ComponentResource):
         }
         secret = k8s.core.v1.Secret(
             f"{name}-secret",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=SECRET_NAME, namespace=args.namespace, labels=common_labels("web")),
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=SECRET_NAME, namespace=args.namespace, labels=common_labels("web")
+            ),
             type="Opaque",
             string_data={key: pulumi.Output.secret(value) for key, value in secret_values.items()},
             opts=child,
@@ -144,9 +144,12 @@ class AppConfiguration(pulumi.ComponentResource):
         }
         self.config_map_name = config_map.metadata.name
         self.secret_name = secret.metadata.name
-        self.color_config_map_names = {color: config_map.metadata.name
-                                       for color, config_map in color_config_maps.items()}
-        self.config_checksums = {color: checksum({**data, **overlay}) for color, overlay in args.color_app_config.items()}
+        self.color_config_map_names = {
+            color: config_map.metadata.name for color, config_map in color_config_maps.items()
+        }
+        self.config_checksums = {
+            color: checksum({**data, **overlay}) for color, overlay in args.color_app_config.items()
+        }
         self.secret_checksum = secret_checksum
         self.connection_checksums = connection_checksums
         self.register_outputs(

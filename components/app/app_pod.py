@@ -8,7 +8,6 @@ from typing import Mapping, Optional, Protocol
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.common.vocabulary import APP_PORT
 from components.common.labels import selector_labels
 from components.common.pod_security import (
     ephemeral_storage_request,
@@ -16,9 +15,8 @@ from components.common.pod_security import (
     restricted_container_security,
     restricted_pod_security,
 )
-from components.common.vocabulary import CONTAINER_NAME
+from components.common.vocabulary import APP_PORT, CONTAINER_NAME
 from settings import Probes, Resources
-
 
 # Scratch volumes: Next.js temp files and its image/ISR cache.
 SCRATCH_VOLUMES = {"tmp": ("/tmp", "256Mi"), "next-cache": ("/app/.next/cache", "1Gi")}

@@ -36,9 +36,10 @@ from typing import Mapping, Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.common.vocabulary import APP_PORT
 from components.app.app_config import AppConfiguration
 from components.app.app_pod import app_pod_spec
+from components.app.promotion import AnalysisSettings, analysis_job, promotion_support, verification_job
+from components.app.switch_gate import GateTarget, ready_service_name, switch_gate_job
 from components.common.labels import (
     COLOR_LABEL,
     INSTANCE_LABEL,
@@ -46,9 +47,7 @@ from components.common.labels import (
     object_metadata,
     selector_labels,
 )
-from components.app.promotion import AnalysisSettings, analysis_job, promotion_support, verification_job
-from components.app.switch_gate import GateTarget, ready_service_name, switch_gate_job
-from components.common.vocabulary import APP_NAME, CONTAINER_NAME
+from components.common.vocabulary import APP_NAME, APP_PORT, CONTAINER_NAME
 from settings import COLORS, Autoscaling, Probes, Resources, Settings, SwitchGate
 
 LIVE_SERVICE_NAME = APP_NAME
@@ -140,7 +139,8 @@ class BlueGreenAppArgs:
             color_config_map_names=configuration.color_config_map_names,
             secret_name=configuration.secret_name,
             rollout_annotations=configuration.rollout_annotations(
-                {color: getattr(settings.colors, color).restart for color in COLORS}),
+                {color: getattr(settings.colors, color).restart for color in COLORS}
+            ),
             switch_gate=settings.switch_gate,
             analysis=AnalysisSettings.of(settings),
             probes=settings.probes,
@@ -175,8 +175,9 @@ class BlueGreenApp(pulumi.ComponentResource):
         if not cold_idle:
             deployments[idle] = self._deployment(args, name, idle, cold_idle=False)
         autoscalers = {
-            active: self._hpa(args, name, active, deployments[active],
-                              args.autoscaling.min_replicas, args.autoscaling.max_replicas)
+            active: self._hpa(
+                args, name, active, deployments[active], args.autoscaling.min_replicas, args.autoscaling.max_replicas
+            )
         }
         ready_services = {color: self._ready_service(args, name, color) for color in COLORS}
 
@@ -186,25 +187,45 @@ class BlueGreenApp(pulumi.ComponentResource):
         # the analysis has judged it.
         live_needs = [deployments[active], autoscalers[active]]
         target = GateTarget(
-            namespace=args.namespace, namespace_name=args.namespace_name, stack=args.stack, gate=args.switch_gate,
-            min_replicas=args.autoscaling.min_replicas, max_replicas=args.autoscaling.max_replicas,
+            namespace=args.namespace,
+            namespace_name=args.namespace_name,
+            stack=args.stack,
+            gate=args.switch_gate,
+            min_replicas=args.autoscaling.min_replicas,
+            max_replicas=args.autoscaling.max_replicas,
         )
-        live_needs.append(switch_gate_job(self, f"{name}-switch-gate", target, active, idle,
-                                          [*live_needs, *ready_services.values()]))
+        live_needs.append(
+            switch_gate_job(self, f"{name}-switch-gate", target, active, idle, [*live_needs, *ready_services.values()])
+        )
         promotion = args.analysis
         verification = None
         if promotion is not None and (promotion.analysis.enabled or promotion.verification.enabled):
             judged = promotion.target(args.namespace, args.namespace_name, active)
             support = promotion_support(self, f"{name}-analysis", judged)
             if promotion.analysis.enabled:
-                live_needs.append(analysis_job(self, f"{name}-analysis", judged, support, promotion.skip_reason,
-                                               [*live_needs, *ready_services.values()]))
+                live_needs.append(
+                    analysis_job(
+                        self,
+                        f"{name}-analysis",
+                        judged,
+                        support,
+                        promotion.skip_reason,
+                        [*live_needs, *ready_services.values()],
+                    )
+                )
         live_service = self._service(args, name, "live", LIVE_SERVICE_NAME, active, depends_on=live_needs)
         switched: list[pulumi.Resource] = [live_service]
         if promotion is not None and promotion.verification.enabled:
             # After the switch: a bad window fails `pulumi up` (the workflow switches back).
-            verification = verification_job(self, f"{name}-verification", judged, promotion.verification, support,
-                                            promotion.skip_reason, [live_service])
+            verification = verification_job(
+                self,
+                f"{name}-verification",
+                judged,
+                promotion.verification,
+                support,
+                promotion.skip_reason,
+                [live_service],
+            )
             switched.append(verification)
 
         # What follows live traffic waits for the switch to be done (and
@@ -214,11 +235,13 @@ class BlueGreenApp(pulumi.ComponentResource):
         if cold_idle:
             # replicas: 0 only once live traffic has left the color.
             deployments[idle] = self._deployment(args, name, idle, cold_idle=True, after=switched)
-        preview_service = self._service(args, name, "preview", PREVIEW_SERVICE_NAME, idle,
-                                        depends_on=[deployments[idle], *switched])
+        preview_service = self._service(
+            args, name, "preview", PREVIEW_SERVICE_NAME, idle, depends_on=[deployments[idle], *switched]
+        )
         if not cold_idle:
-            autoscalers[idle] = self._hpa(args, name, idle, deployments[idle],
-                                          args.warm_idle_replicas, args.warm_idle_replicas, after=switched)
+            autoscalers[idle] = self._hpa(
+                args, name, idle, deployments[idle], args.warm_idle_replicas, args.warm_idle_replicas, after=switched
+            )
 
         for color in COLORS:
             self._pod_disruption_budget(args, name, color)
@@ -243,13 +266,20 @@ class BlueGreenApp(pulumi.ComponentResource):
     def _child(self, depends_on: Optional[list] = None) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(parent=self, depends_on=depends_on)
 
-    def _metadata(self, args: BlueGreenAppArgs, name: str, color: Optional[str] = None, extra: Optional[dict] = None, annotations: Optional[dict] = None
+    def _metadata(
+        self,
+        args: BlueGreenAppArgs,
+        name: str,
+        color: Optional[str] = None,
+        extra: Optional[dict] = None,
+        annotations: Optional[dict] = None,
     ):
         labels = common_labels("web") | ({COLOR_LABEL: color} if color else {}) | (extra or {})
         return object_metadata(name, args.namespace, labels, annotations)
 
-    def _deployment(self, args: BlueGreenAppArgs, name: str, color: str, cold_idle: bool,
-                    after: Optional[list] = None) -> k8s.apps.v1.Deployment:
+    def _deployment(
+        self, args: BlueGreenAppArgs, name: str, color: str, cold_idle: bool, after: Optional[list] = None
+    ) -> k8s.apps.v1.Deployment:
         image = args.images[color]
         pod_labels = selector_labels(color) | common_labels("web") | {INSTANCE_LABEL: deployment_name(color)}
         version = image_version(image)
@@ -278,15 +308,18 @@ class BlueGreenApp(pulumi.ComponentResource):
                 progress_deadline_seconds=600,
                 revision_history_limit=5,
                 template=k8s.core.v1.PodTemplateSpecArgs(
-                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=pod_labels,
-                                                        annotations=dict(args.rollout_annotations[color])),
+                    metadata=k8s.meta.v1.ObjectMetaArgs(
+                        labels=pod_labels, annotations=dict(args.rollout_annotations[color])
+                    ),
                     spec=app_pod_spec(args, color, image),
                 ),
             ),
             opts=self._child(depends_on=[*(after or []), *args.database_dependencies] or None),
         )
 
-    def _hpa(self, args: BlueGreenAppArgs,
+    def _hpa(
+        self,
+        args: BlueGreenAppArgs,
         name: str,
         color: str,
         deployment: k8s.apps.v1.Deployment,
@@ -334,7 +367,8 @@ class BlueGreenApp(pulumi.ComponentResource):
             opts=self._child(depends_on=after),
         )
 
-    def _service(self, args: BlueGreenAppArgs, name: str, role: str, service_name: str, color: str, depends_on: list
+    def _service(
+        self, args: BlueGreenAppArgs, name: str, role: str, service_name: str, color: str, depends_on: list
     ) -> k8s.core.v1.Service:
         return k8s.core.v1.Service(
             f"{name}-{role}-service",
@@ -375,7 +409,9 @@ class BlueGreenApp(pulumi.ComponentResource):
             opts=self._child(),
         )
 
-    def _vertical_pod_autoscaler(self, args: BlueGreenAppArgs, name: str, color: str, deployment: k8s.apps.v1.Deployment) -> None:
+    def _vertical_pod_autoscaler(
+        self, args: BlueGreenAppArgs, name: str, color: str, deployment: k8s.apps.v1.Deployment
+    ) -> None:
         k8s.apiextensions.CustomResource(
             f"{name}-{color}-vpa",
             api_version="autoscaling.k8s.io/v1",

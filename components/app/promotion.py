@@ -26,11 +26,10 @@ from urllib.parse import urlparse
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.common.vocabulary import APP_PORT
+from components.app.switch_gate import ready_service_name
 from components.common.labels import object_metadata, selector_labels, workload_labels
 from components.common.script_job import ScriptJob, script_job, settings_map
-from components.app.switch_gate import ready_service_name
-from components.common.vocabulary import APP_JOB, APP_NAME, PROMOTION_ANALYSIS
+from components.common.vocabulary import APP_JOB, APP_NAME, APP_PORT, PROMOTION_ANALYSIS
 from settings import Analysis, Settings, Verification
 
 ANALYSIS_SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "promotion" / "analysis.py"
@@ -82,8 +81,16 @@ class AnalysisSettings:
         )
 
     def target(self, namespace: pulumi.Input[str], namespace_name: str, color: str) -> AnalysisTarget:
-        return AnalysisTarget(namespace, namespace_name, color, self.analysis, self.inconclusive,
-                              self.prometheus_url, self.monitoring_namespace, self.scrape_interval_seconds)
+        return AnalysisTarget(
+            namespace,
+            namespace_name,
+            color,
+            self.analysis,
+            self.inconclusive,
+            self.prometheus_url,
+            self.monitoring_namespace,
+            self.scrape_interval_seconds,
+        )
 
 
 def analysis_window_seconds(target: AnalysisTarget) -> int:
@@ -129,10 +136,16 @@ def promotion_support(parent: pulumi.Resource, name: str, target: AnalysisTarget
             "policyTypes": ["Ingress", "Egress"],
             "ingress": [],
             "egress": [
-                {"to": [{"namespaceSelector": {"matchLabels": {_NAMESPACE_NAME_LABEL: target.monitoring_namespace}}}],
-                 "ports": [{"protocol": "TCP", "port": prometheus_port(target.prometheus_url)}]},
-                {"to": [{"podSelector": {"matchLabels": selector_labels(target.color)}}],
-                 "ports": [{"protocol": "TCP", "port": APP_PORT}]},
+                {
+                    "to": [
+                        {"namespaceSelector": {"matchLabels": {_NAMESPACE_NAME_LABEL: target.monitoring_namespace}}}
+                    ],
+                    "ports": [{"protocol": "TCP", "port": prometheus_port(target.prometheus_url)}],
+                },
+                {
+                    "to": [{"podSelector": {"matchLabels": selector_labels(target.color)}}],
+                    "ports": [{"protocol": "TCP", "port": APP_PORT}],
+                },
             ],
         },
         opts=child,
@@ -186,7 +199,11 @@ def verification_settings(target: AnalysisTarget, verification: Verification, sk
 
 
 def analysis_job(
-    parent: pulumi.Resource, name: str, target: AnalysisTarget, support: PromotionSupport, skip_reason: str,
+    parent: pulumi.Resource,
+    name: str,
+    target: AnalysisTarget,
+    support: PromotionSupport,
+    skip_reason: str,
     needs: list,
 ) -> k8s.batch.v1.Job:
     """Before the switch: the Job the live Service waits for."""
@@ -196,28 +213,60 @@ def analysis_job(
 
 
 def verification_job(
-    parent: pulumi.Resource, name: str, target: AnalysisTarget, verification: Verification,
-    support: PromotionSupport, skip_reason: str, needs: list,
+    parent: pulumi.Resource,
+    name: str,
+    target: AnalysisTarget,
+    verification: Verification,
+    support: PromotionSupport,
+    skip_reason: str,
+    needs: list,
 ) -> k8s.batch.v1.Job:
     """After the switch: a bad window fails `pulumi up` (the workflow switches back)."""
     deadline = verification.count * (verification.interval + 60) + 120
-    return _job(parent, name, target, support, "verification",
-                verification_settings(target, verification, skip_reason), deadline, needs)
+    return _job(
+        parent,
+        name,
+        target,
+        support,
+        "verification",
+        verification_settings(target, verification, skip_reason),
+        deadline,
+        needs,
+    )
 
 
 def _job(
-    parent: pulumi.Resource, name: str, target: AnalysisTarget, support: PromotionSupport, phase: str,
-    settings: dict[str, str], deadline: int, needs: list,
+    parent: pulumi.Resource,
+    name: str,
+    target: AnalysisTarget,
+    support: PromotionSupport,
+    phase: str,
+    settings: dict[str, str],
+    deadline: int,
+    needs: list,
 ) -> k8s.batch.v1.Job:
     settings_name = f"{APP_NAME}-promotion-{phase}-settings"
-    settings_config = settings_map(f"{name}-settings", object_metadata(settings_name, target.namespace, _LABELS),
-                                   settings, parent)
+    settings_config = settings_map(
+        f"{name}-settings", object_metadata(settings_name, target.namespace, _LABELS), settings, parent
+    )
     pod_labels = _LABELS | {"app.kubernetes.io/instance": f"{PROMOTION_ANALYSIS}-{phase}"}
     job = ScriptJob(
-        namespace=target.namespace, job_name=promotion_job_name(phase, target.color), labels=_LABELS,
-        pod_labels=pod_labels, user_id=ANALYSIS_USER_ID, container_name=phase, image=target.analysis.image,
-        script_map_name=PROMOTION_ANALYSIS, volume="analysis", script="analysis.py", env=_color_env(target),
-        settings_map_name=settings_name, cpu_limit="200m", memory_limit="96Mi", deadline_seconds=deadline,
+        namespace=target.namespace,
+        job_name=promotion_job_name(phase, target.color),
+        labels=_LABELS,
+        pod_labels=pod_labels,
+        user_id=ANALYSIS_USER_ID,
+        container_name=phase,
+        image=target.analysis.image,
+        script_map_name=PROMOTION_ANALYSIS,
+        volume="analysis",
+        script="analysis.py",
+        env=_color_env(target),
+        settings_map_name=settings_name,
+        cpu_limit="200m",
+        memory_limit="96Mi",
+        deadline_seconds=deadline,
     )
-    return script_job(f"{name}-{target.color}", job, parent, [*needs, support.script_map, support.policy,
-                                                             settings_config])
+    return script_job(
+        f"{name}-{target.color}", job, parent, [*needs, support.script_map, support.policy, settings_config]
+    )

@@ -85,16 +85,30 @@ def switch_gate_job(
         opts=pulumi.ResourceOptions(parent=parent),
     )
     settings_name = f"{SWITCH_GATE}-settings"
-    settings = settings_map(f"{name}-settings", object_metadata(settings_name, target.namespace, labels),
-                            gate_settings(target, color), parent)
+    settings = settings_map(
+        f"{name}-settings",
+        object_metadata(settings_name, target.namespace, labels),
+        gate_settings(target, color),
+        parent,
+    )
     job_name = switch_gate_job_name(color)
     host = lambda which: f"{ready_service_name(which)}.{target.namespace_name}.svc"  # noqa: E731
     job_labels = workload_labels(SWITCH_GATE, job_name, "switch-gate")
     job = ScriptJob(
-        namespace=target.namespace, job_name=job_name, labels=job_labels, pod_labels=job_labels, user_id=GATE_USER_ID,
-        container_name="gate", image=target.gate.image, script_map_name=SWITCH_GATE, volume="gate", script="gate.py",
+        namespace=target.namespace,
+        job_name=job_name,
+        labels=job_labels,
+        pod_labels=job_labels,
+        user_id=GATE_USER_ID,
+        container_name="gate",
+        image=target.gate.image,
+        script_map_name=SWITCH_GATE,
+        volume="gate",
+        script="gate.py",
         env={"TARGET_HOST": host(color), "CURRENT_HOST": host(other), "PYTHONDONTWRITEBYTECODE": "1"},
-        settings_map_name=settings_name, cpu_limit="100m", memory_limit="64Mi",
+        settings_map_name=settings_name,
+        cpu_limit="100m",
+        memory_limit="64Mi",
         deadline_seconds=target.gate.timeout_seconds + 120,
     )
     return script_job(f"{name}-{color}", job, parent, [*needs, script_map, settings])

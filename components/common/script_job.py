@@ -33,12 +33,12 @@ from components.common.pod_security import literal_env, restricted_container_sec
 REPLACE_UNREADY_ANNOTATION = "pulumi.com/replaceUnready"
 
 
-def settings_map(name: str, metadata: k8s.meta.v1.ObjectMetaArgs, values: Mapping[str, str],
-                 parent: pulumi.Resource) -> k8s.core.v1.ConfigMap:
+def settings_map(
+    name: str, metadata: k8s.meta.v1.ObjectMetaArgs, values: Mapping[str, str], parent: pulumi.Resource
+) -> k8s.core.v1.ConfigMap:
     """The ConfigMap a script Job reads its settings from. Values pass
     through envFrom unexpanded (the kubelet expands `$(NAME)` only in `env`)."""
-    return k8s.core.v1.ConfigMap(name, metadata=metadata, data=dict(values),
-                                 opts=pulumi.ResourceOptions(parent=parent))
+    return k8s.core.v1.ConfigMap(name, metadata=metadata, data=dict(values), opts=pulumi.ResourceOptions(parent=parent))
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,9 @@ def script_job(name: str, job: ScriptJob, parent: pulumi.Resource, depends_on: l
     return k8s.batch.v1.Job(
         name,
         metadata=k8s.meta.v1.ObjectMetaArgs(
-            name=job.job_name, namespace=job.namespace, labels=dict(job.labels),
+            name=job.job_name,
+            namespace=job.namespace,
+            labels=dict(job.labels),
             annotations={REPLACE_UNREADY_ANNOTATION: "true"},
         ),
         spec=k8s.batch.v1.JobSpecArgs(
@@ -86,21 +88,28 @@ def script_job(name: str, job: ScriptJob, parent: pulumi.Resource, depends_on: l
                             image=job.image,
                             image_pull_policy="Always",
                             command=["python3", f"{mount}/{job.script}"],
-                            env_from=[k8s.core.v1.EnvFromSourceArgs(
-                                config_map_ref=k8s.core.v1.ConfigMapEnvSourceArgs(name=job.settings_map_name))],
+                            env_from=[
+                                k8s.core.v1.EnvFromSourceArgs(
+                                    config_map_ref=k8s.core.v1.ConfigMapEnvSourceArgs(name=job.settings_map_name)
+                                )
+                            ],
                             env=[literal_env(key, value) for key, value in job.env.items()],
                             resources=k8s.core.v1.ResourceRequirementsArgs(
                                 requests={"cpu": "10m", "memory": "32Mi", "ephemeral-storage": "16Mi"},
                                 limits={"cpu": job.cpu_limit, "memory": job.memory_limit, "ephemeral-storage": "16Mi"},
                             ),
                             security_context=restricted_container_security(),
-                            volume_mounts=[k8s.core.v1.VolumeMountArgs(name=job.volume, mount_path=mount, read_only=True)],
+                            volume_mounts=[
+                                k8s.core.v1.VolumeMountArgs(name=job.volume, mount_path=mount, read_only=True)
+                            ],
                         )
                     ],
                     volumes=[
                         k8s.core.v1.VolumeArgs(
                             name=job.volume,
-                            config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(name=job.script_map_name, default_mode=0o444),
+                            config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(
+                                name=job.script_map_name, default_mode=0o444
+                            ),
                         )
                     ],
                 ),

@@ -51,6 +51,7 @@ class Recorded:
     def error_ratio(window: str) -> str:
         return f"monad_synapse:http_requests:error_ratio_rate{window}"
 
+
 # The promotion analysis Job's pods (the app's NetworkPolicy lets them in).
 PROMOTION_ANALYSIS = f"{APP_NAME}-promotion-analysis"
 

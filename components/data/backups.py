@@ -17,16 +17,16 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.common.checksums import checksum
+from components.common.egress import egress_rule
 from components.common.labels import object_metadata, workload_labels
-from components.common.vocabulary import APP_NAME, BACKUP_CRONJOB, DRILL_CRONJOB
 from components.common.pod_security import (
     ephemeral_storage_request,
     literal_env,
     restricted_container_security,
     restricted_pod_security,
 )
+from components.common.vocabulary import APP_NAME, BACKUP_CRONJOB, DRILL_CRONJOB
 from components.data.database_access import DatabaseAccess
-from components.common.egress import egress_rule
 from settings import Backup, Restore
 
 SCRIPTS_DIR = Path(__file__).resolve().parents[2] / "scripts" / "backup"
@@ -48,6 +48,8 @@ def backup_volume_claim(storage_class: Optional[str]) -> str:
         digest = hashlib.sha256(storage_class.encode()).hexdigest()[:10]
         name = f"{name[:242].rstrip('.-')}-{digest}"
     return name
+
+
 # A high UID (CKV_K8S_40): the client tools need no passwd entry, since
 # DATABASE_URL names the database user.
 POSTGRES_USER_ID = 10070
@@ -151,7 +153,8 @@ class DatabaseBackups(pulumi.ComponentResource):
         # With s3 the PostgreSQL step and the transfer run in separate
         # containers, in order: dump then upload; download then restore.
         retention = {"RETENTION_DAYS": str(backup.retention_days)}
-        backup_cronjob = self._cronjob(args, 
+        backup_cronjob = self._cronjob(
+            args,
             f"{name}-backup",
             BACKUP_CRONJOB,
             backup.schedule,
@@ -160,7 +163,8 @@ class DatabaseBackups(pulumi.ComponentResource):
             backup.active_deadline_seconds,
         )
         if backup.drill.enabled:
-            self._cronjob(args, 
+            self._cronjob(
+                args,
                 f"{name}-drill",
                 DRILL_CRONJOB,
                 backup.drill.schedule,
@@ -175,11 +179,17 @@ class DatabaseBackups(pulumi.ComponentResource):
             k8s.batch.v1.Job(
                 f"{name}-restore",
                 metadata=self._metadata(args, restore_name, restore_name),
-                spec=self._job_spec(args, 
+                spec=self._job_spec(
+                    args,
                     restore_name,
                     ([("s3.sh", ["download", args.restore.from_backup], {})] if self._s3 else [])
-                    + [("restore.sh", [], {"RESTORE_FROM": args.restore.from_backup,
-                                           "RESTORE_REQUEST_ID": args.restore.request_id})],
+                    + [
+                        (
+                            "restore.sh",
+                            [],
+                            {"RESTORE_FROM": args.restore.from_backup, "RESTORE_REQUEST_ID": args.restore.request_id},
+                        )
+                    ],
                     retries=0,
                     # Kept until the keys are removed: a deleted Job would be
                     # re-created by the next `pulumi up --refresh` (harmless, the
@@ -214,7 +224,16 @@ class DatabaseBackups(pulumi.ComponentResource):
     def _metadata(self, args: DatabaseBackupsArgs, name: str, instance: str) -> k8s.meta.v1.ObjectMetaArgs:
         return object_metadata(name, args.namespace, backup_labels(instance))
 
-    def _cronjob(self, args: DatabaseBackupsArgs, logical: str, name: str, schedule: str, steps: list, needs: list, deadline_seconds: int):
+    def _cronjob(
+        self,
+        args: DatabaseBackupsArgs,
+        logical: str,
+        name: str,
+        schedule: str,
+        steps: list,
+        needs: list,
+        deadline_seconds: int,
+    ):
         return k8s.batch.v1.CronJob(
             logical,
             metadata=self._metadata(args, name, name),
@@ -235,7 +254,9 @@ class DatabaseBackups(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=needs),
         )
 
-    def _container(self, args: DatabaseBackupsArgs, script: str, arguments: list, env: dict, scratch_request: str) -> k8s.core.v1.ContainerArgs:
+    def _container(
+        self, args: DatabaseBackupsArgs, script: str, arguments: list, env: dict, scratch_request: str
+    ) -> k8s.core.v1.ContainerArgs:
         """One step: a PostgreSQL tools script, or (s3.sh) an object-storage transfer."""
         backup = args.backup
         transfer = script == "s3.sh"
@@ -277,7 +298,9 @@ class DatabaseBackups(pulumi.ComponentResource):
             ],
         )
 
-    def _job_spec(self, args: DatabaseBackupsArgs,
+    def _job_spec(
+        self,
+        args: DatabaseBackupsArgs,
         instance: str,
         steps: list,
         retries: int,
@@ -289,12 +312,15 @@ class DatabaseBackups(pulumi.ComponentResource):
         backup = args.backup
         scratch = [TMP_SIZE] + ([backup.storage.size] if self._s3 is not None else [])
         scratch_request = ephemeral_storage_request(*scratch)
-        containers = [self._container(args, script, arguments, env, scratch_request) for script, arguments, env in steps]
+        containers = [
+            self._container(args, script, arguments, env, scratch_request) for script, arguments, env in steps
+        ]
         if self._s3 is None:
             backups_volume = k8s.core.v1.VolumeArgs(
                 name="backups",
                 persistent_volume_claim=k8s.core.v1.PersistentVolumeClaimVolumeSourceArgs(
-                    claim_name=backup_volume_claim(backup.storage.storage_class_name)),
+                    claim_name=backup_volume_claim(backup.storage.storage_class_name)
+                ),
             )
         else:
             backups_volume = k8s.core.v1.VolumeArgs(
@@ -321,7 +347,9 @@ class DatabaseBackups(pulumi.ComponentResource):
                         backups_volume,
                         k8s.core.v1.VolumeArgs(
                             name="scripts",
-                            config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(name=SCRIPTS_CONFIG_MAP, default_mode=0o555),
+                            config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(
+                                name=SCRIPTS_CONFIG_MAP, default_mode=0o555
+                            ),
                         ),
                         k8s.core.v1.VolumeArgs(
                             name="tmp", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(size_limit=TMP_SIZE)

@@ -15,15 +15,6 @@ from typing import Mapping, Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.data.database_access import (
-    APP_DATABASE,
-    CLUSTER_LABEL,
-    POOLER_LABEL,
-    SHARED_CREDENTIALS_SECRET,
-    instance_selector,
-    pooler_name,
-    pooler_selector,
-)
 from components.common.labels import common_labels, object_metadata
 from components.common.vocabulary import (
     APP_NAME,
@@ -32,6 +23,15 @@ from components.common.vocabulary import (
     DATABASE_POOLER_MONITOR,
     DATABASE_S3_SECRET,
     DATABASE_SOURCE_STORE,
+)
+from components.data.database_access import (
+    APP_DATABASE,
+    CLUSTER_LABEL,
+    POOLER_LABEL,
+    SHARED_CREDENTIALS_SECRET,
+    instance_selector,
+    pooler_name,
+    pooler_selector,
 )
 from settings.cloudnativepg import DEFAULT_CLUSTER_NAME, DatabaseObjectStore
 from settings.database import Database
@@ -95,8 +95,16 @@ def app_role(database: Database, creates_databases: bool) -> dict:
     drill (a scratch database); its password is left alone (the operator's
     generated one) except in a DR topology, where it follows the Secret
     shared by both sites (so rotating databaseAppPassword applies it)."""
-    role = {"name": APP_DATABASE, "ensure": "present", "login": True, "inherit": True,
-            "createdb": creates_databases, "createrole": False, "superuser": False, "replication": False}
+    role = {
+        "name": APP_DATABASE,
+        "ensure": "present",
+        "login": True,
+        "inherit": True,
+        "createdb": creates_databases,
+        "createrole": False,
+        "superuser": False,
+        "replication": False,
+    }
     if database.replica.enabled:
         role["passwordSecret"] = {"name": SHARED_CREDENTIALS_SECRET}
     return role
@@ -128,9 +136,18 @@ def cluster_spec(database: Database, cluster: str, creates_databases: bool = Fal
             {"name": source, "plugin": plugin_reference(DATABASE_SOURCE_STORE, replica.source.server_name)},
         ]
         # A site created as a replica starts from the primary's archive.
-        bootstrap = ({"recovery": {"source": source, "database": APP_DATABASE, "owner": APP_DATABASE,
-                                   **_credentials(SHARED_CREDENTIALS_SECRET)}}
-                     if replica.is_replica else _initdb(SHARED_CREDENTIALS_SECRET))
+        bootstrap = (
+            {
+                "recovery": {
+                    "source": source,
+                    "database": APP_DATABASE,
+                    "owner": APP_DATABASE,
+                    **_credentials(SHARED_CREDENTIALS_SECRET),
+                }
+            }
+            if replica.is_replica
+            else _initdb(SHARED_CREDENTIALS_SECRET)
+        )
     else:
         bootstrap = _initdb(None)
     resources = cnpg.resources
@@ -227,8 +244,10 @@ def pooler_spec(database: Database, cluster: str) -> dict:
                 "containers": [
                     {
                         "name": "pgbouncer",
-                        "resources": {"requests": {"cpu": "100m", "memory": "64Mi"},
-                                      "limits": {"cpu": "1", "memory": "256Mi"}},
+                        "resources": {
+                            "requests": {"cpu": "100m", "memory": "64Mi"},
+                            "limits": {"cpu": "1", "memory": "256Mi"},
+                        },
                     }
                 ],
                 # Spread, so a node loss keeps one PgBouncer.
@@ -291,8 +310,15 @@ class InClusterDatabase(pulumi.ComponentResource):
         if store is None:  # settings refuse this; a guard for direct callers
             raise ValueError("database.cloudnativepg.objectStore is required")
 
-        def custom(logical: str, api_version: str, kind: str, object_name: str, spec: dict,
-                   labels: Optional[Mapping[str, str]] = None, **options) -> k8s.apiextensions.CustomResource:
+        def custom(
+            logical: str,
+            api_version: str,
+            kind: str,
+            object_name: str,
+            spec: dict,
+            labels: Optional[Mapping[str, str]] = None,
+            **options,
+        ) -> k8s.apiextensions.CustomResource:
             return k8s.apiextensions.CustomResource(
                 f"{name}-{logical}",
                 api_version=api_version,
@@ -319,20 +345,36 @@ class InClusterDatabase(pulumi.ComponentResource):
             k8s.core.v1.Secret(
                 f"{name}-app-credentials",
                 # cnpg.io/reload: the operator applies a changed password.
-                metadata=object_metadata(SHARED_CREDENTIALS_SECRET, args.namespace,
-                                         common_labels("database") | {"cnpg.io/reload": "true"}),
+                metadata=object_metadata(
+                    SHARED_CREDENTIALS_SECRET, args.namespace, common_labels("database") | {"cnpg.io/reload": "true"}
+                ),
                 type="kubernetes.io/basic-auth",
                 string_data={"username": APP_DATABASE, "password": pulumi.Output.secret(args.app_password)},
                 opts=pulumi.ResourceOptions(parent=self),
             )
-        stores = [custom("object-store", "barmancloud.cnpg.io/v1", "ObjectStore", DATABASE_OBJECT_STORE,
-                         object_store_spec(store, args.namespace_name, retention=True), depends_on=[credentials])]
+        stores = [
+            custom(
+                "object-store",
+                "barmancloud.cnpg.io/v1",
+                "ObjectStore",
+                DATABASE_OBJECT_STORE,
+                object_store_spec(store, args.namespace_name, retention=True),
+                depends_on=[credentials],
+            )
+        ]
         if database.replica.enabled and database.replica.source.object_store is not None:
             # The other site's archive: read only from here, so no retention
             # policy (its own site enforces one).
-            stores.append(custom("source-object-store", "barmancloud.cnpg.io/v1", "ObjectStore", DATABASE_SOURCE_STORE,
-                                 object_store_spec(database.replica.source.object_store, args.namespace_name,
-                                                   retention=False), depends_on=[credentials]))
+            stores.append(
+                custom(
+                    "source-object-store",
+                    "barmancloud.cnpg.io/v1",
+                    "ObjectStore",
+                    DATABASE_SOURCE_STORE,
+                    object_store_spec(database.replica.source.object_store, args.namespace_name, retention=False),
+                    depends_on=[credentials],
+                )
+            )
         clusters = {}
         for cluster in database.cluster_names:
             # The logical name is the Kubernetes name, so when a recovered
@@ -346,7 +388,10 @@ class InClusterDatabase(pulumi.ComponentResource):
             # validateBootstrapRecoverySource). A DR site's external
             # clusters are its topology, managed.
             clusters[cluster] = custom(
-                f"cluster-{cluster}", "postgresql.cnpg.io/v1", "Cluster", cluster,
+                f"cluster-{cluster}",
+                "postgresql.cnpg.io/v1",
+                "Cluster",
+                cluster,
                 cluster_spec(database, cluster, creates_databases=args.restore_drill),
                 depends_on=stores,
                 ignore_changes=["spec.bootstrap", *([] if database.replica.enabled else ["spec.externalClusters"])],
@@ -358,23 +403,54 @@ class InClusterDatabase(pulumi.ComponentResource):
                 # is deleted by the later recovery.retireSource change.
                 retain_on_delete=cluster == database.serving_cluster_name,
             )
-            custom(f"scheduled-backup-{cluster}", "postgresql.cnpg.io/v1", "ScheduledBackup", f"{cluster}-daily",
-                   scheduled_backup_spec(database, cluster), depends_on=[clusters[cluster]])
+            custom(
+                f"scheduled-backup-{cluster}",
+                "postgresql.cnpg.io/v1",
+                "ScheduledBackup",
+                f"{cluster}-daily",
+                scheduled_backup_spec(database, cluster),
+                depends_on=[clusters[cluster]],
+            )
         serving = database.serving_cluster_name
         # The serving cluster's own Pooler: spec.cluster cannot change, so
         # serving a recovered cluster creates its Pooler (and the app moves
         # to it); the old one goes at the end of that `up`.
-        pooler = custom(f"pooler-{serving}", "postgresql.cnpg.io/v1", "Pooler", pooler_name(serving),
-                        pooler_spec(database, serving), depends_on=[clusters[serving]],
-                        aliases=[pulumi.Alias(name=f"{name}-pooler")] if serving == DEFAULT_CLUSTER_NAME else None)
-        custom("instances-pod-monitor", "monitoring.coreos.com/v1", "PodMonitor", DATABASE_INSTANCES_MONITOR,
-               pod_monitor_spec(instance_selector(database.cluster_names), args.namespace_name,
-                                [CLUSTER_LABEL, "cnpg.io/instanceRole"], args.scrape_interval_seconds),
-               labels=args.operator_labels)
-        custom("pooler-pod-monitor", "monitoring.coreos.com/v1", "PodMonitor", DATABASE_POOLER_MONITOR,
-               pod_monitor_spec(pooler_selector(database.cluster_names),
-                                args.namespace_name, [POOLER_LABEL], args.scrape_interval_seconds),
-               labels=args.operator_labels, depends_on=[pooler])
+        pooler = custom(
+            f"pooler-{serving}",
+            "postgresql.cnpg.io/v1",
+            "Pooler",
+            pooler_name(serving),
+            pooler_spec(database, serving),
+            depends_on=[clusters[serving]],
+            aliases=[pulumi.Alias(name=f"{name}-pooler")] if serving == DEFAULT_CLUSTER_NAME else None,
+        )
+        custom(
+            "instances-pod-monitor",
+            "monitoring.coreos.com/v1",
+            "PodMonitor",
+            DATABASE_INSTANCES_MONITOR,
+            pod_monitor_spec(
+                instance_selector(database.cluster_names),
+                args.namespace_name,
+                [CLUSTER_LABEL, "cnpg.io/instanceRole"],
+                args.scrape_interval_seconds,
+            ),
+            labels=args.operator_labels,
+        )
+        custom(
+            "pooler-pod-monitor",
+            "monitoring.coreos.com/v1",
+            "PodMonitor",
+            DATABASE_POOLER_MONITOR,
+            pod_monitor_spec(
+                pooler_selector(database.cluster_names),
+                args.namespace_name,
+                [POOLER_LABEL],
+                args.scrape_interval_seconds,
+            ),
+            labels=args.operator_labels,
+            depends_on=[pooler],
+        )
         for policy_name, policy_spec in args.network_policies:
             k8s.networking.v1.NetworkPolicy(
                 f"{name}-{policy_name}-network-policy",
@@ -386,8 +462,10 @@ class InClusterDatabase(pulumi.ComponentResource):
         self.serving_cluster_name = pulumi.Output.from_input(serving)
         self.pooler = pooler
         self.pooler_name = pooler.urn.apply(lambda _: pooler_name(serving))
-        self.register_outputs({
-            "cluster_names": self.cluster_names,
-            "serving_cluster_name": self.serving_cluster_name,
-            "pooler_name": self.pooler_name,
-        })
+        self.register_outputs(
+            {
+                "cluster_names": self.cluster_names,
+                "serving_cluster_name": self.serving_cluster_name,
+                "pooler_name": self.pooler_name,
+            }
+        )

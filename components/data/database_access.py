@@ -89,8 +89,10 @@ class DatabaseAccess:
         # (internal/controller/cluster_create.go: password.Generate(64, 10,
         # 0, ...), no symbols), and databaseAppPassword is refused otherwise,
         # so they need no escaping inside a URL.
-        return (f"postgresql://$({USER_VARIABLE}):$({PASSWORD_VARIABLE})@{host or self.host}.{self.namespace}.svc:"
-                f"{POSTGRES_PORT}/{APP_DATABASE}?sslmode=require")
+        return (
+            f"postgresql://$({USER_VARIABLE}):$({PASSWORD_VARIABLE})@{host or self.host}.{self.namespace}.svc:"
+            f"{POSTGRES_PORT}/{APP_DATABASE}?sslmode=require"
+        )
 
     def credentials_env(self) -> list[dict]:
         def from_secret(name: str, key: str) -> dict:
@@ -101,7 +103,9 @@ class DatabaseAccess:
     def env(self, variable: str) -> list[dict]:
         """Container env defining `variable` as the URL (credentials first)."""
         if self.credentials_secret is None:
-            return [{"name": variable, "valueFrom": {"secretKeyRef": {"name": self.secret_name, "key": self.secret_key}}}]
+            return [
+                {"name": variable, "valueFrom": {"secretKeyRef": {"name": self.secret_name, "key": self.secret_key}}}
+            ]
         return [*self.credentials_env(), {"name": variable, "value": self.url()}]
 
 
@@ -112,7 +116,10 @@ def external_access(app_secret_name: Any, postgres: EgressTarget) -> DatabaseAcc
 
 
 def _to_instances(cluster: str) -> dict:
-    return {"to": [{"podSelector": instance_selector((cluster,))}], "ports": [{"protocol": "TCP", "port": POSTGRES_PORT}]}
+    return {
+        "to": [{"podSelector": instance_selector((cluster,))}],
+        "ports": [{"protocol": "TCP", "port": POSTGRES_PORT}],
+    }
 
 
 def cluster_access(cluster: str, namespace: str = "", credentials_secret: Optional[str] = None) -> DatabaseAccess:
@@ -122,8 +129,9 @@ def cluster_access(cluster: str, namespace: str = "", credentials_secret: Option
     Secret's `uri` is the URL; with our own (a DR topology) it is composed."""
     if credentials_secret is None:
         return DatabaseAccess((_to_instances(cluster),), secret_name=app_credentials_secret(cluster), secret_key="uri")
-    return DatabaseAccess((_to_instances(cluster),), credentials_secret=credentials_secret, host=f"{cluster}-rw",
-                          namespace=namespace)
+    return DatabaseAccess(
+        (_to_instances(cluster),), credentials_secret=credentials_secret, host=f"{cluster}-rw", namespace=namespace
+    )
 
 
 @dataclass(frozen=True)
@@ -145,8 +153,11 @@ class AppDatabase:
 
     def env(self) -> list[dict]:
         """Container env (after envFrom, so these win over the app Secret)."""
-        access = DatabaseAccess((), credentials_secret=self.credentials_secret or app_credentials_secret(self.cluster),
-                                namespace=self.namespace)
+        access = DatabaseAccess(
+            (),
+            credentials_secret=self.credentials_secret or app_credentials_secret(self.cluster),
+            namespace=self.namespace,
+        )
         return [
             *access.credentials_env(),
             {"name": "DATABASE_URL", "value": access.url(pooler_name(self.cluster))},

@@ -4,10 +4,10 @@ namespace's default-deny (network_policy.py) refuses everything else."""
 
 from __future__ import annotations
 
-from components.data.database_access import POSTGRES_PORT, database_pod_selector, instance_selector, pooler_selector
 from components.common.egress import ip_blocks
 from components.common.labels import NAME_LABEL, selector_labels
 from components.common.vocabulary import DATABASE_POOLER
+from components.data.database_access import POSTGRES_PORT, database_pod_selector, instance_selector, pooler_selector
 from settings import EgressTarget
 from settings.database import Database
 
@@ -28,8 +28,9 @@ def _namespace(name: str) -> dict:
     return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": name}}}
 
 
-def database_policies(database: Database, monitoring_namespace: str, exporter_labels: dict,
-                      backup_job_name: str) -> list[tuple[str, dict]]:
+def database_policies(
+    database: Database, monitoring_namespace: str, exporter_labels: dict, backup_job_name: str
+) -> list[tuple[str, dict]]:
     """(name, spec) of each policy: the PostgreSQL pods (instances and the
     operator's Jobs), and the poolers.
     `exporter_labels` select the PostgreSQL exporter's pods."""
@@ -40,12 +41,16 @@ def database_policies(database: Database, monitoring_namespace: str, exporter_la
     postgres_pods = database_pod_selector(database.cluster_names)
     instances = instance_selector(database.cluster_names)
     poolers = pooler_selector(database.cluster_names)
-    api_server = {"to": [{"ipBlock": block} for block in ip_blocks(EgressTarget(cidrs=cnpg.api_server_cidrs, port=443))],
-                  "ports": _tcp(*API_SERVER_PORTS)}
+    api_server = {
+        "to": [{"ipBlock": block} for block in ip_blocks(EgressTarget(cidrs=cnpg.api_server_cidrs, port=443))],
+        "ports": _tcp(*API_SERVER_PORTS),
+    }
     stores = [store for store in (cnpg.object_store, database.replica.source.object_store) if store is not None]
     object_storage = [
-        {"to": [{"ipBlock": block} for block in ip_blocks(EgressTarget(cidrs=store.cidrs, port=store.port))],
-         "ports": _tcp(store.port)}
+        {
+            "to": [{"ipBlock": block} for block in ip_blocks(EgressTarget(cidrs=store.cidrs, port=store.port))],
+            "ports": _tcp(store.port),
+        }
         for store in stores
     ]
     clients = [

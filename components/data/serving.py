@@ -45,9 +45,14 @@ class ServingDatabase:
         # Secret); elsewhere the operator generates <cluster>-app.
         self._credentials_secret = SHARED_CREDENTIALS_SECRET if database.replica.enabled else None
         self._in_cluster: Optional[AppDatabase] = (
-            app_database(database.serving_cluster_name, settings.namespace, database.cloudnativepg.instances,
-                         self._credentials_secret)
-            if database.is_cloudnativepg else None
+            app_database(
+                database.serving_cluster_name,
+                settings.namespace,
+                database.cloudnativepg.instances,
+                self._credentials_secret,
+            )
+            if database.is_cloudnativepg
+            else None
         )
 
     @property
@@ -68,8 +73,9 @@ class ServingDatabase:
         dumps) reach it: the app Secret's DATABASE_URL, or the in-cluster primary."""
         if self._in_cluster is None:
             return external_access(app_secret_name, self._settings.network.postgres)
-        return cluster_access(self._settings.database.serving_cluster_name, self._settings.namespace,
-                              self._credentials_secret)
+        return cluster_access(
+            self._settings.database.serving_cluster_name, self._settings.namespace, self._credentials_secret
+        )
 
     def declare(
         self,
@@ -95,8 +101,11 @@ class ServingDatabase:
                 restore_drill=settings.backup.enabled and settings.backup.drill.enabled,
                 operator_labels=settings.monitoring.operator_labels,
                 scrape_interval_seconds=settings.monitoring.scrape_interval_seconds,
-                network_policies=tuple(database_policies(
-                    settings.database, settings.network.monitoring_namespace, exporter_labels, BACKUP_JOB_LABEL)),
+                network_policies=tuple(
+                    database_policies(
+                        settings.database, settings.network.monitoring_namespace, exporter_labels, BACKUP_JOB_LABEL
+                    )
+                ),
             ),
             opts=opts,
         )

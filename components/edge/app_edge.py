@@ -76,7 +76,9 @@ def envoy_rate_limit_rules(rate_limit: RateLimit) -> list[dict]:
     """Envoy Gateway local rate limit: a bucket per client IP (Distinct, Envoy
     Gateway >= 1.4), allow-listed sources excluded (all selectors must hold)."""
     selectors: list[dict] = [{"sourceCIDR": {"type": "Distinct", "value": "0.0.0.0/0"}}]
-    selectors += [{"sourceCIDR": {"type": "Exact", "value": cidr, "invert": True}} for cidr in rate_limit.allowlist_cidrs]
+    selectors += [
+        {"sourceCIDR": {"type": "Exact", "value": cidr, "invert": True}} for cidr in rate_limit.allowlist_cidrs
+    ]
     return [{"clientSelectors": selectors, "limit": {"requests": rate_limit.rps, "unit": "Second"}}]
 
 
@@ -233,7 +235,9 @@ class AppEdge(pulumi.ComponentResource):
             ),
             spec=k8s.networking.v1.IngressSpecArgs(
                 ingress_class_name=args.edge.ingress_class_name,
-                tls=[k8s.networking.v1.IngressTLSArgs(hosts=[host for host, _ in services], secret_name=self._tls_name)],
+                tls=[
+                    k8s.networking.v1.IngressTLSArgs(hosts=[host for host, _ in services], secret_name=self._tls_name)
+                ],
                 rules=[ingress_rule(host, args.metrics_path, service) for host, service in services],
             ),
             opts=opts,
@@ -301,7 +305,10 @@ class AppEdge(pulumi.ComponentResource):
         hsts_filter = {
             "type": "ResponseHeaderModifier",
             "responseHeaderModifier": {
-                "set": [{"name": key, "value": value} for key, value in security_headers(args.edge.hsts_max_age_seconds).items()]
+                "set": [
+                    {"name": key, "value": value}
+                    for key, value in security_headers(args.edge.hsts_max_age_seconds).items()
+                ]
             },
         }
 
@@ -369,7 +376,13 @@ class AppEdge(pulumi.ComponentResource):
             spec={
                 "parentRefs": [parent_ref(http_section)],
                 "hostnames": self._hosts,
-                "rules": [{"filters": [{"type": "RequestRedirect", "requestRedirect": {"scheme": "https", "statusCode": 301}}]}],
+                "rules": [
+                    {
+                        "filters": [
+                            {"type": "RequestRedirect", "requestRedirect": {"scheme": "https", "statusCode": 301}}
+                        ]
+                    }
+                ],
             },
             opts=after_gateway,
         )
@@ -379,7 +392,9 @@ class AppEdge(pulumi.ComponentResource):
             kind="BackendTrafficPolicy",
             metadata=self._metadata(args, f"{APP_NAME}-rate-limit"),
             spec={
-                "targetRefs": [{"group": GATEWAY_API, "kind": "HTTPRoute", "name": route_name} for route_name in route_names],
+                "targetRefs": [
+                    {"group": GATEWAY_API, "kind": "HTTPRoute", "name": route_name} for route_name in route_names
+                ],
                 "rateLimit": {"type": "Local", "local": {"rules": envoy_rate_limit_rules(args.rate_limit)}},
             },
             opts=pulumi.ResourceOptions(parent=self, depends_on=routes),

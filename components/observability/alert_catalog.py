@@ -5,9 +5,9 @@ only (see alert_rules.py); the idle color has its own, quieter ones."""
 
 from __future__ import annotations
 
+from components.common.vocabulary import CONTAINER_NAME, POSTGRES_EXPORTER, REDIS_EXPORTER, Recorded
 from components.observability.database_alerts import database_alerts
 from components.observability.rule_context import Alert, RuleContext
-from components.common.vocabulary import CONTAINER_NAME, POSTGRES_EXPORTER, REDIS_EXPORTER, Recorded
 
 
 def _burn(window_long: str, window_short: str, factor: float, budget: float, live: str) -> str:
@@ -66,7 +66,7 @@ def alerts(context: RuleContext) -> list[Alert]:
         ),
         Alert(
             "MonadSynapseSecurityBreach",
-            f'sum by (namespace) (increase(security_events_total{{{app(severity="critical")}}}[5m])) > 0',
+            f"sum by (namespace) (increase(security_events_total{{{app(severity='critical')}}}[5m])) > 0",
             "critical",
             "Security breach signal",
             "The app reported {{ $value }} critical security event(s) in the last 5 minutes.",
@@ -98,8 +98,8 @@ def alerts(context: RuleContext) -> list[Alert]:
         ),
         Alert(
             "MonadSynapseHighCpu",
-            f'sum by (namespace, pod) (rate(container_cpu_usage_seconds_total{{{ns(container=CONTAINER_NAME)}}}[5m])) / '
-            f'sum by (namespace, pod) (kube_pod_container_resource_limits{{{ns(container=CONTAINER_NAME, resource="cpu")}}}) '
+            f"sum by (namespace, pod) (rate(container_cpu_usage_seconds_total{{{ns(container=CONTAINER_NAME)}}}[5m])) / "
+            f"sum by (namespace, pod) (kube_pod_container_resource_limits{{{ns(container=CONTAINER_NAME, resource='cpu')}}}) "
             f"> {thresholds.resource_utilization}",
             "warning",
             f"CPU above {percent(thresholds.resource_utilization)} of the limit",
@@ -108,8 +108,8 @@ def alerts(context: RuleContext) -> list[Alert]:
         ),
         Alert(
             "MonadSynapseHighMemory",
-            f'sum by (namespace, pod) (container_memory_working_set_bytes{{{ns(container=CONTAINER_NAME)}}}) / '
-            f'sum by (namespace, pod) (kube_pod_container_resource_limits{{{ns(container=CONTAINER_NAME, resource="memory")}}}) '
+            f"sum by (namespace, pod) (container_memory_working_set_bytes{{{ns(container=CONTAINER_NAME)}}}) / "
+            f"sum by (namespace, pod) (kube_pod_container_resource_limits{{{ns(container=CONTAINER_NAME, resource='memory')}}}) "
             f"> {thresholds.resource_utilization}",
             "warning",
             f"Memory above {percent(thresholds.resource_utilization)} of the limit",
@@ -118,7 +118,7 @@ def alerts(context: RuleContext) -> list[Alert]:
         ),
         Alert(
             "MonadSynapseUnusualGameResults",
-            f'sum by (namespace, game) (rate(game_results_total{{{app(result="win")}}}[30m])) / '
+            f"sum by (namespace, game) (rate(game_results_total{{{app(result='win')}}}[30m])) / "
             f"sum by (namespace, game) (rate(game_results_total{{{app()}}}[30m])) > {thresholds.game_win_ratio_maximum}",
             "warning",
             "Unusual game results",
@@ -152,11 +152,11 @@ def alerts(context: RuleContext) -> list[Alert]:
         ),
         Alert(
             "MonadSynapseHpaAtMaximum",
-            f'max by (namespace, horizontalpodautoscaler) (kube_horizontalpodautoscaler_status_current_replicas{{{ns()}}}) '
-            f'>= max by (namespace, horizontalpodautoscaler) (kube_horizontalpodautoscaler_spec_max_replicas{{{ns()}}}) '
+            f"max by (namespace, horizontalpodautoscaler) (kube_horizontalpodautoscaler_status_current_replicas{{{ns()}}}) "
+            f">= max by (namespace, horizontalpodautoscaler) (kube_horizontalpodautoscaler_spec_max_replicas{{{ns()}}}) "
             # The idle color's HPA is pinned (min == max): never "at maximum".
-            f'and max by (namespace, horizontalpodautoscaler) (kube_horizontalpodautoscaler_spec_max_replicas{{{ns()}}}) '
-            f'> max by (namespace, horizontalpodautoscaler) (kube_horizontalpodautoscaler_spec_min_replicas{{{ns()}}})',
+            f"and max by (namespace, horizontalpodautoscaler) (kube_horizontalpodautoscaler_spec_max_replicas{{{ns()}}}) "
+            f"> max by (namespace, horizontalpodautoscaler) (kube_horizontalpodautoscaler_spec_min_replicas{{{ns()}}})",
             "warning",
             "Autoscaler at its maximum",
             "{{ $labels.horizontalpodautoscaler }} has run at maxReplicas for 15 minutes; raise autoscaling.maxReplicas.",
@@ -164,7 +164,7 @@ def alerts(context: RuleContext) -> list[Alert]:
         ),
         Alert(
             "MonadSynapsePodCrashLooping",
-            f'max by (namespace, pod) (kube_pod_container_status_waiting_reason{{{ns(container=CONTAINER_NAME, reason="CrashLoopBackOff")}}}) == 1',
+            f"max by (namespace, pod) (kube_pod_container_status_waiting_reason{{{ns(container=CONTAINER_NAME, reason='CrashLoopBackOff')}}}) == 1",
             "warning",
             "Pod crash-looping",
             "Pod {{ $labels.pod }} has been in CrashLoopBackOff for 5 minutes.",
@@ -172,7 +172,7 @@ def alerts(context: RuleContext) -> list[Alert]:
         ),
         Alert(
             "MonadSynapseCertificateExpiring",
-            f'min by (namespace, name) (certmanager_certificate_expiration_timestamp_seconds{{{ns(name=context.certificate_name)}}}) '
+            f"min by (namespace, name) (certmanager_certificate_expiration_timestamp_seconds{{{ns(name=context.certificate_name)}}}) "
             f"- time() < {thresholds.certificate_expiry_days} * 86400",
             "warning",
             "TLS certificate expires soon",
@@ -182,7 +182,7 @@ def alerts(context: RuleContext) -> list[Alert]:
         ),
         Alert(
             "MonadSynapseCertificateNotReady",
-            f'max by (namespace, name) (certmanager_certificate_ready_status{{{ns(name=context.certificate_name, condition="False")}}}) == 1',
+            f"max by (namespace, name) (certmanager_certificate_ready_status{{{ns(name=context.certificate_name, condition='False')}}}) == 1",
             "warning",
             "TLS certificate not ready",
             "cert-manager reports {{ $labels.name }} not ready for 15 minutes: issuance or renewal is failing.",
@@ -191,7 +191,7 @@ def alerts(context: RuleContext) -> list[Alert]:
         # --- info: "monitor and plan" ---------------------------------------------
         Alert(
             "MonadSynapseDeployment",
-            f'max by (namespace, deployment) (changes(kube_deployment_status_observed_generation{{{ns(deployment="=~monad-synapse-(blue|green)")}}}[10m])) > 0',
+            f"max by (namespace, deployment) (changes(kube_deployment_status_observed_generation{{{ns(deployment='=~monad-synapse-(blue|green)')}}}[10m])) > 0",
             "info",
             "Deployment rolled out",
             "{{ $labels.deployment }} changed in the last 10 minutes.",

@@ -17,12 +17,22 @@ updates the PrometheusRule); the idle color has its own, quieter alerts.
 
 from __future__ import annotations
 
+from components.common.vocabulary import APP_JOB, POSTGRES_EXPORTER, REDIS_EXPORTER, Recorded
 from components.observability.alert_catalog import alerts
 from components.observability.rule_context import Alert, RuleContext, label_matchers, runbook_url
-from components.common.vocabulary import APP_JOB, POSTGRES_EXPORTER, REDIS_EXPORTER, Recorded
 
-__all__ = ["ALERTS_GROUP", "RECORDS_GROUP", "SLO_WINDOWS", "Alert", "RuleContext", "alerts", "label_matchers",
-           "recording_rules", "rule_groups", "runbook_url"]
+__all__ = [
+    "ALERTS_GROUP",
+    "RECORDS_GROUP",
+    "SLO_WINDOWS",
+    "Alert",
+    "RuleContext",
+    "alerts",
+    "label_matchers",
+    "recording_rules",
+    "rule_groups",
+    "runbook_url",
+]
 
 # Windows of the multi-window, multi-burn-rate SLO alerts (Google SRE workbook, ch. 5).
 SLO_WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
@@ -68,7 +78,7 @@ def recording_rules(context: RuleContext) -> list[dict]:
         records.append(
             (
                 Recorded.error_ratio(window),
-                f'sum by (namespace, color) (rate(http_requests_total{{{app(status="=~5..")}}}[{window}])) / '
+                f"sum by (namespace, color) (rate(http_requests_total{{{app(status='=~5..')}}}[{window}])) / "
                 f"sum by (namespace, color) (rate(http_requests_total{{{app()}}}[{window}]))",
             )
         )
@@ -86,7 +96,12 @@ def rule_groups(context: RuleContext) -> list[dict]:
             "alert": alert.name,
             "expr": alert.expr,
             **({"for": alert.duration} if alert.duration != "0m" else {}),
-            "labels": {"severity": alert.severity, "namespace": context.namespace, "service": APP_JOB, **alert.extra_labels},
+            "labels": {
+                "severity": alert.severity,
+                "namespace": context.namespace,
+                "service": APP_JOB,
+                **alert.extra_labels,
+            },
             "annotations": {
                 "summary": alert.summary,
                 "description": alert.description,

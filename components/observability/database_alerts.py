@@ -21,7 +21,9 @@ PLUGIN_METRICS = "barman_cloud_cloudnative_pg_io"
 def database_alerts(context: RuleContext, watch: DatabaseWatch) -> list[Alert]:
     # The primary, or a replica site's designated primary: the one archiving.
     primary = label_matchers(job=watch.instances_job, namespace=context.namespace, **{ROLE_LABEL: "primary"})
-    serving = label_matchers(job=watch.instances_job, namespace=context.namespace, **{CLUSTER_LABEL: watch.serving_cluster})
+    serving = label_matchers(
+        job=watch.instances_job, namespace=context.namespace, **{CLUSTER_LABEL: watch.serving_cluster}
+    )
     pooler = label_matchers(job=watch.pooler_job, namespace=context.namespace)
     # Streaming standbys of this site. On a DR site the designated primary
     # replays the other site's archive with no WAL receiver, so CloudNativePG's
@@ -96,8 +98,8 @@ def database_alerts(context: RuleContext, watch: DatabaseWatch) -> list[Alert]:
             "warning",
             "A database standby lags behind",
             f"Standby {{{{ $labels.pod }}}} replays WAL {{{{ $value | humanizeDuration }}}} behind, more than "
-            f"{lag_threshold}s" + (f" (minApplyDelay {watch.min_apply_delay_seconds}s included)"
-                                   if watch.min_apply_delay_seconds else "")
+            f"{lag_threshold}s"
+            + (f" (minApplyDelay {watch.min_apply_delay_seconds}s included)" if watch.min_apply_delay_seconds else "")
             + ": a failover to it would lose that much, and reads from the read-only service are stale.",
             "5m",
         ),

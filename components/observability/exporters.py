@@ -14,11 +14,11 @@ from typing import Mapping, Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.common.labels import INSTANCE_LABEL, object_metadata, workload_labels
-from components.common.vocabulary import exporter_name
-from components.common.pod_security import restricted_container_security, restricted_pod_security
-from components.data.database_access import DatabaseAccess
 from components.common.egress import egress_rule
+from components.common.labels import INSTANCE_LABEL, object_metadata, workload_labels
+from components.common.pod_security import restricted_container_security, restricted_pod_security
+from components.common.vocabulary import exporter_name
+from components.data.database_access import DatabaseAccess
 from settings import EgressTarget, Exporters
 
 EXPORTER_USER = 65534  # nobody
@@ -39,7 +39,12 @@ class ExporterSpec:
     def env(self, app_secret_name: pulumi.Input[str]) -> list:
         if self.database is not None:
             return self.database.env(self.env_name)
-        return [{"name": self.env_name, "valueFrom": {"secretKeyRef": {"name": app_secret_name, "key": self.app_secret_key}}}]
+        return [
+            {
+                "name": self.env_name,
+                "valueFrom": {"secretKeyRef": {"name": app_secret_name, "key": self.app_secret_key}},
+            }
+        ]
 
     @property
     def name(self) -> str:
@@ -57,8 +62,12 @@ def exporter_specs(exporters: Exporters, postgres: DatabaseAccess, redis: Egress
     """The PostgreSQL exporter reads the database wherever `postgres` says
     (the external one, or the in-cluster primary); Redis is always external."""
     return [
-        ExporterSpec("postgres", exporters.postgres_image, 9187, "DATA_SOURCE_NAME", postgres.egress, database=postgres),
-        ExporterSpec("redis", exporters.redis_image, 9121, "REDIS_ADDR", (egress_rule(redis),), app_secret_key="REDIS_URL"),
+        ExporterSpec(
+            "postgres", exporters.postgres_image, 9187, "DATA_SOURCE_NAME", postgres.egress, database=postgres
+        ),
+        ExporterSpec(
+            "redis", exporters.redis_image, 9121, "REDIS_ADDR", (egress_rule(redis),), app_secret_key="REDIS_URL"
+        ),
     ]
 
 
@@ -142,7 +151,9 @@ class DataStoreExporters(pulumi.ComponentResource):
             metadata=metadata(),
             spec=k8s.core.v1.ServiceSpecArgs(
                 selector=spec.selector(),
-                ports=[k8s.core.v1.ServicePortArgs(name="metrics", port=spec.port, target_port="metrics", protocol="TCP")],
+                ports=[
+                    k8s.core.v1.ServicePortArgs(name="metrics", port=spec.port, target_port="metrics", protocol="TCP")
+                ],
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[deployment]),
         )
@@ -167,7 +178,11 @@ class DataStoreExporters(pulumi.ComponentResource):
                 "ingress": [
                     {
                         "from": [
-                            {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": args.monitoring_namespace}}}
+                            {
+                                "namespaceSelector": {
+                                    "matchLabels": {"kubernetes.io/metadata.name": args.monitoring_namespace}
+                                }
+                            }
                         ],
                         "ports": [{"protocol": "TCP", "port": spec.port}],
                     }

@@ -10,11 +10,11 @@ from typing import Mapping, Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.observability.alert_rules import RuleContext, alerts, rule_groups
-from components.observability.rule_context import DatabaseWatch
-from components.observability.dashboards import DASHBOARDS, DashboardContext, dashboard_json
 from components.common.labels import COLOR_LABEL, NAME_LABEL, common_labels, object_metadata, selector_labels
 from components.common.vocabulary import APP_JOB, APP_NAME, APP_PORT, BACKUP_CRONJOB, DRILL_CRONJOB
+from components.observability.alert_rules import RuleContext, alerts, rule_groups
+from components.observability.dashboards import DASHBOARDS, DashboardContext, dashboard_json
+from components.observability.rule_context import DatabaseWatch
 from settings import Monitoring, Settings, StackSecrets
 
 METRICS_LABEL = "monad-synapse.com/metrics"
@@ -36,7 +36,7 @@ def alertmanager_route(monitoring: Monitoring) -> tuple[dict, list[dict]]:
             "apiURL": {"name": ALERTING_SECRET, "key": "slack-webhook-url"},
             "channel": channel,
             "sendResolved": send_resolved,
-            "title": '[{{ .Status | toUpper }}] {{ .CommonLabels.alertname }} ({{ .CommonLabels.namespace }})',
+            "title": "[{{ .Status | toUpper }}] {{ .CommonLabels.alertname }} ({{ .CommonLabels.namespace }})",
             "text": "{{ range .Alerts }}{{ .Annotations.summary }}: {{ .Annotations.description }}\n"
             "Runbook: {{ .Annotations.runbook_url }}\n{{ end }}",
         }
@@ -101,8 +101,9 @@ class AppMonitoringArgs:
     live_traffic_moved: tuple = ()
 
     @classmethod
-    def for_stack(cls, settings: Settings, secrets: StackSecrets, certificate_name: str,
-                  live_traffic_moved: tuple = ()) -> AppMonitoringArgs:
+    def for_stack(
+        cls, settings: Settings, secrets: StackSecrets, certificate_name: str, live_traffic_moved: tuple = ()
+    ) -> AppMonitoringArgs:
         """The stack's facts as the rules and dashboards need them."""
         backup = settings.backup
         return cls(

@@ -36,11 +36,8 @@ class AppNamespace(pulumi.ComponentResource):
     def __init__(self, name: str, args: AppNamespaceArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("monad:platform:AppNamespace", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        pod_security = {
-            f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "audit", "warn")
-        } | {
-            f"pod-security.kubernetes.io/{mode}-version": POD_SECURITY_VERSION
-            for mode in ("enforce", "audit", "warn")
+        pod_security = {f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "audit", "warn")} | {
+            f"pod-security.kubernetes.io/{mode}-version": POD_SECURITY_VERSION for mode in ("enforce", "audit", "warn")
         }
         namespace = k8s.core.v1.Namespace(
             f"{name}-namespace",
@@ -75,6 +72,4 @@ class AppNamespace(pulumi.ComponentResource):
             )
         self.namespace = namespace.metadata.name
         self.service_account_name = service_account.metadata.name
-        self.register_outputs(
-            {"namespace": self.namespace, "service_account_name": self.service_account_name}
-        )
+        self.register_outputs({"namespace": self.namespace, "service_account_name": self.service_account_name})

@@ -8,10 +8,9 @@ from typing import Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.common.vocabulary import APP_PORT
 from components.common.egress import egress_rule
 from components.common.labels import NAME_LABEL, common_labels, selector_labels
-from components.common.vocabulary import APP_NAME, PROMOTION_ANALYSIS
+from components.common.vocabulary import APP_NAME, APP_PORT, PROMOTION_ANALYSIS
 from settings import Network
 
 _NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
@@ -81,7 +80,10 @@ class AppNetworkPolicies(pulumi.ComponentResource):
                     "policyTypes": ["Ingress", "Egress"],
                     "ingress": [
                         {
-                            "from": [from_namespace(source) for source in (*args.edge_namespaces, network.monitoring_namespace)],
+                            "from": [
+                                from_namespace(source)
+                                for source in (*args.edge_namespaces, network.monitoring_namespace)
+                            ],
                             "ports": [{"protocol": "TCP", "port": APP_PORT}],
                         },
                         # The promotion analysis sends its smoke requests.
@@ -91,7 +93,11 @@ class AppNetworkPolicies(pulumi.ComponentResource):
                         },
                     ],
                     "egress": [
-                        *(args.database_egress if args.database_egress is not None else [egress_rule(network.postgres)]),
+                        *(
+                            args.database_egress
+                            if args.database_egress is not None
+                            else [egress_rule(network.postgres)]
+                        ),
                         egress_rule(network.redis),
                         egress_rule(network.rpc),
                     ],

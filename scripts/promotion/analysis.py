@@ -107,28 +107,36 @@ def measure(
     promql = queries(selector, window_seconds)
     requests = query(promql["requests"]) or 0.0
     if requests < thresholds.min_requests:
-        return Measurement("inconclusive", f"{requests:.0f} requests in {window_seconds}s, "
-                                           f"fewer than {thresholds.min_requests:.0f} to judge")
+        return Measurement(
+            "inconclusive",
+            f"{requests:.0f} requests in {window_seconds}s, fewer than {thresholds.min_requests:.0f} to judge",
+        )
     ratio = (query(promql["errors"]) or 0.0) / requests
     p95 = query(promql["p95"])
     if ratio > thresholds.max_error_ratio:
         return Measurement("fail", f"error ratio {ratio:.4f} above {thresholds.max_error_ratio}")
     if p95 is not None and p95 > thresholds.max_p95_seconds:
         return Measurement("fail", f"p95 {p95:.3f}s above {thresholds.max_p95_seconds}s")
-    return Measurement("pass", f"{requests:.0f} requests, error ratio {ratio:.4f}, p95 "
-                               f"{'n/a' if p95 is None else f'{p95:.3f}s'}")
+    return Measurement(
+        "pass", f"{requests:.0f} requests, error ratio {ratio:.4f}, p95 {'n/a' if p95 is None else f'{p95:.3f}s'}"
+    )
 
 
 def judge(measurements: list[Measurement], count: int, failure_limit: int, inconclusive: str) -> tuple[bool, str]:
     failed = [m for m in measurements if m.verdict == "fail"]
     passed = [m for m in measurements if m.verdict == "pass"]
     if len(failed) > failure_limit:
-        return False, f"{len(failed)} of {len(measurements)} measurements failed (at most {failure_limit}): {failed[-1].detail}"
+        return (
+            False,
+            f"{len(failed)} of {len(measurements)} measurements failed (at most {failure_limit}): {failed[-1].detail}",
+        )
     if len(passed) >= count - failure_limit:
         return True, f"{len(passed)} of {count} measurements passed"
     verdict = inconclusive == "pass"
-    return verdict, (f"inconclusive: {count - len(passed) - len(failed)} of {count} measurements had too little "
-                     f"traffic to judge; promotion.analysis.inconclusive is {inconclusive}")
+    return verdict, (
+        f"inconclusive: {count - len(passed) - len(failed)} of {count} measurements had too little "
+        f"traffic to judge; promotion.analysis.inconclusive is {inconclusive}"
+    )
 
 
 def analyse(
@@ -165,8 +173,11 @@ def main() -> int:
     try:
         target, prometheus, selector = os.environ["TARGET_URL"], os.environ["PROMETHEUS_URL"], os.environ["SELECTOR"]
         checks = [(str(path), int(status)) for path, status in json.loads(os.environ["SMOKE"])]
-        thresholds = Thresholds(float(os.environ["MAX_ERROR_RATIO"]), float(os.environ["MAX_P95_SECONDS"]),
-                                float(os.environ["MIN_REQUESTS"]))
+        thresholds = Thresholds(
+            float(os.environ["MAX_ERROR_RATIO"]),
+            float(os.environ["MAX_P95_SECONDS"]),
+            float(os.environ["MIN_REQUESTS"]),
+        )
         count, failure_limit = int(os.environ["COUNT"]), int(os.environ["FAILURE_LIMIT"])
         interval, window = float(os.environ["INTERVAL_SECONDS"]), int(os.environ["WINDOW_SECONDS"])
         inconclusive = os.environ["INCONCLUSIVE"]
@@ -179,19 +190,30 @@ def main() -> int:
         passed, message = analyse(
             lambda promql: prometheus_value(prometheus, promql),
             lambda: smoke_problems(target, checks),
-            selector, window, thresholds, count, interval, failure_limit, inconclusive,
+            selector,
+            window,
+            thresholds,
+            count,
+            interval,
+            failure_limit,
+            inconclusive,
             log=lambda line: print(f"analysis: {line}", flush=True),
         )
     except PrometheusUnavailable as error:
-        print(f"analysis: FAILED CLOSED: Prometheus is unreachable ({error}); live traffic did not move. "
-              f"Check promotion.analysis.prometheusUrl, or in an emergency set promotion.skipAnalysis true",
-              file=sys.stderr)
+        print(
+            f"analysis: FAILED CLOSED: Prometheus is unreachable ({error}); live traffic did not move. "
+            f"Check promotion.analysis.prometheusUrl, or in an emergency set promotion.skipAnalysis true",
+            file=sys.stderr,
+        )
         return 1
     print(f"analysis: {'PASSED' if passed else 'FAILED'}: {message}", file=sys.stdout if passed else sys.stderr)
     if not passed:
-        print("analysis: live traffic did not move (after a verification failure: it moved; switch back). "
-              "Fix the cause and run `pulumi up` again (the failed check runs again), or in an emergency: "
-              "pulumi config set --path promotion.skipAnalysis true && pulumi up", file=sys.stderr)
+        print(
+            "analysis: live traffic did not move (after a verification failure: it moved; switch back). "
+            "Fix the cause and run `pulumi up` again (the failed check runs again), or in an emergency: "
+            "pulumi config set --path promotion.skipAnalysis true && pulumi up",
+            file=sys.stderr,
+        )
     return 0 if passed else 1
 
 

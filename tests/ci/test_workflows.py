@@ -13,7 +13,9 @@ import yaml
 
 from tools.engine.stack_config import PROJECT_DIR
 
-WORKFLOWS = {path.name: yaml.safe_load(path.read_text()) for path in (PROJECT_DIR / ".github" / "workflows").glob("*.yml")}
+WORKFLOWS = {
+    path.name: yaml.safe_load(path.read_text()) for path in (PROJECT_DIR / ".github" / "workflows").glob("*.yml")
+}
 PINNED = re.compile(r"^[\w.-]+/[\w.-]+@[0-9a-f]{40}$")
 SECRET = re.compile(r"secrets\.(\w+)")
 
@@ -59,8 +61,12 @@ def test_workflows_and_jobs_grant_only_what_they_need():
 def test_credentials_come_only_from_the_job_environment_and_never_fall_back():
     for workflow, document in WORKFLOWS.items():
         for name, job in document["jobs"].items():
-            used = {match for step in job["steps"] for value in (step.get("env") or {}).values()
-                    for match in SECRET.findall(str(value))}
+            used = {
+                match
+                for step in job["steps"]
+                for value in (step.get("env") or {}).values()
+                for match in SECRET.findall(str(value))
+            }
             if not used:
                 continue
             environment = job.get("environment", "")

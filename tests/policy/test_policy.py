@@ -8,18 +8,18 @@ import re
 from typing import Any
 
 import pytest
-
-from tests.helpers import CLOUDNATIVEPG, DR_SITE, RECOVERY, secrets_for
 import yaml
 from pulumi_policy import EnforcementLevel, PolicyResource, ResourceValidationArgs, StackValidationArgs
 
 from policy import rules
+from tests.helpers import CLOUDNATIVEPG, DR_SITE, RECOVERY, secrets_for
 from tools.manifest import pulumi_type
 
 
 def args_for(obj: dict[str, Any]) -> ResourceValidationArgs:
-    return ResourceValidationArgs(pulumi_type(obj), obj, f"urn:test::{obj['metadata']['name']}", obj["metadata"]["name"],
-                                  None, None)
+    return ResourceValidationArgs(
+        pulumi_type(obj), obj, f"urn:test::{obj['metadata']['name']}", obj["metadata"]["name"], None, None
+    )
 
 
 def violations(validate, obj: dict[str, Any]) -> list[str]:
@@ -34,8 +34,13 @@ GOOD_CONTAINER = {
     "resources": {"requests": {"cpu": "100m", "memory": "64Mi"}, "limits": {"cpu": "1", "memory": "128Mi"}},
     "readinessProbe": {"httpGet": {"path": "/", "port": 80}},
     "livenessProbe": {"httpGet": {"path": "/", "port": 80}},
-    "securityContext": {"allowPrivilegeEscalation": False, "privileged": False, "runAsNonRoot": True,
-                        "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"}},
+    "securityContext": {
+        "allowPrivilegeEscalation": False,
+        "privileged": False,
+        "runAsNonRoot": True,
+        "capabilities": {"drop": ["ALL"]},
+        "seccompProfile": {"type": "RuntimeDefault"},
+    },
 }
 
 
@@ -47,10 +52,16 @@ def deployment(**container_changes) -> dict:
         else:
             container[key] = value
     return {
-        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "ns"},
-        "spec": {"selector": {"matchLabels": {"a": "b"}},
-                 "template": {"metadata": {"labels": {"a": "b"}},
-                              "spec": {"securityContext": {"runAsNonRoot": True}, "containers": [container]}}},
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": "ns"},
+        "spec": {
+            "selector": {"matchLabels": {"a": "b"}},
+            "template": {
+                "metadata": {"labels": {"a": "b"}},
+                "spec": {"securityContext": {"runAsNonRoot": True}, "containers": [container]},
+            },
+        },
     }
 
 
@@ -66,14 +77,29 @@ def test_good_deployment_passes_every_resource_policy():
 
 
 BAD_WORKLOADS = [
-    (rules.no_privileged_containers, deployment(securityContext={**GOOD_CONTAINER["securityContext"], "privileged": True})),
-    (rules.no_privileged_containers, deployment(securityContext={**GOOD_CONTAINER["securityContext"], "allowPrivilegeEscalation": True})),
+    (
+        rules.no_privileged_containers,
+        deployment(securityContext={**GOOD_CONTAINER["securityContext"], "privileged": True}),
+    ),
+    (
+        rules.no_privileged_containers,
+        deployment(securityContext={**GOOD_CONTAINER["securityContext"], "allowPrivilegeEscalation": True}),
+    ),
     (rules.pod_security_restricted, with_pod(deployment(), hostNetwork=True)),
     (rules.pod_security_restricted, with_pod(deployment(), volumes=[{"name": "h", "hostPath": {"path": "/"}}])),
-    (rules.pod_security_restricted, deployment(securityContext={**GOOD_CONTAINER["securityContext"], "capabilities": {"drop": ["NET_RAW"]}})),
-    (rules.pod_security_restricted, deployment(securityContext={**GOOD_CONTAINER["securityContext"], "seccompProfile": {"type": "Unconfined"}})),
+    (
+        rules.pod_security_restricted,
+        deployment(securityContext={**GOOD_CONTAINER["securityContext"], "capabilities": {"drop": ["NET_RAW"]}}),
+    ),
+    (
+        rules.pod_security_restricted,
+        deployment(securityContext={**GOOD_CONTAINER["securityContext"], "seccompProfile": {"type": "Unconfined"}}),
+    ),
     (rules.pod_security_restricted, deployment(ports=[{"containerPort": 80, "hostPort": 80}])),
-    (rules.run_as_non_root, with_pod(deployment(securityContext={"allowPrivilegeEscalation": False}), securityContext={})),
+    (
+        rules.run_as_non_root,
+        with_pod(deployment(securityContext={"allowPrivilegeEscalation": False}), securityContext={}),
+    ),
     (rules.run_as_non_root, deployment(securityContext={**GOOD_CONTAINER["securityContext"], "runAsUser": 0})),
     (rules.resource_requests_and_limits, deployment(resources={"requests": {"cpu": "1", "memory": "1Gi"}})),
     (rules.resource_requests_and_limits, deployment(resources=None)),
@@ -85,7 +111,9 @@ BAD_WORKLOADS = [
 ]
 
 
-@pytest.mark.parametrize(("validate", "obj"), BAD_WORKLOADS, ids=[f"{v.__name__}-{i}" for i, (v, _) in enumerate(BAD_WORKLOADS)])
+@pytest.mark.parametrize(
+    ("validate", "obj"), BAD_WORKLOADS, ids=[f"{v.__name__}-{i}" for i, (v, _) in enumerate(BAD_WORKLOADS)]
+)
 def test_bad_workloads_are_caught(validate, obj):
     assert violations(validate, obj)
 
@@ -97,17 +125,35 @@ def test_pinned_digest_and_registry_port_are_fine():
 
 def test_jobs_need_no_probes_but_cronjob_pods_are_checked():
     cronjob = {
-        "apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "backup"},
-        "spec": {"schedule": "0 * * * *", "concurrencyPolicy": "Forbid", "startingDeadlineSeconds": 60,
-                 "successfulJobsHistoryLimit": 1, "failedJobsHistoryLimit": 1,
-                 "jobTemplate": {"spec": {"activeDeadlineSeconds": 60, "backoffLimit": 1, "template": {"spec": {
-                     "securityContext": {"runAsNonRoot": True},
-                     "containers": [{**GOOD_CONTAINER, "readinessProbe": None, "livenessProbe": None}]}}}}},
+        "apiVersion": "batch/v1",
+        "kind": "CronJob",
+        "metadata": {"name": "backup"},
+        "spec": {
+            "schedule": "0 * * * *",
+            "concurrencyPolicy": "Forbid",
+            "startingDeadlineSeconds": 60,
+            "successfulJobsHistoryLimit": 1,
+            "failedJobsHistoryLimit": 1,
+            "jobTemplate": {
+                "spec": {
+                    "activeDeadlineSeconds": 60,
+                    "backoffLimit": 1,
+                    "template": {
+                        "spec": {
+                            "securityContext": {"runAsNonRoot": True},
+                            "containers": [{**GOOD_CONTAINER, "readinessProbe": None, "livenessProbe": None}],
+                        }
+                    },
+                }
+            },
+        },
     }
     assert violations(rules.health_probes, cronjob) == []
     assert violations(rules.bounded_cron_jobs, cronjob) == []
     privileged = copy.deepcopy(cronjob)
-    privileged["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["securityContext"]["privileged"] = True
+    privileged["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["securityContext"]["privileged"] = (
+        True
+    )
     assert violations(rules.no_privileged_containers, privileged)
     unbounded = copy.deepcopy(cronjob)
     unbounded["spec"]["concurrencyPolicy"] = "Allow"
@@ -117,9 +163,12 @@ def test_jobs_need_no_probes_but_cronjob_pods_are_checked():
 
 
 def ingress(tls: list, annotations: dict | None = None) -> dict:
-    return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
-            "metadata": {"name": "web", "annotations": annotations or {}},
-            "spec": {"tls": tls, "rules": [{"host": "a.example.com"}, {"host": "b.example.com"}]}}
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "Ingress",
+        "metadata": {"name": "web", "annotations": annotations or {}},
+        "spec": {"tls": tls, "rules": [{"host": "a.example.com"}, {"host": "b.example.com"}]},
+    }
 
 
 def test_ingress_rules():
@@ -132,7 +181,9 @@ def test_ingress_rules():
     assert violations(rules.no_snippet_annotations, snippet) != []
 
 
-@pytest.mark.parametrize(("service_type", "bad"), [("ClusterIP", False), (None, False), ("LoadBalancer", True), ("NodePort", True)])
+@pytest.mark.parametrize(
+    ("service_type", "bad"), [("ClusterIP", False), (None, False), ("LoadBalancer", True), ("NodePort", True)]
+)
 def test_service_types(service_type, bad):
     spec = {"type": service_type} if service_type else {}
     service = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"}, "spec": spec}
@@ -141,8 +192,12 @@ def test_service_types(service_type, bad):
 
 @pytest.mark.parametrize(
     ("data", "bad"),
-    [({"FEATURE": "on", "URL": "https://example.com"}, False), ({"DB_PASSWORD": "x"}, True), ({"stripe_api_key": "x"}, True),
-     ({"DATABASE": "postgresql://app:hunter2@db:5432/x"}, True)],
+    [
+        ({"FEATURE": "on", "URL": "https://example.com"}, False),
+        ({"DB_PASSWORD": "x"}, True),
+        ({"stripe_api_key": "x"}, True),
+        ({"DATABASE": "postgresql://app:hunter2@db:5432/x"}, True),
+    ],
 )
 def test_config_maps_hold_no_secrets(data, bad):
     config_map = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": data}
@@ -151,22 +206,32 @@ def test_config_maps_hold_no_secrets(data, bad):
 
 @pytest.mark.parametrize(("labels", "bad"), [({"release": "kube-prometheus-stack"}, False), ({}, True)])
 def test_prometheus_rules_carry_the_operator_label(labels, bad):
-    rule = {"apiVersion": "monitoring.coreos.com/v1", "kind": "PrometheusRule", "metadata": {"name": "r", "labels": labels},
-            "spec": {"groups": []}}
+    rule = {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "PrometheusRule",
+        "metadata": {"name": "r", "labels": labels},
+        "spec": {"groups": []},
+    }
     assert bool(violations(rules.prometheus_rule_operator_label, rule)) is bad
 
 
 def stack_violations(objects: list[dict]) -> list[str]:
-    resources = [PolicyResource(pulumi_type(obj), obj, f"urn:{i}", obj["metadata"]["name"], None, None, None, [], {})
-                 for i, obj in enumerate(objects)]
+    resources = [
+        PolicyResource(pulumi_type(obj), obj, f"urn:{i}", obj["metadata"]["name"], None, None, None, [], {})
+        for i, obj in enumerate(objects)
+    ]
     found: list[str] = []
     for policy in rules.STACK_POLICIES:
         policy.validate(StackValidationArgs(resources), lambda m, urn=None: found.append(m))
     return found
 
 
-HPA = {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": {"name": "h", "namespace": "ns"},
-       "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "web"}}}
+HPA = {
+    "apiVersion": "autoscaling/v2",
+    "kind": "HorizontalPodAutoscaler",
+    "metadata": {"name": "h", "namespace": "ns"},
+    "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "web"}},
+}
 
 
 def owned_by(owner, replicas=None) -> dict:
@@ -184,14 +249,21 @@ def with_scratch(size, request, init_request=None) -> dict:
         container["resources"]["requests"]["ephemeral-storage"] = request
     if init_request:
         obj["spec"]["template"]["spec"]["initContainers"] = [
-            {**GOOD_CONTAINER, "name": "init", "resources": {"requests": {"ephemeral-storage": init_request}}}]
+            {**GOOD_CONTAINER, "name": "init", "resources": {"requests": {"ephemeral-storage": init_request}}}
+        ]
     return obj
 
 
 @pytest.mark.parametrize(
     ("obj", "bad"),
-    [(with_scratch("1Gi", "1088Mi"), False), (with_scratch("1Gi", "512Mi"), True), (with_scratch(None, "1Gi"), True),
-     (with_scratch("1Gi", None), True), (with_scratch("1Gi", "64Mi", init_request="2Gi"), False), (deployment(), False)],
+    [
+        (with_scratch("1Gi", "1088Mi"), False),
+        (with_scratch("1Gi", "512Mi"), True),
+        (with_scratch(None, "1Gi"), True),
+        (with_scratch("1Gi", None), True),
+        (with_scratch("1Gi", "64Mi", init_request="2Gi"), False),
+        (deployment(), False),
+    ],
 )
 def test_scratch_volumes_are_bounded_and_requested(obj, bad):
     assert bool(violations(rules.scratch_volumes_are_bounded, obj)) is bad
@@ -218,7 +290,13 @@ RENDERS = [
     ("staging",),
     ("production",),
     ("production", "edge.kind=gateway", "activeColor=green", "idleReplicas=0"),
-    ("production", "maintenanceMode=true", "restore.fromBackup=latest", "restore.confirm=production", "restore.requestId=incident-4711"),
+    (
+        "production",
+        "maintenanceMode=true",
+        "restore.fromBackup=latest",
+        "restore.confirm=production",
+        "restore.requestId=incident-4711",
+    ),
     ("production", "backup.storage.kind=s3", "backup.storage.s3.bucket=monad-backups"),
     ("production", *CLOUDNATIVEPG, *RECOVERY),
     ("staging", *CLOUDNATIVEPG, *DR_SITE),
@@ -233,7 +311,9 @@ def test_rendered_stacks_pass_the_whole_pack(stack_objects, render):
     found = []
     for policy in rules.POLICIES:
         for obj in objects:
-            found += [f"{policy.name} ({policy.enforcement_level.value}): {m}" for m in violations(policy.validate, obj)]
+            found += [
+                f"{policy.name} ({policy.enforcement_level.value}): {m}" for m in violations(policy.validate, obj)
+            ]
     found += stack_violations(objects)
     assert found == []
 
@@ -250,18 +330,21 @@ GOOD_CLUSTER = {
 }
 
 
-@pytest.mark.parametrize(("kind", "spec", "bad"), [
-    ("Cluster", GOOD_CLUSTER, False),
-    ("Cluster", {**GOOD_CLUSTER, "plugins": []}, True),
-    ("Cluster", {**GOOD_CLUSTER, "backup": {"barmanObjectStore": {"destinationPath": "s3://b"}}}, True),
-    ("Cluster", {**GOOD_CLUSTER, "postgresql": {"parameters": {}}}, True),
-    ("Cluster", {**GOOD_CLUSTER, "imageName": "ghcr.io/cloudnative-pg/postgresql:latest"}, True),
-    ("Cluster", {**GOOD_CLUSTER, "enableSuperuserAccess": True}, True),
-    ("Cluster", {**GOOD_CLUSTER, "resources": {"requests": {"cpu": "1"}}}, True),
-    ("Pooler", {"template": {"spec": {"containers": [{"name": "pgbouncer"}]}}}, True),
-    ("ScheduledBackup", {"method": "barmanObjectStore"}, True),
-    ("ScheduledBackup", {"method": "plugin"}, False),
-])
+@pytest.mark.parametrize(
+    ("kind", "spec", "bad"),
+    [
+        ("Cluster", GOOD_CLUSTER, False),
+        ("Cluster", {**GOOD_CLUSTER, "plugins": []}, True),
+        ("Cluster", {**GOOD_CLUSTER, "backup": {"barmanObjectStore": {"destinationPath": "s3://b"}}}, True),
+        ("Cluster", {**GOOD_CLUSTER, "postgresql": {"parameters": {}}}, True),
+        ("Cluster", {**GOOD_CLUSTER, "imageName": "ghcr.io/cloudnative-pg/postgresql:latest"}, True),
+        ("Cluster", {**GOOD_CLUSTER, "enableSuperuserAccess": True}, True),
+        ("Cluster", {**GOOD_CLUSTER, "resources": {"requests": {"cpu": "1"}}}, True),
+        ("Pooler", {"template": {"spec": {"containers": [{"name": "pgbouncer"}]}}}, True),
+        ("ScheduledBackup", {"method": "barmanObjectStore"}, True),
+        ("ScheduledBackup", {"method": "plugin"}, False),
+    ],
+)
 def test_database_objects_are_checked(kind, spec, bad):
     assert bool(violations(rules.database_clusters_are_hardened, cnpg_object(kind, spec))) == bad
 

@@ -26,17 +26,32 @@ VARIANTS = [
     ("production", "maintenanceMode=true", "vpa.updateMode=Initial", "appConfig.FEATURE_X=on"),
     ("production", "edge.kind=gateway", "rateLimit.allowlistCidrs[0]=203.0.113.0/24"),
     ("staging", "edge.kind=gateway", "edge.gateway.shared.name=public", "edge.gateway.shared.namespace=gateways"),
-    ("production", "backup.storage.kind=s3", "backup.storage.s3.bucket=monad-backups", "maintenanceMode=true",
-     "restore.fromBackup=latest", "restore.confirm=production", "restore.requestId=incident-4711"),
+    (
+        "production",
+        "backup.storage.kind=s3",
+        "backup.storage.s3.bucket=monad-backups",
+        "maintenanceMode=true",
+        "restore.fromBackup=latest",
+        "restore.confirm=production",
+        "restore.requestId=incident-4711",
+    ),
     ("production", *CLOUDNATIVEPG),
     ("production", *CLOUDNATIVEPG, *RECOVERY, "database.cloudnativepg.objectStore.endpoint=https://minio.example.com"),
-    ("staging", *CLOUDNATIVEPG, *DR_SITE, "database.cloudnativepg.instances=1",
-     "database.cloudnativepg.postgresql.parameters.max_connections=300", "database.replica.minApplyDelay=30m"),
+    (
+        "staging",
+        *CLOUDNATIVEPG,
+        *DR_SITE,
+        "database.cloudnativepg.instances=1",
+        "database.cloudnativepg.postgresql.parameters.max_connections=300",
+        "database.replica.minApplyDelay=30m",
+    ),
 ]
 
 
 def objects_of(stack_objects, variant) -> dict:
     return stack_objects(*variant, secrets=secrets_for(variant))
+
+
 # Custom resources whose CRD is not among the upstream schemas we carry;
 # they are checked by the tests that build them instead.
 WITHOUT_UPSTREAM_SCHEMA = {"SecurityPolicy"}
@@ -58,7 +73,12 @@ def test_core_objects_pass_strict_schema(stack_objects, variant, version):
 def test_custom_resources_pass_their_crd_schema(stack_objects, crds, variant):
     custom = [obj for obj in objects_of(stack_objects, variant).values() if not is_core_object(obj)]
     assert {obj["kind"] for obj in custom} >= {
-        "VerticalPodAutoscaler", "Certificate", "PrometheusRule", "ServiceMonitor", "AlertmanagerConfig"}
+        "VerticalPodAutoscaler",
+        "Certificate",
+        "PrometheusRule",
+        "ServiceMonitor",
+        "AlertmanagerConfig",
+    }
     for obj in custom:
         if obj["kind"] in WITHOUT_UPSTREAM_SCHEMA:
             continue

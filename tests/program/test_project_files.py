@@ -60,17 +60,21 @@ def test_secrets_are_declared_secret_without_default(project):
         assert project["config"][key]["default"] == "" and "secret" not in project["config"][key]
     # The offline renderer gives a placeholder to those the default config needs.
     assert set(SECRETS_WITH_EMPTY_DEFAULT) == {
-        key for key, reason in OPTIONAL_SECRET_NEEDED_BY.items() if reason == "database.kind external"}
+        key for key, reason in OPTIONAL_SECRET_NEEDED_BY.items() if reason == "database.kind external"
+    }
 
 
 def test_the_sdk_free_tools_import_neither_the_sdk_nor_the_settings():
     import subprocess
     import sys
 
-    code = ("import sys, tools.diff, tools.manifest, tools.engine.schemas, tools.engine.stack_config; "
-            "print(sorted(name for name in ('pulumi', 'settings', 'pydantic') if name in sys.modules))")
+    code = (
+        "import sys, tools.diff, tools.manifest, tools.engine.schemas, tools.engine.stack_config; "
+        "print(sorted(name for name in ('pulumi', 'settings', 'pydantic') if name in sys.modules))"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
 
 @pytest.mark.parametrize("stack", ["staging", "production"])
 def test_stack_files_hold_only_differences(project_dir, project, stack):
@@ -113,7 +117,7 @@ def test_make_help_lists_the_targets(project_dir):
 
     result = subprocess.run(["make", "--no-print-directory", "help"], cwd=project_dir, capture_output=True, text=True)
     assert result.returncode == 0
-    for target in ("render", "test", "scan", "diff", "bench", "deps"):
+    for target in ("render", "test", "format", "scan", "diff", "bench", "deps"):
         assert f"  {target}" in result.stdout, target
 
 
@@ -122,8 +126,13 @@ def test_the_first_render_says_what_it_is_waiting_for(tmp_path, project_dir):
     dependencies for about a minute: it says so before it starts."""
     import subprocess
 
-    result = subprocess.run(["make", "-n", "render", f"VENV={tmp_path / 'venv'}"], cwd=project_dir,
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        ["make", "-n", "render", f"VENV={tmp_path / 'venv'}"],
+        cwd=project_dir,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     lines = result.stdout.splitlines()
     announce = next(index for index, line in enumerate(lines) if "installing the pinned dependencies" in line)
     assert announce < next(index for index, line in enumerate(lines) if "pip install" in line)

@@ -148,14 +148,18 @@ def test_the_preview_and_the_live_alerts_move_only_with_live_traffic(render_stac
     assert stack.cluster.objects[RULE]["spec"] != rule_on_blue
 
 
-@pytest.mark.parametrize("change", [
-    ("autoscaling.minReplicas=5", "autoscaling.maxReplicas=30"),
-    ("idleReplicas=14",),
-    ("appConfig.FEATURE_FLAG=on",),
-    ("switchGate.timeoutSeconds=900", "promotion.analysis.maxErrorRatio=0.02"),
-    ("maintenanceMode=true",),
-    ("jwtSecretVersion=2",),
-], ids=lambda change: change[0].split("=")[0])
+@pytest.mark.parametrize(
+    "change",
+    [
+        ("autoscaling.minReplicas=5", "autoscaling.maxReplicas=30"),
+        ("idleReplicas=14",),
+        ("appConfig.FEATURE_FLAG=on",),
+        ("switchGate.timeoutSeconds=900", "promotion.analysis.maxErrorRatio=0.02"),
+        ("maintenanceMode=true",),
+        ("jwtSecretVersion=2",),
+    ],
+    ids=lambda change: change[0].split("=")[0],
+)
 def test_a_change_that_is_not_a_switch_runs_no_check(render_stack, change):
     stack = released_on_blue(render_stack)
     stack.cluster.load_replicas["monad-synapse-blue"] = 4
@@ -177,8 +181,11 @@ def test_the_backup_volume_moves_to_another_storage_class(render_stack):
 
 
 def rolled(result) -> set[str]:
-    return {step.identity.rsplit("/", 1)[1] for step in result.steps
-            if step.identity.startswith("Deployment/") and step.op == "update"}
+    return {
+        step.identity.rsplit("/", 1)[1]
+        for step in result.steps
+        if step.identity.startswith("Deployment/") and step.op == "update"
+    }
 
 
 def test_a_staged_config_change_is_released_by_the_switch(render_stack):
@@ -220,8 +227,10 @@ def documented_rollbacks() -> list[str]:
     commands = []
     for page in sorted((PROJECT_DIR / "docs").glob("*.md")) + [PROJECT_DIR / "README.md"]:
         text = " ".join(page.read_text().split())
-        for match in re.finditer(r"pulumi config set activeColor \S+(?: && pulumi config set [^&`]+)* && pulumi up", text):
-            if re.search(r"roll(ing)? ?back", text[max(0, match.start() - 300):match.start()], re.IGNORECASE):
+        for match in re.finditer(
+            r"pulumi config set activeColor \S+(?: && pulumi config set [^&`]+)* && pulumi up", text
+        ):
+            if re.search(r"roll(ing)? ?back", text[max(0, match.start() - 300) : match.start()], re.IGNORECASE):
                 commands.append(match.group(0))
     return commands
 
@@ -263,6 +272,7 @@ def test_the_restart_lever_rolls_one_color_and_nothing_else(render_stack):
     assert rolled(result) == {"monad-synapse-blue"}
     assert {step.identity for step in result.steps if step.op != "same"} == {"Deployment/production/monad-synapse-blue"}
     assert stack.cluster.job_runs == runs
-    both = stack.up(production(render_stack, "colors.blue.restart=2026-12-03T23:30",
-                               "colors.green.restart=2026-12-03T23:30"))
+    both = stack.up(
+        production(render_stack, "colors.blue.restart=2026-12-03T23:30", "colors.green.restart=2026-12-03T23:30")
+    )
     assert rolled(both) == {"monad-synapse-blue", "monad-synapse-green"}

@@ -16,8 +16,10 @@ GOLDEN = Path(__file__).parent / "golden"
 VARIANTS = {
     "staging": ("staging", ()),
     "production": ("production", ()),
-    "production-cloudnativepg": ("production", CLOUDNATIVEPG + ("backup.storage.kind=s3",
-                                  "backup.storage.s3.bucket=monad-synapse-dumps", "edge.kind=gateway")),
+    "production-cloudnativepg": (
+        "production",
+        CLOUDNATIVEPG + ("backup.storage.kind=s3", "backup.storage.s3.bucket=monad-synapse-dumps", "edge.kind=gateway"),
+    ),
 }
 
 

@@ -114,8 +114,9 @@ def test_layers_import_only_downwards(import_graph, package):
 def test_components_live_in_their_areas():
     top = sorted(path.name for path in (PROJECT_DIR / "components").glob("*.py"))
     assert top == ["__init__.py"]
-    assert sorted(path.name for path in (PROJECT_DIR / "components").iterdir()
-                  if path.is_dir() and path.name != "__pycache__") == sorted(AREAS)
+    assert sorted(
+        path.name for path in (PROJECT_DIR / "components").iterdir() if path.is_dir() and path.name != "__pycache__"
+    ) == sorted(AREAS)
 
 
 def test_each_component_sits_in_the_area_its_type_names():
@@ -149,8 +150,11 @@ def test_areas_build_on_common_and_read_other_areas_only_through_their_outputs(i
 
 
 def test_every_module_says_its_concern():
-    silent = [name for name, path in module_files().items()
-              if not (ast.get_docstring(ast.parse(path.read_text())) or "").strip()]
+    silent = [
+        name
+        for name, path in module_files().items()
+        if not (ast.get_docstring(ast.parse(path.read_text())) or "").strip()
+    ]
     assert silent == []
 
 
@@ -159,8 +163,11 @@ SIZE_WORTH_A_LOOK = 600
 
 
 def test_modules_past_a_generous_size_are_flagged():
-    large = {name: lines for name, path in module_files().items()
-             if (lines := len(path.read_text().splitlines())) > SIZE_WORTH_A_LOOK}
+    large = {
+        name: lines
+        for name, path in module_files().items()
+        if (lines := len(path.read_text().splitlines())) > SIZE_WORTH_A_LOOK
+    }
     if large:
         warnings.warn(f"worth a look for a second concern: {large}", stacklevel=1)
 
@@ -185,20 +192,34 @@ def test_every_component_is_built_alone_with_fake_args():
         node.name
         for path in (PROJECT_DIR / "components").rglob("*.py")
         for node in ast.walk(ast.parse(path.read_text()))
-        if isinstance(node, ast.ClassDef) and any(ast.unparse(base) == "pulumi.ComponentResource" for base in node.bases)
+        if isinstance(node, ast.ClassDef)
+        and any(ast.unparse(base) == "pulumi.ComponentResource" for base in node.bases)
     }
     built_alone = set()
     for path in (PROJECT_DIR / "tests").rglob("test_*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.FunctionDef) and "run_component" in {arg.arg for arg in node.args.args}:
-                built_alone |= {call.func.id for call in ast.walk(node)
-                                if isinstance(call, ast.Call) and isinstance(call.func, ast.Name)}
+                built_alone |= {
+                    call.func.id
+                    for call in ast.walk(node)
+                    if isinstance(call, ast.Call) and isinstance(call.func, ast.Name)
+                }
     assert len(components) >= 9
     assert sorted(components - built_alone) == []
 
 
-ENGINE_MODELS = ("stack_file", "stack_config", "provider_rules", "replay", "live", "admission", "schemas",
-                 "network_policy", "operator_pods", "exporter_metrics")
+ENGINE_MODELS = (
+    "stack_file",
+    "stack_config",
+    "provider_rules",
+    "replay",
+    "live",
+    "admission",
+    "schemas",
+    "network_policy",
+    "operator_pods",
+    "exporter_metrics",
+)
 
 
 def test_the_engine_is_one_package_and_its_models_need_no_sdk():
@@ -209,8 +230,10 @@ def test_the_engine_is_one_package_and_its_models_need_no_sdk():
 
     engine = sorted(path.stem for path in (PROJECT_DIR / "tools" / "engine").glob("*.py") if path.stem != "__init__")
     assert engine == sorted((*ENGINE_MODELS, "mock_engine"))
-    code = (f"import sys; import {', '.join('tools.engine.' + name for name in ENGINE_MODELS)}; "
-            "print(sorted(name for name in ('pulumi', 'pulumi_kubernetes', 'settings') if name in sys.modules))")
+    code = (
+        f"import sys; import {', '.join('tools.engine.' + name for name in ENGINE_MODELS)}; "
+        "print(sorted(name for name in ('pulumi', 'pulumi_kubernetes', 'settings') if name in sys.modules))"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=PROJECT_DIR)
     assert result.stdout.strip() == "[]"
 
@@ -220,8 +243,10 @@ def test_tests_mirror_the_code():
     unmatched = []
     for path in (PROJECT_DIR / "components").rglob("*.py"):
         tree = ast.parse(path.read_text())
-        if not any(isinstance(node, ast.ClassDef) and any(ast.unparse(b) == "pulumi.ComponentResource" for b in node.bases)
-                   for node in ast.walk(tree)):
+        if not any(
+            isinstance(node, ast.ClassDef) and any(ast.unparse(b) == "pulumi.ComponentResource" for b in node.bases)
+            for node in ast.walk(tree)
+        ):
             continue
         folder = PROJECT_DIR / "tests" / path.relative_to(PROJECT_DIR).parent
         if not list(folder.glob(f"test_{path.stem}*.py")):

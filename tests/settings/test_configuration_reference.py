@@ -44,7 +44,8 @@ def model_keys(model: type[BaseModel] = Settings, prefix: str = "", defaults: An
 def _optional_model(annotation: Any) -> bool:
     members = typing.get_args(annotation)
     return typing.get_origin(annotation) is typing.Union and all(
-        member is type(None) or (isinstance(member, type) and issubclass(member, BaseModel)) for member in members)
+        member is type(None) or (isinstance(member, type) and issubclass(member, BaseModel)) for member in members
+    )
 
 
 def expand(cell: str) -> list[str]:
@@ -64,16 +65,22 @@ def expand(cell: str) -> list[str]:
         keys.extend(_alternatives(key))
     if suffixes:
         keys = [f"{key}.{suffix}" for key in keys for suffix in suffixes]
-    return [key.replace("<color>", color) for key in keys for color in COLORS] if any(
-        "<color>" in key for key in keys) else keys
+    return (
+        [key.replace("<color>", color) for key in keys for color in COLORS]
+        if any("<color>" in key for key in keys)
+        else keys
+    )
 
 
 def _alternatives(key: str) -> list[str]:
     match = re.search(r"\{([^}]+)\}", key)
     if not match:
         return [key]
-    return [expanded for choice in match.group(1).split(",")
-            for expanded in _alternatives(key[:match.start()] + choice.strip() + key[match.end():])]
+    return [
+        expanded
+        for choice in match.group(1).split(",")
+        for expanded in _alternatives(key[: match.start()] + choice.strip() + key[match.end() :])
+    ]
 
 
 def documented_rows() -> list[tuple[str, list[str], str]]:
@@ -90,16 +97,26 @@ def covered(key: str, documented: set[str]) -> bool:
     """A key is covered by itself, or by a map or section documented as `prefix.<NAME>` or `prefix.*`."""
     if key in documented:
         return True
-    return any(re.sub(r"\.(<[^>]+>|\*)$", "", doc) == key or key.startswith(re.sub(r"\*$", "", doc))
-               for doc in documented if doc.endswith(("*", ">")))
+    return any(
+        re.sub(r"\.(<[^>]+>|\*)$", "", doc) == key or key.startswith(re.sub(r"\*$", "", doc))
+        for doc in documented
+        if doc.endswith(("*", ">"))
+    )
 
 
 def test_the_expander_reads_the_tables_shorthand():
     assert expand("`edge.preview.enabled` / `.host`") == ["edge.preview.enabled", "edge.preview.host"]
     assert expand("`network.postgres` / `.redis` `{cidrs, port}`") == [
-        "network.postgres.cidrs", "network.postgres.port", "network.redis.cidrs", "network.redis.port"]
+        "network.postgres.cidrs",
+        "network.postgres.port",
+        "network.redis.cidrs",
+        "network.redis.port",
+    ]
     assert expand("`edge.gateway.className` / `.shared.{name,namespace}`") == [
-        "edge.gateway.className", "edge.gateway.shared.name", "edge.gateway.shared.namespace"]
+        "edge.gateway.className",
+        "edge.gateway.shared.name",
+        "edge.gateway.shared.namespace",
+    ]
     assert expand("`colors.<color>.restart`") == ["colors.blue.restart", "colors.green.restart"]
 
 
@@ -171,7 +188,7 @@ def test_every_stated_default_is_the_models():
         items = re.findall(r"`([^`]+)`", cell)
         if len(parts) != len(keys) or len(items) != len(keys):
             continue  # grouped fields or a described default: nothing stated per key
-        for key, part in zip(keys, parts):
+        for key, part in zip(keys, parts, strict=True):
             stated = _meaning(part)
             if stated is not None and key in defaults and not _same(stated, defaults[key]):
                 wrong.append(f"{key}: documented {part}, the model says {defaults[key]!r}")

@@ -43,16 +43,25 @@ def data_directory():
     base = Path(tempfile.mkdtemp(prefix="monad-synapse-guc-"))
     if os.geteuid() == 0:
         shutil.chown(base, "postgres")
-    subprocess.run(as_server_user([str(binaries / "initdb"), "-D", str(base / "data"), "-U", "postgres",
-                                   "--auth=trust", "--no-sync"]), check=True, capture_output=True)
+    subprocess.run(
+        as_server_user(
+            [str(binaries / "initdb"), "-D", str(base / "data"), "-U", "postgres", "--auth=trust", "--no-sync"]
+        ),
+        check=True,
+        capture_output=True,
+    )
     yield binaries, base / "data"
     shutil.rmtree(base, ignore_errors=True)
 
 
 def server_accepts(data_directory, name: str, value: str) -> bool:
     binaries, data = data_directory
-    result = subprocess.run(as_server_user([str(binaries / "postgres"), "-D", str(data), "-c", f"{name}={value}",
-                                            "-C", name]), capture_output=True, text=True, timeout=30)
+    result = subprocess.run(
+        as_server_user([str(binaries / "postgres"), "-D", str(data), "-c", f"{name}={value}", "-C", name]),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     return result.returncode == 0
 
 

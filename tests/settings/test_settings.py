@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from settings import Settings, SettingsError, parse_quantity, settings_from_raw
 
@@ -44,7 +45,7 @@ def test_defaults_are_production_values():
 
 def test_settings_are_immutable():
     settings = settings_with()
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError, match="frozen"):
         settings.active_color = "green"
     with pytest.raises(TypeError):
         settings.app_config["NEW"] = "x"  # type: ignore[index]
@@ -247,8 +248,18 @@ def test_host_names_accepted(domain):
 
 @pytest.mark.parametrize(
     "domain",
-    ["https://monad-synapse.com", "monad-synapse.com/", "*.monad-synapse.com", "Monad-Synapse.com", "localhost",
-     "monad_synapse.com", "-bad.com", "monad-synapse.com:443", "10.0.0.1", "a" * 64 + ".com"],
+    [
+        "https://monad-synapse.com",
+        "monad-synapse.com/",
+        "*.monad-synapse.com",
+        "Monad-Synapse.com",
+        "localhost",
+        "monad_synapse.com",
+        "-bad.com",
+        "monad-synapse.com:443",
+        "10.0.0.1",
+        "a" * 64 + ".com",
+    ],
 )
 def test_bad_domains_are_refused(domain):
     problem = problems_of(domain=domain)["domain"]
@@ -330,7 +341,10 @@ def test_open_preview_is_fine_outside_production_and_when_disabled():
 def test_edge_names_and_sources():
     production = settings_with()
     assert (production.edge_environment, production.preview_host, production.edge_namespaces) == (
-        "prod", "preview.monad-synapse.com", ("ingress-nginx",))
+        "prod",
+        "preview.monad-synapse.com",
+        ("ingress-nginx",),
+    )
     assert settings_with(edge={"kind": "gateway"}).edge_namespaces == ("envoy-gateway-system",)
     migrating = settings_with(edge={"kind": "gateway", "keepIngressDuringMigration": True})
     assert migrating.edge_namespaces == ("ingress-nginx", "envoy-gateway-system")
@@ -352,8 +366,9 @@ def test_bad_body_size_is_refused(size):
 from settings import max_interval_seconds  # noqa: E402
 
 
-@pytest.mark.parametrize(("schedule", "gap"), [("0 * * * *", 3600), ("*/15 * * * *", 900), ("30 2 * * *", 86400),
-                                               ("0 4 1 * *", 31 * 86400)])
+@pytest.mark.parametrize(
+    ("schedule", "gap"), [("0 * * * *", 3600), ("*/15 * * * *", 900), ("30 2 * * *", 86400), ("0 4 1 * *", 31 * 86400)]
+)
 def test_longest_gap_of_a_schedule(schedule, gap):
     assert max_interval_seconds(schedule) == gap
 
@@ -370,10 +385,13 @@ def test_restore_needs_a_request_id_confirmation_and_maintenance():
     assert "restore.requestId incident-4711" in problem
     problem = problems_of(restore={"fromBackup": "latest", "requestId": "r1"})["restore.confirm"]
     assert "restore.confirm production" in problem
-    problem = problems_of(restore={"fromBackup": "latest", "confirm": "production", "requestId": "r1"})["maintenanceMode"]
+    problem = problems_of(restore={"fromBackup": "latest", "confirm": "production", "requestId": "r1"})[
+        "maintenanceMode"
+    ]
     assert "pulumi config set maintenanceMode true" in problem
-    settings = settings_with(maintenanceMode=True,
-                             restore={"fromBackup": "latest", "confirm": "production", "requestId": 4711})
+    settings = settings_with(
+        maintenanceMode=True, restore={"fromBackup": "latest", "confirm": "production", "requestId": 4711}
+    )
     assert settings.restore.from_backup == "latest"
     assert settings.restore.request_id == "4711"  # `--path restore.requestId 4711` stores a number
 
@@ -410,8 +428,9 @@ def test_memory_that_cannot_hold_a_heap_under_the_hpa_target_is_refused(resource
 
 
 def test_a_heap_budget_that_fits_is_accepted_at_full_utilization():
-    settings = settings_with(resources={"requests": {"memory": "1Gi"}, "limits": {"memory": "1Gi"}},
-                             autoscaling={"memoryUtilization": 100})
+    settings = settings_with(
+        resources={"requests": {"memory": "1Gi"}, "limits": {"memory": "1Gi"}}, autoscaling={"memoryUtilization": 100}
+    )
     assert settings.node_heap_mebibytes == 768
 
 
@@ -424,7 +443,9 @@ def test_heap_settles_under_the_memory_target_by_default():
 def test_priority_class_is_off_unless_named_and_create_needs_a_name():
     assert settings_with().priority_class.name is None
     assert "priorityClass.name" in problems_of(priorityClass={"create": True})
-    assert settings_with(priorityClass={"name": "monad-synapse-production", "create": True}).priority_class.value == 100000
+    assert (
+        settings_with(priorityClass={"name": "monad-synapse-production", "create": True}).priority_class.value == 100000
+    )
 
 
 def test_an_egress_allowance_needs_at_least_one_cidr():
@@ -433,13 +454,26 @@ def test_an_egress_allowance_needs_at_least_one_cidr():
     assert "at least one CIDR" in problem
 
 
-@pytest.mark.parametrize("overrides, path", [
-    ({"database": {"kind": "cloudnativepg", "cloudnativepg": {"objectStore": {"bucket": "wal", "cidrs": []}}}},
-     "database.cloudnativepg.objectStore.cidrs"),
-    ({"database": {"kind": "cloudnativepg", "cloudnativepg": {"objectStore": {"bucket": "wal"}, "apiServerCidrs": []}}},
-     "database.cloudnativepg.apiServerCidrs"),
-    ({"backup": {"storage": {"kind": "s3", "s3": {"bucket": "dumps", "cidrs": []}}}}, "backup.storage.s3.cidrs"),
-], ids=["object-store", "api-server", "backup-store"])
+@pytest.mark.parametrize(
+    "overrides, path",
+    [
+        (
+            {"database": {"kind": "cloudnativepg", "cloudnativepg": {"objectStore": {"bucket": "wal", "cidrs": []}}}},
+            "database.cloudnativepg.objectStore.cidrs",
+        ),
+        (
+            {
+                "database": {
+                    "kind": "cloudnativepg",
+                    "cloudnativepg": {"objectStore": {"bucket": "wal"}, "apiServerCidrs": []},
+                }
+            },
+            "database.cloudnativepg.apiServerCidrs",
+        ),
+        ({"backup": {"storage": {"kind": "s3", "s3": {"bucket": "dumps", "cidrs": []}}}}, "backup.storage.s3.cidrs"),
+    ],
+    ids=["object-store", "api-server", "backup-store"],
+)
 def test_every_egress_list_needs_a_cidr(overrides, path):
     """An empty egress list (only a stack file can write one) failed with a
     traceback while resources were built, or, for the backup store, became
@@ -455,9 +489,15 @@ def test_independent_cross_section_problems_are_reported_together():
     problems = problems_of(
         backup={"enabled": True},
         restore={"fromBackup": "latest", "confirm": "production"},
-        database={"kind": "cloudnativepg", "cloudnativepg": {"instances": 1,
-                  "objectStore": {"bucket": "monad-synapse-wal"}}},
+        database={
+            "kind": "cloudnativepg",
+            "cloudnativepg": {"instances": 1, "objectStore": {"bucket": "monad-synapse-wal"}},
+        },
         edge={"preview": {"enabled": True, "allowCidrs": ["0.0.0.0/0"]}},
     )
-    assert {"restore.requestId", "maintenanceMode", "database.cloudnativepg.instances",
-            "edge.preview.allowCidrs"} <= set(problems), problems
+    assert {
+        "restore.requestId",
+        "maintenanceMode",
+        "database.cloudnativepg.instances",
+        "edge.preview.allowCidrs",
+    } <= set(problems), problems

@@ -12,9 +12,9 @@ import pytest
 
 from tools.diff import diff_objects, replaces_object
 from tools.engine.live import ProviderConfig
-from tools.operations import IN_CLUSTER, OPERATIONS, RECOVER
-from tools.manifest import kubernetes_identity
 from tools.engine.stack_config import PROJECT_DIR
+from tools.manifest import kubernetes_identity
+from tools.operations import IN_CLUSTER, OPERATIONS, RECOVER
 from tools.render import write_atomically
 
 
@@ -29,8 +29,13 @@ def render_dir(render_stack, tmp_path):
 
 
 def run_diff(*args) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "tools.diff", *map(str, args)], cwd=PROJECT_DIR,
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "tools.diff", *map(str, args)],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 # Expected blast radius of each runbook operation on production.
@@ -44,13 +49,15 @@ EXPECTED = {
     "raise HPA max (15)": {"rolls": set(), "kinds": {"HorizontalPodAutoscaler", "ConfigMap"}},
     "memory limit 2Gi": {"rolls": {"monad-synapse-blue", "monad-synapse-green"}, "kinds": {"Deployment"}},
     "release to idle color": {"rolls": {"monad-synapse-green"}, "kinds": {"Deployment"}},
-    "switch / roll back": {"rolls": set(),
-                           "kinds": {"Service", "HorizontalPodAutoscaler", "Job", "PrometheusRule", "ConfigMap",
-                                     "NetworkPolicy"}},
+    "switch / roll back": {
+        "rolls": set(),
+        "kinds": {"Service", "HorizontalPodAutoscaler", "Job", "PrometheusRule", "ConfigMap", "NetworkPolicy"},
+    },
     # The analysis passes unjudged (its settings say why) and an info alert fires.
-    "emergency switch (no analysis)": {"rolls": set(),
-                                       "kinds": {"Service", "HorizontalPodAutoscaler", "Job", "PrometheusRule",
-                                                 "ConfigMap", "NetworkPolicy"}},
+    "emergency switch (no analysis)": {
+        "rolls": set(),
+        "kinds": {"Service", "HorizontalPodAutoscaler", "Job", "PrometheusRule", "ConfigMap", "NetworkPolicy"},
+    },
     "VPA Initial": {"rolls": set(), "kinds": {"VerticalPodAutoscaler"}},
     "DDoS: connections 10": {"rolls": set(), "kinds": {"Ingress"}},
     "allow-list a source": {"rolls": set(), "kinds": {"Ingress"}},
@@ -62,15 +69,21 @@ EXPECTED = {
         "added": {"Cluster", "ObjectStore", "ScheduledBackup", "Pooler", "PodMonitor", "NetworkPolicy", "Secret"},
     },
     # A new cluster beside the running one, which is untouched; so is the app.
-    "point-in-time recovery": {"rolls": set(), "kinds": {"Cluster", "ScheduledBackup", "PodMonitor", "NetworkPolicy"},
-                               "added": {"Cluster", "ScheduledBackup"}},
+    "point-in-time recovery": {
+        "rolls": set(),
+        "kinds": {"Cluster", "ScheduledBackup", "PodMonitor", "NetworkPolicy"},
+        "added": {"Cluster", "ScheduledBackup"},
+    },
     # The pooler and the credentials move; neither Cluster changes.
     "app to the recovered cluster": {
         "rolls": {"monad-synapse-blue", "monad-synapse-green", "monad-synapse-postgres-exporter"},
         "kinds": {"Pooler", "Deployment", "CronJob", "NetworkPolicy", "PrometheusRule"},
     },
-    "retire the old cluster": {"rolls": set(), "kinds": {"Cluster", "ScheduledBackup", "PodMonitor", "NetworkPolicy"},
-                               "removed": {"Cluster", "ScheduledBackup"}},
+    "retire the old cluster": {
+        "rolls": set(),
+        "kinds": {"Cluster", "ScheduledBackup", "PodMonitor", "NetworkPolicy"},
+        "removed": {"Cluster", "ScheduledBackup"},
+    },
 }
 
 
@@ -86,8 +99,11 @@ def test_diff_reports_each_runbook_operation(render_dir, operation):
     assert result.returncode == 0, result.stderr
     changes = json.loads(result.stdout)["changes"]
     assert changes, "an operation must change something"
-    assert all(set(change) == {"kind", "namespace", "name", "action", "fields", "rollsPods", "replaces", "deletesFirst",
-                               "keepsOld"} for change in changes)
+    assert all(
+        set(change)
+        == {"kind", "namespace", "name", "action", "fields", "rollsPods", "replaces", "deletesFirst", "keepsOld"}
+        for change in changes
+    )
     # Nothing is replaced: a switch adds the new color's promotion Jobs and
     # removes the old color's (no rename, so no pending delete to trip over).
     assert not [change for change in changes if change["replaces"]]
@@ -99,7 +115,8 @@ def test_diff_reports_each_runbook_operation(render_dir, operation):
         assert kinds == EXPECTED[operation.name].get(action, kinds), action
     # No runbook operation deletes a database cluster, except retiring one.
     assert not any(c["kind"] == "Cluster" and c["action"] == "removed" for c in changes) or (
-        operation.name == "retire the old cluster")
+        operation.name == "retire the old cluster"
+    )
 
 
 def test_human_output_is_a_table_with_a_summary(render_dir):
@@ -126,7 +143,10 @@ def test_secret_changes_are_listed_and_are_updates(render_dir):
 def test_without_mutable_provider_config_changes_delete_first(render_dir):
     """What the default provider would do (a render whose resources.json has
     no provider): the ConfigMap and Secret are deleted before re-creation."""
-    before, after = render_dir("a", "production"), render_dir("b", "production", "maintenanceMode=true", "jwtSecretVersion=2")
+    before, after = (
+        render_dir("a", "production"),
+        render_dir("b", "production", "maintenanceMode=true", "jwtSecretVersion=2"),
+    )
     for directory in (before, after):
         resources = json.loads((directory / "resources.json").read_text())
         for resource in resources:
@@ -152,8 +172,14 @@ def test_renamed_objects_are_replacements(render_dir):
 
 def test_restore_job_is_added_then_removed(render_dir):
     plain = render_dir("plain", "production", "maintenanceMode=true")
-    restoring = render_dir("restoring", "production", "maintenanceMode=true", "restore.fromBackup=latest",
-                           "restore.confirm=production", "restore.requestId=incident-4711")
+    restoring = render_dir(
+        "restoring",
+        "production",
+        "maintenanceMode=true",
+        "restore.fromBackup=latest",
+        "restore.confirm=production",
+        "restore.requestId=incident-4711",
+    )
     added = json.loads(run_diff(plain, restoring, "--json").stdout)["changes"]
     assert [(c["kind"], c["action"]) for c in added] == [("Job", "added")]
     removed = json.loads(run_diff(restoring, plain, "--json").stdout)["changes"]
@@ -165,9 +191,16 @@ def test_bad_directories_exit_2(tmp_path):
     assert result.returncode == 2 and "not a render directory" in result.stderr
 
 
-DEPLOYMENT = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "ns"},
-              "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}},
-                       "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "c", "image": "i:1"}]}}}}
+DEPLOYMENT = {
+    "apiVersion": "apps/v1",
+    "kind": "Deployment",
+    "metadata": {"name": "web", "namespace": "ns"},
+    "spec": {
+        "replicas": 2,
+        "selector": {"matchLabels": {"app": "web"}},
+        "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "c", "image": "i:1"}]}},
+    },
+}
 
 
 def changed(obj: dict, mutate) -> tuple:
@@ -179,19 +212,39 @@ def changed(obj: dict, mutate) -> tuple:
 
 def test_immutable_and_rolling_fields():
     assert changed(DEPLOYMENT, lambda o: o["spec"]["selector"]["matchLabels"].update(tier="1")) == (False, True)
-    assert changed(DEPLOYMENT, lambda o: o["spec"]["template"]["spec"]["containers"][0].update(image="i:2")) == (True, False)
+    assert changed(DEPLOYMENT, lambda o: o["spec"]["template"]["spec"]["containers"][0].update(image="i:2")) == (
+        True,
+        False,
+    )
     assert changed(DEPLOYMENT, lambda o: o["spec"].update(replicas=5)) == (False, False)
-    job = {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "j"},
-           "spec": {"activeDeadlineSeconds": 5, "template": {"spec": {"containers": [{"image": "i:1"}]}}}}
+    job = {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": "j"},
+        "spec": {"activeDeadlineSeconds": 5, "template": {"spec": {"containers": [{"image": "i:1"}]}}},
+    }
     assert changed(job, lambda o: o["spec"]["template"]["spec"]["containers"][0].update(image="i:2")) == (False, True)
     assert changed(job, lambda o: o["spec"].update(activeDeadlineSeconds=10)) == (False, False)
-    cronjob = {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "c"},
-               "spec": {"jobTemplate": {"spec": {"template": {"spec": {"containers": [{"image": "i:1"}]}}}}}}
-    assert changed(cronjob, lambda o: o["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0].update(image="i:2")) == (False, False)
+    cronjob = {
+        "apiVersion": "batch/v1",
+        "kind": "CronJob",
+        "metadata": {"name": "c"},
+        "spec": {"jobTemplate": {"spec": {"template": {"spec": {"containers": [{"image": "i:1"}]}}}}},
+    }
+    assert changed(
+        cronjob, lambda o: o["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0].update(image="i:2")
+    ) == (False, False)
 
 
-@pytest.mark.parametrize(("path", "replaces"), [("spec.resources.requests.storage", False), ("spec.storageClassName", True),
-                                                ("spec.accessModes[0]", True), ("spec.volumeName", True)])
+@pytest.mark.parametrize(
+    ("path", "replaces"),
+    [
+        ("spec.resources.requests.storage", False),
+        ("spec.storageClassName", True),
+        ("spec.accessModes[0]", True),
+        ("spec.volumeName", True),
+    ],
+)
 def test_pvc_spec_is_immutable_except_growing(path, replaces):
     assert replaces_object("PersistentVolumeClaim", {}, (path,)) is replaces
 
@@ -223,8 +276,12 @@ def test_a_hostile_manifest_is_refused_without_a_crash(render_dir):
     died with a segmentation fault. Now it refuses the file."""
     good, hostile = render_dir("good", "staging"), render_dir("hostile", "staging")
     with open(hostile / "manifest.yaml", "a") as manifest:
-        manifest.write("---\nkind: ConfigMap\napiVersion: v1\nmetadata: {name: x, namespace: y}\ndata: "
-                       + "[" * 100_000 + "]" * 100_000 + "\n")
+        manifest.write(
+            "---\nkind: ConfigMap\napiVersion: v1\nmetadata: {name: x, namespace: y}\ndata: "
+            + "[" * 100_000
+            + "]" * 100_000
+            + "\n"
+        )
     result = run_diff(good, hostile)
     assert result.returncode == 2 and "manifest.yaml" in result.stderr and "Traceback" not in result.stderr
 
@@ -247,8 +304,11 @@ def test_a_new_backup_storage_class_is_a_new_volume_and_the_old_one_stays(render
     """A PVC's class is immutable and the dump volume has retainOnDelete:
     the program names the volume by its class, so the change creates a new
     one and leaves the old one (and its dumps) running; nothing is deleted first."""
-    result = run_diff(render_dir("a", "production"),
-                      render_dir("b", "production", "backup.storage.storageClassName=premium-rwo"), "--json")
+    result = run_diff(
+        render_dir("a", "production"),
+        render_dir("b", "production", "backup.storage.storageClassName=premium-rwo"),
+        "--json",
+    )
     (claim,) = [c for c in json.loads(result.stdout)["changes"] if c["kind"] == "PersistentVolumeClaim"]
     assert claim["name"] == "monad-synapse-db-backups-premium-rwo"
     assert (claim["replaces"], claim["deletesFirst"], claim["keepsOld"]) == (True, False, True)
@@ -260,9 +320,22 @@ def test_ignored_fields_are_not_reported_as_changes(render_dir):
     keeps the old values): the diff shows no change at all."""
     secrets = ("databaseS3AccessKeyId=AKIAEXAMPLEKEY0001", "databaseS3SecretAccessKey=example-secret-access-key")
     recovered = "monad-synapse-db-pitr-202611291000"
-    retired = render_dir("retired", "production", *IN_CLUSTER, "maintenanceMode=true",
-                         *(item.format(namespace="production") for item in RECOVER),
-                         "database.recovery.serveApp=true", "database.recovery.retireSource=true", secrets=secrets)
-    tidied = render_dir("tidied", "production", *IN_CLUSTER, "maintenanceMode=true",
-                        f"database.cloudnativepg.clusterName={recovered}", secrets=secrets)
+    retired = render_dir(
+        "retired",
+        "production",
+        *IN_CLUSTER,
+        "maintenanceMode=true",
+        *(item.format(namespace="production") for item in RECOVER),
+        "database.recovery.serveApp=true",
+        "database.recovery.retireSource=true",
+        secrets=secrets,
+    )
+    tidied = render_dir(
+        "tidied",
+        "production",
+        *IN_CLUSTER,
+        "maintenanceMode=true",
+        f"database.cloudnativepg.clusterName={recovered}",
+        secrets=secrets,
+    )
     assert json.loads(run_diff(retired, tidied, "--json").stdout)["changes"] == []

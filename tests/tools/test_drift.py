@@ -19,8 +19,10 @@ SERVICE = "urn:pulumi:production::monad-synapse::monad:app:BlueGreenApp$kubernet
 
 
 def plan(*steps: dict) -> dict:
-    return {"steps": [{"op": "same", "urn": "urn:pulumi:production::monad-synapse::pulumi:pulumi:Stack::x"}, *steps],
-            "changeSummary": {}}
+    return {
+        "steps": [{"op": "same", "urn": "urn:pulumi:production::monad-synapse::pulumi:pulumi:Stack::x"}, *steps],
+        "changeSummary": {},
+    }
 
 
 def update(urn: str, *paths: str) -> dict:
@@ -28,17 +30,24 @@ def update(urn: str, *paths: str) -> dict:
 
 
 def test_controller_owned_fields_are_not_drift_and_hand_edits_are():
-    found = drift.differences(plan(
-        update(DEPLOYMENT, "spec.replicas", 'spec.template.metadata.annotations["kubectl.kubernetes.io/restartedAt"]'),
-        update(CONFIG_MAP, 'data["MAINTENANCE_MODE"]'),
-        update(SERVICE, "spec.clusterIP"),
-        {"op": "delete", "urn": CONFIG_MAP},
-    ))
+    found = drift.differences(
+        plan(
+            update(
+                DEPLOYMENT, "spec.replicas", 'spec.template.metadata.annotations["kubectl.kubernetes.io/restartedAt"]'
+            ),
+            update(CONFIG_MAP, 'data["MAINTENANCE_MODE"]'),
+            update(SERVICE, "spec.clusterIP"),
+            {"op": "delete", "urn": CONFIG_MAP},
+        )
+    )
     owned = {(item.resource, item.path) for item in found if item.owner}
     drifted = {(item.resource, item.path) for item in found if item.owner is None}
     assert owned == {("blue", "spec.replicas"), ("live", "spec.clusterIP")}
-    assert drifted == {("blue", 'spec.template.metadata.annotations["kubectl.kubernetes.io/restartedAt"]'),
-                       ("config", 'data["MAINTENANCE_MODE"]'), ("config", "(delete)")}
+    assert drifted == {
+        ("blue", 'spec.template.metadata.annotations["kubectl.kubernetes.io/restartedAt"]'),
+        ("config", 'data["MAINTENANCE_MODE"]'),
+        ("config", "(delete)"),
+    }
     text = drift.report("production", found)
     assert "kubectl.kubernetes.io/restartedAt" in text and "the HPA controller" in text
 
@@ -51,8 +60,10 @@ def fake_tools(tmp_path, monkeypatch):
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     (bin_dir / "pulumi").write_text('#!/bin/sh\necho "warning: stray line"\ncat "$FAKE_PLAN"\nexit 255\n')
-    (bin_dir / "gh").write_text('#!/bin/sh\nprintf "%s\\n" "$*" >> "$GH_CALLS"\n'
-                                'case "$*" in "issue list"*) printf "%s" "$FAKE_ISSUES" ;; esac\n')
+    (bin_dir / "gh").write_text(
+        '#!/bin/sh\nprintf "%s\\n" "$*" >> "$GH_CALLS"\n'
+        'case "$*" in "issue list"*) printf "%s" "$FAKE_ISSUES" ;; esac\n'
+    )
     for tool in ("pulumi", "gh"):
         (bin_dir / tool).chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
@@ -75,8 +86,10 @@ def test_drift_opens_one_issue_then_comments_on_it(fake_tools):
     assert code == 1
     assert calls[0].startswith("issue list --state open --label drift")
     assert calls[1].startswith("issue create --title Drift on stack production --label drift --body-file ")
-    code, calls = fake_tools(plan(update(CONFIG_MAP, 'data["MAINTENANCE_MODE"]')),
-                             issues='[{"number": 7, "title": "Drift on stack production"}]')
+    code, calls = fake_tools(
+        plan(update(CONFIG_MAP, 'data["MAINTENANCE_MODE"]')),
+        issues='[{"number": 7, "title": "Drift on stack production"}]',
+    )
     assert code == 1 and calls[-1].startswith("issue comment 7 --body-file ")
 
 

@@ -18,8 +18,11 @@ WORKFLOWS = sorted((PROJECT_DIR / ".github" / "workflows").glob("*.yml"))
 def test_workflows_validate_against_the_github_schema():
     checker = Path(sys.executable).parent / "check-jsonschema"
     assert WORKFLOWS
-    result = subprocess.run([str(checker), "--builtin-schema", "vendor.github-workflows", *map(str, WORKFLOWS)],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [str(checker), "--builtin-schema", "vendor.github-workflows", *map(str, WORKFLOWS)],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -27,7 +30,9 @@ def test_workflow_schema_check_can_fail(tmp_path):
     broken = tmp_path / "broken.yml"
     broken.write_text("name: x\non: push\njobs:\n  a:\n    runs-on: ubuntu-24.04\n    steps: nope\n")
     checker = Path(sys.executable).parent / "check-jsonschema"
-    result = subprocess.run([str(checker), "--builtin-schema", "vendor.github-workflows", str(broken)], capture_output=True)
+    result = subprocess.run(
+        [str(checker), "--builtin-schema", "vendor.github-workflows", str(broken)], capture_output=True
+    )
     assert result.returncode != 0
 
 
@@ -69,24 +74,39 @@ def test_main_deploys_staging_then_production_behind_an_environment():
 @pytest.mark.skipif(shutil.which("git") is None or not (PROJECT_DIR / ".git").exists(), reason="needs the git checkout")
 def test_branch_diff_renders_base_and_head(tmp_path):
     out = tmp_path / "diff"
-    result = subprocess.run([sys.executable, "-m", "tools.branch_diff", "--base", "HEAD", "--stack", "staging",
-                             "--out", str(out)], cwd=PROJECT_DIR, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "tools.branch_diff", "--base", "HEAD", "--stack", "staging", "--out", str(out)],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     assert "==> staging" in result.stdout
     assert (out / "base" / "staging" / "manifest.yaml").is_file()
     assert (out / "head" / "staging" / "manifest.yaml").is_file()
     # It only ever deletes a directory it made: here, tmp_path is not one.
     (tmp_path / "keep.txt").write_text("mine")
-    refused = subprocess.run([sys.executable, "-m", "tools.branch_diff", "--base", "HEAD", "--out", str(tmp_path)],
-                             cwd=PROJECT_DIR, capture_output=True, text=True, timeout=60)
+    refused = subprocess.run(
+        [sys.executable, "-m", "tools.branch_diff", "--base", "HEAD", "--out", str(tmp_path)],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert refused.returncode == 2 and (tmp_path / "keep.txt").read_text() == "mine"
     worktrees = subprocess.run(["git", "worktree", "list"], cwd=PROJECT_DIR, capture_output=True, text=True).stdout
     assert "monad-synapse-base-" not in worktrees  # cleaned up
 
 
 def test_branch_diff_refuses_an_unknown_ref():
-    result = subprocess.run([sys.executable, "-m", "tools.branch_diff", "--base", "no-such-branch-x"], cwd=PROJECT_DIR,
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "tools.branch_diff", "--base", "no-such-branch-x"],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2 and "unknown git ref" in result.stderr
 
 
@@ -95,8 +115,13 @@ def test_branch_diff_refuses_a_stack_that_is_not_one_before_touching_anything(tm
     """A stack name becomes a path under --out: ../../staging once replaced
     build/staging with an empty render."""
     out = tmp_path / "diff"
-    result = subprocess.run([sys.executable, "-m", "tools.branch_diff", "--base", "HEAD", "--stack", stack,
-                             "--out", str(out)], cwd=PROJECT_DIR, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "tools.branch_diff", "--base", "HEAD", "--stack", stack, "--out", str(out)],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2 and "is not a stack of this checkout" in result.stderr
     assert not out.exists()
 
@@ -108,7 +133,9 @@ def test_bench_reports_every_operation(capsys, monkeypatch):
 
     # The renders the other tests of this process made already (the timed
     # subprocess renders still run).
-    monkeypatch.setattr(bench, "render", lambda stack, sets=(), secrets=(): cached_render(stack, tuple(sets), tuple(secrets)))
+    monkeypatch.setattr(
+        bench, "render", lambda stack, sets=(), secrets=(): cached_render(stack, tuple(sets), tuple(secrets))
+    )
     assert bench.main(["--runs", "1", "--stack", "production", "--suite-runs", "0"]) == 0
     report = capsys.readouterr().out
     assert "render / floor" in report
@@ -126,10 +153,15 @@ def steps_before_pulumi(job: dict) -> list[str]:
 
 
 def test_every_pulumi_job_checks_stack_secrets_first():
-    jobs = {**{f"deploy/{name}": job for name, job in load("deploy.yml")["jobs"].items()},
-            "pull-request/preview": load("pull-request.yml")["jobs"]["preview"]}
-    checked = [name for name, job in jobs.items()
-               if any(step.get("uses", "").startswith("pulumi/actions@") for step in job["steps"])]
+    jobs = {
+        **{f"deploy/{name}": job for name, job in load("deploy.yml")["jobs"].items()},
+        "pull-request/preview": load("pull-request.yml")["jobs"]["preview"],
+    }
+    checked = [
+        name
+        for name, job in jobs.items()
+        if any(step.get("uses", "").startswith("pulumi/actions@") for step in job["steps"])
+    ]
     assert sorted(checked) == ["deploy/production", "deploy/staging", "pull-request/preview"]
     for name in checked:
         assert any("tools.stack_secrets" in run for run in steps_before_pulumi(jobs[name])), name
@@ -152,21 +184,29 @@ def test_stack_secrets_pass_when_encrypted_or_from_an_environment(tmp_path):
     from tools.stack_secrets import missing_secrets
 
     shutil.copy(PROJECT_DIR / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
-    encrypted = "".join(f"  monad-synapse:{key}:\n    secure: AAABAE5vdA==\n"
-                        for key in ("databaseUrl", "redisUrl", "alertSlackWebhookUrl", "alertPagerdutyRoutingKey"))
+    encrypted = "".join(
+        f"  monad-synapse:{key}:\n    secure: AAABAE5vdA==\n"
+        for key in ("databaseUrl", "redisUrl", "alertSlackWebhookUrl", "alertPagerdutyRoutingKey")
+    )
     (tmp_path / "Pulumi.ready.yaml").write_text("config:\n" + encrypted)
     assert missing_secrets("ready", tmp_path) == ([], False)
-    (tmp_path / "Pulumi.esc.yaml").write_text("environment:\n  - monad-synapse/esc\nconfig:\n  monad-synapse:namespace: x\n")
+    (tmp_path / "Pulumi.esc.yaml").write_text(
+        "environment:\n  - monad-synapse/esc\nconfig:\n  monad-synapse:namespace: x\n"
+    )
     missing, uses_esc = missing_secrets("esc", tmp_path)
     assert len(missing) == 4 and uses_esc
     assert run_stack_secrets("no-such-stack").returncode == 2
 
 
-@pytest.mark.parametrize("stack_file", [
-    "config:\n  monad-synapse:redisUrl:\n    secure: 5\n",
-    "config:\n  monad-synapse:redisUrl:\n    secure: ''\n",
-    "environment: 7\nconfig: {}\n",
-], ids=["secure-number", "secure-empty", "environment-not-a-list"])
+@pytest.mark.parametrize(
+    "stack_file",
+    [
+        "config:\n  monad-synapse:redisUrl:\n    secure: 5\n",
+        "config:\n  monad-synapse:redisUrl:\n    secure: ''\n",
+        "environment: 7\nconfig: {}\n",
+    ],
+    ids=["secure-number", "secure-empty", "environment-not-a-list"],
+)
 def test_values_the_cli_cannot_use_do_not_count_as_set(tmp_path, stack_file):
     """`pulumi preview` stops on these as on a missing secret: the check says so."""
     from tools.stack_secrets import missing_secrets
@@ -181,12 +221,17 @@ def test_an_in_cluster_database_stack_needs_object_store_keys_not_a_url(tmp_path
     from tools.stack_secrets import missing_secrets
 
     shutil.copy(PROJECT_DIR / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
-    encrypted = "".join(f"  monad-synapse:{key}:\n    secure: AAABAE5vdA==\n"
-                        for key in ("redisUrl", "alertSlackWebhookUrl", "alertPagerdutyRoutingKey"))
+    encrypted = "".join(
+        f"  monad-synapse:{key}:\n    secure: AAABAE5vdA==\n"
+        for key in ("redisUrl", "alertSlackWebhookUrl", "alertPagerdutyRoutingKey")
+    )
     database = "  monad-synapse:database:\n    kind: cloudnativepg\n"
     (tmp_path / "Pulumi.cluster.yaml").write_text("config:\n" + encrypted + database)
     assert missing_secrets("cluster", tmp_path) == (["databaseS3AccessKeyId", "databaseS3SecretAccessKey"], False)
     dr_site = database + "    replica:\n      enabled: true\n"
     (tmp_path / "Pulumi.dr.yaml").write_text("config:\n" + encrypted + dr_site)
-    assert missing_secrets("dr", tmp_path)[0] == ["databaseS3AccessKeyId", "databaseS3SecretAccessKey",
-                                                  "databaseAppPassword"]
+    assert missing_secrets("dr", tmp_path)[0] == [
+        "databaseS3AccessKeyId",
+        "databaseS3SecretAccessKey",
+        "databaseAppPassword",
+    ]

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tools.manifest import CLUSTER_SCOPED_KINDS
 from tools.engine.stack_config import PROJECT_DIR
+from tools.manifest import CLUSTER_SCOPED_KINDS
 
 DATABASE_URL = "postgresql://app:s3cr3t-Passw0rd@db.internal:5432/monad"
 REDIS_URL = "rediss://:r3dis-Passw0rd@cache.internal:6379/0"
@@ -56,7 +56,13 @@ def snapshot(directory: Path) -> dict[str, bytes]:
 def staging_render(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("render") / "staging"
     result = run_render(
-        "staging", "--out", str(out), "--set-secret", f"databaseUrl={DATABASE_URL}", "--set-secret", f"redisUrl={REDIS_URL}"
+        "staging",
+        "--out",
+        str(out),
+        "--set-secret",
+        f"databaseUrl={DATABASE_URL}",
+        "--set-secret",
+        f"redisUrl={REDIS_URL}",
     )
     assert result.returncode == 0, result.stderr
     assert "rendered stack staging" in result.stdout
@@ -66,7 +72,11 @@ def staging_render(tmp_path_factory) -> Path:
 def test_writes_the_three_files(staging_render):
     # The three files, and the mark that lets the renderer replace this directory next time.
     assert sorted(path.name for path in staging_render.iterdir()) == [
-        ".monad-synapse-render", "manifest.yaml", "outputs.json", "resources.json"]
+        ".monad-synapse-render",
+        "manifest.yaml",
+        "outputs.json",
+        "resources.json",
+    ]
 
 
 def test_outputs_contract(staging_render):
@@ -92,18 +102,24 @@ def test_resources_contract(staging_render):
     resources = json.loads((staging_render / "resources.json").read_text())
     urns = {resource["urn"] for resource in resources}
     base = {"urn", "type", "name", "parent", "dependsOn", "provider", "object"}
-    assert all(base <= set(resource) <= base | {"inputs", "secretFingerprint", "ignoreChanges", "retainOnDelete"}
-               for resource in resources)
+    assert all(
+        base <= set(resource) <= base | {"inputs", "secretFingerprint", "ignoreChanges", "retainOnDelete"}
+        for resource in resources
+    )
     # The options the engine acts on later: what a delete leaves running.
     retained = {resource["object"] for resource in resources if resource.get("retainOnDelete")}
     assert retained == {"Namespace/staging", "PersistentVolumeClaim/staging/monad-synapse-db-backups"}
     # URNs as the engine makes them: no root-stack type in a child's type chain.
     assert not any("pulumi:pulumi:Stack$" in urn for urn in urns)
-    assert ("urn:pulumi:staging::monad-synapse::monad:app:BlueGreenApp$kubernetes:apps/v1:Deployment::"
-            "monad-synapse-blue-deployment") in urns
+    assert (
+        "urn:pulumi:staging::monad-synapse::monad:app:BlueGreenApp$kubernetes:apps/v1:Deployment::"
+        "monad-synapse-blue-deployment"
+    ) in urns
     # Provider resources carry their non-secret inputs; objects name their provider.
     (provider,) = [resource for resource in resources if resource["type"] == "pulumi:providers:kubernetes"]
-    assert provider["inputs"]["enableConfigMapMutable"] == "true" and provider["inputs"]["enableSecretMutable"] == "true"
+    assert (
+        provider["inputs"]["enableConfigMapMutable"] == "true" and provider["inputs"]["enableSecretMutable"] == "true"
+    )
     assert all(resource["provider"] == provider["urn"] for resource in resources if resource["object"])
     fingerprinted = {resource["object"] for resource in resources if "secretFingerprint" in resource}
     assert "Secret/staging/monad-synapse-secrets" in fingerprinted
@@ -114,7 +130,11 @@ def test_resources_contract(staging_render):
             assert resource["parent"] in urns, resource["urn"]  # every resource is parented
         assert set(resource["dependsOn"]) <= urns
     objects = {resource["object"] for resource in resources if resource["object"]}
-    assert {"Namespace/staging", "Deployment/staging/monad-synapse-blue", "ConfigMap/staging/monad-synapse-config"} <= objects
+    assert {
+        "Namespace/staging",
+        "Deployment/staging/monad-synapse-blue",
+        "ConfigMap/staging/monad-synapse-config",
+    } <= objects
     components = [resource for resource in resources if resource["type"].startswith("monad:")]
     assert components and all(resource["object"] is None for resource in components)
     random = [resource for resource in resources if resource["type"].startswith("random:")]
@@ -124,8 +144,13 @@ def test_resources_contract(staging_render):
 def test_secrets_never_reach_files_or_terminal(tmp_path):
     out = tmp_path / "out"
     result = run_render(
-        "production", "--out", str(out),
-        "--set-secret", f"databaseUrl={DATABASE_URL}", "--set-secret", f"redisUrl={REDIS_URL}",
+        "production",
+        "--out",
+        str(out),
+        "--set-secret",
+        f"databaseUrl={DATABASE_URL}",
+        "--set-secret",
+        f"redisUrl={REDIS_URL}",
     )
     assert result.returncode == 0, result.stderr
     everything = result.stdout + result.stderr + "".join(path.read_text() for path in out.iterdir())
@@ -137,7 +162,9 @@ def test_secrets_never_reach_files_or_terminal(tmp_path):
         if doc and doc["kind"] == "Secret"
     }
     assert secrets["monad-synapse-secrets"]["stringData"] == {
-        "DATABASE_URL": "[secret]", "JWT_SECRET": "[secret]", "REDIS_URL": "[secret]"
+        "DATABASE_URL": "[secret]",
+        "JWT_SECRET": "[secret]",
+        "REDIS_URL": "[secret]",
     }
     assert set(secrets["monad-synapse-alerting"]["stringData"].values()) == {"[secret]"}
 
@@ -145,8 +172,13 @@ def test_secrets_never_reach_files_or_terminal(tmp_path):
 def test_same_inputs_give_byte_identical_files(tmp_path, staging_render):
     again = tmp_path / "again"
     result = run_render(
-        "staging", "--out", str(again),
-        "--set-secret", f"databaseUrl={DATABASE_URL}", "--set-secret", f"redisUrl={REDIS_URL}",
+        "staging",
+        "--out",
+        str(again),
+        "--set-secret",
+        f"databaseUrl={DATABASE_URL}",
+        "--set-secret",
+        f"redisUrl={REDIS_URL}",
     )
     assert result.returncode == 0, result.stderr
     assert snapshot(again) == snapshot(staging_render)
@@ -161,8 +193,13 @@ def test_the_command_renders_what_the_program_renders_in_process(tmp_path, stagi
     assert gc.isenabled()
     in_process = tmp_path / "in-process"
     result = render_main(
-        "staging", "--out", str(in_process),
-        "--set-secret", f"databaseUrl={DATABASE_URL}", "--set-secret", f"redisUrl={REDIS_URL}",
+        "staging",
+        "--out",
+        str(in_process),
+        "--set-secret",
+        f"databaseUrl={DATABASE_URL}",
+        "--set-secret",
+        f"redisUrl={REDIS_URL}",
     )
     assert result.returncode == 0, result.stderr
     assert gc.isenabled()
@@ -223,8 +260,15 @@ def test_bad_config_exits_2_with_every_error_and_leaves_the_directory_alone(tmp_
     assert render_main("staging", "--out", str(out)).returncode == 0
     before = snapshot(out)
     result = render_main(
-        "staging", "--out", str(out),
-        "--set", "activeColor=purple", "--set", "autoscaling.minReplicas=9", "--set", "vpa.updateMode=Auto",
+        "staging",
+        "--out",
+        str(out),
+        "--set",
+        "activeColor=purple",
+        "--set",
+        "autoscaling.minReplicas=9",
+        "--set",
+        "vpa.updateMode=Auto",
     )
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
@@ -274,7 +318,11 @@ def test_secret_outputs_are_shown_as_secret():
 
     run = ProgramRun(
         resources=[],
-        outputs={"token": rpc.wrap_rpc_secret("hunter2"), "nested": {"a": rpc.wrap_rpc_secret("x"), "b": 1}, "plain": "ok"},
+        outputs={
+            "token": rpc.wrap_rpc_secret("hunter2"),
+            "nested": {"a": rpc.wrap_rpc_secret("x"), "b": 1},
+            "plain": "ok",
+        },
         warnings=[],
         generated_secrets=set(),
     )

@@ -39,13 +39,20 @@ def run(monkeypatch, project: Path, *args: str, up_exit: int = 0, sets: str = ""
             stack_file.write(sets)
     calls, summary = project / "calls", project / "summary.md"
     monkeypatch.setattr(switch_back, "PROJECT_DIR", project)
-    for key, value in {"PATH": f"{project / 'bin'}:{os.environ['PATH']}", "PULUMI_CALLS": str(calls),
-                       "FAKE_UP_EXIT": str(up_exit), "GITHUB_STEP_SUMMARY": str(summary),
-                       "GITHUB_SHA": "0123456789abcdef"}.items():
+    for key, value in {
+        "PATH": f"{project / 'bin'}:{os.environ['PATH']}",
+        "PULUMI_CALLS": str(calls),
+        "FAKE_UP_EXIT": str(up_exit),
+        "GITHUB_STEP_SUMMARY": str(summary),
+        "GITHUB_SHA": "0123456789abcdef",
+    }.items():
         monkeypatch.setenv(key, value)
     code = switch_back.main(list(args))
-    return (code, calls.read_text().splitlines() if calls.exists() else [],
-            summary.read_text() if summary.exists() else "")
+    return (
+        code,
+        calls.read_text().splitlines() if calls.exists() else [],
+        summary.read_text() if summary.exists() else "",
+    )
 
 
 def green_commit() -> str:
@@ -65,7 +72,9 @@ def test_a_failed_switch_goes_back_without_analysis_and_stays_red(monkeypatch, p
 
 
 def test_a_failed_switch_back_says_to_do_it_by_hand(monkeypatch, project):
-    code, calls, summary = run(monkeypatch, project, "production", "--deployed-color", "blue", up_exit=255, sets=green_commit())
+    code, calls, summary = run(
+        monkeypatch, project, "production", "--deployed-color", "blue", up_exit=255, sets=green_commit()
+    )
     assert code == 1
     assert len(calls) == 3
     assert "Switching back also failed" in summary and "pulumi up --yes --skip-preview" in summary
@@ -79,10 +88,13 @@ def test_nothing_is_switched_when_the_commit_did_not_move_traffic(monkeypatch, p
     assert "Nothing switched back" in summary
 
 
-@pytest.mark.parametrize("args, message", [
-    (("production", "--deployed-color", "purple; rm -rf /"), "is not a color: give blue or green"),
-    (("../etc", "--deployed-color", "blue"), "'../etc' is not a stack name"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("production", "--deployed-color", "purple; rm -rf /"), "is not a color: give blue or green"),
+        (("../etc", "--deployed-color", "blue"), "'../etc' is not a stack name"),
+    ],
+)
 def test_bad_arguments_are_refused_before_any_command(monkeypatch, project, capsys, args, message):
     code, calls, summary = run(monkeypatch, project, *args)
     assert code == 2 and message in capsys.readouterr().err

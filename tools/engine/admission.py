@@ -27,8 +27,21 @@ from typing import Any, Mapping, Optional
 # Size suffixes of a Kubernetes quantity (apimachinery pkg/api/resource);
 # the settings validate the full grammar, this compares two valid sizes.
 _SIZE = re.compile(r"^([0-9.]+)(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$")
-_MULTIPLIERS = {None: 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18,
-                "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
+_MULTIPLIERS = {
+    None: 1,
+    "k": 10**3,
+    "M": 10**6,
+    "G": 10**9,
+    "T": 10**12,
+    "P": 10**15,
+    "E": 10**18,
+    "Ki": 2**10,
+    "Mi": 2**20,
+    "Gi": 2**30,
+    "Ti": 2**40,
+    "Pi": 2**50,
+    "Ei": 2**60,
+}
 
 
 def parse_quantity_bytes(text: str) -> Optional[Decimal]:
@@ -61,8 +74,9 @@ def cluster_problems(new: Mapping[str, Any], old: Optional[Mapping[str, Any]]) -
         if found is None:
             problems.append(f"spec.bootstrap.recovery.source: External cluster {recovery['source']} not found")
         elif not any(found.get(key) for key in ("connectionParameters", "barmanObjectStore", "plugin")):
-            problems.append(f"spec.bootstrap.recovery.source: External cluster {recovery['source']} cannot be used "
-                            f"for recovery")
+            problems.append(
+                f"spec.bootstrap.recovery.source: External cluster {recovery['source']} cannot be used for recovery"
+            )
     replica = spec.get("replica") or {}
     if replica.get("promotionToken") and replica.get("minApplyDelay"):
         problems.append("spec.replicaCluster.minApplyDelay: minApplyDelay cannot be applied with a promotion token")
@@ -71,15 +85,21 @@ def cluster_problems(new: Mapping[str, Any], old: Optional[Mapping[str, Any]]) -
         for key in ("storage", "walStorage"):
             before, after = _size(old_spec.get(key)), _size(spec.get(key))
             if before is not None and after is not None and after < before:
-                problems.append(f"spec.{key}: can't shrink existing storage from {old_spec[key]['size']} "
-                                f"to {spec[key]['size']}")
+                problems.append(
+                    f"spec.{key}: can't shrink existing storage from {old_spec[key]['size']} to {spec[key]['size']}"
+                )
         if old_spec.get("walStorage") and not spec.get("walStorage"):
             problems.append("spec.walStorage: walStorage cannot be disabled once configured")
-        if (old_spec.get("imageName") != spec.get("imageName") and spec.get("primaryUpdateMethod") == "switchover"
-                and ((old_spec.get("postgresql") or {}).get("parameters") or {})
-                != ((spec.get("postgresql") or {}).get("parameters") or {})):
-            problems.append("spec.imageName: Can't change image name and configuration at the same time when "
-                            "`primaryUpdateMethod` is set to `switchover`")
+        if (
+            old_spec.get("imageName") != spec.get("imageName")
+            and spec.get("primaryUpdateMethod") == "switchover"
+            and ((old_spec.get("postgresql") or {}).get("parameters") or {})
+            != ((spec.get("postgresql") or {}).get("parameters") or {})
+        ):
+            problems.append(
+                "spec.imageName: Can't change image name and configuration at the same time when "
+                "`primaryUpdateMethod` is set to `switchover`"
+            )
         before, after = _major(str(old_spec.get("imageName", ""))), _major(str(spec.get("imageName", "")))
         if before is not None and after is not None:
             if before > after:
@@ -96,7 +116,9 @@ def pooler_problems(new: Mapping[str, Any], old: Optional[Mapping[str, Any]]) ->
         problems.append("spec.cluster.name: must specify a cluster name")
     if cluster == (new.get("metadata") or {}).get("name"):
         problems.append("metadata.name: the pooler resource cannot have the same name of a cluster")
-    if old is not None and ((old.get("spec") or {}).get("cluster") or {}) != ((new.get("spec") or {}).get("cluster") or {}):
+    if old is not None and ((old.get("spec") or {}).get("cluster") or {}) != (
+        (new.get("spec") or {}).get("cluster") or {}
+    ):
         problems.append("spec.cluster: cluster reference is immutable after creation")
     return problems
 
@@ -112,4 +134,6 @@ def admit(new: Mapping[str, Any], old: Optional[Mapping[str, Any]]) -> None:
     problems = validate(new, old) if validate else []
     if problems:
         name = (new.get("metadata") or {}).get("name")
-        raise AdmissionRefused(f"{new.get('kind')} {name}: admission webhook denied the request: " + "; ".join(problems))
+        raise AdmissionRefused(
+            f"{new.get('kind')} {name}: admission webhook denied the request: " + "; ".join(problems)
+        )

@@ -26,11 +26,19 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional
 
 from tools.engine.admission import AdmissionRefused, admit
-from tools.manifest import kubernetes_identity
 from tools.engine.provider_rules import ProviderConfig, provider_diff
+from tools.manifest import kubernetes_identity
 
-__all__ = ["AdmissionRefused", "AlreadyExists", "ApplyConflict", "LiveCluster", "ProviderConfig", "api_server_defaults", "field_path",
-           "provider_diff"]
+__all__ = [
+    "AdmissionRefused",
+    "AlreadyExists",
+    "ApplyConflict",
+    "LiveCluster",
+    "ProviderConfig",
+    "api_server_defaults",
+    "field_path",
+    "provider_diff",
+]
 
 PULUMI_MANAGER = "pulumi-kubernetes"
 # The HPA controller runs in kube-controller-manager and writes through the
@@ -164,8 +172,9 @@ class LiveCluster:
     # A finished Job's outcome by identity (its status.conditions): "Complete" or "Failed".
     job_outcomes: dict[str, str] = field(default_factory=dict)
 
-    def create(self, config: Mapping[str, Any], manager: str = PULUMI_MANAGER, upsert: bool = False,
-               force: bool = False) -> dict:
+    def create(
+        self, config: Mapping[str, Any], manager: str = PULUMI_MANAGER, upsert: bool = False, force: bool = False
+    ) -> dict:
         """pulumi-kubernetes Create (provider/pkg/await/await.go, `Creation`):
         since 4.29 a plain create, which the API server refuses with
         AlreadyExists when the name is taken, unless the provider has
@@ -190,7 +199,8 @@ class LiveCluster:
         applied = {
             path: value
             for path, value in _flatten(config).items()
-            if path[0] not in _UNMANAGED_TOP and not (path[0] == "metadata" and path[1:2] and path[1] in _UNMANAGED_METADATA)
+            if path[0] not in _UNMANAGED_TOP
+            and not (path[0] == "metadata" and path[1:2] and path[1] in _UNMANAGED_METADATA)
         }
         conflicts = [
             (path, sorted(owners[path] - {manager}))
@@ -246,8 +256,16 @@ class LiveCluster:
         if obj.get("kind") != "Deployment":
             return obj
         replicas = obj["spec"].get("replicas", 1)
-        return {**obj, "status": {"replicas": replicas, "readyReplicas": replicas, "availableReplicas": replicas,
-                                  "updatedReplicas": replicas, "observedGeneration": 1}}
+        return {
+            **obj,
+            "status": {
+                "replicas": replicas,
+                "readyReplicas": replicas,
+                "availableReplicas": replicas,
+                "updatedReplicas": replicas,
+                "observedGeneration": 1,
+            },
+        }
 
     def reconcile_autoscalers(self) -> None:
         """The HPA controller: keep each target within [min, max] of the load's

@@ -86,8 +86,11 @@ class Cluster:
             network = ipaddress.ip_network(block["cidr"], strict=False)
             if ip.version != network.version or ip not in network:
                 return False
-            return not any(ip in ipaddress.ip_network(cidr, strict=False)
-                           for cidr in block.get("except") or [] if ipaddress.ip_network(cidr, strict=False).version == ip.version)
+            return not any(
+                ip in ipaddress.ip_network(cidr, strict=False)
+                for cidr in block.get("except") or []
+                if ipaddress.ip_network(cidr, strict=False).version == ip.version
+            )
         if not isinstance(other, Pod):
             return False
         if "namespaceSelector" in peer:
@@ -115,10 +118,13 @@ class Cluster:
 
     def _allows(self, pod: Pod, direction: str, other: Endpoint, port: int, protocol: str) -> bool:
         kind = "Ingress" if direction == "ingress" else "Egress"
-        governing = [policy for policy in self.policies
-                     if policy["metadata"]["namespace"] == pod.namespace
-                     and selects(policy["spec"].get("podSelector") or {}, pod.labels)
-                     and kind in (policy["spec"].get("policyTypes") or ["Ingress"])]
+        governing = [
+            policy
+            for policy in self.policies
+            if policy["metadata"]["namespace"] == pod.namespace
+            and selects(policy["spec"].get("podSelector") or {}, pod.labels)
+            and kind in (policy["spec"].get("policyTypes") or ["Ingress"])
+        ]
         if not governing:
             return True
         peers_key = "from" if direction == "ingress" else "to"

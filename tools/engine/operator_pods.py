@@ -32,14 +32,20 @@ def _common(cluster: str, component: str) -> dict[str, str]:
     }
 
 
-def instance_pod(namespace: str, cluster: str, serial: int, primary: bool,
-                 inherited: Mapping[str, str] = ()) -> Pod:
+def instance_pod(namespace: str, cluster: str, serial: int, primary: bool, inherited: Mapping[str, str] = ()) -> Pod:
     """pkg/specs/pods.go; the instance role label is set by the instance
     manager (cnpg.io/instanceRole, and the deprecated `role`)."""
     name = f"{cluster}-{serial}"
     role = "primary" if primary else "replica"
-    labels = {**dict(inherited), **_common(cluster, "database"), "cnpg.io/instanceName": name,
-              "cnpg.io/podRole": "instance", "cnpg.io/instanceRole": role, "role": role, "app.kubernetes.io/version": "17"}
+    labels = {
+        **dict(inherited),
+        **_common(cluster, "database"),
+        "cnpg.io/instanceName": name,
+        "cnpg.io/podRole": "instance",
+        "cnpg.io/instanceRole": role,
+        "role": role,
+        "app.kubernetes.io/version": "17",
+    }
     return Pod(namespace, labels, name)
 
 
@@ -48,13 +54,22 @@ def job_pod(namespace: str, cluster: str, role: str, serial: int = 1, inherited:
     if role not in JOB_ROLES:
         raise ValueError(f"unknown jobRole {role!r}")
     name = f"{cluster}-{serial}"
-    labels = {**dict(inherited), **_common(cluster, "database"), "cnpg.io/instanceName": name,
-              "cnpg.io/jobRole": role, "app.kubernetes.io/version": "17"}
+    labels = {
+        **dict(inherited),
+        **_common(cluster, "database"),
+        "cnpg.io/instanceName": name,
+        "cnpg.io/jobRole": role,
+        "app.kubernetes.io/version": "17",
+    }
     return Pod(namespace, labels, f"{name}-{role}")
 
 
 def pooler_pod(namespace: str, cluster: str, pooler: str, template_labels: Mapping[str, str] = ()) -> Pod:
     """pkg/specs/pgbouncer/deployments.go: the pooler's template labels plus the operator's."""
-    labels = {**dict(template_labels), **_common(cluster, "pooler"), "cnpg.io/poolerName": pooler,
-              "cnpg.io/podRole": "pooler"}
+    labels = {
+        **dict(template_labels),
+        **_common(cluster, "pooler"),
+        "cnpg.io/poolerName": pooler,
+        "cnpg.io/podRole": "pooler",
+    }
     return Pod(namespace, labels, f"{pooler}-0")

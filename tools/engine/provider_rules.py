@@ -29,8 +29,12 @@ class ProviderConfig:
         def flag(name: str) -> bool:
             return str(inputs.get(name, "false")).lower() == "true"
 
-        return cls(flag("enableConfigMapMutable"), flag("enableSecretMutable"), flag("enablePatchForce"),
-                   flag("upsertExistingObjects"))
+        return cls(
+            flag("enableConfigMapMutable"),
+            flag("enableSecretMutable"),
+            flag("enablePatchForce"),
+            flag("upsertExistingObjects"),
+        )
 
 
 # pulumi-kubernetes provider/pkg/provider/forcenew.go (`forceNew`): changes
@@ -39,8 +43,13 @@ class ProviderConfig:
 _FORCE_NEW: Mapping[str, tuple[str, ...]] = {
     "Deployment": ("spec.selector",),
     "DaemonSet": ("spec.selector",),
-    "StatefulSet": ("spec.podManagementPolicy", "spec.revisionHistoryLimit", "spec.selector", "spec.serviceName",
-                    "spec.volumeClaimTemplates"),
+    "StatefulSet": (
+        "spec.podManagementPolicy",
+        "spec.revisionHistoryLimit",
+        "spec.selector",
+        "spec.serviceName",
+        "spec.volumeClaimTemplates",
+    ),
     "Job": ("spec.completions", "spec.parallelism", "spec.selector", "spec.template"),
     "PersistentVolumeClaim": ("spec.accessModes", "spec.selector", "spec.storageClassName", "spec.volumeName"),
     "Service": ("spec.clusterIP",),
@@ -89,8 +98,9 @@ class ProviderDiff:
     delete_before_replace: bool
 
 
-def provider_diff(before: Mapping[str, Any], after: Mapping[str, Any], provider: ProviderConfig,
-                  live_job_ready: bool = True) -> ProviderDiff:
+def provider_diff(
+    before: Mapping[str, Any], after: Mapping[str, Any], provider: ProviderConfig, live_job_ready: bool = True
+) -> ProviderDiff:
     """pulumi-kubernetes `Diff` on inputs (provider/pkg/provider/provider.go):
     replace when a force-new path changed, or, for a Job annotated
     `pulumi.com/replaceUnready`, when the live Job is not ready (failed or
@@ -103,5 +113,8 @@ def provider_diff(before: Mapping[str, Any], after: Mapping[str, Any], provider:
     if replaces_when_unready(after) and not live_job_ready:
         replaces = True
     old, new = before.get("metadata") or {}, after.get("metadata") or {}
-    same_identity = bool(new.get("name")) and (old.get("name"), old.get("namespace")) == (new.get("name"), new.get("namespace"))
+    same_identity = bool(new.get("name")) and (old.get("name"), old.get("namespace")) == (
+        new.get("name"),
+        new.get("namespace"),
+    )
     return ProviderDiff(paths, replaces, replaces and same_identity)

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Optional
 
 from tools.engine.live import AdmissionRefused, AlreadyExists, ApplyConflict, LiveCluster
-from tools.manifest import kubernetes_identity
 from tools.engine.provider_rules import ProviderConfig, provider_diff
+from tools.manifest import kubernetes_identity
 
 __all__ = ["DesiredResource", "JobCheck", "StackState", "Step", "UpResult", "simulate_up", "with_ignored_changes"]
 
@@ -171,8 +171,11 @@ def simulate_up(
             continue
         force = resource.patch_force or provider.enable_patch_force
         is_job = resource.inputs.get("kind") == "Job"
-        inputs = resource.inputs if before is None else with_ignored_changes(before, resource.inputs,
-                                                                             resource.ignore_changes)
+        inputs = (
+            resource.inputs
+            if before is None
+            else with_ignored_changes(before, resource.inputs, resource.ignore_changes)
+        )
         detail = ""
         op = "create"
         old_removed = False  # a delete-before-replace took the old resource out of state
@@ -237,8 +240,11 @@ def simulate_up(
                 if urn in previous.init_errors:
                     init_errors.add(urn)
     else:
-        doomed = [(urn, previous.resources[urn], urn in previous.retained)
-                  for urn in reversed(list(previous.resources)) if urn not in declared]
+        doomed = [
+            (urn, previous.resources[urn], urn in previous.retained)
+            for urn in reversed(list(previous.resources))
+            if urn not in declared
+        ]
         for urn, inputs, keep in doomed + [entry for entry in reversed(pending)]:
             identity = kubernetes_identity(inputs)
             if keep:

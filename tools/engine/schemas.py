@@ -18,7 +18,6 @@ import yaml
 
 from tools.engine.stack_config import PROJECT_DIR
 
-
 # libyaml's parser where PyYAML has it: the CRDs are megabytes of YAML.
 _SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 

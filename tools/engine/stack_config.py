@@ -27,9 +27,20 @@ import yaml
 
 from tools.engine.stack_file import ConfigInputError, load_stack_yaml, read_stack_file, resolve_plain_scalar
 
-__all__ = ["PROJECT_DIR", "SECRET_PLACEHOLDER", "ConfigInputError", "ResolvedConfig", "available_stacks",
-           "is_stack_name", "load_stack_yaml", "parse_path", "parse_path_value", "read_stack_file",
-           "resolve_config", "resolve_plain_scalar"]
+__all__ = [
+    "PROJECT_DIR",
+    "SECRET_PLACEHOLDER",
+    "ConfigInputError",
+    "ResolvedConfig",
+    "available_stacks",
+    "is_stack_name",
+    "load_stack_yaml",
+    "parse_path",
+    "parse_path_value",
+    "read_stack_file",
+    "resolve_config",
+    "resolve_plain_scalar",
+]
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 SECRET_PLACEHOLDER = "<redacted>"
@@ -127,7 +138,9 @@ def _split_assignment(flag: str, assignment: str) -> tuple[str, str]:
     if not separator or not path:
         # Never echo the assignment: under --set-secret it is a secret.
         shown = f"{path}=..." if separator else "<value without '='>"
-        raise ConfigInputError(f"{flag} expects PATH=VALUE, got {shown if flag == '--set-secret' else repr(assignment)}")
+        raise ConfigInputError(
+            f"{flag} expects PATH=VALUE, got {shown if flag == '--set-secret' else repr(assignment)}"
+        )
     return path, value
 
 
@@ -176,8 +189,10 @@ def resolve_config(
     if not is_stack_name(stack) or not stack_path.is_file():
         known = ", ".join(available_stacks(project_dir)) or "none"
         if not is_stack_name(stack):
-            raise ConfigInputError(f"{stack!r} is not a stack name (letters, digits, '-', '_' and '.', not only "
-                                   f"dots; it names a stack file, not a path). Known stacks: {known}.")
+            raise ConfigInputError(
+                f"{stack!r} is not a stack name (letters, digits, '-', '_' and '.', not only "
+                f"dots; it names a stack file, not a path). Known stacks: {known}."
+            )
         raise ConfigInputError(
             f"unknown stack {stack!r}: there is no Pulumi.{stack}.yaml. Known stacks: {known}. "
             f"Create one with `pulumi stack init {stack}` and commit its Pulumi.{stack}.yaml."
@@ -217,7 +232,7 @@ def resolve_config(
                 # value itself is never shown: it is meant to be a secret.
                 raise ConfigInputError(
                     f"{key} in Pulumi.{stack}.yaml is in plaintext, but Pulumi.yaml declares it secret: the CLI "
-                    f"stops with \"must be encrypted\". Remove the line, then encrypt the value with "
+                    f'stops with "must be encrypted". Remove the line, then encrypt the value with '
                     f"`pulumi config set --secret {key} VALUE -s {stack}`"
                 )
             resolved.values[key] = value

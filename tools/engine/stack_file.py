@@ -31,8 +31,18 @@ class ConfigInputError(Exception):
 _YAML_V3_BOOLS = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
 _YAML_V3_NULLS = {"", "~", "null", "Null", "NULL"}
 _YAML_V3_SPECIAL_FLOATS = {
-    ".inf": math.inf, ".Inf": math.inf, ".INF": math.inf, "+.inf": math.inf, "+.Inf": math.inf, "+.INF": math.inf,
-    "-.inf": -math.inf, "-.Inf": -math.inf, "-.INF": -math.inf, ".nan": math.nan, ".NaN": math.nan, ".NAN": math.nan,
+    ".inf": math.inf,
+    ".Inf": math.inf,
+    ".INF": math.inf,
+    "+.inf": math.inf,
+    "+.Inf": math.inf,
+    "+.INF": math.inf,
+    "-.inf": -math.inf,
+    "-.Inf": -math.inf,
+    "-.INF": -math.inf,
+    ".nan": math.nan,
+    ".NaN": math.nan,
+    ".NAN": math.nan,
 }
 # yaml.v3's yamlStyleFloat.
 _YAML_V3_FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
@@ -100,11 +110,15 @@ class _Budget:
     def spend(self, depth: int) -> None:
         self.values += 1
         if self.values > MAX_VALUES:
-            raise ConfigInputError(f"{self.source} expands to more than {MAX_VALUES} values (aliases of aliases?); "
-                                   f"the CLI refuses excessive aliasing too: write the values out")
+            raise ConfigInputError(
+                f"{self.source} expands to more than {MAX_VALUES} values (aliases of aliases?); "
+                f"the CLI refuses excessive aliasing too: write the values out"
+            )
         if depth > MAX_NESTING:
-            raise ConfigInputError(f"{self.source} nests values more than {MAX_NESTING} levels deep (or an alias "
-                                   f"refers to itself); config values are flat maps and lists")
+            raise ConfigInputError(
+                f"{self.source} nests values more than {MAX_NESTING} levels deep (or an alias "
+                f"refers to itself); config values are flat maps and lists"
+            )
 
 
 def _block_nesting(text: str) -> int:
@@ -184,8 +198,10 @@ def _mapping(node: yaml.MappingNode, budget: "_Budget", depth: int) -> dict[str,
     result: dict[str, Any] = {}
     for key_node, value_node in node.value:
         if not isinstance(key_node, yaml.ScalarNode):
-            raise ConfigInputError(f"{budget.source} line {key_node.start_mark.line + 1}: a map key must be a plain "
-                                   f"value, not a list or a map")
+            raise ConfigInputError(
+                f"{budget.source} line {key_node.start_mark.line + 1}: a map key must be a plain "
+                f"value, not a list or a map"
+            )
         if key_node.tag == _MERGE_TAG and key_node.style in (None, ""):
             sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
             for source in sources:
@@ -196,8 +212,10 @@ def _mapping(node: yaml.MappingNode, budget: "_Budget", depth: int) -> dict[str,
             continue
         key = str(key_node.value)
         if key in result:
-            raise ConfigInputError(f"{budget.source} line {key_node.start_mark.line + 1}: key {key!r} is already "
-                                   f"defined in this map; the CLI refuses the file (write it once)")
+            raise ConfigInputError(
+                f"{budget.source} line {key_node.start_mark.line + 1}: key {key!r} is already "
+                f"defined in this map; the CLI refuses the file (write it once)"
+            )
         result[key] = _node_value(value_node, False, budget, depth + 1)
     return {**merged, **result}
 
@@ -209,8 +227,11 @@ def _node_value(node: yaml.Node, top_level: bool, budget: Optional["_Budget"] = 
         plain = node.style in (None, "")  # libyaml reports plain scalars as ""
         if top_level:
             # Decoded into a Go string: the source text, quotes removed; null is "".
-            return "" if plain and not _explicit_string(node) and node.value in ("~", "null", "Null", "NULL") \
+            return (
+                ""
+                if plain and not _explicit_string(node) and node.value in ("~", "null", "Null", "NULL")
                 else node.value
+            )
         if not plain or _explicit_string(node):  # quoted, block or !!str scalars are strings
             return node.value
         return resolve_plain_scalar(node.value)
@@ -242,21 +263,27 @@ def load_stack_yaml(text: str, source: str = "stack file") -> dict[str, Any]:
     for key_node, value_node in root.value:
         key = getattr(key_node, "value", None)
         if key in document:
-            raise ConfigInputError(f"{source} line {key_node.start_mark.line + 1}: {key!r} is already defined; the "
-                                   f"CLI refuses the file (keep one {key}: section)")
+            raise ConfigInputError(
+                f"{source} line {key_node.start_mark.line + 1}: {key!r} is already defined; the "
+                f"CLI refuses the file (keep one {key}: section)"
+            )
         if key == "config":
             if isinstance(value_node, yaml.ScalarNode) and value_node.value in ("", "~", "null"):
                 document["config"] = {}
                 continue
             if not isinstance(value_node, yaml.MappingNode):
-                raise ConfigInputError(f"{source}: config must be a map of keys to values (a line "
-                                       f"`  monad-synapse:key: value` under `config:`), not a single value or a list")
+                raise ConfigInputError(
+                    f"{source}: config must be a map of keys to values (a line "
+                    f"`  monad-synapse:key: value` under `config:`), not a single value or a list"
+                )
             config: dict[str, Any] = {}
             for config_key, config_value in value_node.value:
                 name = str(getattr(config_key, "value", ""))
                 if name in config:
-                    raise ConfigInputError(f"{source} line {config_key.start_mark.line + 1}: config key {name!r} is "
-                                           f"already defined; the CLI refuses the file (keep one)")
+                    raise ConfigInputError(
+                        f"{source} line {config_key.start_mark.line + 1}: config key {name!r} is "
+                        f"already defined; the CLI refuses the file (keep one)"
+                    )
                 config[name] = _node_value(config_value, True, budget, 1)
             document["config"] = config
         else:

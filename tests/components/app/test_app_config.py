@@ -1,8 +1,10 @@
 """The app's ConfigMaps and Secret on their own, under the mock engine."""
 
 from __future__ import annotations
+
 import pulumi
 from pulumi.runtime import rpc
+
 from components.app.app_config import AppConfiguration, AppConfigurationArgs, config_map_data
 from tests.helpers import children_of, objects_of
 
@@ -44,6 +46,7 @@ def test_app_configuration_keeps_secrets_secret_and_exposes_plain_checksums(run_
     # into the shared map later leaves green's checksum (and pods) alone.
     from components.app.app_config import config_map_data
     from components.common.checksums import checksum
+
     folded = config_map_data("example.com", False, {"FEATURE": "staged", "LEVEL": "1"})
     assert captured["config"]["green"] == checksum(folded) != captured["config"]["blue"]
     (secret,) = [r for r in run.resources if r.type == "kubernetes:core/v1:Secret"]

@@ -1,6 +1,7 @@
 """The blue/green component on its own, with fake args, under the mock engine."""
 
 from __future__ import annotations
+
 from components.app.blue_green import BlueGreenApp, BlueGreenAppArgs
 from settings import Autoscaling, Resources, SwitchGate
 from tests.helpers import children_of, objects_of
@@ -10,8 +11,10 @@ def gate_env(objects: dict[str, dict]) -> dict[str, str]:
     """The gate's environment when its pod starts: its settings ConfigMap, then its own env."""
     (container,) = objects["Job/monad-synapse-switch-gate-green"]["spec"]["template"]["spec"]["containers"]
     assert container["envFrom"] == [{"configMapRef": {"name": "monad-synapse-switch-gate-settings"}}]
-    return {**objects["ConfigMap/monad-synapse-switch-gate-settings"]["data"],
-            **{item["name"]: item["value"] for item in container["env"]}}
+    return {
+        **objects["ConfigMap/monad-synapse-switch-gate-settings"]["data"],
+        **{item["name"]: item["value"] for item in container["env"]},
+    }
 
 
 def blue_green_args(**overrides) -> BlueGreenAppArgs:
@@ -38,8 +41,12 @@ def test_blue_green_component_with_fake_args(run_component):
     children = children_of(run, "monad:app:BlueGreenApp")
     kinds = sorted(child.inputs["kind"] for child in children)
     assert kinds == sorted(
-        ["Deployment"] * 2 + ["HorizontalPodAutoscaler"] * 2 + ["PodDisruptionBudget"] * 2
-        + ["VerticalPodAutoscaler"] * 2 + ["Service"] * 4 + ["Job", "ConfigMap", "ConfigMap"]
+        ["Deployment"] * 2
+        + ["HorizontalPodAutoscaler"] * 2
+        + ["PodDisruptionBudget"] * 2
+        + ["VerticalPodAutoscaler"] * 2
+        + ["Service"] * 4
+        + ["Job", "ConfigMap", "ConfigMap"]
     )
     objects = objects_of(run)
     # The live Service waits for the switch gate, which waits for the live color.
@@ -57,16 +64,23 @@ def test_blue_green_component_with_fake_args(run_component):
         assert by_name["bg-live-service"].urn in by_name[follower].depends_on
     assert objects["Service/monad-synapse-green-ready"]["spec"]["clusterIP"] == "None"
     assert objects["Deployment/monad-synapse-blue"]["metadata"]["annotations"] == {
-        "monad-synapse.com/replicas-managed-by": "HorizontalPodAutoscaler/monad-synapse-blue-hpa"}
+        "monad-synapse.com/replicas-managed-by": "HorizontalPodAutoscaler/monad-synapse-blue-hpa"
+    }
     assert objects["Service/monad-synapse"]["spec"]["selector"]["monad-synapse.com/color"] == "green"
-    assert objects["Deployment/monad-synapse-green"]["spec"]["template"]["spec"]["containers"][0]["image"] == "example/app:2"
+    assert (
+        objects["Deployment/monad-synapse-green"]["spec"]["template"]["spec"]["containers"][0]["image"]
+        == "example/app:2"
+    )
     assert objects["HorizontalPodAutoscaler/monad-synapse-blue-hpa"]["spec"]["maxReplicas"] == 2
     annotations = objects["Deployment/monad-synapse-blue"]["spec"]["template"]["metadata"]["annotations"]
     assert annotations == {"example.com/checksum": "abc"}
     sources = objects["Deployment/monad-synapse-blue"]["spec"]["template"]["spec"]["containers"][0]["envFrom"]
     # The color's overlay after the shared ConfigMap: it wins for a key in both.
     assert [source.get("configMapRef", source.get("secretRef"))["name"] for source in sources] == [
-        "cfg", "cfg-blue", "sec"]
+        "cfg",
+        "cfg-blue",
+        "sec",
+    ]
 
 
 def test_blue_green_cold_idle_has_no_idle_hpa(run_component):
@@ -79,7 +93,9 @@ def test_blue_green_cold_idle_has_no_idle_hpa(run_component):
     assert by_name["bg-live-service"].urn in by_name["bg-blue-deployment"].depends_on
     # It takes spec.replicas back from the HPA controller: a forced apply.
     assert objects["Deployment/monad-synapse-blue"]["metadata"]["annotations"] == {
-        "monad-synapse.com/replicas-managed-by": "pulumi", "pulumi.com/patchForce": "true"}
+        "monad-synapse.com/replicas-managed-by": "pulumi",
+        "pulumi.com/patchForce": "true",
+    }
     assert "replicas" not in objects["Deployment/monad-synapse-green"]["spec"]
 
 

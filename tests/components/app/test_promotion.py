@@ -22,7 +22,9 @@ def resources_by_name(rendering) -> dict:
     return {resource.name: resource for resource in rendering.run.resources}
 
 
-@pytest.mark.parametrize("sets", [("production",), ("production", "activeColor=green")], ids=["blue", "switch-to-green"])
+@pytest.mark.parametrize(
+    "sets", [("production",), ("production", "activeColor=green")], ids=["blue", "switch-to-green"]
+)
 def test_the_live_service_waits_for_the_analysis_of_its_color(render_stack, stack_objects, sets):
     color = "green" if "activeColor=green" in sets else "blue"
     resources = resources_by_name(render_stack(*sets))
@@ -81,11 +83,18 @@ def test_the_analysis_runs_once_per_promotion(stack_objects):
     """Only a switch makes a new analysis Job: nothing else changes the Job's
     name or its (immutable) template, so nothing else runs it again."""
     base = analysis_job(stack_objects)
-    for change in ("colors.green.image=ghcr.io/monad-synapse/monad-synapse:1.5.0",  # a release to the idle color
-                   "colors.blue.image=ghcr.io/monad-synapse/monad-synapse:1.5.0",  # a hotfix on the live one
-                   "appConfig.FEATURE_X=on", "promotion.analysis.maxErrorRatio=0.05", "promotion.skipAnalysis=true"):
+    for change in (
+        "colors.green.image=ghcr.io/monad-synapse/monad-synapse:1.5.0",  # a release to the idle color
+        "colors.blue.image=ghcr.io/monad-synapse/monad-synapse:1.5.0",  # a hotfix on the live one
+        "appConfig.FEATURE_X=on",
+        "promotion.analysis.maxErrorRatio=0.05",
+        "promotion.skipAnalysis=true",
+    ):
         job = analysis_job(stack_objects, change)
-        assert (job["metadata"]["name"], job["spec"]["template"]) == (base["metadata"]["name"], base["spec"]["template"])
+        assert (job["metadata"]["name"], job["spec"]["template"]) == (
+            base["metadata"]["name"],
+            base["spec"]["template"],
+        )
     assert analysis_job(stack_objects, "activeColor=green")["metadata"]["name"] != base["metadata"]["name"]
 
 
@@ -106,7 +115,9 @@ def test_the_analysis_job_is_hardened_and_may_reach_only_prometheus_and_its_colo
     assert prometheus["to"][0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] == "monitoring"
     assert color["to"][0]["podSelector"]["matchLabels"]["monad-synapse.com/color"] == "green"
     app = objects["NetworkPolicy/production/monad-synapse-app"]["spec"]["ingress"]
-    assert {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "monad-synapse-promotion-analysis"}}} in app[1]["from"]
+    assert {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "monad-synapse-promotion-analysis"}}} in app[1][
+        "from"
+    ]
 
 
 def test_staging_passes_inconclusive_and_config_changes_it(stack_objects):
@@ -116,8 +127,13 @@ def test_staging_passes_inconclusive_and_config_changes_it(stack_objects):
         return job_env(objects, job)
 
     assert env("staging")["INCONCLUSIVE"] == "pass"
-    custom = env("staging", "promotion.analysis.inconclusive=fail", "promotion.analysis.interval=2m",
-                 "promotion.analysis.count=3", "promotion.analysis.smokePaths[0]=/api/ready")
+    custom = env(
+        "staging",
+        "promotion.analysis.inconclusive=fail",
+        "promotion.analysis.interval=2m",
+        "promotion.analysis.count=3",
+        "promotion.analysis.smokePaths[0]=/api/ready",
+    )
     assert (custom["INCONCLUSIVE"], custom["INTERVAL_SECONDS"], custom["COUNT"]) == ("fail", "120", "3")
     assert json.loads(custom["SMOKE"]) == [["/api/ready", 200]]
 
@@ -143,8 +159,12 @@ VERIFICATION = "Job/production/monad-synapse-promotion-verification-"
 
 def test_verification_after_the_switch_is_opt_in_and_judges_errors_only(render_stack, stack_objects):
     assert not any(key.startswith(VERIFICATION) for key in stack_objects("production"))
-    sets = ("production", "activeColor=green", "promotion.verification.enabled=true",
-            "promotion.verification.maxErrorRatio=0.02")
+    sets = (
+        "production",
+        "activeColor=green",
+        "promotion.verification.enabled=true",
+        "promotion.verification.maxErrorRatio=0.02",
+    )
     resources = resources_by_name(render_stack(*sets))
     verification = resources["monad-synapse-verification-green"]
     # It judges live traffic, so it runs after the live Service has moved.
@@ -155,7 +175,12 @@ def test_verification_after_the_switch_is_opt_in_and_judges_errors_only(render_s
     assert job["metadata"]["name"] == "monad-synapse-promotion-verification-green"
     env = job_env(objects, job)
     # No smoke requests (that was the analysis); too little traffic passes.
-    assert (env["SMOKE"], env["INCONCLUSIVE"], env["MAX_ERROR_RATIO"], env["FAILURE_LIMIT"]) == ("[]", "pass", "0.02", "0")
+    assert (env["SMOKE"], env["INCONCLUSIVE"], env["MAX_ERROR_RATIO"], env["FAILURE_LIMIT"]) == (
+        "[]",
+        "pass",
+        "0.02",
+        "0",
+    )
     # Distinct from the analysis Job, so both run in one promotion.
     assert len(analysis_jobs(stack_objects(*sets))) == 1
     # The emergency switch (the workflow's switch-back) is judged by neither.

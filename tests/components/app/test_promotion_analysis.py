@@ -67,8 +67,10 @@ class Colors(BaseHTTPRequestHandler):
             lines.append(f'http_requests_total{{{labels}, status="500"}} {errors * elapsed:.1f}')
             total = (ok + errors) * elapsed
             for bound in BUCKETS:
-                lines.append(f'http_request_duration_seconds_bucket{{{labels}, le="{bound}"}} '
-                             f"{total if seconds <= bound else 0:.1f}")
+                lines.append(
+                    f'http_request_duration_seconds_bucket{{{labels}, le="{bound}"}} '
+                    f"{total if seconds <= bound else 0:.1f}"
+                )
             lines.append(f'http_request_duration_seconds_bucket{{{labels}, le="+Inf"}} {total:.1f}')
         return "\n".join(lines) + "\n"
 
@@ -87,16 +89,30 @@ def prometheus(colors_server):
     binary = require_tool("prometheus")
     base = Path(tempfile.mkdtemp(prefix="monad-synapse-prom-"))
     config = base / "prometheus.yml"
-    config.write_text(json.dumps({
-        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-        "scrape_configs": [{"job_name": "colors", "honor_labels": True,
-                            "static_configs": [{"targets": [colors_server.removeprefix("http://")]}]}],
-    }))
+    config.write_text(
+        json.dumps(
+            {
+                "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+                "scrape_configs": [
+                    {
+                        "job_name": "colors",
+                        "honor_labels": True,
+                        "static_configs": [{"targets": [colors_server.removeprefix("http://")]}],
+                    }
+                ],
+            }
+        )
+    )
     port = free_port()
     process = subprocess.Popen(
-        [binary, f"--config.file={config}", f"--storage.tsdb.path={base / 'data'}",
-         f"--web.listen-address=127.0.0.1:{port}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            binary,
+            f"--config.file={config}",
+            f"--storage.tsdb.path={base / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -119,15 +135,23 @@ def prometheus(colors_server):
 
 def run_analysis(prometheus_url: str, target_url: str, color: str, **overrides) -> subprocess.CompletedProcess:
     env = {
-        "TARGET_URL": target_url, "PROMETHEUS_URL": prometheus_url,
+        "TARGET_URL": target_url,
+        "PROMETHEUS_URL": prometheus_url,
         "SELECTOR": f'job="app", namespace="test", color="{color}"',
-        "SMOKE": json.dumps([["/api/health", 200]]), "MAX_ERROR_RATIO": "0.01", "MAX_P95_SECONDS": "2",
-        "MIN_REQUESTS": "20", "COUNT": "2", "FAILURE_LIMIT": "0", "INTERVAL_SECONDS": "1", "WINDOW_SECONDS": "3",
+        "SMOKE": json.dumps([["/api/health", 200]]),
+        "MAX_ERROR_RATIO": "0.01",
+        "MAX_P95_SECONDS": "2",
+        "MIN_REQUESTS": "20",
+        "COUNT": "2",
+        "FAILURE_LIMIT": "0",
+        "INTERVAL_SECONDS": "1",
+        "WINDOW_SECONDS": "3",
         "INCONCLUSIVE": "fail",
     }
     env.update(overrides)
-    return subprocess.run([sys.executable, str(SCRIPT)], env={**os.environ, **env}, capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run(
+        [sys.executable, str(SCRIPT)], env={**os.environ, **env}, capture_output=True, text=True, timeout=120
+    )
 
 
 # Every scenario runs at once against the same Prometheus (each is a few
@@ -147,8 +171,10 @@ def outcomes(prometheus, colors_server) -> dict[str, subprocess.CompletedProcess
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(max_workers=len(SCENARIOS)) as pool:
-        futures = {key: pool.submit(run_analysis, prometheus, colors_server, color, **overrides)
-                   for key, (color, overrides) in SCENARIOS.items()}
+        futures = {
+            key: pool.submit(run_analysis, prometheus, colors_server, color, **overrides)
+            for key, (color, overrides) in SCENARIOS.items()
+        }
         return {key: future.result() for key, future in futures.items()}
 
 
@@ -199,7 +225,8 @@ def test_bad_environment_exits_2(colors_server):
 def test_a_skip_passes_at_once_and_says_why(colors_server):
     """The emergency switch and maintenance mode: the Job records the switch,
     judges nothing (Prometheus here is unreachable), and says why."""
-    result = run_analysis(f"http://127.0.0.1:{free_port()}", colors_server, "broken",
-                          SKIP_REASON="promotion.skipAnalysis is true")
+    result = run_analysis(
+        f"http://127.0.0.1:{free_port()}", colors_server, "broken", SKIP_REASON="promotion.skipAnalysis is true"
+    )
     assert result.returncode == 0, result.stderr
     assert "SKIPPED (promotion.skipAnalysis is true)" in result.stdout

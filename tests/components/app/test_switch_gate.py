@@ -36,8 +36,14 @@ def test_waits_until_the_target_has_the_pods_then_goes():
     clock = iter(range(100))
     sleeps = []
     passed, message = gate.wait_for_capacity(
-        lambda host: next(counts[host]), "green", "blue", 9, 20, timeout_seconds=60,
-        clock=lambda: next(clock), sleep=sleeps.append,
+        lambda host: next(counts[host]),
+        "green",
+        "blue",
+        9,
+        20,
+        timeout_seconds=60,
+        clock=lambda: next(clock),
+        sleep=sleeps.append,
     )
     assert passed and "green has 9" in message and len(sleeps) == 2
 
@@ -45,15 +51,23 @@ def test_waits_until_the_target_has_the_pods_then_goes():
 def test_gives_up_at_the_deadline():
     clock = iter([0, 10, 61])
     passed, message = gate.wait_for_capacity(
-        lambda host: 5 if host == "green" else 9, "green", "blue", 9, 20, timeout_seconds=60,
-        clock=lambda: next(clock), sleep=lambda seconds: None,
+        lambda host: 5 if host == "green" else 9,
+        "green",
+        "blue",
+        9,
+        20,
+        timeout_seconds=60,
+        clock=lambda: next(clock),
+        sleep=lambda seconds: None,
     )
     assert not passed and "after 60s" in message and "need 9" in message
 
 
 def run_gate(**env) -> subprocess.CompletedProcess:
     base = {key: value for key, value in os.environ.items() if key not in ("TARGET_HOST", "CURRENT_HOST")}
-    return subprocess.run([sys.executable, str(SCRIPT)], env={**base, **env}, capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, str(SCRIPT)], env={**base, **env}, capture_output=True, text=True, timeout=60
+    )
 
 
 def test_real_run_counts_resolved_addresses():
@@ -62,22 +76,30 @@ def test_real_run_counts_resolved_addresses():
     passed = run_gate(TARGET_HOST="localhost", CURRENT_HOST="localhost", **common)
     assert passed.returncode == 0, passed.stderr
     assert "localhost has 1 ready pod(s)" in passed.stdout
-    failed = run_gate(TARGET_HOST="green.monad-synapse.invalid", CURRENT_HOST="localhost",
-                      FIX_HINT="raise it first", **common)
+    failed = run_gate(
+        TARGET_HOST="green.monad-synapse.invalid", CURRENT_HOST="localhost", FIX_HINT="raise it first", **common
+    )
     assert failed.returncode == 1
     assert "live traffic did not move. raise it first" in failed.stderr
 
 
 def test_bad_environment_exits_2():
-    result = run_gate(TARGET_HOST="localhost", CURRENT_HOST="localhost", MIN_REPLICAS="x", MAX_REPLICAS="1",
-                      TIMEOUT_SECONDS="1")
+    result = run_gate(
+        TARGET_HOST="localhost", CURRENT_HOST="localhost", MIN_REPLICAS="x", MAX_REPLICAS="1", TIMEOUT_SECONDS="1"
+    )
     assert result.returncode == 2 and "bad environment" in result.stderr
 
 
 def test_the_emergency_bypass_passes_at_once_and_says_why():
     """switchGate.enabled false: the Job records the switch and checks nothing
     (here the target would never resolve)."""
-    result = run_gate(TARGET_HOST="green.monad-synapse.invalid", CURRENT_HOST="localhost", MIN_REPLICAS="1",
-                      MAX_REPLICAS="5", TIMEOUT_SECONDS="0", SKIP_REASON="switchGate.enabled is false")
+    result = run_gate(
+        TARGET_HOST="green.monad-synapse.invalid",
+        CURRENT_HOST="localhost",
+        MIN_REPLICAS="1",
+        MAX_REPLICAS="5",
+        TIMEOUT_SECONDS="0",
+        SKIP_REASON="switchGate.enabled is false",
+    )
     assert result.returncode == 0, result.stderr
     assert "skipped (switchGate.enabled is false)" in result.stdout

@@ -9,8 +9,8 @@ import pytest
 
 from components.app.blue_green import image_version
 from settings import node_heap_mebibytes
-from tools.engine.live import ProviderConfig
 from tools.diff import diff_objects as compare
+from tools.engine.live import ProviderConfig
 
 STACKS = ("staging", "production")
 
@@ -108,10 +108,16 @@ def test_rollout_never_takes_a_pod_away_first(stack_objects):
 
 def test_selectors_are_stable_name_and_color_only(stack_objects):
     before = deployment(stack_objects("production"), "production", "green")
-    after = deployment(stack_objects("production", "colors.green.image=ghcr.io/monad-synapse/monad-synapse:2.0.0"), "production", "green")
-    assert before["spec"]["selector"] == after["spec"]["selector"] == {
-        "matchLabels": {"app.kubernetes.io/name": "monad-synapse", "monad-synapse.com/color": "green"}
-    }
+    after = deployment(
+        stack_objects("production", "colors.green.image=ghcr.io/monad-synapse/monad-synapse:2.0.0"),
+        "production",
+        "green",
+    )
+    assert (
+        before["spec"]["selector"]
+        == after["spec"]["selector"]
+        == {"matchLabels": {"app.kubernetes.io/name": "monad-synapse", "monad-synapse.com/color": "green"}}
+    )
     assert after["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/version"] == "2.0.0"
 
 
@@ -133,7 +139,8 @@ def test_node_heap_follows_the_tighter_of_limit_and_hpa_target(limit, memory_req
 def test_node_options_in_the_pod_follow_the_settings(stack_objects):
     def node_options(*sets):
         container = deployment(stack_objects("production", *sets), "production", "blue")["spec"]["template"]["spec"][
-            "containers"][0]
+            "containers"
+        ][0]
         return next(item["value"] for item in container["env"] if item["name"] == "NODE_OPTIONS")
 
     assert node_options() == "--max-old-space-size=313"
@@ -142,9 +149,13 @@ def test_node_options_in_the_pod_follow_the_settings(stack_objects):
 
 
 def test_probe_paths_are_config(stack_objects):
-    container = deployment(stack_objects("production", "probes.livenessPath=/healthz", "probes.readinessPath=/readyz",
-                                         "probes.startupSeconds=300"), "production", "green")["spec"]["template"]["spec"][
-        "containers"][0]
+    container = deployment(
+        stack_objects(
+            "production", "probes.livenessPath=/healthz", "probes.readinessPath=/readyz", "probes.startupSeconds=300"
+        ),
+        "production",
+        "green",
+    )["spec"]["template"]["spec"]["containers"][0]
     assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
     assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
     assert container["startupProbe"]["failureThreshold"] * container["startupProbe"]["periodSeconds"] == 300
@@ -152,7 +163,12 @@ def test_probe_paths_are_config(stack_objects):
 
 @pytest.mark.parametrize(
     ("image", "version"),
-    [("ghcr.io/a/b:1.4.2", "1.4.2"), ("registry:5000/a/b:v2", "v2"), ("a/b@sha256:" + "c" * 64, None), ("a/b:-x", None)],
+    [
+        ("ghcr.io/a/b:1.4.2", "1.4.2"),
+        ("registry:5000/a/b:v2", "v2"),
+        ("a/b@sha256:" + "c" * 64, None),
+        ("a/b:-x", None),
+    ],
 )
 def test_image_version_label(image, version):
     assert image_version(image) == version
@@ -200,7 +216,10 @@ def test_live_service_waits_for_the_active_deployment_and_hpa(render_stack):
     by_urn = {resource["urn"]: resource for resource in resources}
     live = by_object["Service/production/monad-synapse"]
     waits_for = {by_urn[urn]["object"] for urn in live["dependsOn"]}
-    assert {"Deployment/production/monad-synapse-blue", "HorizontalPodAutoscaler/production/monad-synapse-blue-hpa"} <= waits_for
+    assert {
+        "Deployment/production/monad-synapse-blue",
+        "HorizontalPodAutoscaler/production/monad-synapse-blue-hpa",
+    } <= waits_for
     idle_hpa = by_object["HorizontalPodAutoscaler/production/monad-synapse-green-hpa"]
     assert live["urn"] in idle_hpa["dependsOn"]  # the idle color shrinks only after traffic left it
 
@@ -214,7 +233,9 @@ def test_pod_disruption_budgets_allow_one_pod_at_a_time(stack_objects):
 @pytest.mark.parametrize("mode", ["Off", "Initial"])
 def test_vpa_mode_from_config(stack_objects, mode):
     for color in ("blue", "green"):
-        vpa = stack_objects("production", f"vpa.updateMode={mode}")[f"VerticalPodAutoscaler/production/monad-synapse-{color}-vpa"]
+        vpa = stack_objects("production", f"vpa.updateMode={mode}")[
+            f"VerticalPodAutoscaler/production/monad-synapse-{color}-vpa"
+        ]
         assert vpa["spec"]["updatePolicy"]["updateMode"] == mode
         assert vpa["spec"]["targetRef"]["name"] == f"monad-synapse-{color}"
 
@@ -223,7 +244,9 @@ def test_vpa_mode_from_config(stack_objects, mode):
 
 
 def test_config_map_holds_managed_and_extra_settings(stack_objects):
-    data = stack_objects("staging", "appConfig.NEW_CONFIG_KEY=new_value")["ConfigMap/staging/monad-synapse-config"]["data"]
+    data = stack_objects("staging", "appConfig.NEW_CONFIG_KEY=new_value")["ConfigMap/staging/monad-synapse-config"][
+        "data"
+    ]
     assert data["MAINTENANCE_MODE"] == "false"
     assert data["NEW_CONFIG_KEY"] == "new_value"
     assert data["APP_URL"] == "https://staging.monad-synapse.com"
@@ -250,7 +273,10 @@ def test_jwt_secret_version_rotates_the_generated_value(render_stack):
 # --- the runbook operations as config changes --------------------------------------------
 
 BOTH_DEPLOYMENTS = {"Deployment/production/monad-synapse-blue", "Deployment/production/monad-synapse-green"}
-EXPORTERS = {"Deployment/production/monad-synapse-postgres-exporter", "Deployment/production/monad-synapse-redis-exporter"}
+EXPORTERS = {
+    "Deployment/production/monad-synapse-postgres-exporter",
+    "Deployment/production/monad-synapse-redis-exporter",
+}
 RULE = "PrometheusRule/production/monad-synapse"
 
 
@@ -258,8 +284,15 @@ def test_maintenance_mode_updates_config_map_and_rolls_both_colors(stack_objects
     changes = changes_between(stack_objects, "production", "maintenanceMode=true")
     # The PrometheusRule gains the "maintenance mode active" info alert; a
     # switch now would pass the analysis unjudged (its settings say why).
-    assert set(changes) == {"ConfigMap/production/monad-synapse-config", RULE,
-                            "ConfigMap/production/monad-synapse-promotion-analysis-settings"} | BOTH_DEPLOYMENTS
+    assert (
+        set(changes)
+        == {
+            "ConfigMap/production/monad-synapse-config",
+            RULE,
+            "ConfigMap/production/monad-synapse-promotion-analysis-settings",
+        }
+        | BOTH_DEPLOYMENTS
+    )
     assert changes["ConfigMap/production/monad-synapse-config"].fields == ("data.MAINTENANCE_MODE",)
     assert all(changes[name].rolls_pods for name in BOTH_DEPLOYMENTS)
 
@@ -273,8 +306,11 @@ def test_flipping_active_color_swaps_services_without_restarting_pods(stack_obje
     jobs = promotion_jobs(changes)
     # Green's own gate and analysis run; blue's finished ones go.
     assert sorted((change.action, change.name) for change in jobs.values()) == [
-        ("added", "monad-synapse-promotion-analysis-green"), ("added", "monad-synapse-switch-gate-green"),
-        ("removed", "monad-synapse-promotion-analysis-blue"), ("removed", "monad-synapse-switch-gate-blue")]
+        ("added", "monad-synapse-promotion-analysis-green"),
+        ("added", "monad-synapse-switch-gate-green"),
+        ("removed", "monad-synapse-promotion-analysis-blue"),
+        ("removed", "monad-synapse-switch-gate-blue"),
+    ]
     others = {identity: change for identity, change in changes.items() if identity not in jobs}
     assert all(change.action == "changed" and not change.replaces for change in others.values())
     assert not any(identity.startswith("Deployment/") for identity in others)
@@ -294,9 +330,11 @@ def test_flipping_active_color_swaps_services_without_restarting_pods(stack_obje
 def test_scaling_changes_only_the_autoscalers(stack_objects):
     changes = changes_between(stack_objects, "production", "autoscaling.maxReplicas=15", "autoscaling.minReplicas=8")
     # No gate runs (traffic does not move): the next switch's gate reads the new bounds.
-    assert set(changes) == {"HorizontalPodAutoscaler/production/monad-synapse-blue-hpa",
-                            "HorizontalPodAutoscaler/production/monad-synapse-green-hpa",
-                            "ConfigMap/production/monad-synapse-switch-gate-settings"}
+    assert set(changes) == {
+        "HorizontalPodAutoscaler/production/monad-synapse-blue-hpa",
+        "HorizontalPodAutoscaler/production/monad-synapse-green-hpa",
+        "ConfigMap/production/monad-synapse-switch-gate-settings",
+    }
     live = stack_objects("production", "autoscaling.maxReplicas=15", "autoscaling.minReplicas=8")[
         "HorizontalPodAutoscaler/production/monad-synapse-blue-hpa"
     ]["spec"]
@@ -327,7 +365,9 @@ def test_new_app_config_key_rolls_both_colors(stack_objects):
 
 
 def test_releasing_to_the_idle_color_touches_only_its_deployment(stack_objects):
-    changes = changes_between(stack_objects, "production", "colors.green.image=ghcr.io/monad-synapse/monad-synapse:1.5.0")
+    changes = changes_between(
+        stack_objects, "production", "colors.green.image=ghcr.io/monad-synapse/monad-synapse:1.5.0"
+    )
     assert set(changes) == {"Deployment/production/monad-synapse-green"}
     assert changes["Deployment/production/monad-synapse-green"].rolls_pods
 

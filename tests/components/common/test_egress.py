@@ -1,7 +1,9 @@
 """Egress rules to IP blocks never reach the cloud metadata endpoint."""
 
 from __future__ import annotations
+
 import pytest
+
 from components.common.egress import ip_blocks
 from settings import RpcEgress
 

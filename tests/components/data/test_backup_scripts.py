@@ -32,21 +32,47 @@ def server():
         shutil.chown(base, "postgres")
         shutil.chown(password_file, "postgres")
     subprocess.run(
-        as_server_user([str(binaries / "initdb"), "-D", str(data), "-U", "postgres", "--auth=scram-sha-256",
-                        f"--pwfile={password_file}", "--no-sync"]),
-        check=True, capture_output=True,
+        as_server_user(
+            [
+                str(binaries / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                "postgres",
+                "--auth=scram-sha-256",
+                f"--pwfile={password_file}",
+                "--no-sync",
+            ]
+        ),
+        check=True,
+        capture_output=True,
     )
     port = free_port()
     log = base / "server.log"
     subprocess.run(
-        as_server_user([str(binaries / "pg_ctl"), "-D", str(data), "-l", str(log), "-w", "-t", "60", "start",
-                        "-o", f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off"]),
-        check=True, capture_output=True,
+        as_server_user(
+            [
+                str(binaries / "pg_ctl"),
+                "-D",
+                str(data),
+                "-l",
+                str(log),
+                "-w",
+                "-t",
+                "60",
+                "start",
+                "-o",
+                f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off",
+            ]
+        ),
+        check=True,
+        capture_output=True,
     )
     url = f"postgresql://postgres:{PASSWORD}@127.0.0.1:{port}"
     yield {"url": url, "bin": binaries}
-    subprocess.run(as_server_user([str(binaries / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
-                   capture_output=True)
+    subprocess.run(
+        as_server_user([str(binaries / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]), capture_output=True
+    )
     shutil.rmtree(base, ignore_errors=True)
 
 
@@ -56,9 +82,22 @@ def env_for(server, **values) -> dict:
 
 def psql(server, database: str, sql: str) -> str:
     result = subprocess.run(
-        ["psql", "--no-psqlrc", "--quiet", "-v", "ON_ERROR_STOP=1", "--tuples-only", "--no-align",
-         f"--dbname={server['url']}/{database}", "-c", sql],
-        env=env_for(server), capture_output=True, text=True, check=True,
+        [
+            "psql",
+            "--no-psqlrc",
+            "--quiet",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "--tuples-only",
+            "--no-align",
+            f"--dbname={server['url']}/{database}",
+            "-c",
+            sql,
+        ],
+        env=env_for(server),
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return result.stdout.strip()
 
@@ -109,8 +148,14 @@ def test_backup_writes_a_verified_dump_and_restore_reproduces_the_data(server, s
 
     psql(server, "postgres", "DROP DATABASE IF EXISTS restored")
     psql(server, "postgres", "CREATE DATABASE restored")
-    restored = run_script(server, "restore.sh", BACKUP_DIR=str(tmp_path), RESTORE_FROM="latest",
-                          TARGET_DATABASE_URL=f"{server['url']}/restored", RESTORE_REQUEST_ID="roundtrip")
+    restored = run_script(
+        server,
+        "restore.sh",
+        BACKUP_DIR=str(tmp_path),
+        RESTORE_FROM="latest",
+        TARGET_DATABASE_URL=f"{server['url']}/restored",
+        RESTORE_REQUEST_ID="roundtrip",
+    )
     assert restored.returncode == 0, restored.stderr
     assert psql(server, "restored", FINGERPRINT_SQL) == psql(server, "app", FINGERPRINT_SQL)
     assert psql(server, "restored", "SELECT count(*) FROM bets") == "5000"
@@ -119,37 +164,63 @@ def test_backup_writes_a_verified_dump_and_restore_reproduces_the_data(server, s
 
 
 def test_restore_by_name_over_existing_data(server, source_database, tmp_path):
-    assert run_script(server, "backup.sh", DATABASE_URL=source_database, BACKUP_DIR=str(tmp_path),
-                      RETENTION_DAYS="7").returncode == 0
+    assert (
+        run_script(
+            server, "backup.sh", DATABASE_URL=source_database, BACKUP_DIR=str(tmp_path), RETENTION_DAYS="7"
+        ).returncode
+        == 0
+    )
     (dump,) = dumps(tmp_path)
     psql(server, "postgres", "DROP DATABASE IF EXISTS drifted")
     psql(server, "postgres", "CREATE DATABASE drifted")
     psql(server, "drifted", FIXTURE_SQL + "DELETE FROM bets WHERE id > 10; UPDATE players SET balance = 0;")
-    result = run_script(server, "restore.sh", BACKUP_DIR=str(tmp_path), RESTORE_FROM=dump.name,
-                        TARGET_DATABASE_URL=f"{server['url']}/drifted", RESTORE_REQUEST_ID="by-name")
+    result = run_script(
+        server,
+        "restore.sh",
+        BACKUP_DIR=str(tmp_path),
+        RESTORE_FROM=dump.name,
+        TARGET_DATABASE_URL=f"{server['url']}/drifted",
+        RESTORE_REQUEST_ID="by-name",
+    )
     assert result.returncode == 0, result.stderr
     assert psql(server, "drifted", FINGERPRINT_SQL) == psql(server, "app", FINGERPRINT_SQL)
 
 
 def test_restore_refuses_unknown_or_escaping_names(server, tmp_path):
     for name in ("missing.dump", "../etc/passwd"):
-        result = run_script(server, "restore.sh", BACKUP_DIR=str(tmp_path), RESTORE_FROM=name,
-                            TARGET_DATABASE_URL=f"{server['url']}/postgres", RESTORE_REQUEST_ID=f"escape-{name}")
+        result = run_script(
+            server,
+            "restore.sh",
+            BACKUP_DIR=str(tmp_path),
+            RESTORE_FROM=name,
+            TARGET_DATABASE_URL=f"{server['url']}/postgres",
+            RESTORE_REQUEST_ID=f"escape-{name}",
+        )
         assert result.returncode != 0
         assert "ERROR" in result.stderr
 
 
 def test_corrupt_dump_is_refused_and_restore_leaves_target_unchanged(server, source_database, tmp_path):
-    assert run_script(server, "backup.sh", DATABASE_URL=source_database, BACKUP_DIR=str(tmp_path),
-                      RETENTION_DAYS="7").returncode == 0
+    assert (
+        run_script(
+            server, "backup.sh", DATABASE_URL=source_database, BACKUP_DIR=str(tmp_path), RETENTION_DAYS="7"
+        ).returncode
+        == 0
+    )
     (dump,) = dumps(tmp_path)
     dump.write_bytes(dump.read_bytes()[: dump.stat().st_size // 3])
     (tmp_path / f"{dump.name}.sha256").unlink()
     psql(server, "postgres", "DROP DATABASE IF EXISTS untouched")
     psql(server, "postgres", "CREATE DATABASE untouched")
     psql(server, "untouched", "CREATE TABLE marker (x int); INSERT INTO marker VALUES (42)")
-    result = run_script(server, "restore.sh", BACKUP_DIR=str(tmp_path), RESTORE_FROM="latest",
-                        TARGET_DATABASE_URL=f"{server['url']}/untouched", RESTORE_REQUEST_ID="corrupt")
+    result = run_script(
+        server,
+        "restore.sh",
+        BACKUP_DIR=str(tmp_path),
+        RESTORE_FROM="latest",
+        TARGET_DATABASE_URL=f"{server['url']}/untouched",
+        RESTORE_REQUEST_ID="corrupt",
+    )
     assert result.returncode != 0
     assert psql(server, "untouched", "SELECT x FROM marker") == "42"
     # Remembered as failed: the same request never touches the data again.
@@ -157,15 +228,25 @@ def test_corrupt_dump_is_refused_and_restore_leaves_target_unchanged(server, sou
 
 
 def restore_request(server, backup_dir: Path, database: str, request_id: str) -> subprocess.CompletedProcess:
-    return run_script(server, "restore.sh", BACKUP_DIR=str(backup_dir), RESTORE_FROM="latest",
-                      TARGET_DATABASE_URL=f"{server['url']}/{database}", RESTORE_REQUEST_ID=request_id)
+    return run_script(
+        server,
+        "restore.sh",
+        BACKUP_DIR=str(backup_dir),
+        RESTORE_FROM="latest",
+        TARGET_DATABASE_URL=f"{server['url']}/{database}",
+        RESTORE_REQUEST_ID=request_id,
+    )
 
 
 def test_a_repeated_restore_request_never_touches_the_data_again(server, source_database, tmp_path):
     """Whoever re-creates the restore Job (a changed template, a refresh after
     its TTL, a retried up), the same request id restores once."""
-    assert run_script(server, "backup.sh", DATABASE_URL=source_database, BACKUP_DIR=str(tmp_path),
-                      RETENTION_DAYS="7").returncode == 0
+    assert (
+        run_script(
+            server, "backup.sh", DATABASE_URL=source_database, BACKUP_DIR=str(tmp_path), RETENTION_DAYS="7"
+        ).returncode
+        == 0
+    )
     psql(server, "postgres", "DROP DATABASE IF EXISTS repeated")
     psql(server, "postgres", "CREATE DATABASE repeated")
     first = restore_request(server, tmp_path, "repeated", "incident-4711")
@@ -186,13 +267,23 @@ def test_a_repeated_restore_request_never_touches_the_data_again(server, source_
     fresh = restore_request(server, tmp_path, "repeated", "incident-4712")
     assert fresh.returncode == 0, fresh.stderr
     assert psql(server, "repeated", FINGERPRINT_SQL) == psql(server, "app", FINGERPRINT_SQL)
-    assert psql(server, "repeated", "SELECT request_id || ':' || status FROM monad_synapse_ops.restore_requests "
-                                    "ORDER BY request_id") == "incident-4711:done\nincident-4712:done"
+    assert (
+        psql(
+            server,
+            "repeated",
+            "SELECT request_id || ':' || status FROM monad_synapse_ops.restore_requests ORDER BY request_id",
+        )
+        == "incident-4711:done\nincident-4712:done"
+    )
 
 
 def test_a_failed_restore_request_is_not_retried_and_quotes_are_harmless(server, source_database, tmp_path):
-    assert run_script(server, "backup.sh", DATABASE_URL=source_database, BACKUP_DIR=str(tmp_path),
-                      RETENTION_DAYS="7").returncode == 0
+    assert (
+        run_script(
+            server, "backup.sh", DATABASE_URL=source_database, BACKUP_DIR=str(tmp_path), RETENTION_DAYS="7"
+        ).returncode
+        == 0
+    )
     (dump,) = dumps(tmp_path)
     psql(server, "postgres", "DROP DATABASE IF EXISTS retried")
     psql(server, "postgres", "CREATE DATABASE retried")
@@ -210,16 +301,29 @@ def test_a_failed_restore_request_is_not_retried_and_quotes_are_harmless(server,
 
 
 def test_restore_without_a_request_id_is_refused(server, tmp_path):
-    result = run_script(server, "restore.sh", BACKUP_DIR=str(tmp_path), RESTORE_FROM="latest",
-                        TARGET_DATABASE_URL=f"{server['url']}/postgres")
+    result = run_script(
+        server,
+        "restore.sh",
+        BACKUP_DIR=str(tmp_path),
+        RESTORE_FROM="latest",
+        TARGET_DATABASE_URL=f"{server['url']}/postgres",
+    )
     assert result.returncode != 0 and "RESTORE_REQUEST_ID" in result.stderr
 
 
 def test_dumps_leave_out_the_restore_ledger(server, source_database, tmp_path):
-    psql(server, "app", "CREATE SCHEMA IF NOT EXISTS monad_synapse_ops; "
-                        "CREATE TABLE IF NOT EXISTS monad_synapse_ops.restore_requests (request_id text)")
-    assert run_script(server, "backup.sh", DATABASE_URL=source_database, BACKUP_DIR=str(tmp_path),
-                      RETENTION_DAYS="7").returncode == 0
+    psql(
+        server,
+        "app",
+        "CREATE SCHEMA IF NOT EXISTS monad_synapse_ops; "
+        "CREATE TABLE IF NOT EXISTS monad_synapse_ops.restore_requests (request_id text)",
+    )
+    assert (
+        run_script(
+            server, "backup.sh", DATABASE_URL=source_database, BACKUP_DIR=str(tmp_path), RETENTION_DAYS="7"
+        ).returncode
+        == 0
+    )
     (dump,) = dumps(tmp_path)
     listing = subprocess.run(["pg_restore", "--list", str(dump)], env=env_for(server), capture_output=True, text=True)
     assert "monad_synapse_ops" not in listing.stdout and "TABLE DATA public bets" in listing.stdout
@@ -278,14 +382,17 @@ def test_prune_refuses_bad_retention(server, tmp_path, retention):
     assert newest.exists()
 
 
-@pytest.mark.parametrize("database", ["source_database", "cnpg_shaped"],
-                         ids=["as-superuser", "as-app-role-beside-the-superusers-extension"])
+@pytest.mark.parametrize(
+    "database", ["source_database", "cnpg_shaped"], ids=["as-superuser", "as-app-role-beside-the-superusers-extension"]
+)
 def test_drill_restores_the_newest_dump_into_a_scratch_database(server, request, tmp_path, database):
     url = request.getfixturevalue(database)
-    assert run_script(server, "backup.sh", DATABASE_URL=url, BACKUP_DIR=str(tmp_path),
-                      RETENTION_DAYS="7").returncode == 0
-    result = run_script(server, "drill.sh", DATABASE_URL=url, BACKUP_DIR=str(tmp_path),
-                        DRILL_SANITY_QUERY="SELECT count(*) FROM bets")
+    assert (
+        run_script(server, "backup.sh", DATABASE_URL=url, BACKUP_DIR=str(tmp_path), RETENTION_DAYS="7").returncode == 0
+    )
+    result = run_script(
+        server, "drill.sh", DATABASE_URL=url, BACKUP_DIR=str(tmp_path), DRILL_SANITY_QUERY="SELECT count(*) FROM bets"
+    )
     assert result.returncode == 0, result.stderr
     assert "sanity query returned 5000" in result.stderr
     assert psql(server, "postgres", "SELECT count(*) FROM pg_database WHERE datname LIKE 'restore_drill_%'") == "0"
@@ -293,8 +400,12 @@ def test_drill_restores_the_newest_dump_into_a_scratch_database(server, request,
 
 
 def test_drill_fails_on_a_corrupt_newest_dump(server, source_database, tmp_path):
-    assert run_script(server, "backup.sh", DATABASE_URL=source_database, BACKUP_DIR=str(tmp_path),
-                      RETENTION_DAYS="7").returncode == 0
+    assert (
+        run_script(
+            server, "backup.sh", DATABASE_URL=source_database, BACKUP_DIR=str(tmp_path), RETENTION_DAYS="7"
+        ).returncode
+        == 0
+    )
     (dump,) = dumps(tmp_path)
     dump.write_bytes(b"PGDMP garbage")
     result = run_script(server, "drill.sh", DATABASE_URL=source_database, BACKUP_DIR=str(tmp_path))
@@ -305,8 +416,12 @@ def test_drill_fails_on_a_corrupt_newest_dump(server, source_database, tmp_path)
 def test_drill_fails_when_the_sanity_query_finds_nothing(server, tmp_path):
     psql(server, "postgres", "DROP DATABASE IF EXISTS empty")
     psql(server, "postgres", "CREATE DATABASE empty")
-    assert run_script(server, "backup.sh", DATABASE_URL=f"{server['url']}/empty", BACKUP_DIR=str(tmp_path),
-                      RETENTION_DAYS="7").returncode == 0
+    assert (
+        run_script(
+            server, "backup.sh", DATABASE_URL=f"{server['url']}/empty", BACKUP_DIR=str(tmp_path), RETENTION_DAYS="7"
+        ).returncode
+        == 0
+    )
     result = run_script(server, "drill.sh", DATABASE_URL=f"{server['url']}/empty", BACKUP_DIR=str(tmp_path))
     assert result.returncode != 0
     assert "returned '0'" in result.stderr
@@ -335,43 +450,67 @@ def s3_env(server, endpoint: str, bucket: str, backup_dir: Path, **values) -> di
     import sys as _sys
 
     return {
-        "S3_ENDPOINT": endpoint, "S3_BUCKET": bucket, "S3_PREFIX": "production", "BACKUP_DIR": str(backup_dir),
-        "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
-        "PATH": f"{Path(_sys.executable).parent}:{server['bin']}:{os.environ['PATH']}", **values,
+        "S3_ENDPOINT": endpoint,
+        "S3_BUCKET": bucket,
+        "S3_PREFIX": "production",
+        "BACKUP_DIR": str(backup_dir),
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "PATH": f"{Path(_sys.executable).parent}:{server['bin']}:{os.environ['PATH']}",
+        **values,
     }
 
 
 def s3(server, env: dict, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["sh", str(SCRIPTS / "s3.sh"), *args], env={**os.environ, **env}, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        ["sh", str(SCRIPTS / "s3.sh"), *args], env={**os.environ, **env}, capture_output=True, text=True, timeout=120
+    )
 
 
 def bucket_keys(endpoint: str, bucket: str) -> list[str]:
     import boto3
 
-    client = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id="testing", aws_secret_access_key="testing",
-                          region_name="us-east-1")
+    client = boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        region_name="us-east-1",
+    )
     return sorted(item["Key"] for item in client.list_objects_v2(Bucket=bucket).get("Contents", []))
 
 
 def make_bucket(endpoint: str, name: str) -> None:
     import boto3
 
-    boto3.client("s3", endpoint_url=endpoint, aws_access_key_id="testing", aws_secret_access_key="testing",
-                 region_name="us-east-1").create_bucket(Bucket=name)
+    boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        region_name="us-east-1",
+    ).create_bucket(Bucket=name)
 
 
 def test_dump_goes_to_object_storage_and_restores_from_it(server, source_database, object_store, tmp_path):
     make_bucket(object_store, "backups-roundtrip")
     local = tmp_path / "local"
     local.mkdir()
-    assert run_script(server, "backup.sh", DATABASE_URL=source_database, BACKUP_DIR=str(local),
-                      RETENTION_DAYS="7").returncode == 0
+    assert (
+        run_script(
+            server, "backup.sh", DATABASE_URL=source_database, BACKUP_DIR=str(local), RETENTION_DAYS="7"
+        ).returncode
+        == 0
+    )
     (dump,) = dumps(local)
     env = s3_env(server, object_store, "backups-roundtrip", local, RETENTION_DAYS="7")
     uploaded = s3(server, env, "upload")
     assert uploaded.returncode == 0, uploaded.stderr
-    assert bucket_keys(object_store, "backups-roundtrip") == [f"production/{dump.name}", f"production/{dump.name}.sha256"]
+    assert bucket_keys(object_store, "backups-roundtrip") == [
+        f"production/{dump.name}",
+        f"production/{dump.name}.sha256",
+    ]
 
     fresh = tmp_path / "fresh"
     fresh.mkdir()
@@ -380,8 +519,14 @@ def test_dump_goes_to_object_storage_and_restores_from_it(server, source_databas
     assert (fresh / dump.name).read_bytes() == dump.read_bytes()
     psql(server, "postgres", "DROP DATABASE IF EXISTS from_s3")
     psql(server, "postgres", "CREATE DATABASE from_s3")
-    restored = run_script(server, "restore.sh", BACKUP_DIR=str(fresh), RESTORE_FROM="latest",
-                          TARGET_DATABASE_URL=f"{server['url']}/from_s3", RESTORE_REQUEST_ID="from-s3")
+    restored = run_script(
+        server,
+        "restore.sh",
+        BACKUP_DIR=str(fresh),
+        RESTORE_FROM="latest",
+        TARGET_DATABASE_URL=f"{server['url']}/from_s3",
+        RESTORE_REQUEST_ID="from-s3",
+    )
     assert restored.returncode == 0, restored.stderr
     assert psql(server, "from_s3", FINGERPRINT_SQL) == psql(server, "app", FINGERPRINT_SQL)
 
@@ -399,8 +544,13 @@ def test_object_storage_prune_keeps_the_newest_dump(server, object_store, tmp_pa
     # straight through the API: each aws CLI start costs a second.
     import boto3
 
-    client = boto3.client("s3", endpoint_url=object_store, aws_access_key_id="testing",
-                          aws_secret_access_key="testing", region_name="us-east-1")
+    client = boto3.client(
+        "s3",
+        endpoint_url=object_store,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        region_name="us-east-1",
+    )
     for name in [p.name for p in dumps(tmp_path)]:
         client.put_object(Bucket="backups-prune", Key=f"production/{name}", Body=b"dump")
         client.put_object(Bucket="backups-prune", Key=f"production/{name}.sha256", Body=b"x")
@@ -408,7 +558,8 @@ def test_object_storage_prune_keeps_the_newest_dump(server, object_store, tmp_pa
     pruned = s3(server, env, "prune")
     assert pruned.returncode == 0, pruned.stderr
     assert bucket_keys(object_store, "backups-prune") == sorted(
-        f"production/monad-synapse-{stamp}.dump{suffix}" for stamp in stamps[2:] for suffix in ("", ".sha256"))
+        f"production/monad-synapse-{stamp}.dump{suffix}" for stamp in stamps[2:] for suffix in ("", ".sha256")
+    )
     # Everything old: the newest one stays anyway.
     assert s3(server, {**env, "RETENTION_DAYS": "1"}, "prune").returncode == 0
     assert f"production/monad-synapse-{stamps[2]}.dump" in bucket_keys(object_store, "backups-prune")
@@ -438,40 +589,69 @@ def cnpg_shaped(server):
     psql(server, "postgres", "CREATE DATABASE cnpg_app OWNER cnpg_app")
     psql(server, "cnpg_app", "CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
     app_url = server["url"].replace(f"postgres:{PASSWORD}@", f"cnpg_app:{APP_PASSWORD}@") + "/cnpg_app"
-    subprocess.run(["psql", "--no-psqlrc", "--quiet", "-v", "ON_ERROR_STOP=1", f"--dbname={app_url}", "-c", FIXTURE_SQL],
-                   env=env_for(server), capture_output=True, text=True, check=True)
-    assert psql(server, "cnpg_app", "SELECT extowner::regrole FROM pg_extension WHERE extname = "
-                                    "'pg_stat_statements'") == "postgres"
+    subprocess.run(
+        ["psql", "--no-psqlrc", "--quiet", "-v", "ON_ERROR_STOP=1", f"--dbname={app_url}", "-c", FIXTURE_SQL],
+        env=env_for(server),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert (
+        psql(server, "cnpg_app", "SELECT extowner::regrole FROM pg_extension WHERE extname = 'pg_stat_statements'")
+        == "postgres"
+    )
     return app_url
 
 
 def test_a_restore_as_the_app_role_over_its_live_database_keeps_the_superusers_extension(server, cnpg_shaped, tmp_path):
-    assert run_script(server, "backup.sh", DATABASE_URL=cnpg_shaped, BACKUP_DIR=str(tmp_path),
-                      RETENTION_DAYS="7").returncode == 0
+    assert (
+        run_script(
+            server, "backup.sh", DATABASE_URL=cnpg_shaped, BACKUP_DIR=str(tmp_path), RETENTION_DAYS="7"
+        ).returncode
+        == 0
+    )
     psql(server, "cnpg_app", "DELETE FROM bets WHERE id > 100")
-    restored = run_script(server, "restore.sh", BACKUP_DIR=str(tmp_path), RESTORE_FROM="latest",
-                          DATABASE_URL=cnpg_shaped, RESTORE_REQUEST_ID="cnpg-shaped")
+    restored = run_script(
+        server,
+        "restore.sh",
+        BACKUP_DIR=str(tmp_path),
+        RESTORE_FROM="latest",
+        DATABASE_URL=cnpg_shaped,
+        RESTORE_REQUEST_ID="cnpg-shaped",
+    )
     assert restored.returncode == 0, restored.stderr
     assert psql(server, "cnpg_app", "SELECT count(*) FROM bets") == "5000"
     assert psql(server, "cnpg_app", "SELECT count(*) FROM pg_extension WHERE extname = 'pg_stat_statements'") == "1"
 
 
-
-@pytest.mark.parametrize("query", [
-    "SELECT 1; COMMIT; DROP DATABASE cnpg_app WITH (FORCE)",
-    "SELECT 1; COMMIT; SET default_transaction_read_only = off; ALTER ROLE cnpg_app PASSWORD 'owned'",
-    "WITH gone AS (DELETE FROM bets RETURNING 1) SELECT count(*) FROM gone",
-], ids=["drop-the-live-database", "change-the-app-password", "data-modifying-cte"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "SELECT 1; COMMIT; DROP DATABASE cnpg_app WITH (FORCE)",
+        "SELECT 1; COMMIT; SET default_transaction_read_only = off; ALTER ROLE cnpg_app PASSWORD 'owned'",
+        "WITH gone AS (DELETE FROM bets RETURNING 1) SELECT count(*) FROM gone",
+    ],
+    ids=["drop-the-live-database", "change-the-app-password", "data-modifying-cte"],
+)
 def test_the_drills_sanity_query_can_only_read(server, cnpg_shaped, tmp_path, query):
     """It runs as the owner of the live database: a query that writes must
     fail, and the live database and its role stay as they were."""
-    assert run_script(server, "backup.sh", DATABASE_URL=cnpg_shaped, BACKUP_DIR=str(tmp_path),
-                      RETENTION_DAYS="7").returncode == 0
-    result = run_script(server, "drill.sh", DATABASE_URL=cnpg_shaped, BACKUP_DIR=str(tmp_path),
-                        DRILL_SANITY_QUERY=query)
+    assert (
+        run_script(
+            server, "backup.sh", DATABASE_URL=cnpg_shaped, BACKUP_DIR=str(tmp_path), RETENTION_DAYS="7"
+        ).returncode
+        == 0
+    )
+    result = run_script(
+        server, "drill.sh", DATABASE_URL=cnpg_shaped, BACKUP_DIR=str(tmp_path), DRILL_SANITY_QUERY=query
+    )
     assert result.returncode != 0
     assert psql(server, "postgres", "SELECT count(*) FROM pg_database WHERE datname = 'cnpg_app'") == "1"
     assert psql(server, "cnpg_app", "SELECT count(*) FROM bets") == "5000"
-    login = subprocess.run(["psql", "--no-psqlrc", "-tAc", "SELECT 1", f"--dbname={cnpg_shaped}"], env=env_for(server),
-                           capture_output=True, text=True)
+    login = subprocess.run(
+        ["psql", "--no-psqlrc", "-tAc", "SELECT 1", f"--dbname={cnpg_shaped}"],
+        env=env_for(server),
+        capture_output=True,
+        text=True,
+    )
     assert login.stdout.strip() == "1", "the app role's password was changed"

@@ -10,8 +10,12 @@ from tools.diff import diff_objects as compare
 BACKUP = "CronJob/production/monad-synapse-db-backup"
 DRILL = "CronJob/production/monad-synapse-restore-drill"
 S3_SETS_FOR_OVERLAP = ("backup.storage.kind=s3", "backup.storage.s3.bucket=monad-backups")
-RESTORE_SETS = ("maintenanceMode=true", "restore.fromBackup=latest", "restore.confirm=production",
-                "restore.requestId=incident-4711")
+RESTORE_SETS = (
+    "maintenanceMode=true",
+    "restore.fromBackup=latest",
+    "restore.confirm=production",
+    "restore.requestId=incident-4711",
+)
 
 
 def job_pod(cronjob: dict) -> dict:
@@ -36,8 +40,10 @@ def test_both_stacks_render_hardened_backup_cronjobs(stack_objects, stack):
         assert container["securityContext"]["capabilities"] == {"drop": ["ALL"]}
         assert {"requests", "limits"} <= set(container["resources"])
         database_url = next(env for env in container["env"] if env["name"] == "DATABASE_URL")
-        assert database_url == {"name": "DATABASE_URL",
-                                "valueFrom": {"secretKeyRef": {"name": "monad-synapse-secrets", "key": "DATABASE_URL"}}}
+        assert database_url == {
+            "name": "DATABASE_URL",
+            "valueFrom": {"secretKeyRef": {"name": "monad-synapse-secrets", "key": "DATABASE_URL"}},
+        }
 
 
 def test_schedule_retention_and_image_come_from_config(stack_objects):
@@ -56,7 +62,8 @@ def test_the_jobs_run_the_repository_scripts(stack_objects):
     assert job_pod(objects[BACKUP])["containers"][0]["command"] == ["/bin/sh", "/scripts/backup.sh"]
     assert job_pod(objects[DRILL])["containers"][0]["command"] == ["/bin/sh", "/scripts/drill.sh"]
     assert objects["PersistentVolumeClaim/production/monad-synapse-db-backups"]["spec"]["resources"] == {
-        "requests": {"storage": "20Gi"}}
+        "requests": {"storage": "20Gi"}
+    }
 
 
 def test_backup_pods_may_reach_only_the_database(stack_objects):
@@ -68,7 +75,9 @@ def test_backup_pods_may_reach_only_the_database(stack_objects):
 
 def test_restore_is_a_one_off_job_while_requested(stack_objects, render_stack):
     objects = stack_objects("production", *RESTORE_SETS)
-    (restore,) = [obj for identity, obj in objects.items() if identity.startswith("Job/production/monad-synapse-db-restore-")]
+    (restore,) = [
+        obj for identity, obj in objects.items() if identity.startswith("Job/production/monad-synapse-db-restore-")
+    ]
     (container,) = restore["spec"]["template"]["spec"]["containers"]
     assert container["command"] == ["/bin/sh", "/scripts/restore.sh"]
     assert {"name": "RESTORE_FROM", "value": "latest"} in container["env"]
@@ -79,14 +88,20 @@ def test_restore_is_a_one_off_job_while_requested(stack_objects, render_stack):
     # Removing the keys (and leaving maintenance) removes the Job again.
     removed = compare(objects, stack_objects("production", "maintenanceMode=true"))
     assert [change.identity for change in removed if change.action == "removed"] == [
-        f"Job/production/{restore['metadata']['name']}"]
+        f"Job/production/{restore['metadata']['name']}"
+    ]
     # The Job is named by the request: a new request is a new Job; the same
     # request keeps its name even when its template changes (restore.sh makes
     # the re-created Job a no-op, tested against PostgreSQL).
     new_request = stack_objects("production", *RESTORE_SETS[:-1], "restore.requestId=incident-4712")
     assert not any(identity == f"Job/production/{restore['metadata']['name']}" for identity in new_request)
-    same_request = stack_objects("production", "maintenanceMode=true", "restore.confirm=production",
-                                 "restore.fromBackup=monad-synapse-20261127T030000Z.dump", "restore.requestId=incident-4711")
+    same_request = stack_objects(
+        "production",
+        "maintenanceMode=true",
+        "restore.confirm=production",
+        "restore.fromBackup=monad-synapse-20261127T030000Z.dump",
+        "restore.requestId=incident-4711",
+    )
     assert f"Job/production/{restore['metadata']['name']}" in same_request
     assert render_stack("production", *RESTORE_SETS).files["outputs.json"].count("monad-synapse-db-restore-") == 1
 
@@ -96,11 +111,15 @@ def test_restore_is_a_one_off_job_while_requested(stack_objects, render_stack):
     [
         (("restore.fromBackup=latest", "restore.requestId=r1"), "restore.confirm"),
         (("maintenanceMode=true", "restore.fromBackup=latest", "restore.confirm=production"), "restore.requestId"),
-        (("maintenanceMode=true", "restore.fromBackup=latest", "restore.confirm=production", "restore.requestId= "),
-         "restore.requestId"),
+        (
+            ("maintenanceMode=true", "restore.fromBackup=latest", "restore.confirm=production", "restore.requestId= "),
+            "restore.requestId",
+        ),
         (("restore.requestId=r1",), "restore.requestId"),
-        (("maintenanceMode=true", "restore.fromBackup=latest", "restore.confirm=staging", "restore.requestId=r1"),
-         "restore.confirm"),
+        (
+            ("maintenanceMode=true", "restore.fromBackup=latest", "restore.confirm=staging", "restore.requestId=r1"),
+            "restore.confirm",
+        ),
         (("restore.fromBackup=latest", "restore.confirm=production", "restore.requestId=r1"), "maintenanceMode"),
         (("backup.schedule=every hour",), "backup.schedule"),
         (("backup.retentionDays=0",), "backup.retentionDays"),
@@ -119,18 +138,30 @@ def test_bad_backup_or_restore_config_is_refused_naming_the_key(sets, key):
 def test_backups_can_be_disabled(stack_objects):
     objects = stack_objects("production", "backup.enabled=false")
     assert not any(obj["kind"] == "CronJob" for obj in objects.values())
-    alerts = [rule["alert"] for group in objects["PrometheusRule/production/monad-synapse"]["spec"]["groups"]
-              for rule in group["rules"] if "alert" in rule]
+    alerts = [
+        rule["alert"]
+        for group in objects["PrometheusRule/production/monad-synapse"]["spec"]["groups"]
+        for rule in group["rules"]
+        if "alert" in rule
+    ]
     assert not any("Backup" in alert or "Drill" in alert for alert in alerts)
 
 
 def test_backup_alerts_follow_the_schedule(stack_objects):
-    rules = {rule["alert"]: rule for group in stack_objects("production")["PrometheusRule/production/monad-synapse"]["spec"]["groups"]
-             for rule in group["rules"] if "alert" in rule}
+    rules = {
+        rule["alert"]: rule
+        for group in stack_objects("production")["PrometheusRule/production/monad-synapse"]["spec"]["groups"]
+        for rule in group["rules"]
+        if "alert" in rule
+    }
     # Hourly schedule: 3600s gap + 1800s job deadline + 900s margin.
     assert rules["MonadSynapseBackupStale"]["expr"].endswith("> 6300")
-    daily = {rule["alert"]: rule for group in stack_objects("staging")["PrometheusRule/staging/monad-synapse"]["spec"]["groups"]
-             for rule in group["rules"] if "alert" in rule}
+    daily = {
+        rule["alert"]: rule
+        for group in stack_objects("staging")["PrometheusRule/staging/monad-synapse"]["spec"]["groups"]
+        for rule in group["rules"]
+        if "alert" in rule
+    }
     assert daily["MonadSynapseBackupStale"]["expr"].endswith(f"> {86400 + 1800 + 900}")
 
 
@@ -163,15 +194,31 @@ def test_a_drill_that_would_share_the_volume_with_a_backup_is_refused(sets, sugg
         assert f"'{suggestion}'" in problem.fix
 
 
-@pytest.mark.parametrize("sets", [("backup.schedule=*/30 * * * *", "backup.drill.enabled=false"),
-                                  ("backup.schedule=*/30 * * * *", *S3_SETS_FOR_OVERLAP)])
+@pytest.mark.parametrize(
+    "sets",
+    [
+        ("backup.schedule=*/30 * * * *", "backup.drill.enabled=false"),
+        ("backup.schedule=*/30 * * * *", *S3_SETS_FOR_OVERLAP),
+    ],
+)
 def test_no_overlap_check_without_a_shared_volume(stack_objects, sets):
-    secrets = ("backupS3AccessKeyId=AKIAEXAMPLEKEY0001", "backupS3SecretAccessKey=example-secret") if "backup.storage.kind=s3" in sets else ()
+    secrets = (
+        ("backupS3AccessKeyId=AKIAEXAMPLEKEY0001", "backupS3SecretAccessKey=example-secret")
+        if "backup.storage.kind=s3" in sets
+        else ()
+    )
     assert BACKUP in stack_objects("production", *sets, secrets=secrets)
 
 
-@pytest.mark.parametrize(("key", "schedule"), [("backup.schedule", "0 0 31 2 *"), ("backup.drill.schedule", "0 4 30 2 *"),
-                                               ("backup.schedule", "0 0 1 1 *"), ("backup.drill.schedule", "0 4 1 1 *")])
+@pytest.mark.parametrize(
+    ("key", "schedule"),
+    [
+        ("backup.schedule", "0 0 31 2 *"),
+        ("backup.drill.schedule", "0 4 30 2 *"),
+        ("backup.schedule", "0 0 1 1 *"),
+        ("backup.drill.schedule", "0 4 1 1 *"),
+    ],
+)
 def test_schedules_that_never_or_rarely_fire_are_refused(key, schedule):
     from settings import SettingsError
     from tools.render import render
@@ -189,7 +236,9 @@ def test_object_storage_mode(stack_objects, render_stack):
     objects = stack_objects("production", *S3_SETS, secrets=S3_SECRETS)
     assert "PersistentVolumeClaim/production/monad-synapse-db-backups" not in objects
     assert objects["Secret/production/monad-synapse-backup-s3"]["stringData"] == {
-        "AWS_ACCESS_KEY_ID": "[secret]", "AWS_SECRET_ACCESS_KEY": "[secret]"}
+        "AWS_ACCESS_KEY_ID": "[secret]",
+        "AWS_SECRET_ACCESS_KEY": "[secret]",
+    }
     backup = job_pod(objects[BACKUP])
     assert [c["command"][1:] for c in backup["initContainers"]] == [["/scripts/backup.sh"]]
     (upload,) = backup["containers"]
@@ -202,7 +251,10 @@ def test_object_storage_mode(stack_objects, render_stack):
     drill = job_pod(objects[DRILL])
     assert [c["command"][1:] for c in drill["initContainers"]] == [["/scripts/s3.sh", "download", "latest"]]
     assert drill["containers"][0]["command"][1:] == ["/scripts/drill.sh"]
-    egress_ports = [rule["ports"][0]["port"] for rule in objects["NetworkPolicy/production/monad-synapse-db-backup"]["spec"]["egress"]]
+    egress_ports = [
+        rule["ports"][0]["port"]
+        for rule in objects["NetworkPolicy/production/monad-synapse-db-backup"]["spec"]["egress"]
+    ]
     assert egress_ports == [5432, 443]
     rendered = render_stack("production", *S3_SETS, secrets=S3_SECRETS).files
     assert not any("example-secret-access-key" in text or "AKIAEXAMPLEKEY0001" in text for text in rendered.values())
@@ -210,7 +262,9 @@ def test_object_storage_mode(stack_objects, render_stack):
 
 def test_restore_request_id_reaches_the_script_unexpanded(stack_objects):
     objects = stack_objects("production", *RESTORE_SETS[:-1], "restore.requestId=$(DATABASE_URL)")
-    (restore,) = [obj for identity, obj in objects.items() if identity.startswith("Job/production/monad-synapse-db-restore-")]
+    (restore,) = [
+        obj for identity, obj in objects.items() if identity.startswith("Job/production/monad-synapse-db-restore-")
+    ]
     (container,) = restore["spec"]["template"]["spec"]["containers"]
     # Kubernetes expands $(NAME) in env values; $$ is its escape for a literal $.
     assert {"name": "RESTORE_REQUEST_ID", "value": "$$(DATABASE_URL)"} in container["env"]
@@ -218,9 +272,18 @@ def test_restore_request_id_reaches_the_script_unexpanded(stack_objects):
 
 def test_object_storage_restore_downloads_the_named_dump(stack_objects):
     name = "monad-synapse-20261127T030000Z.dump"
-    objects = stack_objects("production", *S3_SETS, "maintenanceMode=true", f"restore.fromBackup={name}",
-                            "restore.confirm=production", "restore.requestId=incident-9", secrets=S3_SECRETS)
-    (restore,) = [obj for identity, obj in objects.items() if identity.startswith("Job/production/monad-synapse-db-restore-")]
+    objects = stack_objects(
+        "production",
+        *S3_SETS,
+        "maintenanceMode=true",
+        f"restore.fromBackup={name}",
+        "restore.confirm=production",
+        "restore.requestId=incident-9",
+        secrets=S3_SECRETS,
+    )
+    (restore,) = [
+        obj for identity, obj in objects.items() if identity.startswith("Job/production/monad-synapse-db-restore-")
+    ]
     pod = restore["spec"]["template"]["spec"]
     assert pod["initContainers"][0]["command"][1:] == ["/scripts/s3.sh", "download", name]
     assert pod["containers"][0]["command"][1:] == ["/scripts/restore.sh"]

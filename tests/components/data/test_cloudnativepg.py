@@ -1,17 +1,20 @@
 """The in-cluster database component on its own, with fake args, under the mock engine."""
 
 from __future__ import annotations
+
 from pulumi.runtime import rpc
+
 from components.data.cloudnativepg import InClusterDatabase, InClusterDatabaseArgs
 from settings.database import Database
 from tests.helpers import objects_of, secret
 
-
 # A demotion token as CloudNativePG writes it (base64 of its JSON).
-TOKEN = ("eyJsYXRlc3RDaGVja3BvaW50VGltZWxpbmVJRCI6ICIxIiwgInJlZG9XYWxGaWxlIjogIjAwMDAwMDAxMDAwMDAwMDAwMDAwMDAwNCIsIC"
-         "JkYXRhYmFzZVN5c3RlbUlkZW50aWZpZXIiOiAiNzQ0MzkxMjMzNjEyNTg1NzgxMyIsICJsYXRlc3RDaGVja3BvaW50UkVET0xvY2F0aW9uIjog"
-         "IjAvNDAwMDAyOCIsICJ0aW1lT2ZMYXRlc3RDaGVja3BvaW50IjogIk1vbiAwMSBEZWMgMjAyNiAxMDowMDowMCBBTSBVVEMiLCAib3BlcmF0b3"
-         "JWZXJzaW9uIjogIjEuMjcuMCJ9")
+TOKEN = (
+    "eyJsYXRlc3RDaGVja3BvaW50VGltZWxpbmVJRCI6ICIxIiwgInJlZG9XYWxGaWxlIjogIjAwMDAwMDAxMDAwMDAwMDAwMDAwMDAwNCIsIC"
+    "JkYXRhYmFzZVN5c3RlbUlkZW50aWZpZXIiOiAiNzQ0MzkxMjMzNjEyNTg1NzgxMyIsICJsYXRlc3RDaGVja3BvaW50UkVET0xvY2F0aW9uIjog"
+    "IjAvNDAwMDAyOCIsICJ0aW1lT2ZMYXRlc3RDaGVja3BvaW50IjogIk1vbiAwMSBEZWMgMjAyNiAxMDowMDowMCBBTSBVVEMiLCAib3BlcmF0b3"
+    "JWZXJzaW9uIjogIjEuMjcuMCJ9"
+)
 
 
 def database(**changes) -> Database:
@@ -22,10 +25,16 @@ def database(**changes) -> Database:
 
 
 def run_database(run_component, db: Database, policies: tuple = ()):
-    args = InClusterDatabaseArgs(namespace="team-a", namespace_name="team-a", database=db,
-                                 s3_access_key_id=secret("AKIA0000"), s3_secret_access_key=secret("shh-secret"),
-                                 operator_labels={"release": "r"}, network_policies=policies,
-                                 app_password=secret("SamePasswordOnBothSites0123") if db.replica.enabled else None)
+    args = InClusterDatabaseArgs(
+        namespace="team-a",
+        namespace_name="team-a",
+        database=db,
+        s3_access_key_id=secret("AKIA0000"),
+        s3_secret_access_key=secret("shh-secret"),
+        operator_labels={"release": "r"},
+        network_policies=policies,
+        app_password=secret("SamePasswordOnBothSites0123") if db.replica.enabled else None,
+    )
     return run_component(lambda: InClusterDatabase("db", args))
 
 
@@ -34,9 +43,13 @@ def test_database_component_with_fake_args(run_component):
     objects = objects_of(run)
     cluster = objects["Cluster/monad-synapse-db"]["spec"]
     assert cluster["postgresql"]["parameters"]["archive_timeout"] == "90s"
-    assert cluster["plugins"] == [{"name": "barman-cloud.cloudnative-pg.io", "isWALArchiver": True,
-                                   "parameters": {"barmanObjectName": "monad-synapse-db-store",
-                                                  "serverName": "monad-synapse-db"}}]
+    assert cluster["plugins"] == [
+        {
+            "name": "barman-cloud.cloudnative-pg.io",
+            "isWALArchiver": True,
+            "parameters": {"barmanObjectName": "monad-synapse-db-store", "serverName": "monad-synapse-db"},
+        }
+    ]
     assert cluster["inheritedMetadata"]["labels"] == {"app": "postgresql"}
     # The app's role keeps logging in, and its password is left to the operator.
     (role,) = cluster["managed"]["roles"]
@@ -60,14 +73,19 @@ def test_database_component_with_fake_args(run_component):
 def test_database_component_through_a_point_in_time_recovery(run_component):
     recovery = {"targetTime": "2026-11-29T10:00:00+01:00", "confirm": "team-a"}
     run = run_database(run_component, database(recovery=recovery))
-    clusters = {r.inputs["metadata"]["name"]: r for r in run.resources if r.is_kubernetes and r.inputs["kind"] == "Cluster"}
+    clusters = {
+        r.inputs["metadata"]["name"]: r for r in run.resources if r.is_kubernetes and r.inputs["kind"] == "Cluster"
+    }
     assert set(clusters) == {"monad-synapse-db", "monad-synapse-db-pitr-202611290900"}
     recovered = clusters["monad-synapse-db-pitr-202611290900"].inputs["spec"]
     assert recovered["bootstrap"]["recovery"]["recoveryTarget"] == {"targetTime": "2026-11-29T10:00:00+01:00"}
     assert recovered["externalClusters"][0]["plugin"]["parameters"]["serverName"] == "monad-synapse-db"
     # It archives into its own folder, never the one it recovers from.
     assert recovered["plugins"][0]["parameters"]["serverName"] == "monad-synapse-db-pitr-202611290900"
-    assert clusters["monad-synapse-db"].retain_on_delete and not clusters["monad-synapse-db-pitr-202611290900"].retain_on_delete
+    assert (
+        clusters["monad-synapse-db"].retain_on_delete
+        and not clusters["monad-synapse-db-pitr-202611290900"].retain_on_delete
+    )
 
     assert objects_of(run)["Pooler/monad-synapse-db-pooler-rw"]["spec"]["cluster"] == {"name": "monad-synapse-db"}
     switched = run_database(run_component, database(recovery={**recovery, "serveApp": True}))
@@ -76,25 +94,39 @@ def test_database_component_through_a_point_in_time_recovery(run_component):
     # and the old one is no longer declared.
     poolers = {key: obj["spec"]["cluster"]["name"] for key, obj in objects.items() if key.startswith("Pooler/")}
     assert poolers == {"Pooler/monad-synapse-db-pitr-202611290900-pooler-rw": "monad-synapse-db-pitr-202611290900"}
-    retained = {r.inputs["metadata"]["name"]: r.retain_on_delete for r in switched.resources
-                if r.is_kubernetes and r.inputs["kind"] == "Cluster"}
+    retained = {
+        r.inputs["metadata"]["name"]: r.retain_on_delete
+        for r in switched.resources
+        if r.is_kubernetes and r.inputs["kind"] == "Cluster"
+    }
     # The old cluster no longer serves: the retire step may delete it.
     assert retained == {"monad-synapse-db": False, "monad-synapse-db-pitr-202611290900": True}
 
-    retired = objects_of(run_database(run_component, database(recovery={**recovery, "serveApp": True,
-                                                                        "retireSource": True})))
+    retired = objects_of(
+        run_database(run_component, database(recovery={**recovery, "serveApp": True, "retireSource": True}))
+    )
     assert [key for key in retired if key.startswith("Cluster/")] == ["Cluster/monad-synapse-db-pitr-202611290900"]
 
 
 def test_database_component_as_a_dr_site(run_component):
-    replica = {"enabled": True, "self": "dr", "primary": "main",
-               "source": {"name": "main", "objectStore": {"bucket": "main-wal", "path": "team-a"}}}
+    replica = {
+        "enabled": True,
+        "self": "dr",
+        "primary": "main",
+        "source": {"name": "main", "objectStore": {"bucket": "main-wal", "path": "team-a"}},
+    }
     objects = objects_of(run_database(run_component, database(replica=replica)))
     cluster = objects["Cluster/monad-synapse-db"]["spec"]
     assert cluster["replica"] == {"self": "dr", "primary": "main", "source": "main"}
     # Both sites' application role: our Secret, the same password on both.
-    assert cluster["bootstrap"] == {"recovery": {"source": "main", "database": "app", "owner": "app",
-                                                 "secret": {"name": "monad-synapse-db-app-credentials"}}}
+    assert cluster["bootstrap"] == {
+        "recovery": {
+            "source": "main",
+            "database": "app",
+            "owner": "app",
+            "secret": {"name": "monad-synapse-db-app-credentials"},
+        }
+    }
     assert cluster["managed"]["roles"][0]["passwordSecret"] == {"name": "monad-synapse-db-app-credentials"}
     credentials = objects["Secret/monad-synapse-db-app-credentials"]
     assert credentials["type"] == "kubernetes.io/basic-auth" and rpc.is_rpc_secret(credentials["stringData"])
@@ -102,11 +134,24 @@ def test_database_component_as_a_dr_site(run_component):
     source = objects["ObjectStore/monad-synapse-db-source-store"]["spec"]
     assert source["configuration"]["destinationPath"] == "s3://main-wal/team-a" and "retentionPolicy" not in source
 
-    promoted = objects_of(run_database(run_component, database(replica={**replica, "primary": "dr",
-                                                                         "promotionToken": TOKEN})))
+    promoted = objects_of(
+        run_database(run_component, database(replica={**replica, "primary": "dr", "promotionToken": TOKEN}))
+    )
     assert promoted["Cluster/monad-synapse-db"]["spec"]["replica"]["promotionToken"] == TOKEN
     # The primary site of the topology: initdb with the same shared Secret.
-    main = objects_of(run_database(run_component, database(replica={**replica, "self": "main", "primary": "main",
-                                                                     "source": {"name": "dr", "objectStore": {"bucket": "dr-wal", "path": "team-a"}}})))
+    main = objects_of(
+        run_database(
+            run_component,
+            database(
+                replica={
+                    **replica,
+                    "self": "main",
+                    "primary": "main",
+                    "source": {"name": "dr", "objectStore": {"bucket": "dr-wal", "path": "team-a"}},
+                }
+            ),
+        )
+    )
     assert main["Cluster/monad-synapse-db"]["spec"]["bootstrap"]["initdb"]["secret"] == {
-        "name": "monad-synapse-db-app-credentials"}
+        "name": "monad-synapse-db-app-credentials"
+    }

@@ -11,8 +11,11 @@ from settings import Settings, SettingsError, settings_from_raw
 from settings.database import Database, Recovery
 from tests.helpers import CLOUDNATIVEPG, DATABASE_S3_SECRETS, DR_SITE, RECOVERY, secrets_for
 
-BASE = {"namespace": "production", "domain": "monad-synapse.com",
-        "colors": {"blue": {"image": "a/b:1"}, "green": {"image": "a/b:1"}}}
+BASE = {
+    "namespace": "production",
+    "domain": "monad-synapse.com",
+    "colors": {"blue": {"image": "a/b:1"}, "green": {"image": "a/b:1"}},
+}
 IN_CLUSTER = {"kind": "cloudnativepg", "cloudnativepg": {"objectStore": {"bucket": "monad-synapse-wal"}}}
 
 
@@ -28,27 +31,47 @@ def test_the_default_is_the_external_database_and_a_five_minute_rpo():
 
 
 def test_parameters_given_as_numbers_or_booleans_reach_postgresql_as_text():
-    parameters = settings({**IN_CLUSTER, "cloudnativepg": {**IN_CLUSTER["cloudnativepg"], "postgresql": {
-        "parameters": {"max_connections": 300, "jit": False, "pg_stat_statements.max": 5000}}}}).database
+    parameters = settings(
+        {
+            **IN_CLUSTER,
+            "cloudnativepg": {
+                **IN_CLUSTER["cloudnativepg"],
+                "postgresql": {"parameters": {"max_connections": 300, "jit": False, "pg_stat_statements.max": 5000}},
+            },
+        }
+    ).database
     assert dict(parameters.cloudnativepg.postgresql.parameters) == {
-        "jit": "off", "max_connections": "300", "pg_stat_statements.max": "5000"}
+        "jit": "off",
+        "max_connections": "300",
+        "pg_stat_statements.max": "5000",
+    }
 
 
 def test_base_backups_are_judged_by_their_six_field_schedule():
     database = settings(IN_CLUSTER).database
     assert database.cloudnativepg.backup.stale_after_seconds == 86400 + 7200
-    every_six_hours = settings({**IN_CLUSTER, "cloudnativepg": {**IN_CLUSTER["cloudnativepg"],
-                                                                "backup": {"schedule": "0 0 */6 * * *"}}}).database
+    every_six_hours = settings(
+        {**IN_CLUSTER, "cloudnativepg": {**IN_CLUSTER["cloudnativepg"], "backup": {"schedule": "0 0 */6 * * *"}}}
+    ).database
     assert every_six_hours.cloudnativepg.backup.stale_after_seconds == 6 * 3600 + 7200
 
 
-@pytest.mark.parametrize(("step", "serving", "declared"), [
-    ({}, "monad-synapse-db", ("monad-synapse-db", "monad-synapse-db-pitr-202611290900")),
-    ({"serveApp": True}, "monad-synapse-db-pitr-202611290900",
-     ("monad-synapse-db-pitr-202611290900", "monad-synapse-db")),
-    ({"serveApp": True, "retireSource": True}, "monad-synapse-db-pitr-202611290900",
-     ("monad-synapse-db-pitr-202611290900",)),
-])
+@pytest.mark.parametrize(
+    ("step", "serving", "declared"),
+    [
+        ({}, "monad-synapse-db", ("monad-synapse-db", "monad-synapse-db-pitr-202611290900")),
+        (
+            {"serveApp": True},
+            "monad-synapse-db-pitr-202611290900",
+            ("monad-synapse-db-pitr-202611290900", "monad-synapse-db"),
+        ),
+        (
+            {"serveApp": True, "retireSource": True},
+            "monad-synapse-db-pitr-202611290900",
+            ("monad-synapse-db-pitr-202611290900",),
+        ),
+    ],
+)
 def test_each_recovery_step_declares_the_clusters_it_needs(step, serving, declared):
     recovery = {"targetTime": "2026-11-29T10:00:00+01:00", "confirm": "production", **step}
     database = settings({**IN_CLUSTER, "recovery": recovery}, maintenanceMode=True).database
@@ -86,9 +109,12 @@ def test_the_app_reaches_the_pooler_with_generated_credentials(stack_objects):
         (container,) = objects[f"Deployment/production/monad-synapse-{color}"]["spec"]["template"]["spec"]["containers"]
         env = {item["name"]: item for item in container["env"]}
         assert env["MONAD_SYNAPSE_DB_PASSWORD"]["valueFrom"]["secretKeyRef"] == {
-            "name": "monad-synapse-db-app", "key": "password"}
+            "name": "monad-synapse-db-app",
+            "key": "password",
+        }
         assert env["DATABASE_URL"]["value"].startswith(
-            "postgresql://$(MONAD_SYNAPSE_DB_USER):$(MONAD_SYNAPSE_DB_PASSWORD)@monad-synapse-db-pooler-rw.production.svc:5432/")
+            "postgresql://$(MONAD_SYNAPSE_DB_USER):$(MONAD_SYNAPSE_DB_PASSWORD)@monad-synapse-db-pooler-rw.production.svc:5432/"
+        )
         assert "monad-synapse-db-ro.production.svc" in env["DATABASE_READ_URL"]["value"]
         # The variables it is composed from come first (Kubernetes expands
         # only variables defined earlier in the list).
@@ -109,7 +135,9 @@ def test_the_app_role_may_create_the_drills_scratch_database_only_with_the_drill
 
 
 def test_one_instance_reads_from_the_primary(stack_objects):
-    objects = stack_objects("staging", *CLOUDNATIVEPG, "database.cloudnativepg.instances=1", secrets=DATABASE_S3_SECRETS)
+    objects = stack_objects(
+        "staging", *CLOUDNATIVEPG, "database.cloudnativepg.instances=1", secrets=DATABASE_S3_SECRETS
+    )
     (container,) = objects["Deployment/staging/monad-synapse-blue"]["spec"]["template"]["spec"]["containers"]
     read = next(item for item in container["env"] if item["name"] == "DATABASE_READ_URL")
     assert "monad-synapse-db-rw.staging.svc" in read["value"]  # -ro has no endpoints without standbys
@@ -119,8 +147,12 @@ def test_a_dr_site_composes_every_url_from_the_shared_credentials(stack_objects)
     objects = stack_objects("staging", *CLOUDNATIVEPG, *DR_SITE, secrets=secrets_for(CLOUDNATIVEPG + DR_SITE))
     shared = {"name": "monad-synapse-db-app-credentials", "key": "password"}
     (app,) = objects["Deployment/staging/monad-synapse-blue"]["spec"]["template"]["spec"]["containers"]
-    (exporter,) = objects["Deployment/staging/monad-synapse-postgres-exporter"]["spec"]["template"]["spec"]["containers"]
-    (dump,) = objects["CronJob/staging/monad-synapse-db-backup"]["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+    (exporter,) = objects["Deployment/staging/monad-synapse-postgres-exporter"]["spec"]["template"]["spec"][
+        "containers"
+    ]
+    (dump,) = objects["CronJob/staging/monad-synapse-db-backup"]["spec"]["jobTemplate"]["spec"]["template"]["spec"][
+        "containers"
+    ]
     for container, variable in ((app, "DATABASE_URL"), (exporter, "DATA_SOURCE_NAME"), (dump, "DATABASE_URL")):
         env = {item["name"]: item for item in container["env"]}
         assert env["MONAD_SYNAPSE_DB_PASSWORD"]["valueFrom"]["secretKeyRef"] == shared, container["name"]
@@ -149,11 +181,17 @@ def test_object_store_keys_stay_secret_in_every_rendered_file(render_stack):
 def test_a_recovery_leaves_the_running_cluster_and_the_app_alone(stack_objects):
     before = stack_objects("production", *CLOUDNATIVEPG, "maintenanceMode=true", secrets=DATABASE_S3_SECRETS)
     after = stack_objects("production", *CLOUDNATIVEPG, *RECOVERY, secrets=DATABASE_S3_SECRETS)
-    for key in ("Cluster/production/monad-synapse-db", "Pooler/production/monad-synapse-db-pooler-rw",
-                "Deployment/production/monad-synapse-blue", "Deployment/production/monad-synapse-green"):
+    for key in (
+        "Cluster/production/monad-synapse-db",
+        "Pooler/production/monad-synapse-db-pooler-rw",
+        "Deployment/production/monad-synapse-blue",
+        "Deployment/production/monad-synapse-green",
+    ):
         assert before[key] == after[key], key
-    assert set(after) - set(before) == {"Cluster/production/monad-synapse-db-pitr-202611291000",
-                                        "ScheduledBackup/production/monad-synapse-db-pitr-202611291000-daily"}
+    assert set(after) - set(before) == {
+        "Cluster/production/monad-synapse-db-pitr-202611291000",
+        "ScheduledBackup/production/monad-synapse-db-pitr-202611291000-daily",
+    }
 
 
 def test_tidying_the_config_after_a_recovery_changes_only_what_ignoreChanges_covers(stack_objects):
@@ -164,10 +202,21 @@ def test_tidying_the_config_after_a_recovery_changes_only_what_ignoreChanges_cov
     from tools.diff import diff_objects
 
     recovered = "monad-synapse-db-pitr-202611291000"
-    retired = stack_objects("production", *CLOUDNATIVEPG, *RECOVERY, "database.recovery.serveApp=true",
-                            "database.recovery.retireSource=true", secrets=DATABASE_S3_SECRETS)
-    tidied = stack_objects("production", *CLOUDNATIVEPG, "maintenanceMode=true",
-                           f"database.cloudnativepg.clusterName={recovered}", secrets=DATABASE_S3_SECRETS)
+    retired = stack_objects(
+        "production",
+        *CLOUDNATIVEPG,
+        *RECOVERY,
+        "database.recovery.serveApp=true",
+        "database.recovery.retireSource=true",
+        secrets=DATABASE_S3_SECRETS,
+    )
+    tidied = stack_objects(
+        "production",
+        *CLOUDNATIVEPG,
+        "maintenanceMode=true",
+        f"database.cloudnativepg.clusterName={recovered}",
+        secrets=DATABASE_S3_SECRETS,
+    )
     (change,) = diff_objects(retired, tidied)
     assert change.identity == f"Cluster/production/{recovered}" and change.action == "changed"
     assert all(field.startswith(("spec.bootstrap", "spec.externalClusters")) for field in change.fields), change.fields
@@ -182,8 +231,14 @@ def network_of(objects: dict[str, dict]):
 def app_pod(color: str = "blue"):
     from tools.engine.network_policy import Pod
 
-    return Pod("production", {"app.kubernetes.io/name": "monad-synapse", "monad-synapse.com/color": color,
-                              "app.kubernetes.io/component": "web"})
+    return Pod(
+        "production",
+        {
+            "app.kubernetes.io/name": "monad-synapse",
+            "monad-synapse.com/color": color,
+            "app.kubernetes.io/component": "web",
+        },
+    )
 
 
 API_SERVER = "10.0.0.1"  # the kubernetes Service's endpoint, inside api_server_cidrs
@@ -217,21 +272,37 @@ def test_every_pod_the_operator_creates_can_do_its_job_and_nothing_else_gets_in(
         (job_pod("production", cluster, "full-recovery", inherited=inherited), store, 443),
         (job_pod("production", cluster, "full-recovery", inherited=inherited), api, 443),
         # Running: replication, archiving, the operator's status polls, metrics.
-        (replica, primary, 5432), (primary, store, 443), (primary, api, 443),
-        (operator, primary, 8000), (prometheus, primary, 9187),
+        (replica, primary, 5432),
+        (primary, store, 443),
+        (primary, api, 443),
+        (operator, primary, 8000),
+        (prometheus, primary, 9187),
     ]
     if step == "running":
-        pooler = pooler_pod("production", cluster, f"{cluster}-pooler-rw",
-                            {"app.kubernetes.io/part-of": "monad-synapse"})
-        needs += [(app_pod(), pooler, 5432), (pooler, primary, 5432), (pooler, api, 443),
-                  (prometheus, pooler, 9127), (app_pod("green"), replica, 5432)]
-    refused = [(source.name or source.labels, getattr(target, "name", target), port)
-               for source, target, port in needs if not network.allows(source, target, port)]
+        pooler = pooler_pod(
+            "production", cluster, f"{cluster}-pooler-rw", {"app.kubernetes.io/part-of": "monad-synapse"}
+        )
+        needs += [
+            (app_pod(), pooler, 5432),
+            (pooler, primary, 5432),
+            (pooler, api, 443),
+            (prometheus, pooler, 9127),
+            (app_pod("green"), replica, 5432),
+        ]
+    refused = [
+        (source.name or source.labels, getattr(target, "name", target), port)
+        for source, target, port in needs
+        if not network.allows(source, target, port)
+    ]
     assert refused == []
     stranger = Pod("production", {"app.kubernetes.io/name": "debug"})
-    denied = [(stranger, primary, 5432), (app_pod(), primary, 8000), (Pod("other", {}), primary, 5432),
-              (job_pod("production", cluster, "initdb", inherited=inherited), Address("169.254.169.254"), 80),
-              (primary, Address("8.8.8.8"), 5432)]
+    denied = [
+        (stranger, primary, 5432),
+        (app_pod(), primary, 8000),
+        (Pod("other", {}), primary, 5432),
+        (job_pod("production", cluster, "initdb", inherited=inherited), Address("169.254.169.254"), 80),
+        (primary, Address("8.8.8.8"), 5432),
+    ]
     assert [case for case in denied if network.allows(*case)] == []
 
 
@@ -250,7 +321,9 @@ def test_the_bootstrap_jobs_were_shut_out_by_an_instance_only_policy(stack_objec
 
 def test_the_infrastructure_dashboard_has_a_database_row_only_in_that_mode(stack_objects):
     def rows(objects: dict) -> list[str]:
-        board = json.loads(next(iter(objects["ConfigMap/production/monad-synapse-dashboard-infrastructure"]["data"].values())))
+        board = json.loads(
+            next(iter(objects["ConfigMap/production/monad-synapse-dashboard-infrastructure"]["data"].values()))
+        )
         return [panel["title"] for panel in board["panels"] if panel.get("type") == "row"]
 
     assert "Database (CloudNativePG)" in rows(stack_objects("production", *CLOUDNATIVEPG, secrets=DATABASE_S3_SECRETS))
@@ -268,8 +341,9 @@ def test_the_external_database_requires_its_url_and_the_in_cluster_one_does_not(
 
 @pytest.mark.parametrize("instances, pdb", [(1, False), (2, True), (3, True)])
 def test_a_single_instance_has_no_pdb_to_block_node_drains(stack_objects, instances, pdb):
-    objects = stack_objects("staging", *CLOUDNATIVEPG, f"database.cloudnativepg.instances={instances}",
-                            secrets=DATABASE_S3_SECRETS)
+    objects = stack_objects(
+        "staging", *CLOUDNATIVEPG, f"database.cloudnativepg.instances={instances}", secrets=DATABASE_S3_SECRETS
+    )
     assert objects["Cluster/staging/monad-synapse-db"]["spec"]["enablePDB"] is pdb
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from settings import Settings, settings_from_raw
+from settings import settings_from_raw
 from tests.helpers import postgres_bin
 from tests.recovery_scenario import (
     DIRECTORY_VARIABLE,
@@ -36,6 +36,7 @@ from tests.recovery_scenario import (
     run,
     wait_for,
 )
+
 
 @pytest.fixture(scope="module")
 def lost_primary():
@@ -80,15 +81,24 @@ def recover(scenario: dict, name: str, target_time: str | None = None) -> Server
 
 def rows(server: Server) -> list[tuple[int, datetime]]:
     text = server.psql("SELECT id, extract(epoch FROM written_at) FROM ticks ORDER BY id")
-    return [(int(line.split("|")[0]), datetime.fromtimestamp(float(line.split("|")[1]), tz=timezone.utc))
-            for line in text.splitlines() if line]
+    return [
+        (int(line.split("|")[0]), datetime.fromtimestamp(float(line.split("|")[1]), tz=timezone.utc))
+        for line in text.splitlines()
+        if line
+    ]
 
 
 def test_the_rendered_archive_timeout_follows_the_rpo():
     parameters = rendered_parameters()
-    settings = settings_from_raw({"namespace": "production", "domain": "monad-synapse.com",
-                                  "colors": {"blue": {"image": "a/b:1"}, "green": {"image": "a/b:1"}},
-                                  "database": {"rpoSeconds": RPO_SECONDS}}, "production")
+    settings = settings_from_raw(
+        {
+            "namespace": "production",
+            "domain": "monad-synapse.com",
+            "colors": {"blue": {"image": "a/b:1"}, "green": {"image": "a/b:1"}},
+            "database": {"rpoSeconds": RPO_SECONDS},
+        },
+        "production",
+    )
     assert parameters["archive_timeout"] == f"{settings.database.archive_timeout_seconds}s"
     assert settings.database.archive_timeout_seconds < RPO_SECONDS
 
@@ -111,7 +121,8 @@ def test_recovery_after_a_restart_and_losing_the_primary_loses_at_most_the_rpo(l
     before = [row_id for row_id, _ in recovered if row_id < SECOND_WRITER_FIRST_ID]
     after = [row_id for row_id, _ in recovered if row_id >= SECOND_WRITER_FIRST_ID]
     assert before == list(range(1, len(before) + 1)) and after == list(
-        range(SECOND_WRITER_FIRST_ID, SECOND_WRITER_FIRST_ID + len(after))), "recovery left holes"
+        range(SECOND_WRITER_FIRST_ID, SECOND_WRITER_FIRST_ID + len(after))
+    ), "recovery left holes"
     assert after, "nothing written after the restart came back"
     lost_seconds = (lost_primary["crashed_at"] - recovered[-1][1]).total_seconds()
     # What is missing is what was not archived yet, never more than the RPO.
@@ -119,9 +130,11 @@ def test_recovery_after_a_restart_and_losing_the_primary_loses_at_most_the_rpo(l
     assert len(before) + len(after) >= WRITE_SECONDS - RPO_SECONDS // 2 - 4
     lost_primary["recovered_rows"] = recovered
     lost_primary["lost_seconds"] = lost_seconds
-    print(f"\nRPO {RPO_SECONDS}s (archive_timeout {parameters['archive_timeout']}, checkpoint_timeout "
-          f"{parameters['checkpoint_timeout']}, a restart after {len(before)} rows): lost {lost_seconds:.1f}s of "
-          f"writes; {len(recovered)} rows recovered")
+    print(
+        f"\nRPO {RPO_SECONDS}s (archive_timeout {parameters['archive_timeout']}, checkpoint_timeout "
+        f"{parameters['checkpoint_timeout']}, a restart after {len(before)} rows): lost {lost_seconds:.1f}s of "
+        f"writes; {len(recovered)} rows recovered"
+    )
 
 
 def test_recovery_to_a_target_time_holds_every_row_before_it_and_none_after(lost_primary):
@@ -133,12 +146,20 @@ def test_recovery_to_a_target_time_holds_every_row_before_it_and_none_after(lost
     target = before[1] + (after[1] - before[1]) / 2
     # As the operator types it (RFC 3339 with its offset), accepted by the settings.
     target_text = target.astimezone(timezone(timedelta(hours=1))).isoformat()
-    settings = settings_from_raw({
-        "namespace": "production", "domain": "monad-synapse.com", "maintenanceMode": True,
-        "colors": {"blue": {"image": "a/b:1"}, "green": {"image": "a/b:1"}},
-        "database": {"kind": "cloudnativepg", "cloudnativepg": {"objectStore": {"bucket": "monad-synapse-wal"}},
-                     "recovery": {"targetTime": target_text, "confirm": "production"}},
-    }, "production")
+    settings = settings_from_raw(
+        {
+            "namespace": "production",
+            "domain": "monad-synapse.com",
+            "maintenanceMode": True,
+            "colors": {"blue": {"image": "a/b:1"}, "green": {"image": "a/b:1"}},
+            "database": {
+                "kind": "cloudnativepg",
+                "cloudnativepg": {"objectStore": {"bucket": "monad-synapse-wal"}},
+                "recovery": {"targetTime": target_text, "confirm": "production"},
+            },
+        },
+        "production",
+    )
     server = recover(lost_primary, "point-in-time", settings.database.recovery.target_time)
     try:
         restored = rows(server)

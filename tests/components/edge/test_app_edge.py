@@ -1,15 +1,24 @@
 """The edge component on its own, with fake args, under the mock engine."""
 
 from __future__ import annotations
+
 from components.edge.app_edge import AppEdge, EdgeArgs
 from settings import Edge, RateLimit
 from tests.helpers import children_of, objects_of
 
 
 def edge_args(**changes) -> EdgeArgs:
-    values = dict(namespace="team-a", environment="qa", domain="qa.example.com", preview_host="preview.qa.example.com",
-                  edge=Edge(), rate_limit=RateLimit(), live_service_name="live", preview_service_name="preview",
-                  metrics_path="/internal/metrics")
+    values = dict(
+        namespace="team-a",
+        environment="qa",
+        domain="qa.example.com",
+        preview_host="preview.qa.example.com",
+        edge=Edge(),
+        rate_limit=RateLimit(),
+        live_service_name="live",
+        preview_service_name="preview",
+        metrics_path="/internal/metrics",
+    )
     values.update(changes)
     return EdgeArgs(**values)
 
@@ -19,7 +28,10 @@ def test_edge_component_ingress_mode(run_component):
     children = children_of(run, "monad:edge:AppEdge")
     assert {child.inputs["kind"] for child in children} == {"Certificate", "Ingress"}
     objects = objects_of(run)
-    assert objects["Certificate/monad-synapse-qa-tls"]["spec"]["dnsNames"] == ["qa.example.com", "preview.qa.example.com"]
+    assert objects["Certificate/monad-synapse-qa-tls"]["spec"]["dnsNames"] == [
+        "qa.example.com",
+        "preview.qa.example.com",
+    ]
     block = objects["Ingress/monad-synapse-qa-metrics-block"]
     assert {rule["http"]["paths"][0]["path"] for rule in block["spec"]["rules"]} == {"/internal/metrics"}
     live = objects["Ingress/monad-synapse-qa-ingress"]["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]

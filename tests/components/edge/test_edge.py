@@ -14,9 +14,19 @@ NGINX = "nginx.ingress.kubernetes.io"
 KNOWN_NGINX_ANNOTATIONS = {
     f"{NGINX}/{name}"
     for name in (
-        "ssl-redirect", "force-ssl-redirect", "proxy-body-size", "proxy-connect-timeout", "proxy-read-timeout",
-        "proxy-send-timeout", "custom-headers", "limit-connections", "limit-rps", "limit-burst-multiplier",
-        "limit-whitelist", "whitelist-source-range", "denylist-source-range",
+        "ssl-redirect",
+        "force-ssl-redirect",
+        "proxy-body-size",
+        "proxy-connect-timeout",
+        "proxy-read-timeout",
+        "proxy-send-timeout",
+        "custom-headers",
+        "limit-connections",
+        "limit-rps",
+        "limit-burst-multiplier",
+        "limit-whitelist",
+        "whitelist-source-range",
+        "denylist-source-range",
     )
 }
 
@@ -25,8 +35,10 @@ def edge_objects(objects: dict) -> dict:
     return {k: v for k, v in objects.items() if v["metadata"]["labels"].get("app.kubernetes.io/component") == "edge"}
 
 
-@pytest.mark.parametrize(("stack", "env", "domain"), [("production", "prod", "monad-synapse.com"),
-                                                      ("staging", "staging", "staging.monad-synapse.com")])
+@pytest.mark.parametrize(
+    ("stack", "env", "domain"),
+    [("production", "prod", "monad-synapse.com"), ("staging", "staging", "staging.monad-synapse.com")],
+)
 def test_ingress_and_certificate_keep_runbook_names(stack_objects, stack, env, domain):
     objects = stack_objects(stack)
     ingress = objects[f"Ingress/{stack}/monad-synapse-{env}-ingress"]
@@ -37,7 +49,11 @@ def test_ingress_and_certificate_keep_runbook_names(stack_objects, stack, env, d
     assert ingress["spec"]["tls"] == [{"hosts": [domain], "secretName": f"monad-synapse-{env}-tls"}]
     certificate = objects[f"Certificate/{stack}/monad-synapse-{env}-tls"]
     assert certificate["spec"]["secretName"] == f"monad-synapse-{env}-tls"
-    assert certificate["spec"]["issuerRef"] == {"group": "cert-manager.io", "kind": "ClusterIssuer", "name": "letsencrypt-prod"}
+    assert certificate["spec"]["issuerRef"] == {
+        "group": "cert-manager.io",
+        "kind": "ClusterIssuer",
+        "name": "letsencrypt-prod",
+    }
     assert domain in certificate["spec"]["dnsNames"]
     # The Ingress must not ask cert-manager's ingress-shim for a second Certificate.
     assert not any(key.startswith("cert-manager.io/") for key in ingress["metadata"]["annotations"])
@@ -47,7 +63,10 @@ def test_https_redirect_timeouts_and_no_snippets(stack_objects):
     objects = stack_objects("production")
     ingresses = [obj for obj in objects.values() if obj["kind"] == "Ingress"]
     assert sorted(obj["metadata"]["name"] for obj in ingresses) == [
-        "monad-synapse-prod-ingress", "monad-synapse-prod-metrics-block", "monad-synapse-prod-preview-ingress"]
+        "monad-synapse-prod-ingress",
+        "monad-synapse-prod-metrics-block",
+        "monad-synapse-prod-preview-ingress",
+    ]
     serving = [obj for obj in ingresses if not obj["metadata"]["name"].endswith("-metrics-block")]
     blocking = objects["Ingress/production/monad-synapse-prod-metrics-block"]["metadata"]["annotations"]
     assert set(blocking) <= KNOWN_NGINX_ANNOTATIONS and not any("snippet" in key for key in blocking)
@@ -67,13 +86,17 @@ def test_opt_in_security_headers(stack_objects):
     objects = stack_objects("production", "edge.customResponseHeaders=true", "edge.hstsMaxAgeSeconds=63072000")
     for obj in objects.values():
         if obj["kind"] == "Ingress" and not obj["metadata"]["name"].endswith("-metrics-block"):
-            assert obj["metadata"]["annotations"][f"{NGINX}/custom-headers"] == "production/monad-synapse-response-headers"
+            assert (
+                obj["metadata"]["annotations"][f"{NGINX}/custom-headers"] == "production/monad-synapse-response-headers"
+            )
     headers = objects["ConfigMap/production/monad-synapse-response-headers"]["data"]
     assert headers["Strict-Transport-Security"] == "max-age=63072000; includeSubDomains"
 
 
 def test_rate_limits_are_on_by_default_with_real_annotation_names(stack_objects):
-    annotations = stack_objects("production")["Ingress/production/monad-synapse-prod-ingress"]["metadata"]["annotations"]
+    annotations = stack_objects("production")["Ingress/production/monad-synapse-prod-ingress"]["metadata"][
+        "annotations"
+    ]
     assert annotations[f"{NGINX}/limit-connections"] == "50"
     assert annotations[f"{NGINX}/limit-rps"] == "20"
     assert f"{NGINX}/rate-limit-connections" not in annotations  # the runbook's annotation does not exist
@@ -101,7 +124,10 @@ def test_preview_host_routes_to_the_idle_color_and_is_restricted(stack_objects):
     preview = objects["Ingress/production/monad-synapse-prod-preview-ingress"]
     assert preview["spec"]["rules"][0]["host"] == "preview.monad-synapse.com"
     assert preview["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["name"] == "monad-synapse-preview"
-    assert preview["metadata"]["annotations"][f"{NGINX}/whitelist-source-range"] == "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16"
+    assert (
+        preview["metadata"]["annotations"][f"{NGINX}/whitelist-source-range"]
+        == "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16"
+    )
 
 
 def test_preview_can_be_disabled(stack_objects):
@@ -114,11 +140,21 @@ def test_gateway_mode_replaces_ingresses_with_gateway_api(stack_objects):
     objects = stack_objects("production", "edge.kind=gateway")
     kinds = {obj["kind"] for obj in edge_objects(objects).values()}
     assert "Ingress" not in kinds
-    assert {"Certificate", "Gateway", "HTTPRoute", "BackendTrafficPolicy", "ClientTrafficPolicy", "SecurityPolicy"} <= kinds
+    assert {
+        "Certificate",
+        "Gateway",
+        "HTTPRoute",
+        "BackendTrafficPolicy",
+        "ClientTrafficPolicy",
+        "SecurityPolicy",
+    } <= kinds
     gateway = objects["Gateway/production/monad-synapse-prod-gateway"]["spec"]
     https = [listener for listener in gateway["listeners"] if listener["protocol"] == "HTTPS"]
     assert {listener["hostname"] for listener in https} == {"monad-synapse.com", "preview.monad-synapse.com"}
-    assert all(listener["tls"]["certificateRefs"] == [{"kind": "Secret", "name": "monad-synapse-prod-tls"}] for listener in https)
+    assert all(
+        listener["tls"]["certificateRefs"] == [{"kind": "Secret", "name": "monad-synapse-prod-tls"}]
+        for listener in https
+    )
     live = objects["HTTPRoute/production/monad-synapse"]["spec"]
     assert live["hostnames"] == ["monad-synapse.com"]
     assert live["rules"][0]["backendRefs"] == [{"name": "monad-synapse", "port": 80}]
@@ -131,8 +167,12 @@ def test_gateway_mode_replaces_ingresses_with_gateway_api(stack_objects):
 
 def test_same_rate_limit_keys_mean_the_same_in_both_modes(stack_objects):
     sets = ("rateLimit.rps=7", "rateLimit.allowlistCidrs[0]=203.0.113.0/24")
-    nginx = stack_objects("production", *sets)["Ingress/production/monad-synapse-prod-ingress"]["metadata"]["annotations"]
-    envoy = stack_objects("production", "edge.kind=gateway", *sets)["BackendTrafficPolicy/production/monad-synapse-rate-limit"]
+    nginx = stack_objects("production", *sets)["Ingress/production/monad-synapse-prod-ingress"]["metadata"][
+        "annotations"
+    ]
+    envoy = stack_objects("production", "edge.kind=gateway", *sets)[
+        "BackendTrafficPolicy/production/monad-synapse-rate-limit"
+    ]
     (rule,) = envoy["spec"]["rateLimit"]["local"]["rules"]
     assert nginx[f"{NGINX}/limit-rps"] == str(rule["limit"]["requests"]) == "7"
     assert rule["limit"]["unit"] == "Second"
@@ -145,26 +185,45 @@ def test_same_rate_limit_keys_mean_the_same_in_both_modes(stack_objects):
 def test_ddos_mode_in_gateway_mode_touches_only_the_rate_limit_policy(stack_objects):
     before = stack_objects("production", "edge.kind=gateway")
     after = stack_objects("production", "edge.kind=gateway", "rateLimit.rps=5")
-    assert [change.identity for change in compare(before, after)] == ["BackendTrafficPolicy/production/monad-synapse-rate-limit"]
+    assert [change.identity for change in compare(before, after)] == [
+        "BackendTrafficPolicy/production/monad-synapse-rate-limit"
+    ]
 
 
 def test_shared_gateway_is_attached_to_not_declared(stack_objects):
     objects = stack_objects(
-        "production", "edge.kind=gateway", "edge.gateway.shared.name=public", "edge.gateway.shared.namespace=gateways",
+        "production",
+        "edge.kind=gateway",
+        "edge.gateway.shared.name=public",
+        "edge.gateway.shared.namespace=gateways",
         "edge.gateway.shared.httpsSectionName=websecure",
     )
     assert not any(obj["kind"] in ("Gateway", "ClientTrafficPolicy") for obj in objects.values())
     (parent,) = objects["HTTPRoute/production/monad-synapse"]["spec"]["parentRefs"]
-    assert parent == {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "public",
-                      "namespace": "gateways", "sectionName": "websecure"}
+    assert parent == {
+        "group": "gateway.networking.k8s.io",
+        "kind": "Gateway",
+        "name": "public",
+        "namespace": "gateways",
+        "sectionName": "websecure",
+    }
 
 
 def test_migration_to_gateway_changes_only_edge_objects_and_the_edge_source(stack_objects):
     changes = compare(stack_objects("production"), stack_objects("production", "edge.kind=gateway"))
     touched = {change.identity for change in changes}
     assert all(
-        identity.split("/")[0] in {"Ingress", "ConfigMap", "Gateway", "HTTPRoute", "BackendTrafficPolicy",
-                                   "ClientTrafficPolicy", "SecurityPolicy", "NetworkPolicy"}
+        identity.split("/")[0]
+        in {
+            "Ingress",
+            "ConfigMap",
+            "Gateway",
+            "HTTPRoute",
+            "BackendTrafficPolicy",
+            "ClientTrafficPolicy",
+            "SecurityPolicy",
+            "NetworkPolicy",
+        }
         for identity in touched
     )
     assert "NetworkPolicy/production/monad-synapse-app" in touched

@@ -21,8 +21,13 @@ APP = f'job="monad-synapse", namespace="{NS}", color="blue"'
 IDLE = f'job="monad-synapse", namespace="{NS}", color="green"'
 STATIC = {"namespace": NS, "service": "monad-synapse"}
 # Alerts on recorded per-color series keep the color they fired for.
-LIVE_COLOR_LABELLED = {"MonadSynapseHighErrorRate", "MonadSynapseErrorBudgetBurnFast", "MonadSynapseErrorBudgetBurnSlow",
-                       "MonadSynapseHighLatency", "MonadSynapsePerformanceTrend"}
+LIVE_COLOR_LABELLED = {
+    "MonadSynapseHighErrorRate",
+    "MonadSynapseErrorBudgetBurnFast",
+    "MonadSynapseErrorBudgetBurnSlow",
+    "MonadSynapseHighLatency",
+    "MonadSynapsePerformanceTrend",
+}
 IDLE_COLOR_LABELLED = {"MonadSynapsePreviewHighErrorRate"}
 # Renders whose PrometheusRule the cases run against.
 RULE_RENDERS = {
@@ -45,18 +50,24 @@ BASE_BACKUP = "barman_cloud_cloudnative_pg_io_last_available_backup_timestamp"
 
 
 def archiver(failed: str, archived: str) -> list[dict]:
-    return [series("cnpg_pg_stat_archiver_last_failed_time", DB_PRIMARY, failed),
-            series("cnpg_pg_stat_archiver_last_archived_time", DB_PRIMARY, archived)]
+    return [
+        series("cnpg_pg_stat_archiver_last_failed_time", DB_PRIMARY, failed),
+        series("cnpg_pg_stat_archiver_last_archived_time", DB_PRIMARY, archived),
+    ]
 
 
 def wal(seconds_since: str, ready: str) -> list[dict]:
-    return [series("cnpg_pg_stat_archiver_seconds_since_last_archival", DB_PRIMARY, seconds_since),
-            series("cnpg_collector_pg_wal_archive_status", DB_PRIMARY + ', value="ready"', ready)]
+    return [
+        series("cnpg_pg_stat_archiver_seconds_since_last_archival", DB_PRIMARY, seconds_since),
+        series("cnpg_collector_pg_wal_archive_status", DB_PRIMARY + ', value="ready"', ready),
+    ]
 
 
 def instances_up(*values: str) -> list[dict]:
-    return [series("cnpg_collector_up", f'{DB_JOB}, pod="monad-synapse-db-{index}"', value)
-            for index, value in enumerate(values, 1)]
+    return [
+        series("cnpg_collector_up", f'{DB_JOB}, pod="monad-synapse-db-{index}"', value)
+        for index, value in enumerate(values, 1)
+    ]
 
 
 def series(metric: str, labels: str, values: str) -> dict:
@@ -91,8 +102,11 @@ class Case:
 
     def promtool_test(self, severity: str) -> dict:
         live, idle_color = ("green", "blue") if self.rules == "switched" else ("blue", "green")
-        color = {"color": live} if self.alert in LIVE_COLOR_LABELLED else (
-            {"color": idle_color} if self.alert in IDLE_COLOR_LABELLED else {})
+        color = (
+            {"color": live}
+            if self.alert in LIVE_COLOR_LABELLED
+            else ({"color": idle_color} if self.alert in IDLE_COLOR_LABELLED else {})
+        )
         expected = [{"exp_labels": {"severity": severity, **STATIC, **color, **self.labels}}] if self.fires else []
         return {
             "interval": self.interval,
@@ -136,7 +150,8 @@ def trend(slow_today: bool) -> list[dict]:
             app("http_request_duration_seconds_bucket", f"0+60x{fast} {60 * fast}+60x{slow}", 'le="+Inf"'),
         ]
     return [
-        app("http_request_duration_seconds_bucket", f"0+60x{fast + slow}", f'le="{le}"') for le in ("0.5", "2.5", "+Inf")
+        app("http_request_duration_seconds_bucket", f"0+60x{fast + slow}", f'le="{le}"')
+        for le in ("0.5", "2.5", "+Inf")
     ]
 
 
@@ -161,113 +176,361 @@ CASES = [
     Case("MonadSynapseDown", True, "5m", [], why="no target scraped at all"),
     Case("MonadSynapseDown", False, "5m", [app("up", "1x10"), app("up", "0x10", 'pod="b"')], why="one pod still up"),
     Case("MonadSynapseDown", False, "1m", [app("up", "0x10")], why="not yet 2 minutes"),
-    Case("MonadSynapseDown", True, "5m", [app("up", "0x10"), idle("up", "1x10"), idle("up", "1x10", 'pod="g2"')],
-         why="every live pod down while the idle color answers: pages"),
-    Case("MonadSynapseDown", False, "5m", [app("up", "1x10"), idle("up", "0x10")],
-         why="the idle color down is not an outage"),
-    Case("MonadSynapseDown", True, "5m", [idle("up", "0x10"), app("up", "1x10")], rules="switched",
-         why="after a switch to green, green down pages although blue answers"),
-    Case("MonadSynapseDown", False, "5m", [idle("up", "1x10"), app("up", "0x10")], rules="switched",
-         why="after a switch, blue is the idle color"),
+    Case(
+        "MonadSynapseDown",
+        True,
+        "5m",
+        [app("up", "0x10"), idle("up", "1x10"), idle("up", "1x10", 'pod="g2"')],
+        why="every live pod down while the idle color answers: pages",
+    ),
+    Case(
+        "MonadSynapseDown",
+        False,
+        "5m",
+        [app("up", "1x10"), idle("up", "0x10")],
+        why="the idle color down is not an outage",
+    ),
+    Case(
+        "MonadSynapseDown",
+        True,
+        "5m",
+        [idle("up", "0x10"), app("up", "1x10")],
+        rules="switched",
+        why="after a switch to green, green down pages although blue answers",
+    ),
+    Case(
+        "MonadSynapseDown",
+        False,
+        "5m",
+        [idle("up", "1x10"), app("up", "0x10")],
+        rules="switched",
+        why="after a switch, blue is the idle color",
+    ),
     Case("MonadSynapsePreviewDown", True, "8m", [app("up", "1x10"), idle("up", "0x10")]),
     Case("MonadSynapsePreviewDown", False, "8m", [app("up", "1x10"), idle("up", "1x10")]),
     Case("MonadSynapsePreviewDown", False, "4m", [app("up", "1x10"), idle("up", "0x10")], why="not yet 5 minutes"),
-    Case("MonadSynapsePreviewHighErrorRate", True, "10m", requests(590, 10, 20) + requests(10, 10, 20, on=idle),
-         why="half the preview requests fail"),
-    Case("MonadSynapsePreviewHighErrorRate", False, "10m", requests(10, 10, 20) + requests(590, 0, 20, on=idle),
-         why="errors on the live color are not the preview's"),
+    Case(
+        "MonadSynapsePreviewHighErrorRate",
+        True,
+        "10m",
+        requests(590, 10, 20) + requests(10, 10, 20, on=idle),
+        why="half the preview requests fail",
+    ),
+    Case(
+        "MonadSynapsePreviewHighErrorRate",
+        False,
+        "10m",
+        requests(10, 10, 20) + requests(590, 0, 20, on=idle),
+        why="errors on the live color are not the preview's",
+    ),
     Case("MonadSynapsePromotionAnalysisDisabled", True, "1m", [], rules="disabled"),
     Case("MonadSynapsePromotionAnalysisDisabled", False, "1m", [], rules="default", why="the analysis is on"),
     Case("MonadSynapseDatabaseDown", True, "5m", [series("pg_up", PG, "0x10")]),
     Case("MonadSynapseDatabaseDown", False, "5m", [series("pg_up", PG, "1x10")]),
-    Case("MonadSynapseDatabaseDown", False, "5m", [series("up", PG, "1x2 0x3 1x5")],
-         why="the exporter restarting is not the database down"),
+    Case(
+        "MonadSynapseDatabaseDown",
+        False,
+        "5m",
+        [series("up", PG, "1x2 0x3 1x5")],
+        why="the exporter restarting is not the database down",
+    ),
     Case("MonadSynapseDatabaseExporterDown", True, "8m", [series("up", PG, "0x10")]),
-    Case("MonadSynapseDatabaseExporterDown", False, "8m", [series("up", PG, "1x2 0x3 1x5")],
-         why="a restart shorter than 5 minutes"),
+    Case(
+        "MonadSynapseDatabaseExporterDown",
+        False,
+        "8m",
+        [series("up", PG, "1x2 0x3 1x5")],
+        why="a restart shorter than 5 minutes",
+    ),
     Case("MonadSynapseHighErrorRate", True, "10m", requests(540, 60, 20), why="10% errors"),
     Case("MonadSynapseHighErrorRate", False, "10m", requests(590, 10, 20), why="1.7% errors"),
-    Case("MonadSynapseHighErrorRate", False, "10m", requests(590, 10, 20) + requests(0, 100, 20, on=idle),
-         why="idle-color errors never page the live alerts"),
-    Case("MonadSynapseHighErrorRate", True, "10m", requests(590, 10, 20) + requests(540, 60, 20, on=idle),
-         rules="switched", why="after a switch, green's 10% errors page"),
-    Case("MonadSynapseSecurityBreach", True, "5m", [app("security_events_total", "0 0 0 1 1 1 1 1 1 1", 'severity="critical"')]),
-    Case("MonadSynapseSecurityBreach", False, "5m", [app("security_events_total", "0 0 0 1 1 1 1 1 1 1", 'severity="low"')]),
-    Case("MonadSynapseWalletBalanceLow", True, "10m", [app("wallet_balance", "500x15", 'wallet="hot"')], {"wallet": "hot"}),
+    Case(
+        "MonadSynapseHighErrorRate",
+        False,
+        "10m",
+        requests(590, 10, 20) + requests(0, 100, 20, on=idle),
+        why="idle-color errors never page the live alerts",
+    ),
+    Case(
+        "MonadSynapseHighErrorRate",
+        True,
+        "10m",
+        requests(590, 10, 20) + requests(540, 60, 20, on=idle),
+        rules="switched",
+        why="after a switch, green's 10% errors page",
+    ),
+    Case(
+        "MonadSynapseSecurityBreach",
+        True,
+        "5m",
+        [app("security_events_total", "0 0 0 1 1 1 1 1 1 1", 'severity="critical"')],
+    ),
+    Case(
+        "MonadSynapseSecurityBreach",
+        False,
+        "5m",
+        [app("security_events_total", "0 0 0 1 1 1 1 1 1 1", 'severity="low"')],
+    ),
+    Case(
+        "MonadSynapseWalletBalanceLow",
+        True,
+        "10m",
+        [app("wallet_balance", "500x15", 'wallet="hot"')],
+        {"wallet": "hot"},
+    ),
     Case("MonadSynapseWalletBalanceLow", False, "10m", [app("wallet_balance", "5000x15", 'wallet="hot"')]),
-    Case("MonadSynapseWalletBalanceLow", False, "8m", [app("wallet_balance", "5000x5 500x10", 'wallet="hot"')],
-         why="low for 3 of the 5 minutes"),
+    Case(
+        "MonadSynapseWalletBalanceLow",
+        False,
+        "8m",
+        [app("wallet_balance", "5000x5 500x10", 'wallet="hot"')],
+        why="low for 3 of the 5 minutes",
+    ),
     Case("MonadSynapseErrorBudgetBurnFast", True, "65m", requests(540, 60, 70), why="10% errors, budget 0.1%"),
     Case("MonadSynapseErrorBudgetBurnFast", False, "65m", requests(597, 3, 70), why="0.5% errors: slow burn only"),
-    Case("MonadSynapseErrorBudgetBurnFast", False, "65m", requests(600, 0, 70) + requests(0, 60, 70, on=idle),
-         why="preview errors do not burn the live error budget"),
+    Case(
+        "MonadSynapseErrorBudgetBurnFast",
+        False,
+        "65m",
+        requests(600, 0, 70) + requests(0, 60, 70, on=idle),
+        why="preview errors do not burn the live error budget",
+    ),
     Case("MonadSynapseHighLatency", True, "15m", latency({"0.5": 1, "1": 1, "2.5": 1, "5": 97}, 20)),
     Case("MonadSynapseHighLatency", False, "15m", latency({"0.5": 100}, 20)),
-    Case("MonadSynapseHighLatency", False, "15m", latency({"0.5": 100}, 20) + [
-        idle("http_request_duration_seconds_bucket", "0+100x20", f'le="{le}"') for le in ("5", "+Inf")],
-         why="a slow preview is not slow live traffic"),
-    Case("MonadSynapseHighCpu", True, "20m", [ns("container_cpu_usage_seconds_total", "0+54x30", POD),
-                                              ns("kube_pod_container_resource_limits", "1x30", POD + ', resource="cpu"')], POD_LABELS),
-    Case("MonadSynapseHighCpu", False, "20m", [ns("container_cpu_usage_seconds_total", "0+30x30", POD),
-                                               ns("kube_pod_container_resource_limits", "1x30", POD + ', resource="cpu"')]),
-    Case("MonadSynapseHighMemory", True, "20m", [ns("container_memory_working_set_bytes", "900x30", POD),
-                                                 ns("kube_pod_container_resource_limits", "1000x30", POD + ', resource="memory"')], POD_LABELS),
-    Case("MonadSynapseHighMemory", False, "20m", [ns("container_memory_working_set_bytes", "500x30", POD),
-                                                  ns("kube_pod_container_resource_limits", "1000x30", POD + ', resource="memory"')]),
-    Case("MonadSynapseUnusualGameResults", True, "50m", [app("game_results_total", "0+70x60", 'game="dice", result="win"'),
-                                                         app("game_results_total", "0+30x60", 'game="dice", result="loss"')], {"game": "dice"}),
-    Case("MonadSynapseUnusualGameResults", False, "50m", [app("game_results_total", "0+40x60", 'game="dice", result="win"'),
-                                                          app("game_results_total", "0+60x60", 'game="dice", result="loss"')]),
+    Case(
+        "MonadSynapseHighLatency",
+        False,
+        "15m",
+        latency({"0.5": 100}, 20)
+        + [idle("http_request_duration_seconds_bucket", "0+100x20", f'le="{le}"') for le in ("5", "+Inf")],
+        why="a slow preview is not slow live traffic",
+    ),
+    Case(
+        "MonadSynapseHighCpu",
+        True,
+        "20m",
+        [
+            ns("container_cpu_usage_seconds_total", "0+54x30", POD),
+            ns("kube_pod_container_resource_limits", "1x30", POD + ', resource="cpu"'),
+        ],
+        POD_LABELS,
+    ),
+    Case(
+        "MonadSynapseHighCpu",
+        False,
+        "20m",
+        [
+            ns("container_cpu_usage_seconds_total", "0+30x30", POD),
+            ns("kube_pod_container_resource_limits", "1x30", POD + ', resource="cpu"'),
+        ],
+    ),
+    Case(
+        "MonadSynapseHighMemory",
+        True,
+        "20m",
+        [
+            ns("container_memory_working_set_bytes", "900x30", POD),
+            ns("kube_pod_container_resource_limits", "1000x30", POD + ', resource="memory"'),
+        ],
+        POD_LABELS,
+    ),
+    Case(
+        "MonadSynapseHighMemory",
+        False,
+        "20m",
+        [
+            ns("container_memory_working_set_bytes", "500x30", POD),
+            ns("kube_pod_container_resource_limits", "1000x30", POD + ', resource="memory"'),
+        ],
+    ),
+    Case(
+        "MonadSynapseUnusualGameResults",
+        True,
+        "50m",
+        [
+            app("game_results_total", "0+70x60", 'game="dice", result="win"'),
+            app("game_results_total", "0+30x60", 'game="dice", result="loss"'),
+        ],
+        {"game": "dice"},
+    ),
+    Case(
+        "MonadSynapseUnusualGameResults",
+        False,
+        "50m",
+        [
+            app("game_results_total", "0+40x60", 'game="dice", result="win"'),
+            app("game_results_total", "0+60x60", 'game="dice", result="loss"'),
+        ],
+    ),
     Case("MonadSynapseHighAuthFailureRate", True, "15m", [app("auth_failures_total", "0+600x20")], why="10/s"),
     Case("MonadSynapseHighAuthFailureRate", False, "15m", [app("auth_failures_total", "0+60x20")], why="1/s"),
     Case("MonadSynapseErrorBudgetBurnSlow", True, "180m", requests(995, 5, 200), why="0.5% for 3h, budget 0.1%"),
     Case("MonadSynapseErrorBudgetBurnSlow", False, "180m", requests(1999, 1, 200), why="0.05%: within budget"),
     Case("MonadSynapseRedisDown", True, "5m", [series("redis_up", REDIS, "0x10")]),
     Case("MonadSynapseRedisDown", False, "5m", [series("redis_up", REDIS, "1x10")]),
-    Case("MonadSynapseHpaAtMaximum", True, "20m", [ns("kube_horizontalpodautoscaler_status_current_replicas", "20x30", HPA),
-                                                   ns("kube_horizontalpodautoscaler_spec_max_replicas", "20x30", HPA),
-                                                   ns("kube_horizontalpodautoscaler_spec_min_replicas", "3x30", HPA)],
-         {"horizontalpodautoscaler": "monad-synapse-blue-hpa"}),
-    Case("MonadSynapseHpaAtMaximum", False, "20m", [ns("kube_horizontalpodautoscaler_status_current_replicas", "3x30", HPA),
-                                                    ns("kube_horizontalpodautoscaler_spec_max_replicas", "3x30", HPA),
-                                                    ns("kube_horizontalpodautoscaler_spec_min_replicas", "3x30", HPA)],
-         why="the idle color's HPA is pinned at min == max"),
-    Case("MonadSynapseHpaAtMaximum", False, "20m", [ns("kube_horizontalpodautoscaler_status_current_replicas", "10x30", HPA),
-                                                    ns("kube_horizontalpodautoscaler_spec_max_replicas", "20x30", HPA),
-                                                    ns("kube_horizontalpodautoscaler_spec_min_replicas", "3x30", HPA)]),
-    Case("MonadSynapsePodCrashLooping", True, "8m", [ns("kube_pod_container_status_waiting_reason", "1x10", POD + ', reason="CrashLoopBackOff"')], POD_LABELS),
-    Case("MonadSynapsePodCrashLooping", False, "3m", [ns("kube_pod_container_status_waiting_reason", "1x10", POD + ', reason="CrashLoopBackOff"')],
-         why="not yet 5 minutes"),
-    Case("MonadSynapseCertificateExpiring", True, "90m", [ns("certmanager_certificate_expiration_timestamp_seconds", "864000x100", CERT)],
-         {"name": "monad-synapse-prod-tls"}, why="10 days left"),
-    Case("MonadSynapseCertificateExpiring", False, "90m", [ns("certmanager_certificate_expiration_timestamp_seconds", "2592000x100", CERT)],
-         why="30 days left"),
-    Case("MonadSynapseCertificateNotReady", True, "20m", [ns("certmanager_certificate_ready_status", "1x30", CERT + ', condition="False"')],
-         {"name": "monad-synapse-prod-tls"}),
-    Case("MonadSynapseCertificateNotReady", False, "20m", [ns("certmanager_certificate_ready_status", "0x30", CERT + ', condition="False"')]),
-    Case("MonadSynapseDeployment", True, "8m", [ns("kube_deployment_status_observed_generation", "1x5 2x10", 'deployment="monad-synapse-green"')],
-         {"deployment": "monad-synapse-green"}),
-    Case("MonadSynapseDeployment", False, "14m", [ns("kube_deployment_status_observed_generation", "1x15", 'deployment="monad-synapse-green"')]),
-    Case("MonadSynapsePerformanceTrend", True, "1550m", trend(slow_today=True), why="4x slower than yesterday",
-         evaluation="5m"),
+    Case(
+        "MonadSynapseHpaAtMaximum",
+        True,
+        "20m",
+        [
+            ns("kube_horizontalpodautoscaler_status_current_replicas", "20x30", HPA),
+            ns("kube_horizontalpodautoscaler_spec_max_replicas", "20x30", HPA),
+            ns("kube_horizontalpodautoscaler_spec_min_replicas", "3x30", HPA),
+        ],
+        {"horizontalpodautoscaler": "monad-synapse-blue-hpa"},
+    ),
+    Case(
+        "MonadSynapseHpaAtMaximum",
+        False,
+        "20m",
+        [
+            ns("kube_horizontalpodautoscaler_status_current_replicas", "3x30", HPA),
+            ns("kube_horizontalpodautoscaler_spec_max_replicas", "3x30", HPA),
+            ns("kube_horizontalpodautoscaler_spec_min_replicas", "3x30", HPA),
+        ],
+        why="the idle color's HPA is pinned at min == max",
+    ),
+    Case(
+        "MonadSynapseHpaAtMaximum",
+        False,
+        "20m",
+        [
+            ns("kube_horizontalpodautoscaler_status_current_replicas", "10x30", HPA),
+            ns("kube_horizontalpodautoscaler_spec_max_replicas", "20x30", HPA),
+            ns("kube_horizontalpodautoscaler_spec_min_replicas", "3x30", HPA),
+        ],
+    ),
+    Case(
+        "MonadSynapsePodCrashLooping",
+        True,
+        "8m",
+        [ns("kube_pod_container_status_waiting_reason", "1x10", POD + ', reason="CrashLoopBackOff"')],
+        POD_LABELS,
+    ),
+    Case(
+        "MonadSynapsePodCrashLooping",
+        False,
+        "3m",
+        [ns("kube_pod_container_status_waiting_reason", "1x10", POD + ', reason="CrashLoopBackOff"')],
+        why="not yet 5 minutes",
+    ),
+    Case(
+        "MonadSynapseCertificateExpiring",
+        True,
+        "90m",
+        [ns("certmanager_certificate_expiration_timestamp_seconds", "864000x100", CERT)],
+        {"name": "monad-synapse-prod-tls"},
+        why="10 days left",
+    ),
+    Case(
+        "MonadSynapseCertificateExpiring",
+        False,
+        "90m",
+        [ns("certmanager_certificate_expiration_timestamp_seconds", "2592000x100", CERT)],
+        why="30 days left",
+    ),
+    Case(
+        "MonadSynapseCertificateNotReady",
+        True,
+        "20m",
+        [ns("certmanager_certificate_ready_status", "1x30", CERT + ', condition="False"')],
+        {"name": "monad-synapse-prod-tls"},
+    ),
+    Case(
+        "MonadSynapseCertificateNotReady",
+        False,
+        "20m",
+        [ns("certmanager_certificate_ready_status", "0x30", CERT + ', condition="False"')],
+    ),
+    Case(
+        "MonadSynapseDeployment",
+        True,
+        "8m",
+        [ns("kube_deployment_status_observed_generation", "1x5 2x10", 'deployment="monad-synapse-green"')],
+        {"deployment": "monad-synapse-green"},
+    ),
+    Case(
+        "MonadSynapseDeployment",
+        False,
+        "14m",
+        [ns("kube_deployment_status_observed_generation", "1x15", 'deployment="monad-synapse-green"')],
+    ),
+    Case(
+        "MonadSynapsePerformanceTrend",
+        True,
+        "1550m",
+        trend(slow_today=True),
+        why="4x slower than yesterday",
+        evaluation="5m",
+    ),
     Case("MonadSynapsePerformanceTrend", False, "1550m", trend(slow_today=False), evaluation="5m"),
-    Case("MonadSynapseBackupFailed", True, "20m", job_history(BACKUP, failed_at=600, last_success=300),
-         why="the newest job failed after the last success"),
-    Case("MonadSynapseBackupFailed", True, "20m", job_history(BACKUP, failed_at=600, last_success=None),
-         why="failed and never succeeded"),
-    Case("MonadSynapseBackupFailed", False, "20m", job_history(BACKUP, failed_at=600, last_success=900),
-         why="a later run succeeded; the failed Job only lingers in history"),
-    Case("MonadSynapseBackupFailed", False, "20m", job_history(DRILL, failed_at=600, last_success=None),
-         why="a failed drill is not a failed backup"),
-    Case("MonadSynapseBackupStale", True, "600m", evaluation="10m", input_series=job_history(BACKUP, failed_at=None, last_success=0),
-         why="last success 10 hours ago, hourly schedule"),
-    Case("MonadSynapseBackupStale", False, "600m", evaluation="10m", input_series=job_history(BACKUP, failed_at=None, last_success=34000),
-         why="last success 33 minutes ago"),
-    Case("MonadSynapseBackupNeverSucceeded", True, "600m", evaluation="10m", input_series=job_history(BACKUP, failed_at=None, last_success=None, created=0)),
-    Case("MonadSynapseBackupNeverSucceeded", False, "600m", evaluation="10m", input_series=job_history(BACKUP, None, None, created=35000),
-         why="created 10 minutes ago"),
-    Case("MonadSynapseBackupNeverSucceeded", False, "600m", evaluation="10m", input_series=job_history(BACKUP, None, last_success=100, created=0),
-         why="it has succeeded (staleness is BackupStale's job)"),
+    Case(
+        "MonadSynapseBackupFailed",
+        True,
+        "20m",
+        job_history(BACKUP, failed_at=600, last_success=300),
+        why="the newest job failed after the last success",
+    ),
+    Case(
+        "MonadSynapseBackupFailed",
+        True,
+        "20m",
+        job_history(BACKUP, failed_at=600, last_success=None),
+        why="failed and never succeeded",
+    ),
+    Case(
+        "MonadSynapseBackupFailed",
+        False,
+        "20m",
+        job_history(BACKUP, failed_at=600, last_success=900),
+        why="a later run succeeded; the failed Job only lingers in history",
+    ),
+    Case(
+        "MonadSynapseBackupFailed",
+        False,
+        "20m",
+        job_history(DRILL, failed_at=600, last_success=None),
+        why="a failed drill is not a failed backup",
+    ),
+    Case(
+        "MonadSynapseBackupStale",
+        True,
+        "600m",
+        evaluation="10m",
+        input_series=job_history(BACKUP, failed_at=None, last_success=0),
+        why="last success 10 hours ago, hourly schedule",
+    ),
+    Case(
+        "MonadSynapseBackupStale",
+        False,
+        "600m",
+        evaluation="10m",
+        input_series=job_history(BACKUP, failed_at=None, last_success=34000),
+        why="last success 33 minutes ago",
+    ),
+    Case(
+        "MonadSynapseBackupNeverSucceeded",
+        True,
+        "600m",
+        evaluation="10m",
+        input_series=job_history(BACKUP, failed_at=None, last_success=None, created=0),
+    ),
+    Case(
+        "MonadSynapseBackupNeverSucceeded",
+        False,
+        "600m",
+        evaluation="10m",
+        input_series=job_history(BACKUP, None, None, created=35000),
+        why="created 10 minutes ago",
+    ),
+    Case(
+        "MonadSynapseBackupNeverSucceeded",
+        False,
+        "600m",
+        evaluation="10m",
+        input_series=job_history(BACKUP, None, last_success=100, created=0),
+        why="it has succeeded (staleness is BackupStale's job)",
+    ),
     Case("MonadSynapseRestoreDrillFailed", True, "20m", job_history(DRILL, failed_at=600, last_success=None)),
     Case("MonadSynapseRestoreDrillFailed", False, "20m", job_history(DRILL, failed_at=600, last_success=800)),
     Case("MonadSynapsePromotionAnalysisSkipped", True, "1m", [], rules="skipped", why="promotion.skipAnalysis: true"),
@@ -275,69 +538,227 @@ CASES = [
     Case("MonadSynapseMaintenanceMode", True, "1m", [], why="maintenanceMode: true"),
     Case("MonadSynapseMaintenanceMode", False, "1m", [], rules="default", why="maintenanceMode: false"),
     # --- the in-cluster database (database.kind cloudnativepg, rpoSeconds 300)
-    Case("MonadSynapseDatabaseWalArchivingFailing", True, "8m", archiver("1000x10", "500x10"), CLUSTER, rules="database",
-         why="the newest attempt failed"),
-    Case("MonadSynapseDatabaseWalArchivingFailing", False, "8m", archiver("500x10", "1000x10"), rules="database",
-         why="a later segment was archived"),
-    Case("MonadSynapseDatabaseWalArchivingFailing", False, "3m", archiver("1000x10", "500x10"), rules="database",
-         why="not yet 5 minutes"),
-    Case("MonadSynapseDatabaseWalArchivingFailing", False, "8m",
-         [series("cnpg_pg_stat_archiver_last_failed_time", DB_REPLICA, "1000x10"),
-          series("cnpg_pg_stat_archiver_last_archived_time", DB_REPLICA, "500x10")], rules="database",
-         why="a standby does not archive"),
-    Case("MonadSynapseDatabaseRpoAtRisk", True, "2m", wal("400x5", "2x5"), CLUSTER, rules="database",
-         why="segments waiting, last archived 400 s ago"),
-    Case("MonadSynapseDatabaseRpoAtRisk", False, "2m", wal("400x5", "0x5"), rules="database",
-         why="idle: nothing waits to be archived"),
-    Case("MonadSynapseDatabaseRpoAtRisk", False, "2m", wal("120x5", "3x5"), rules="database",
-         why="within the RPO"),
-    Case("MonadSynapseDatabaseBaseBackupStale", True, "1700m", [series(BASE_BACKUP, DB_PRIMARY, "1x20")], CLUSTER,
-         interval="100m", evaluation="100m", rules="database", why="newest base backup 28 h old"),
-    Case("MonadSynapseDatabaseBaseBackupStale", False, "1700m", [series(BASE_BACKUP, DB_PRIMARY, "100000x20")],
-         interval="100m", evaluation="100m", rules="database", why="newest base backup 33 minutes old"),
-    Case("MonadSynapseDatabaseBaseBackupStale", False, "1700m", [series(BASE_BACKUP, DB_PRIMARY, "0x20")],
-         interval="100m", evaluation="100m", rules="database", why="none yet: NeverTaken's job"),
-    Case("MonadSynapseDatabaseBaseBackupNeverTaken", True, "1700m", [series(BASE_BACKUP, DB_PRIMARY, "0x20")], CLUSTER,
-         interval="100m", evaluation="100m", rules="database", why="none in 28 h"),
-    Case("MonadSynapseDatabaseBaseBackupNeverTaken", False, "1000m", [series(BASE_BACKUP, DB_PRIMARY, "0x20")],
-         interval="100m", evaluation="100m", rules="database", why="created 16 h ago: the first may still come"),
-    Case("MonadSynapseDatabaseBaseBackupNeverTaken", False, "1700m", [series(BASE_BACKUP, DB_PRIMARY, "0x3 5000x17")],
-         interval="100m", evaluation="100m", rules="database", why="one was taken"),
-    Case("MonadSynapseDatabaseReplicationLag", True, "8m", [series("cnpg_pg_replication_lag", DB_REPLICA, "120x10")],
-         {**CLUSTER, "pod": "monad-synapse-db-2"}, rules="database", why="2 minutes behind"),
-    Case("MonadSynapseDatabaseReplicationLag", False, "8m", [series("cnpg_pg_replication_lag", DB_REPLICA, "10x10")],
-         rules="database"),
-    Case("MonadSynapseDatabaseReplicationLag", False, "8m", [series("cnpg_pg_replication_lag", DB_PRIMARY, "900x10")],
-         rules="dr-site", why="a DR site's designated primary replays the archive: no receiver, lag grows when quiet"),
-    Case("MonadSynapseDatabaseReplicationLag", False, "8m",
-         [series("cnpg_pg_replication_lag", DB_REPLICA, "3620x10")], rules="dr-site",
-         why="a DR standby applies WAL an hour late on purpose (minApplyDelay 1h)"),
-    Case("MonadSynapseDatabaseReplicationLag", True, "8m",
-         [series("cnpg_pg_replication_lag", DB_REPLICA, "3700x10")], {**CLUSTER, "pod": "monad-synapse-db-2"},
-         rules="database", why="without minApplyDelay, an hour behind is lag"),
-    Case("MonadSynapseDatabaseNeverArchived", True, "8m",
-         [series("cnpg_collector_pg_wal_archive_status", DB_PRIMARY + ', value="ready"', "3x10"),
-          series("cnpg_pg_stat_archiver_archived_count", DB_PRIMARY, "0x10")], CLUSTER, rules="database",
-         why="a new cluster whose WAL has waited past the RPO, nothing ever archived"),
-    Case("MonadSynapseDatabaseNeverArchived", False, "8m",
-         [series("cnpg_collector_pg_wal_archive_status", DB_PRIMARY + ', value="ready"', "3x10"),
-          series("cnpg_pg_stat_archiver_archived_count", DB_PRIMARY, "5x10")], rules="database",
-         why="archiving works: the RPO alert's job"),
-    Case("MonadSynapseDatabaseInstancesNotReady", True, "8m", instances_up("1x10", "1x10", "0x10"), rules="database",
-         why="two of three up"),
+    Case(
+        "MonadSynapseDatabaseWalArchivingFailing",
+        True,
+        "8m",
+        archiver("1000x10", "500x10"),
+        CLUSTER,
+        rules="database",
+        why="the newest attempt failed",
+    ),
+    Case(
+        "MonadSynapseDatabaseWalArchivingFailing",
+        False,
+        "8m",
+        archiver("500x10", "1000x10"),
+        rules="database",
+        why="a later segment was archived",
+    ),
+    Case(
+        "MonadSynapseDatabaseWalArchivingFailing",
+        False,
+        "3m",
+        archiver("1000x10", "500x10"),
+        rules="database",
+        why="not yet 5 minutes",
+    ),
+    Case(
+        "MonadSynapseDatabaseWalArchivingFailing",
+        False,
+        "8m",
+        [
+            series("cnpg_pg_stat_archiver_last_failed_time", DB_REPLICA, "1000x10"),
+            series("cnpg_pg_stat_archiver_last_archived_time", DB_REPLICA, "500x10"),
+        ],
+        rules="database",
+        why="a standby does not archive",
+    ),
+    Case(
+        "MonadSynapseDatabaseRpoAtRisk",
+        True,
+        "2m",
+        wal("400x5", "2x5"),
+        CLUSTER,
+        rules="database",
+        why="segments waiting, last archived 400 s ago",
+    ),
+    Case(
+        "MonadSynapseDatabaseRpoAtRisk",
+        False,
+        "2m",
+        wal("400x5", "0x5"),
+        rules="database",
+        why="idle: nothing waits to be archived",
+    ),
+    Case("MonadSynapseDatabaseRpoAtRisk", False, "2m", wal("120x5", "3x5"), rules="database", why="within the RPO"),
+    Case(
+        "MonadSynapseDatabaseBaseBackupStale",
+        True,
+        "1700m",
+        [series(BASE_BACKUP, DB_PRIMARY, "1x20")],
+        CLUSTER,
+        interval="100m",
+        evaluation="100m",
+        rules="database",
+        why="newest base backup 28 h old",
+    ),
+    Case(
+        "MonadSynapseDatabaseBaseBackupStale",
+        False,
+        "1700m",
+        [series(BASE_BACKUP, DB_PRIMARY, "100000x20")],
+        interval="100m",
+        evaluation="100m",
+        rules="database",
+        why="newest base backup 33 minutes old",
+    ),
+    Case(
+        "MonadSynapseDatabaseBaseBackupStale",
+        False,
+        "1700m",
+        [series(BASE_BACKUP, DB_PRIMARY, "0x20")],
+        interval="100m",
+        evaluation="100m",
+        rules="database",
+        why="none yet: NeverTaken's job",
+    ),
+    Case(
+        "MonadSynapseDatabaseBaseBackupNeverTaken",
+        True,
+        "1700m",
+        [series(BASE_BACKUP, DB_PRIMARY, "0x20")],
+        CLUSTER,
+        interval="100m",
+        evaluation="100m",
+        rules="database",
+        why="none in 28 h",
+    ),
+    Case(
+        "MonadSynapseDatabaseBaseBackupNeverTaken",
+        False,
+        "1000m",
+        [series(BASE_BACKUP, DB_PRIMARY, "0x20")],
+        interval="100m",
+        evaluation="100m",
+        rules="database",
+        why="created 16 h ago: the first may still come",
+    ),
+    Case(
+        "MonadSynapseDatabaseBaseBackupNeverTaken",
+        False,
+        "1700m",
+        [series(BASE_BACKUP, DB_PRIMARY, "0x3 5000x17")],
+        interval="100m",
+        evaluation="100m",
+        rules="database",
+        why="one was taken",
+    ),
+    Case(
+        "MonadSynapseDatabaseReplicationLag",
+        True,
+        "8m",
+        [series("cnpg_pg_replication_lag", DB_REPLICA, "120x10")],
+        {**CLUSTER, "pod": "monad-synapse-db-2"},
+        rules="database",
+        why="2 minutes behind",
+    ),
+    Case(
+        "MonadSynapseDatabaseReplicationLag",
+        False,
+        "8m",
+        [series("cnpg_pg_replication_lag", DB_REPLICA, "10x10")],
+        rules="database",
+    ),
+    Case(
+        "MonadSynapseDatabaseReplicationLag",
+        False,
+        "8m",
+        [series("cnpg_pg_replication_lag", DB_PRIMARY, "900x10")],
+        rules="dr-site",
+        why="a DR site's designated primary replays the archive: no receiver, lag grows when quiet",
+    ),
+    Case(
+        "MonadSynapseDatabaseReplicationLag",
+        False,
+        "8m",
+        [series("cnpg_pg_replication_lag", DB_REPLICA, "3620x10")],
+        rules="dr-site",
+        why="a DR standby applies WAL an hour late on purpose (minApplyDelay 1h)",
+    ),
+    Case(
+        "MonadSynapseDatabaseReplicationLag",
+        True,
+        "8m",
+        [series("cnpg_pg_replication_lag", DB_REPLICA, "3700x10")],
+        {**CLUSTER, "pod": "monad-synapse-db-2"},
+        rules="database",
+        why="without minApplyDelay, an hour behind is lag",
+    ),
+    Case(
+        "MonadSynapseDatabaseNeverArchived",
+        True,
+        "8m",
+        [
+            series("cnpg_collector_pg_wal_archive_status", DB_PRIMARY + ', value="ready"', "3x10"),
+            series("cnpg_pg_stat_archiver_archived_count", DB_PRIMARY, "0x10"),
+        ],
+        CLUSTER,
+        rules="database",
+        why="a new cluster whose WAL has waited past the RPO, nothing ever archived",
+    ),
+    Case(
+        "MonadSynapseDatabaseNeverArchived",
+        False,
+        "8m",
+        [
+            series("cnpg_collector_pg_wal_archive_status", DB_PRIMARY + ', value="ready"', "3x10"),
+            series("cnpg_pg_stat_archiver_archived_count", DB_PRIMARY, "5x10"),
+        ],
+        rules="database",
+        why="archiving works: the RPO alert's job",
+    ),
+    Case(
+        "MonadSynapseDatabaseInstancesNotReady",
+        True,
+        "8m",
+        instances_up("1x10", "1x10", "0x10"),
+        rules="database",
+        why="two of three up",
+    ),
     Case("MonadSynapseDatabaseInstancesNotReady", False, "8m", instances_up("1x10", "1x10", "1x10"), rules="database"),
-    Case("MonadSynapseDatabasePoolerDown", True, "5m", [series("up", POOLER + ', pod="p1"', "0x10"),
-                                                       series("up", POOLER + ', pod="p2"', "0x10")],
-         rules="database", why="no pooler pod answers its scrape"),
-    Case("MonadSynapseDatabasePoolerDown", True, "5m",
-         [series("up", POOLER + ', pod="p1"', "1x10"),
-          series("cnpg_pgbouncer_last_collection_error", POOLER + ', pod="p1"', "1x10")],
-         rules="database", why="the pod answers but cannot reach its PgBouncer"),
+    Case(
+        "MonadSynapseDatabasePoolerDown",
+        True,
+        "5m",
+        [series("up", POOLER + ', pod="p1"', "0x10"), series("up", POOLER + ', pod="p2"', "0x10")],
+        rules="database",
+        why="no pooler pod answers its scrape",
+    ),
+    Case(
+        "MonadSynapseDatabasePoolerDown",
+        True,
+        "5m",
+        [
+            series("up", POOLER + ', pod="p1"', "1x10"),
+            series("cnpg_pgbouncer_last_collection_error", POOLER + ', pod="p1"', "1x10"),
+        ],
+        rules="database",
+        why="the pod answers but cannot reach its PgBouncer",
+    ),
     Case("MonadSynapseDatabasePoolerDown", True, "5m", [], rules="database", why="no pooler scraped at all"),
-    Case("MonadSynapseDatabasePoolerDown", False, "5m",
-         [series("up", POOLER + ', pod="p1"', "0x10"), series("up", POOLER + ', pod="p2"', "1x10"),
-          series("cnpg_pgbouncer_last_collection_error", POOLER + ', pod="p2"', "0x10")],
-         rules="database", why="one PgBouncer still up"),
+    Case(
+        "MonadSynapseDatabasePoolerDown",
+        False,
+        "5m",
+        [
+            series("up", POOLER + ', pod="p1"', "0x10"),
+            series("up", POOLER + ', pod="p2"', "1x10"),
+            series("cnpg_pgbouncer_last_collection_error", POOLER + ', pod="p2"', "0x10"),
+        ],
+        rules="database",
+        why="one PgBouncer still up",
+    ),
 ]
 
 
@@ -383,8 +804,12 @@ def test_promtool_check_rules(rule_files, key):
 
 def every_severity(rule_files) -> dict[str, str]:
     """Alerts of every render the cases use (some exist only with a flag set)."""
-    return {name: severity for path in rule_files.values() if not path.name.endswith("-logic.yaml")
-            for name, severity in alert_severities(path).items()}
+    return {
+        name: severity
+        for path in rule_files.values()
+        if not path.name.endswith("-logic.yaml")
+        for name, severity in alert_severities(path).items()
+    }
 
 
 def test_every_alert_has_a_firing_and_a_quiet_case(rule_files):
@@ -432,8 +857,11 @@ def test_promtool_alert_cases(promtool_runs, alert):
         output = result.stdout + result.stderr
         failed = {(name, time) for name, time in FAILED_ALERT.findall(output)}
         mine = [case for case in CASES if case.alert == alert and case.rules == rules and case.evaluation == evaluation]
-        wrong = [f"{case.why or ('fires' if case.fires else 'quiet')} at {case.eval_time}" for case in mine
-                 if (alert, case.eval_time) in failed]
+        wrong = [
+            f"{case.why or ('fires' if case.fires else 'quiet')} at {case.eval_time}"
+            for case in mine
+            if (alert, case.eval_time) in failed
+        ]
         assert not wrong, f"{wrong}\n{output}"
         # A failure promtool cannot tie to an alert (a bad test file) fails every alert of the run.
         assert result.returncode == 0 or failed, output
@@ -456,7 +884,8 @@ def healthy_database() -> list[dict]:
         series("cnpg_pg_replication_lag", DB_REPLICA, "0x60"),
         *(series("up", POOLER + f', pod="p{index}"', "1x60") for index in (1, 2)),
         *(series("cnpg_pgbouncer_last_collection_error", POOLER + f', pod="p{index}"', "0x60") for index in (1, 2)),
-        series("up", PG, "1x60"), series("pg_up", PG, "1x60"),
+        series("up", PG, "1x60"),
+        series("pg_up", PG, "1x60"),
     ]
 
 
@@ -464,17 +893,31 @@ def test_a_healthy_in_cluster_database_fires_nothing(rule_files):
     """Every database alert (and the exporter's) stays quiet on a healthy
     database over an hour: no alert reads a metric that is never exported
     and so fires forever on `or vector(0)`, or on `absent()`."""
-    database_alerts = sorted(name for name in alert_severities(rule_files["database"])
-                             if name.startswith("MonadSynapseDatabase"))
+    database_alerts = sorted(
+        name for name in alert_severities(rule_files["database"]) if name.startswith("MonadSynapseDatabase")
+    )
     assert len(database_alerts) >= 10
     directory = rule_files["database"].parent
     test_file = directory / "test-healthy-database.yaml"
-    test_file.write_text(yaml.safe_dump({
-        "rule_files": [rule_files["database"].name.replace(".yaml", "-logic.yaml")],
-        "evaluation_interval": "1m",
-        "tests": [{"interval": "1m", "input_series": healthy_database(),
-                   "alert_rule_test": [{"eval_time": time, "alertname": name, "exp_alerts": []}
-                                       for name in database_alerts for time in ("10m", "59m")]}],
-    }, sort_keys=False))
+    test_file.write_text(
+        yaml.safe_dump(
+            {
+                "rule_files": [rule_files["database"].name.replace(".yaml", "-logic.yaml")],
+                "evaluation_interval": "1m",
+                "tests": [
+                    {
+                        "interval": "1m",
+                        "input_series": healthy_database(),
+                        "alert_rule_test": [
+                            {"eval_time": time, "alertname": name, "exp_alerts": []}
+                            for name in database_alerts
+                            for time in ("10m", "59m")
+                        ],
+                    }
+                ],
+            },
+            sort_keys=False,
+        )
+    )
     result = run_promtool("test", "rules", test_file.name, cwd=directory)
     assert result.returncode == 0, result.stdout + result.stderr

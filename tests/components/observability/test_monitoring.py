@@ -7,9 +7,8 @@ import re
 
 import pytest
 
-from tests.helpers import CLOUDNATIVEPG, secrets_for
-
 from components.observability.alert_rules import label_matchers
+from tests.helpers import CLOUDNATIVEPG, secrets_for
 
 RULE = "PrometheusRule/{ns}/monad-synapse"
 
@@ -23,8 +22,11 @@ def readme_anchors(project_dir) -> set[str]:
     return set(re.findall(r'<a id="([^"]+)"></a>', (project_dir / "docs" / "alerts.md").read_text()))
 
 
-@pytest.mark.parametrize("stack, sets", [("staging", ()), ("production", ()), ("production", CLOUDNATIVEPG)],
-                         ids=["staging", "production", "production-cloudnativepg"])
+@pytest.mark.parametrize(
+    "stack, sets",
+    [("staging", ()), ("production", ()), ("production", CLOUDNATIVEPG)],
+    ids=["staging", "production", "production-cloudnativepg"],
+)
 def test_prometheus_rule_carries_the_operator_label_and_complete_alerts(stack_objects, project_dir, stack, sets):
     objects = stack_objects(stack, *sets, secrets=secrets_for(sets))
     rule = objects[RULE.format(ns=stack)]
@@ -46,16 +48,33 @@ def test_runbook_severities_are_all_there(stack_objects):
     by_severity: dict[str, set] = {}
     for alert in alert_rules(stack_objects("production", "maintenanceMode=true"), "production"):
         by_severity.setdefault(alert["labels"]["severity"], set()).add(alert["alert"])
-    assert {"MonadSynapseDown", "MonadSynapseDatabaseDown", "MonadSynapseHighErrorRate", "MonadSynapseSecurityBreach",
-            "MonadSynapseWalletBalanceLow"} <= by_severity["critical"]
-    assert {"MonadSynapseHighLatency", "MonadSynapseHighCpu", "MonadSynapseHighMemory", "MonadSynapseUnusualGameResults",
-            "MonadSynapseHighAuthFailureRate"} <= by_severity["warning"]
-    assert {"MonadSynapseDeployment", "MonadSynapseMaintenanceMode", "MonadSynapsePerformanceTrend"} <= by_severity["info"]
+    assert {
+        "MonadSynapseDown",
+        "MonadSynapseDatabaseDown",
+        "MonadSynapseHighErrorRate",
+        "MonadSynapseSecurityBreach",
+        "MonadSynapseWalletBalanceLow",
+    } <= by_severity["critical"]
+    assert {
+        "MonadSynapseHighLatency",
+        "MonadSynapseHighCpu",
+        "MonadSynapseHighMemory",
+        "MonadSynapseUnusualGameResults",
+        "MonadSynapseHighAuthFailureRate",
+    } <= by_severity["warning"]
+    assert {"MonadSynapseDeployment", "MonadSynapseMaintenanceMode", "MonadSynapsePerformanceTrend"} <= by_severity[
+        "info"
+    ]
 
 
 def test_thresholds_come_from_config(stack_objects):
-    alerts = {a["alert"]: a for a in alert_rules(stack_objects(
-        "production", "monitoring.alerts.errorRatio=0.02", "monitoring.alerts.latencyP95Seconds=1"), "production")}
+    alerts = {
+        a["alert"]: a
+        for a in alert_rules(
+            stack_objects("production", "monitoring.alerts.errorRatio=0.02", "monitoring.alerts.latencyP95Seconds=1"),
+            "production",
+        )
+    }
     assert alerts["MonadSynapseHighErrorRate"]["expr"].endswith("> 0.02")
     assert alerts["MonadSynapseHighLatency"]["expr"].endswith("> 1")
     assert alerts["MonadSynapseHighErrorRate"]["for"] == "2m"
@@ -77,9 +96,17 @@ def test_rule_label_is_configurable(stack_objects):
 def test_runbook_queries_are_recorded(stack_objects):
     groups = stack_objects("production")[RULE.format(ns="production")]["spec"]["groups"]
     records = {rule["record"] for group in groups for rule in group["rules"] if "record" in rule}
-    assert {"postgresql_connections_active", "postgresql_connections_idle", "redis_hit_rate", "redis_memory_usage_bytes",
-            "monad_synapse:http_requests:rate5m", "monad_synapse:http_request_duration_seconds:p95_rate5m",
-            "monad_synapse:active_users", "monad_synapse:game_results:rate5m", "monad_synapse:bets:rate5m"} <= records
+    assert {
+        "postgresql_connections_active",
+        "postgresql_connections_idle",
+        "redis_hit_rate",
+        "redis_memory_usage_bytes",
+        "monad_synapse:http_requests:rate5m",
+        "monad_synapse:http_request_duration_seconds:p95_rate5m",
+        "monad_synapse:active_users",
+        "monad_synapse:game_results:rate5m",
+        "monad_synapse:bets:rate5m",
+    } <= records
     assert {f"monad_synapse:http_requests:error_ratio_rate{w}" for w in ("5m", "1h", "6h", "3d")} <= records
 
 
@@ -120,14 +147,19 @@ def test_alert_routing(stack_objects):
     receivers = {receiver["name"]: receiver for receiver in config["receivers"]}
     critical = receivers[routes["critical"]]
     assert critical["slackConfigs"][0]["channel"] == "#critical-alerts"
-    assert critical["pagerdutyConfigs"][0]["routingKey"] == {"name": "monad-synapse-alerting", "key": "pagerduty-routing-key"}
+    assert critical["pagerdutyConfigs"][0]["routingKey"] == {
+        "name": "monad-synapse-alerting",
+        "key": "pagerduty-routing-key",
+    }
     assert receivers[routes["warning"]]["slackConfigs"][0]["channel"] == "#monad-synapse-alerts"
     assert receivers[routes["info"]]["slackConfigs"][0]["channel"] == "#monad-synapse-info"
     for receiver in receivers.values():
         for slack in receiver["slackConfigs"]:
             assert slack["apiURL"] == {"name": "monad-synapse-alerting", "key": "slack-webhook-url"}
     assert objects["Secret/production/monad-synapse-alerting"]["stringData"] == {
-        "slack-webhook-url": "[secret]", "pagerduty-routing-key": "[secret]"}
+        "slack-webhook-url": "[secret]",
+        "pagerduty-routing-key": "[secret]",
+    }
 
 
 DASHBOARD_TITLES = {
@@ -152,7 +184,10 @@ def test_the_five_runbook_dashboards(stack_objects, slug, title):
     for panel in panels:
         assert panel["targets"], panel["title"]
         assert all(target["datasource"]["uid"] == "${datasource}" for target in panel["targets"])
-        assert all('namespace="production"' in target["expr"] or target["expr"].startswith("vector(") for target in panel["targets"])
+        assert all(
+            'namespace="production"' in target["expr"] or target["expr"].startswith("vector(")
+            for target in panel["targets"]
+        )
     assert [variable["name"] for variable in model["templating"]["list"]] == ["datasource"]
 
 
@@ -170,5 +205,7 @@ def test_every_app_series_gets_the_pod_color_at_scrape_time(stack_objects):
     # Prometheus' Kubernetes discovery turns the pod label monad-synapse.com/color into this meta label.
     assert relabel["sourceLabels"] == ["__meta_kubernetes_pod_label_monad_synapse_com_color"]
     assert relabel.get("action", "replace") == "replace"
-    pod_labels = stack_objects("production")["Deployment/production/monad-synapse-blue"]["spec"]["template"]["metadata"]["labels"]
+    pod_labels = stack_objects("production")["Deployment/production/monad-synapse-blue"]["spec"]["template"][
+        "metadata"
+    ]["labels"]
     assert pod_labels["monad-synapse.com/color"] == "blue"

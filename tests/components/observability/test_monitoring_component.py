@@ -1,9 +1,19 @@
 """The monitoring component on its own, and the pure rule and dashboard builders."""
 
 from __future__ import annotations
+
 import json
+
 from pulumi.runtime import rpc
-from components.observability.alert_rules import ALERTS_GROUP, RECORDS_GROUP, RuleContext, alerts, recording_rules, rule_groups
+
+from components.observability.alert_rules import (
+    ALERTS_GROUP,
+    RECORDS_GROUP,
+    RuleContext,
+    alerts,
+    recording_rules,
+    rule_groups,
+)
 from components.observability.dashboards import DASHBOARDS, DashboardContext, dashboard_json
 from components.observability.monitoring import AppMonitoring, AppMonitoringArgs
 from settings import Monitoring
@@ -11,9 +21,15 @@ from tests.helpers import children_of, objects_of, secret
 
 
 def test_monitoring_component_with_fake_args(run_component):
-    args = AppMonitoringArgs(namespace="team-a", monitoring=Monitoring(), slack_webhook_url=secret("https://hooks/x"),
-                             pagerduty_routing_key=secret("0123456789abcdef"), active_color="green", idle_color="blue",
-                             certificate_name="cert-a")
+    args = AppMonitoringArgs(
+        namespace="team-a",
+        monitoring=Monitoring(),
+        slack_webhook_url=secret("https://hooks/x"),
+        pagerduty_routing_key=secret("0123456789abcdef"),
+        active_color="green",
+        idle_color="blue",
+        certificate_name="cert-a",
+    )
     captured = {}
     run = run_component(lambda: captured.setdefault("component", AppMonitoring("mon", args)))
     kinds = sorted(child.inputs["kind"] for child in children_of(run, "monad:observability:AppMonitoring"))
@@ -33,8 +49,15 @@ def test_monitoring_component_with_fake_args(run_component):
 
 
 def test_rule_builders_are_pure():
-    context = RuleContext(namespace="team-a", monitoring=Monitoring(), certificate_name="c", maintenance_mode=True,
-                          active_color="blue", idle_color="green", idle_expected=False)
+    context = RuleContext(
+        namespace="team-a",
+        monitoring=Monitoring(),
+        certificate_name="c",
+        maintenance_mode=True,
+        active_color="blue",
+        idle_color="green",
+        idle_expected=False,
+    )
     names = [alert.name for alert in alerts(context)]
     assert "MonadSynapseMaintenanceMode" in names and "MonadSynapsePreviewDown" not in names  # a cold idle color
     assert all('namespace="team-a"' in record["expr"] for record in recording_rules(context))

@@ -13,7 +13,12 @@ import pytest
 
 from components.common.vocabulary import Recorded
 from tests.helpers import CLOUDNATIVEPG, DATABASE_S3_SECRETS, DR_SITE, secrets_for
-from tools.engine.exporter_metrics import BARMAN_CLOUD_PLUGIN, CLOUDNATIVEPG_INSTANCE, CLOUDNATIVEPG_POOLER, KUBE_STATE_METRICS
+from tools.engine.exporter_metrics import (
+    BARMAN_CLOUD_PLUGIN,
+    CLOUDNATIVEPG_INSTANCE,
+    CLOUDNATIVEPG_POOLER,
+    KUBE_STATE_METRICS,
+)
 
 JOB_MATCHER = re.compile(r'\bjob="([^"]+)"')
 # Recording-rule naming: level:metric:operations.
@@ -41,8 +46,14 @@ def scrape_jobs(objects: dict[str, dict]) -> set[str]:
 
 
 def recorded_series(objects: dict[str, dict]) -> set[str]:
-    return {rule["record"] for obj in objects.values() if obj["kind"] == "PrometheusRule"
-            for group in obj["spec"]["groups"] for rule in group["rules"] if "record" in rule}
+    return {
+        rule["record"]
+        for obj in objects.values()
+        if obj["kind"] == "PrometheusRule"
+        for group in obj["spec"]["groups"]
+        for rule in group["rules"]
+        if "record" in rule
+    }
 
 
 def queries(objects: dict[str, dict]) -> list[tuple[str, str]]:
@@ -69,7 +80,9 @@ EXPORTED = CLOUDNATIVEPG_INSTANCE | CLOUDNATIVEPG_POOLER | BARMAN_CLOUD_PLUGIN |
 
 
 def unexported_metrics(expr: str) -> list[str]:
-    return [name for name in CATALOGUED_METRIC.findall(expr) if not name.startswith("cnpg_io_") and name not in EXPORTED]
+    return [
+        name for name in CATALOGUED_METRIC.findall(expr) if not name.startswith("cnpg_io_") and name not in EXPORTED
+    ]
 
 
 def dangling_references(objects: dict[str, dict]) -> list[str]:
@@ -77,16 +90,31 @@ def dangling_references(objects: dict[str, dict]) -> list[str]:
     problems = []
     for where, expr in queries(objects):
         problems += [f"{where}: {name} is exported by no exporter" for name in unexported_metrics(expr)]
-        problems += [f"{where}: job {job!r} is scraped by nothing" for job in JOB_MATCHER.findall(expr) if job not in jobs]
-        problems += [f"{where}: {name} is recorded by nothing" for name in RECORDED_NAME.findall(expr) if name not in records]
-        problems += [f"{where}: {name} is recorded by nothing" for name in RUNBOOK_RECORDS
-                     if re.search(rf"\b{name}\b", expr) and name not in records]
+        problems += [
+            f"{where}: job {job!r} is scraped by nothing" for job in JOB_MATCHER.findall(expr) if job not in jobs
+        ]
+        problems += [
+            f"{where}: {name} is recorded by nothing" for name in RECORDED_NAME.findall(expr) if name not in records
+        ]
+        problems += [
+            f"{where}: {name} is recorded by nothing"
+            for name in RUNBOOK_RECORDS
+            if re.search(rf"\b{name}\b", expr) and name not in records
+        ]
     return problems
 
 
-@pytest.mark.parametrize("sets", [("production",), ("staging",), ("production", "edge.kind=gateway", "activeColor=green"),
-                                  ("production", *CLOUDNATIVEPG), ("production", *CLOUDNATIVEPG, *DR_SITE)],
-                         ids=lambda sets: "-".join(sets))
+@pytest.mark.parametrize(
+    "sets",
+    [
+        ("production",),
+        ("staging",),
+        ("production", "edge.kind=gateway", "activeColor=green"),
+        ("production", *CLOUDNATIVEPG),
+        ("production", *CLOUDNATIVEPG, *DR_SITE),
+    ],
+    ids=lambda sets: "-".join(sets),
+)
 def test_alerts_and_dashboards_read_only_what_is_produced(stack_objects, sets):
     objects = stack_objects(*sets, secrets=secrets_for(sets))
     assert {"monad-synapse", "monad-synapse-postgres-exporter", "monad-synapse-redis-exporter"} <= scrape_jobs(objects)
@@ -121,5 +149,6 @@ def test_a_metric_no_exporter_emits_is_caught():
     alert on it would fire forever (its `or vector(0)`) or never."""
     assert unexported_metrics('sum(cnpg_pgbouncer_up{job="x"}) or vector(0)') == ["cnpg_pgbouncer_up"]
     assert unexported_metrics('kube_deployment_replicas_available{cnpg_io_cluster="db"}') == [
-        "kube_deployment_replicas_available"]
+        "kube_deployment_replicas_available"
+    ]
     assert unexported_metrics("max by (cnpg_io_cluster) (cnpg_pg_replication_lag)") == []

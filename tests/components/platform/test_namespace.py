@@ -1,6 +1,7 @@
 """The namespace component on its own, with fake args, under the mock engine."""
 
 from __future__ import annotations
+
 from components.platform.namespace import AppNamespace, AppNamespaceArgs
 from tests.helpers import children_of, objects_of
 

@@ -10,36 +10,58 @@ from tools.engine.live import LiveCluster
 
 
 def cluster(**spec) -> dict:
-    base = {"instances": 3, "imageName": "ghcr.io/cloudnative-pg/postgresql:16.4", "storage": {"size": "20Gi"},
-            "walStorage": {"size": "5Gi"}}
-    return {"apiVersion": "postgresql.cnpg.io/v1", "kind": "Cluster", "metadata": {"name": "db", "namespace": "ns"},
-            "spec": {**base, **spec}}
+    base = {
+        "instances": 3,
+        "imageName": "ghcr.io/cloudnative-pg/postgresql:16.4",
+        "storage": {"size": "20Gi"},
+        "walStorage": {"size": "5Gi"},
+    }
+    return {
+        "apiVersion": "postgresql.cnpg.io/v1",
+        "kind": "Cluster",
+        "metadata": {"name": "db", "namespace": "ns"},
+        "spec": {**base, **spec},
+    }
 
 
 def pooler(cluster_name: str, name: str = "db-pooler-rw") -> dict:
-    return {"apiVersion": "postgresql.cnpg.io/v1", "kind": "Pooler", "metadata": {"name": name, "namespace": "ns"},
-            "spec": {"cluster": {"name": cluster_name}, "type": "rw", "pgbouncer": {}}}
+    return {
+        "apiVersion": "postgresql.cnpg.io/v1",
+        "kind": "Pooler",
+        "metadata": {"name": name, "namespace": "ns"},
+        "spec": {"cluster": {"name": cluster_name}, "type": "rw", "pgbouncer": {}},
+    }
 
 
-RECOVERY = {"bootstrap": {"recovery": {"source": "origin"}},
-            "externalClusters": [{"name": "origin", "plugin": {"name": "barman-cloud.cloudnative-pg.io"}}]}
+RECOVERY = {
+    "bootstrap": {"recovery": {"source": "origin"}},
+    "externalClusters": [{"name": "origin", "plugin": {"name": "barman-cloud.cloudnative-pg.io"}}],
+}
 
 
-@pytest.mark.parametrize("spec, message", [
-    ({"bootstrap": {"recovery": {"source": "origin"}}}, "External cluster origin not found"),
-    ({"replica": {"promotionToken": "abc", "minApplyDelay": "1h"}}, "cannot be applied with a promotion token"),
-], ids=["recovery-source", "token-with-delay"])
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        ({"bootstrap": {"recovery": {"source": "origin"}}}, "External cluster origin not found"),
+        ({"replica": {"promotionToken": "abc", "minApplyDelay": "1h"}}, "cannot be applied with a promotion token"),
+    ],
+    ids=["recovery-source", "token-with-delay"],
+)
 def test_a_create_is_refused(spec, message):
     with pytest.raises(AdmissionRefused, match=message):
         LiveCluster().apply(cluster(**spec))
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"externalClusters": None}, "External cluster origin not found"),  # the tidy step without ignoreChanges
-    ({"storage": {"size": "10Gi"}}, "can't shrink existing storage from 20Gi to 10Gi"),
-    ({"walStorage": None}, "walStorage cannot be disabled"),
-    ({"imageName": "ghcr.io/cloudnative-pg/postgresql:15.10"}, "can't downgrade from major 16 to 15"),
-], ids=["drop-external-cluster", "shrink", "drop-wal-volume", "downgrade"])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"externalClusters": None}, "External cluster origin not found"),  # the tidy step without ignoreChanges
+        ({"storage": {"size": "10Gi"}}, "can't shrink existing storage from 20Gi to 10Gi"),
+        ({"walStorage": None}, "walStorage cannot be disabled"),
+        ({"imageName": "ghcr.io/cloudnative-pg/postgresql:15.10"}, "can't downgrade from major 16 to 15"),
+    ],
+    ids=["drop-external-cluster", "shrink", "drop-wal-volume", "downgrade"],
+)
 def test_an_update_is_judged_against_the_live_object(change, message):
     live = LiveCluster()
     live.apply(cluster(**RECOVERY))

@@ -20,11 +20,16 @@ LIVE_SERVICE = "Service/production/monad-synapse"
 
 def stack_policy_violations(outputs: dict[str, dict]) -> list[str]:
     """Stack policies exactly as the engine calls them: on every resource's outputs."""
-    resources = [PolicyResource(pulumi_type(obj), obj, f"urn:{identity}", identity, None, None, None, [], {})
-                 for identity, obj in outputs.items()]
+    resources = [
+        PolicyResource(pulumi_type(obj), obj, f"urn:{identity}", identity, None, None, None, [], {})
+        for identity, obj in outputs.items()
+    ]
     found: list[str] = []
     for policy in rules.STACK_POLICIES:
-        policy.validate(StackValidationArgs(resources), lambda message, urn=None: found.append(f"{policy.name}: {message}"))
+        policy.validate(
+            StackValidationArgs(resources),
+            lambda message, urn=None, policy=policy: found.append(f"{policy.name}: {message}"),
+        )
     return found
 
 
@@ -132,8 +137,11 @@ def test_without_a_forced_apply_the_cold_idle_change_conflicts(render_stack):
     stack.up(render_stack("production"))
     stack.settle()
     cold = desired_resources(render_stack("production", "idleReplicas=0"))
-    green = next(resource for resource in cold if resource.inputs["metadata"]["name"] == "monad-synapse-green"
-                 and resource.inputs["kind"] == "Deployment")
+    green = next(
+        resource
+        for resource in cold
+        if resource.inputs["metadata"]["name"] == "monad-synapse-green" and resource.inputs["kind"] == "Deployment"
+    )
     assert green.patch_force
     with pytest.raises(ApplyConflict, match="kube-controller-manager"):
         stack.cluster.apply(green.inputs, force=False)
@@ -154,8 +162,10 @@ def flip_capacity(stack: ModelStack, rendering) -> tuple:
 
     def observe(step, cluster):
         if step.identity == LIVE_SERVICE and step.op == "update":
-            seen["flip"] = (cluster.ready_replicas("production", "monad-synapse-green"),
-                            cluster.ready_replicas("production", "monad-synapse-blue"))
+            seen["flip"] = (
+                cluster.ready_replicas("production", "monad-synapse-green"),
+                cluster.ready_replicas("production", "monad-synapse-blue"),
+            )
 
     result = stack.up(rendering, observe)
     return result, seen.get("flip")

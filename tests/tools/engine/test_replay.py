@@ -14,20 +14,31 @@ PROVIDER = ProviderConfig(enable_config_map_mutable=True, enable_secret_mutable=
 
 
 def config_map(name: str, value: str = "1") -> dict:
-    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": "ns"},
-            "data": {"key": value}}
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": name, "namespace": "ns"},
+        "data": {"key": value},
+    }
 
 
 def job(name: str, replace_unready: bool = False, image: str = "python:3") -> dict:
     annotations = {"pulumi.com/replaceUnready": "true"} if replace_unready else {}
-    return {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": name, "namespace": "ns",
-                                                                  "annotations": annotations},
-            "spec": {"template": {"spec": {"containers": [{"name": "c", "image": image}]}}}}
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": name, "namespace": "ns", "annotations": annotations},
+        "spec": {"template": {"spec": {"containers": [{"name": "c", "image": image}]}}},
+    }
 
 
 def claim(name: str, storage_class: str) -> dict:
-    return {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": name, "namespace": "ns"},
-            "spec": {"storageClassName": storage_class, "accessModes": ["ReadWriteOnce"]}}
+    return {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {"name": name, "namespace": "ns"},
+        "spec": {"storageClassName": storage_class, "accessModes": ["ReadWriteOnce"]},
+    }
 
 
 class Verdict:
@@ -42,8 +53,9 @@ class Verdict:
 
 
 def up(cluster: LiveCluster, state, *objects: dict, verdict=None, provider=PROVIDER, retain: bool = False):
-    desired = [DesiredResource(f"urn:{obj['kind']}:{index}", obj, retain_on_delete=retain)
-               for index, obj in enumerate(objects)]
+    desired = [
+        DesiredResource(f"urn:{obj['kind']}:{index}", obj, retain_on_delete=retain) for index, obj in enumerate(objects)
+    ]
     return simulate_up(cluster, state, desired, provider, {"": verdict} if verdict else None)
 
 
@@ -53,8 +65,12 @@ def test_a_create_of_an_existing_name_fails_unless_the_provider_upserts():
     refused = up(cluster, StackState(), config_map("made-by-hand"))
     assert refused.failed and "already exists" in refused.failures()[0].detail
     assert refused.state.resources == {}  # a failed create leaves nothing in state
-    adopted = up(cluster, StackState(), config_map("made-by-hand"),
-                 provider=ProviderConfig(upsert_existing_objects=True, enable_patch_force=True))
+    adopted = up(
+        cluster,
+        StackState(),
+        config_map("made-by-hand"),
+        provider=ProviderConfig(upsert_existing_objects=True, enable_patch_force=True),
+    )
     assert not adopted.failed
     assert cluster.objects["ConfigMap/ns/made-by-hand"]["data"] == {"key": "1"}
 

@@ -44,8 +44,18 @@ def test_path_syntax():
 
 
 @pytest.mark.parametrize(
-    ("text", "value"), [("true", True), ("false", False), ("15", 15), ("-3", -3), ("0", 0), ("007", "007"),
-                        ("1.5", "1.5"), ("yes", "yes"), ("", "")]
+    ("text", "value"),
+    [
+        ("true", True),
+        ("false", False),
+        ("15", 15),
+        ("-3", -3),
+        ("0", 0),
+        ("007", "007"),
+        ("1.5", "1.5"),
+        ("yes", "yes"),
+        ("", ""),
+    ],
 )
 def test_path_value_typing(text, value):
     assert parse_path_value(text) == value
@@ -100,9 +110,11 @@ def test_secret_keys_must_use_set_secret():
 HOSTILE_STACK_FILES = {
     # 9^7 values from a few lines: each level lists the one before nine times.
     "alias-bomb": "a: &a [x, x, x, x, x, x, x, x, x]\n"
-                  + "".join(f"{level}: &{level} [{', '.join(['*' + before] * 9)}]\n"
-                            for before, level in zip("abcdef", "bcdefg"))
-                  + "config:\n  monad-synapse:namespace: *g\n",
+    + "".join(
+        f"{level}: &{level} [{', '.join(['*' + before] * 9)}]\n"
+        for before, level in zip("abcdef", "bcdefg", strict=True)
+    )
+    + "config:\n  monad-synapse:namespace: *g\n",
     "recursive-alias": "config:\n  monad-synapse:appConfig: &a [*a]\n",
     "deep-flow-nesting": "config:\n  monad-synapse:appConfig: " + "[" * 100_000 + "]" * 100_000 + "\n",
     "deep-block-nesting": "config:\n  monad-synapse:appConfig:\n    " + "- " * 100_000 + "x\n",
@@ -122,17 +134,22 @@ def test_a_hostile_stack_file_is_refused_in_bounded_time_without_a_crash(tmp_pat
     (tmp_path / "Pulumi.yaml").write_text((project_dir / "Pulumi.yaml").read_text())
     (tmp_path / "Pulumi.hostile.yaml").write_text(HOSTILE_STACK_FILES[name])
     # In a process of its own: a segmentation fault must show as one.
-    probe = ("import sys; from pathlib import Path; from tools.engine.stack_config import resolve_config, ConfigInputError\n"
-             "try:\n    resolve_config('hostile', project_dir=Path(sys.argv[1]))\n"
-             "except ConfigInputError as error:\n    print('refused:', error)")
-    result = subprocess.run([sys.executable, "-c", probe, str(tmp_path)], cwd=project_dir, capture_output=True,
-                            text=True, timeout=60)
+    probe = (
+        "import sys; from pathlib import Path; from tools.engine.stack_config import resolve_config, ConfigInputError\n"
+        "try:\n    resolve_config('hostile', project_dir=Path(sys.argv[1]))\n"
+        "except ConfigInputError as error:\n    print('refused:', error)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe, str(tmp_path)], cwd=project_dir, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr[-500:]
     assert result.stdout.startswith("refused: ") and "Pulumi.hostile.yaml" in result.stdout
 
 
-@pytest.mark.parametrize("content, message", [(b"config:\n  monad-synapse:namespace: caf\xe9\n", "not UTF-8"),
-                                              (b"#" * (2 << 20), "a stack file is at most")])
+@pytest.mark.parametrize(
+    "content, message",
+    [(b"config:\n  monad-synapse:namespace: caf\xe9\n", "not UTF-8"), (b"#" * (2 << 20), "a stack file is at most")],
+)
 def test_a_stack_file_that_is_not_text_or_too_large_is_refused(tmp_path, project_dir, content, message):
     (tmp_path / "Pulumi.yaml").write_text((project_dir / "Pulumi.yaml").read_text())
     (tmp_path / "Pulumi.odd.yaml").write_bytes(content)
@@ -140,14 +157,25 @@ def test_a_stack_file_that_is_not_text_or_too_large_is_refused(tmp_path, project
         resolve_config("odd", project_dir=tmp_path)
 
 
-@pytest.mark.parametrize("text, message", [
-    ("config:\n  monad-synapse:maintenanceMode: 'true'\n  monad-synapse:maintenanceMode: 'false'\n",
-     "line 3: config key 'monad-synapse:maintenanceMode' is already defined"),
-    ("config:\n  monad-synapse:namespace: a\nconfig:\n  monad-synapse:domain: b.example.com\n",
-     "'config' is already defined"),
-    ("config:\n  monad-synapse:autoscaling:\n    minReplicas: 3\n    minReplicas: 8\n", "key 'minReplicas' is already"),
-    ("config:\n  monad-synapse:appConfig:\n    ? [A, B]\n    : x\n", "a map key must be a plain value"),
-], ids=["config-key-twice", "config-section-twice", "nested-key-twice", "sequence-key"])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (
+            "config:\n  monad-synapse:maintenanceMode: 'true'\n  monad-synapse:maintenanceMode: 'false'\n",
+            "line 3: config key 'monad-synapse:maintenanceMode' is already defined",
+        ),
+        (
+            "config:\n  monad-synapse:namespace: a\nconfig:\n  monad-synapse:domain: b.example.com\n",
+            "'config' is already defined",
+        ),
+        (
+            "config:\n  monad-synapse:autoscaling:\n    minReplicas: 3\n    minReplicas: 8\n",
+            "key 'minReplicas' is already",
+        ),
+        ("config:\n  monad-synapse:appConfig:\n    ? [A, B]\n    : x\n", "a map key must be a plain value"),
+    ],
+    ids=["config-key-twice", "config-section-twice", "nested-key-twice", "sequence-key"],
+)
 def test_what_the_cli_refuses_in_a_stack_file_is_refused(text, message):
     """yaml.v3 refuses a key written twice in one map (the old reader kept
     the last, silently) and a non-scalar key."""
@@ -159,7 +187,8 @@ def test_merge_keys_and_explicit_string_tags_decode_as_the_cli_does():
     document = load_stack_yaml(
         "config:\n  monad-synapse:autoscaling:\n    base: &base {minReplicas: 3, maxReplicas: 20}\n"
         "    live:\n      <<: *base\n      maxReplicas: 30\n    version: !!str 010\n    octal: 010\n",
-        "Pulumi.x.yaml")
+        "Pulumi.x.yaml",
+    )
     autoscaling = document["config"]["monad-synapse:autoscaling"]
     assert autoscaling["live"] == {"minReplicas": 3, "maxReplicas": 30}  # written-out keys win over merged ones
     assert (autoscaling["version"], autoscaling["octal"]) == ("010", 8)

@@ -15,13 +15,28 @@ from tools.engine.stack_config import ConfigInputError, load_stack_yaml, resolve
 @pytest.mark.parametrize(
     ("text", "value"),
     [
-        ("yes", "yes"), ("on", "on"), ("Off", "Off"), ("y", "y"),  # YAML 1.1 booleans are strings
-        ("true", True), ("False", False), ("TRUE", True),
-        ("~", None), ("null", None),
-        ("15", 15), ("-3", -3), ("0755", 493), ("0o17", 15), ("0x1F", 31), ("1_000", 1000), ("0b101", 5),
-        ("1.5", 1.5), ("09", 9.0), ("1e3", 1000.0),
+        ("yes", "yes"),
+        ("on", "on"),
+        ("Off", "Off"),
+        ("y", "y"),  # YAML 1.1 booleans are strings
+        ("true", True),
+        ("False", False),
+        ("TRUE", True),
+        ("~", None),
+        ("null", None),
+        ("15", 15),
+        ("-3", -3),
+        ("0755", 493),
+        ("0o17", 15),
+        ("0x1F", 31),
+        ("1_000", 1000),
+        ("0b101", 5),
+        ("1.5", 1.5),
+        ("09", 9.0),
+        ("1e3", 1000.0),
         ("2001-12-14", "2001-12-14"),  # timestamps stay text
-        ("1.2.3", "1.2.3"), ("12:30", "12:30"),  # YAML 1.1 would make 750 of 12:30 (base 60)
+        ("1.2.3", "1.2.3"),
+        ("12:30", "12:30"),  # YAML 1.1 would make 750 of 12:30 (base 60)
     ],
 )
 def test_nested_scalars_resolve_like_yaml_v3(text, value):
@@ -60,8 +75,11 @@ def project(tmp_path, project_dir):
 
 def settings_of(resolved) -> Settings:
     """Validate what the program reads as plain config (secrets come apart)."""
-    raw = {key: value for key, value in resolved.values.items()
-           if key not in SECRET_KEYS and key not in OPTIONAL_SECRET_KEYS}
+    raw = {
+        key: value
+        for key, value in resolved.values.items()
+        if key not in SECRET_KEYS and key not in OPTIONAL_SECRET_KEYS
+    }
     return settings_from_raw(raw, "staging")
 
 
