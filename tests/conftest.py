@@ -3,6 +3,8 @@ under the mock engine, and the upstream CRD folder."""
 
 from __future__ import annotations
 
+import copy
+import functools
 from pathlib import Path
 from typing import Callable
 
@@ -26,12 +28,18 @@ def render_stack() -> Callable[..., Rendering]:
     return _render
 
 
+@functools.lru_cache(maxsize=None)
+def _parsed_objects(stack: str, sets: tuple[str, ...], secrets: tuple[str, ...]) -> dict[str, dict]:
+    return load_objects(cached_render(stack, sets, secrets).files["manifest.yaml"])
+
+
 @pytest.fixture
 def stack_objects(render_stack) -> Callable[..., dict[str, dict]]:
     """Rendered Kubernetes objects keyed by Kind/namespace/name."""
 
     def _objects(stack: str, *sets: str, secrets: tuple[str, ...] = ()) -> dict[str, dict]:
-        return load_objects(render_stack(stack, *sets, secrets=secrets).files["manifest.yaml"])
+        # Parsed once per render; each test gets its own copy to change.
+        return copy.deepcopy(_parsed_objects(stack, tuple(sets), tuple(secrets)))
 
     return _objects
 

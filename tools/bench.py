@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -44,24 +45,77 @@ SDK_IMPORTS = (
 SDK_IMPORTS_COLLECTOR_OFF = f"import gc; gc.disable(); {SDK_IMPORTS}; gc.freeze()"
 
 
-def _seconds(command: list[str], check: bool = True) -> float:
+def _run(command: list[str], check: bool = True) -> tuple[float, str]:
+    """Wall seconds of a command, and what it printed."""
     start = time.perf_counter()
-    result = subprocess.run(command, cwd=PROJECT_DIR, capture_output=True)
+    result = subprocess.run(command, cwd=PROJECT_DIR, capture_output=True, text=True)
     if result.returncode and check:
         raise SystemExit(f"bench: {' '.join(command)} failed (exit {result.returncode})")
     if result.returncode:
         print(f"note: a suite run exited {result.returncode}; its time still counts", file=sys.stderr)
-    return time.perf_counter() - start
+    return time.perf_counter() - start, result.stdout
+
+
+def _seconds(command: list[str], check: bool = True) -> float:
+    return _run(command, check)[0]
 
 
 def median_seconds(command: list[str], runs: int, check: bool = True) -> float:
     return statistics.median(_seconds(command, check) for _ in range(runs))
 
 
-def suite_seconds(runs: int) -> float:
-    """Median wall time of `make test`'s pytest run (every core), or 0 when skipped."""
-    command = [sys.executable, "-m", "pytest", "-q", "-n", "auto", "--dist", "loadfile", "-p", "no:cacheprovider"]
-    return median_seconds(command, runs, check=False) if runs else 0.0
+# pytest --durations: "12.34s setup    tests/x/test_y.py::test_z[case]"
+DURATION_LINE = re.compile(r"^(\d+(?:\.\d+)?)s (setup|call|teardown)\s+(\S+)$", re.MULTILINE)
+
+
+def durations_from(output: str) -> dict[str, float]:
+    """Seconds per test (setup, call and teardown together) from pytest's --durations report."""
+    seconds: dict[str, float] = {}
+    for value, _phase, test in DURATION_LINE.findall(output):
+        seconds[test] = seconds.get(test, 0.0) + float(value)
+    return seconds
+
+
+@dataclass(frozen=True)
+class SuiteCost:
+    seconds: float  # median wall time
+    slowest_tests: list[tuple[str, float]]  # median seconds, the slowest first
+    slowest_files: list[tuple[str, float]]  # a file runs on one core (--dist loadfile)
+
+
+def suite_cost(runs: int, top: int = 10) -> SuiteCost:
+    """Median wall time of `make test`'s pytest run (every core), and the
+    tests and files that take longest, as medians over the runs."""
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-n",
+        "auto",
+        "--dist",
+        "loadfile",
+        "-p",
+        "no:cacheprovider",
+        "--durations=0",
+        "--durations-min=0.05",
+    ]
+    walls, per_run = [], []
+    for _ in range(runs):
+        wall, output = _run(command, check=False)
+        walls.append(wall)
+        per_run.append(durations_from(output))
+    return SuiteCost(statistics.median(walls), *_slowest(per_run, top))
+
+
+def _slowest(per_run: list[dict[str, float]], top: int) -> tuple[list, list]:
+    tests = {name for run in per_run for name in run}
+    medians = {name: statistics.median(run.get(name, 0.0) for run in per_run) for name in tests}
+    files: dict[str, float] = {}
+    for name, seconds in medians.items():
+        files[name.split("::")[0]] = files.get(name.split("::")[0], 0.0) + seconds
+    by_time = lambda items: sorted(items, key=lambda item: (-item[1], item[0]))[:top]  # noqa: E731
+    return by_time(medians.items()), by_time(files.items())
 
 
 @dataclass(frozen=True)
@@ -184,10 +238,15 @@ def main(argv: Optional[list[str]] = None) -> int:
         ],
     )
     if args.suite_runs:
-        seconds = suite_seconds(args.suite_runs)
+        suite = suite_cost(args.suite_runs)
         print(
-            f"Test suite on {os.cpu_count()} cores, median of {args.suite_runs} runs: {seconds:.1f} s (target 60 s)\n"
+            f"Test suite on {os.cpu_count()} cores, median of {args.suite_runs} runs: {suite.seconds:.1f} s "
+            "(target 60 s)\n"
         )
+        print("Slowest tests (median seconds, setup included)")
+        _print_table(("test", "seconds"), [(name, f"{seconds:.2f}") for name, seconds in suite.slowest_tests])
+        print("Slowest test files (each runs on one core)")
+        _print_table(("file", "seconds"), [(name, f"{seconds:.1f}") for name, seconds in suite.slowest_files])
     for stack in stacks:
         print(f"Blast radius of the runbook operations on {stack} (pods counted at the HPA minimum)")
         _print_table(

@@ -81,8 +81,14 @@ def engine_urn(stack: str, project: str, parent_urn: str, type_: str, name: str)
 
 def _import_pulumi():
     import pulumi
-    from pulumi.runtime import mocks, rpc
+    from pulumi.runtime import mocks, resource, rpc
+    from pulumi.runtime.proto import source_pb2
 
+    # The SDK walks the Python stack at every registration to tell the engine
+    # where a resource was declared (pulumi/runtime/resource.py
+    # _get_stack_trace), for its error messages. The mock monitor drops it,
+    # and it was a tenth of every render.
+    resource._get_stack_trace = source_pb2.StackTrace
     return pulumi, mocks, rpc
 
 
