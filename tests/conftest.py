@@ -82,6 +82,35 @@ def _selects_recovery_tests(config: pytest.Config) -> bool:
     return False
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """The controlling process makes the folder where the session's renders
+    are shared; the workers it starts inherit where it is."""
+    import os
+    import tempfile
+
+    from tests.helpers import RENDER_CACHE_VARIABLE
+
+    if not hasattr(config, "workerinput") and RENDER_CACHE_VARIABLE not in os.environ:
+        directory = tempfile.mkdtemp(prefix="monad-synapse-renders-")
+        os.environ[RENDER_CACHE_VARIABLE] = directory
+        config.stash[_RENDER_CACHE] = directory
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    import os
+    import shutil
+
+    from tests.helpers import RENDER_CACHE_VARIABLE
+
+    directory = config.stash.get(_RENDER_CACHE, None)
+    if directory:
+        shutil.rmtree(directory, ignore_errors=True)
+        os.environ.pop(RENDER_CACHE_VARIABLE, None)
+
+
+_RENDER_CACHE = pytest.StashKey[str]()
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionstart(session: pytest.Session) -> None:
     """Start the lost-primary scenario at once: it spends most of a minute

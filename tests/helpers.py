@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import functools
 import glob
+import hashlib
+import json
 import os
+import pickle
 import shutil
 import socket
 from pathlib import Path
@@ -13,11 +16,27 @@ import pytest
 
 from tools.render import Rendering, render
 
+# Where the session's renders are shared between test workers (set by the
+# controlling process in conftest.py; unset, each process renders its own).
+RENDER_CACHE_VARIABLE = "MONAD_SYNAPSE_TEST_RENDERS"
+
 
 @functools.lru_cache(maxsize=None)
 def cached_render(stack: str, sets: tuple[str, ...], secret_sets: tuple[str, ...]) -> Rendering:
-    """One render per distinct input in this process, shared by every test."""
-    return render(stack, sets, secret_sets)
+    """One render per distinct input in the session, shared by every test
+    and every worker (the code cannot change during a session)."""
+    directory = os.environ.get(RENDER_CACHE_VARIABLE)
+    if not directory:
+        return render(stack, sets, secret_sets)
+    key = hashlib.sha256(json.dumps([stack, sets, secret_sets]).encode()).hexdigest()
+    path = Path(directory) / f"{key}.pickle"
+    if path.exists():
+        return pickle.loads(path.read_bytes())
+    rendering = render(stack, sets, secret_sets)
+    partial = path.with_suffix(f".{os.getpid()}")
+    partial.write_bytes(pickle.dumps(rendering))
+    os.replace(partial, path)  # whole or absent for the other workers
+    return rendering
 
 
 def require_tool(name: str) -> str:
