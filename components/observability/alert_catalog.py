@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from components.common.vocabulary import CONTAINER_NAME, POSTGRES_EXPORTER, REDIS_EXPORTER, Recorded
 from components.observability.database_alerts import database_alerts
-from components.observability.rule_context import Alert, RuleContext
+from components.observability.rule_context import Alert, RuleContext, cert_manager_series
 
 
 def _burn(window_long: str, window_short: str, factor: float, budget: float, live: str) -> str:
@@ -172,7 +172,7 @@ def alerts(context: RuleContext) -> list[Alert]:
         ),
         Alert(
             "MonadSynapseCertificateExpiring",
-            f"min by (namespace, name) (certmanager_certificate_expiration_timestamp_seconds{{{ns(name=context.certificate_name)}}}) "
+            f"min by (name) ({cert_manager_series('certmanager_certificate_expiration_timestamp_seconds', context.namespace, name=context.certificate_name)}) "
             f"- time() < {thresholds.certificate_expiry_days} * 86400",
             "warning",
             "TLS certificate expires soon",
@@ -182,7 +182,7 @@ def alerts(context: RuleContext) -> list[Alert]:
         ),
         Alert(
             "MonadSynapseCertificateNotReady",
-            f"max by (namespace, name) (certmanager_certificate_ready_status{{{ns(name=context.certificate_name, condition='False')}}}) == 1",
+            f"max by (name) ({cert_manager_series('certmanager_certificate_ready_status', context.namespace, name=context.certificate_name, condition='False')}) == 1",
             "warning",
             "TLS certificate not ready",
             "cert-manager reports {{ $labels.name }} not ready for 15 minutes: issuance or renewal is failing.",

@@ -13,7 +13,7 @@ from grafana_foundation_sdk.models.dashboard import DataSourceRef
 
 from components.common.vocabulary import APP_JOB, CONTAINER_NAME, POSTGRES_EXPORTER, Recorded
 from components.observability.database_alerts import CLUSTER_LABEL, PLUGIN_METRICS, ROLE_LABEL
-from components.observability.rule_context import DatabaseWatch
+from components.observability.rule_context import DatabaseWatch, cert_manager_series
 
 DATASOURCE = DataSourceRef(type_val="prometheus", uid="${datasource}")
 
@@ -328,7 +328,8 @@ def security(context: DashboardContext) -> dashboard.Dashboard:
                 "Certificate days left",
                 "d",
                 _query(
-                    f'(certmanager_certificate_expiration_timestamp_seconds{{namespace="{ns}"}} - time()) / 86400',
+                    f"(min by (name) ({cert_manager_series('certmanager_certificate_expiration_timestamp_seconds', ns)})"
+                    " - time()) / 86400",
                     "{{name}}",
                 ),
             )

@@ -25,6 +25,17 @@ def label_matchers(**matchers: str) -> str:
     return ", ".join(parts)
 
 
+def cert_manager_series(metric: str, namespace: str, **matchers: str) -> str:
+    """A cert-manager series of a certificate in `namespace`, under either
+    scrape shape. cert-manager's own ServiceMonitor (its chart's default)
+    keeps the target's labels, so the certificate's namespace arrives as
+    `exported_namespace` and `namespace` is cert-manager's; with honorLabels
+    it arrives as `namespace` (and there is no `exported_namespace`)."""
+    exported = label_matchers(exported_namespace=namespace, **matchers)
+    honored = label_matchers(namespace=namespace, exported_namespace="", **matchers)
+    return f"{metric}{{{exported}}} or {metric}{{{honored}}}"
+
+
 @dataclass(frozen=True)
 class DatabaseWatch:
     """What the in-cluster database's alerts and dashboard row watch."""

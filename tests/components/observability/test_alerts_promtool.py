@@ -136,6 +136,7 @@ POD = 'pod="monad-synapse-blue-7d9f-abcde", container="monad-synapse"'
 POD_LABELS = {"pod": "monad-synapse-blue-7d9f-abcde"}
 HPA = 'horizontalpodautoscaler="monad-synapse-blue-hpa"'
 CERT = 'name="monad-synapse-prod-tls"'
+CERT_SCRAPED_BY_CERT_MANAGER = f'job="cert-manager", namespace="cert-manager", exported_namespace="{NS}", {CERT}'
 PG = f'job="monad-synapse-postgres-exporter", namespace="{NS}"'
 REDIS = f'job="monad-synapse-redis-exporter", namespace="{NS}"'
 
@@ -428,6 +429,47 @@ CASES = [
         "90m",
         [ns("certmanager_certificate_expiration_timestamp_seconds", "2592000x100", CERT)],
         why="30 days left",
+    ),
+    # cert-manager's own ServiceMonitor (its chart's default): the target's
+    # namespace wins, and the certificate's arrives as exported_namespace.
+    Case(
+        "MonadSynapseCertificateExpiring",
+        True,
+        "90m",
+        [series("certmanager_certificate_expiration_timestamp_seconds", CERT_SCRAPED_BY_CERT_MANAGER, "864000x100")],
+        {"name": "monad-synapse-prod-tls"},
+        why="10 days left, scraped without honorLabels",
+    ),
+    Case(
+        "MonadSynapseCertificateExpiring",
+        False,
+        "90m",
+        [series("certmanager_certificate_expiration_timestamp_seconds", CERT_SCRAPED_BY_CERT_MANAGER, "2592000x100")],
+        why="30 days left, scraped without honorLabels",
+    ),
+    Case(
+        "MonadSynapseCertificateExpiring",
+        False,
+        "90m",
+        [
+            series(
+                "certmanager_certificate_expiration_timestamp_seconds",
+                CERT_SCRAPED_BY_CERT_MANAGER.replace(f'exported_namespace="{NS}"', 'exported_namespace="staging"'),
+                "864000x100",
+            ),
+            series(
+                "certmanager_certificate_expiration_timestamp_seconds", 'namespace="staging", ' + CERT, "864000x100"
+            ),
+        ],
+        why="another namespace's certificate of the same name, under either scrape shape",
+    ),
+    Case(
+        "MonadSynapseCertificateNotReady",
+        True,
+        "20m",
+        [series("certmanager_certificate_ready_status", CERT_SCRAPED_BY_CERT_MANAGER + ', condition="False"', "1x30")],
+        {"name": "monad-synapse-prod-tls"},
+        why="not ready, scraped without honorLabels",
     ),
     Case(
         "MonadSynapseCertificateNotReady",
