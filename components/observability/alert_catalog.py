@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from components.common.vocabulary import CONTAINER_NAME, POSTGRES_EXPORTER, REDIS_EXPORTER, Recorded
 from components.observability.database_alerts import database_alerts
-from components.observability.rule_context import Alert, RuleContext, cert_manager_series
+from components.observability.rule_context import Alert, RuleContext, cert_manager_series, label_matchers
 
 
 def _burn(window_long: str, window_short: str, factor: float, budget: float, live: str) -> str:
@@ -16,6 +16,18 @@ def _burn(window_long: str, window_short: str, factor: float, budget: float, liv
         f"({Recorded.error_ratio(window_long)}{{{live}}} > {threshold} "
         f"and {Recorded.error_ratio(window_short)}{{{live}}} > {threshold})"
     )
+
+
+MAINTENANCE_ALERT = "MonadSynapseMaintenanceMode"
+
+
+def _outside_maintenance(context: RuleContext, expr: str, window: str) -> str:
+    """`expr`, quiet while maintenance mode is on and for `window` after it:
+    the maintenance page answers 503 by design, and an error-ratio alert
+    still sees those answers until they leave its shortest window. Read from
+    the maintenance alert's own ALERTS series, which outlives the rule."""
+    maintenance = label_matchers(alertname=MAINTENANCE_ALERT, alertstate="firing", namespace=context.namespace)
+    return f"({expr}) unless on () max_over_time(ALERTS{{{maintenance}}}[{window}])"
 
 
 def alerts(context: RuleContext) -> list[Alert]:
@@ -58,7 +70,7 @@ def alerts(context: RuleContext) -> list[Alert]:
         ),
         Alert(
             "MonadSynapseHighErrorRate",
-            f"{Recorded.error_ratio('5m')}{{{live}}} > {thresholds.error_ratio}",
+            _outside_maintenance(context, f"{Recorded.error_ratio('5m')}{{{live}}} > {thresholds.error_ratio}", "5m"),
             "critical",
             f"More than {percent(thresholds.error_ratio)} of requests fail",
             "{{ $value | humanizePercentage }} of requests returned 5xx over 5 minutes, for 2 minutes.",
@@ -81,7 +93,9 @@ def alerts(context: RuleContext) -> list[Alert]:
         ),
         Alert(
             "MonadSynapseErrorBudgetBurnFast",
-            f"{_burn('1h', '5m', 14.4, budget, live)} or {_burn('6h', '30m', 6, budget, live)}",
+            _outside_maintenance(
+                context, f"{_burn('1h', '5m', 14.4, budget, live)} or {_burn('6h', '30m', 6, budget, live)}", "30m"
+            ),
             "critical",
             f"Burning the {context.availability_objective:g}% availability budget fast",
             "At this error rate the 30-day error budget is gone within days (multi-window burn rate).",
@@ -136,7 +150,9 @@ def alerts(context: RuleContext) -> list[Alert]:
         ),
         Alert(
             "MonadSynapseErrorBudgetBurnSlow",
-            f"{_burn('1d', '2h', 3, budget, live)} or {_burn('3d', '6h', 1, budget, live)}",
+            _outside_maintenance(
+                context, f"{_burn('1d', '2h', 3, budget, live)} or {_burn('3d', '6h', 1, budget, live)}", "6h"
+            ),
             "warning",
             f"Burning the {context.availability_objective:g}% availability budget",
             "The error rate, sustained, would exhaust the 30-day error budget (slow multi-window burn).",
@@ -191,10 +207,15 @@ def alerts(context: RuleContext) -> list[Alert]:
         # --- info: "monitor and plan" ---------------------------------------------
         Alert(
             "MonadSynapseDeployment",
-            f"max by (namespace, deployment) (changes(kube_deployment_status_observed_generation{{{ns(deployment='=~monad-synapse-(blue|green)')}}}[10m])) > 0",
+            # A rollout makes a new ReplicaSet; a scale step (the HPA) only
+            # changes spec.replicas, which bumps the generation too.
+            "min by (namespace, deployment) (label_replace(time() - ("
+            f"kube_replicaset_created{{{ns()}}} * on (namespace, replicaset) group_left (owner_name) "
+            f"kube_replicaset_owner{{{ns(owner_kind='Deployment', owner_name='=~monad-synapse-(blue|green)')}}}"
+            '), "deployment", "$1", "owner_name", "(.+)")) < 600',
             "info",
             "Deployment rolled out",
-            "{{ $labels.deployment }} changed in the last 10 minutes.",
+            "{{ $labels.deployment }} rolled out new pods in the last 10 minutes.",
         ),
         Alert(
             "MonadSynapsePerformanceTrend",
@@ -257,7 +278,7 @@ def alerts(context: RuleContext) -> list[Alert]:
     if context.maintenance_mode:
         result.append(
             Alert(
-                "MonadSynapseMaintenanceMode",
+                MAINTENANCE_ALERT,
                 "vector(1)",
                 "info",
                 "Maintenance mode is on",

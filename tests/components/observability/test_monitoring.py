@@ -75,7 +75,7 @@ def test_thresholds_come_from_config(stack_objects):
             "production",
         )
     }
-    assert alerts["MonadSynapseHighErrorRate"]["expr"].endswith("> 0.02")
+    assert "> 0.02) unless" in alerts["MonadSynapseHighErrorRate"]["expr"]
     assert alerts["MonadSynapseHighLatency"]["expr"].endswith("> 1")
     assert alerts["MonadSynapseHighErrorRate"]["for"] == "2m"
 
