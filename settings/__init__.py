@@ -40,7 +40,17 @@ from settings.contract import (
 )
 from settings.data import Backup, BackupStorage, Restore, RestoreDrill, S3Storage
 from settings.database import Database
-from settings.edge import Edge, EgressTarget, GatewayEdge, Network, PreviewEdge, RateLimit, RpcEgress, SharedGateway
+from settings.edge import (
+    ClientIp,
+    Edge,
+    EgressTarget,
+    GatewayEdge,
+    Network,
+    PreviewEdge,
+    RateLimit,
+    RpcEgress,
+    SharedGateway,
+)
 from settings.errors import Problem, SettingsError
 from settings.fields import parse_quantity
 from settings.keys import TOP_LEVEL_KEYS
@@ -70,6 +80,7 @@ __all__ = [
     "SYSTEM_NAMESPACES",
     "TOP_LEVEL_KEYS",
     "Alerting",
+    "ClientIp",
     "Analysis",
     "Autoscaling",
     "Backup",

@@ -53,6 +53,69 @@ class SharedGateway(_Model):
     http_section_name: Optional[SectionName] = None
 
 
+class ClientIp(_Model):
+    """Where the edge reads a client's address, for the per-client rate
+    limits and the preview allow list (Envoy Gateway's clientIPDetection,
+    which takes exactly one source).
+
+    `direct`: the TCP peer, which cannot be forged: right when the load
+    balancer preserves client addresses (an L4 balancer with
+    externalTrafficPolicy Local, AWS NLB instance targets, Azure LB). Behind
+    an L7 balancer or CDN every client would share its address: use
+    `x-forwarded-for` with the number of proxies that append to the header
+    (`trustedHops`) or their ranges (`trustedCidrs`), or `header` with the
+    header the CDN sets. Trusting a header no proxy of yours sets lets any
+    client choose its own address, and so its own rate limit."""
+
+    source: Literal["direct", "x-forwarded-for", "header"] = "direct"
+    trusted_hops: Optional[int] = Field(None, ge=1, le=10)
+    trusted_cidrs: Cidrs = ()
+    header: Optional[str] = None
+
+    @field_validator("header")
+    @classmethod
+    def _header_name(cls, header: Optional[str]) -> Optional[str]:
+        # gateway.envoyproxy.io ClientTrafficPolicy customHeader.name pattern.
+        if header is not None and not re.fullmatch(r"[A-Za-z0-9-]{1,255}", header):
+            raise _custom_error("bad_header_name", "must be an HTTP header name: letters, digits and '-'")
+        return header
+
+    @model_validator(mode="after")
+    def _one_source_with_its_fields(self) -> "ClientIp":
+        given = {
+            "trustedHops": self.trusted_hops is not None,
+            "trustedCidrs": bool(self.trusted_cidrs),
+            "header": self.header is not None,
+        }
+        needs = {"direct": set(), "x-forwarded-for": {"trustedHops", "trustedCidrs"}, "header": {"header"}}[self.source]
+        for key in sorted(key for key, present in given.items() if present and key not in needs):
+            raise _custom_error(
+                "client_ip_field_unused",
+                "only means something with another clientIp.source; remove it",
+                field=key,
+                value=getattr(self, {"trustedHops": "trusted_hops", "trustedCidrs": "trusted_cidrs"}.get(key, key)),
+                remove=True,
+            )
+        if self.source == "x-forwarded-for" and given["trustedHops"] == given["trustedCidrs"]:
+            raise _custom_error(
+                "client_ip_trust",
+                "x-forwarded-for needs exactly one of trustedHops (how many proxies of yours append to the header) "
+                "or trustedCidrs (their address ranges)",
+                field="trustedHops",
+                value=self.trusted_hops,
+                suggestion=1,
+            )
+        if self.source == "header" and self.header is None:
+            raise _custom_error(
+                "client_ip_header_missing",
+                "source header needs the header your CDN or balancer sets",
+                field="header",
+                value=None,
+                suggestion="CF-Connecting-IP",
+            )
+        return self
+
+
 class GatewayEdge(_Model):
     class_name: ObjectName = "eg"
     # Attach to a Gateway someone else runs instead of declaring one.
@@ -60,6 +123,27 @@ class GatewayEdge(_Model):
     # Envoy Gateway has no per-client connection limit: cap all concurrent
     # connections per Envoy listener instead.
     max_connections: int = Field(10000, ge=1, le=1_000_000)
+    client_ip: ClientIp = ClientIp()
+    min_tls_version: Literal["1.2", "1.3"] = "1.2"
+
+    @model_validator(mode="after")
+    def _own_gateway_for_client_settings(self) -> "GatewayEdge":
+        # The policies that carry them target the Gateway, which must be in
+        # the app's namespace (Gateway API policy attachment): a shared
+        # Gateway's owner sets them.
+        for key, value, default in (
+            ("clientIp", self.client_ip, ClientIp()),
+            ("minTlsVersion", self.min_tls_version, "1.2"),
+        ):
+            if self.shared is not None and value != default:
+                raise _custom_error(
+                    "shared_gateway_client_setting",
+                    "is set by the shared Gateway's owner (its ClientTrafficPolicy), not by this stack; remove it",
+                    field=key,
+                    value=value if isinstance(value, str) else value.model_dump(by_alias=True),
+                    remove=True,
+                )
+        return self
 
 
 class Edge(_Model):

@@ -62,3 +62,24 @@ def _redirects_to_https(rule: dict) -> bool:
         item.get("type") == "RequestRedirect" and item["requestRedirect"].get("scheme") == "https"
         for item in rule.get("filters") or []
     )
+
+
+def gateway_answer(objects: dict[str, dict], host: str, path: str) -> Any:
+    """What the Gateway does with https://host+path: the backend Service it
+    forwards to, the status of a direct response (Envoy Gateway's
+    HTTPRouteFilter), or 500 for a rule with neither, which the Gateway API
+    requires (HTTPRouteRule.backendRefs, gateway-api apis/v1/httproute_types.go)."""
+    found = http_route_rule(objects, host, path)
+    if found is None:
+        return 404
+    route, rule = found
+    if rule.get("backendRefs"):
+        return rule["backendRefs"][0]["name"]
+    for item in rule.get("filters") or []:
+        reference = item.get("extensionRef") if item.get("type") == "ExtensionRef" else None
+        if reference and reference.get("kind") == "HTTPRouteFilter":
+            namespace = route["metadata"]["namespace"]
+            response = objects[f"HTTPRouteFilter/{namespace}/{reference['name']}"]["spec"].get("directResponse")
+            if response:
+                return response.get("statusCode", 200)
+    return 500

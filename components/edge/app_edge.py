@@ -11,8 +11,13 @@ scrapes it inside the cluster, and business and security metrics must not
 reach the internet. ingress-nginx: a separate Ingress for that path on each
 host denies every source (`denylist-source-range`, a location-level
 annotation, so the rest of the host is unaffected; no snippets). Gateway
-API: a rule for that path with no backend, which the Gateway must answer
-itself without forwarding (HTTPRouteRule.backendRefs, gateway-api apis/v1).
+API: a rule for that path whose Envoy Gateway HTTPRouteFilter answers 404
+itself, without forwarding (a rule with no backend at all would answer 500,
+HTTPRouteRule.backendRefs, gateway-api apis/v1).
+
+Gateway mode needs Envoy Gateway 1.9 or newer with the Gateway API 1.6 CRDs:
+the fields it sets (`directSourceIP`, `sourceCIDR.invert`, `HTTPRouteFilter`
+direct responses) are validated against that release's CRDs in the tests.
 """
 
 from __future__ import annotations
@@ -25,12 +30,13 @@ import pulumi_kubernetes as k8s
 
 from components.common.labels import common_labels, object_metadata
 from components.common.vocabulary import APP_NAME
-from settings import Edge, RateLimit
+from settings import ClientIp, Edge, RateLimit
 
 NGINX = "nginx.ingress.kubernetes.io"
 EVERY_SOURCE = "0.0.0.0/0,::/0"
 RESPONSE_HEADERS_CONFIG_MAP = f"{APP_NAME}-response-headers"
 GATEWAY_API = "gateway.networking.k8s.io"
+NOT_FOUND_FILTER = f"{APP_NAME}-not-found"
 
 
 def security_headers(hsts_max_age_seconds: int) -> dict[str, str]:
@@ -73,13 +79,31 @@ def ingress_annotations(edge: Edge, rate_limit: RateLimit, headers_ref: Optional
 
 
 def envoy_rate_limit_rules(rate_limit: RateLimit) -> list[dict]:
-    """Envoy Gateway local rate limit: a bucket per client IP (Distinct, Envoy
-    Gateway >= 1.4), allow-listed sources excluded (all selectors must hold)."""
-    selectors: list[dict] = [{"sourceCIDR": {"type": "Distinct", "value": "0.0.0.0/0"}}]
-    selectors += [
-        {"sourceCIDR": {"type": "Exact", "value": cidr, "invert": True}} for cidr in rate_limit.allowlist_cidrs
+    """Envoy Gateway local rate limit: a bucket per client address (Distinct),
+    one rule per address family so IPv6 clients are limited too, allow-listed
+    sources excluded (all selectors of a rule must hold; `invert`, Envoy
+    Gateway >= 1.8)."""
+    excluded = [{"sourceCIDR": {"type": "Exact", "value": cidr, "invert": True}} for cidr in rate_limit.allowlist_cidrs]
+    return [
+        {
+            "clientSelectors": [{"sourceCIDR": {"type": "Distinct", "value": every}}, *excluded],
+            "limit": {"requests": rate_limit.rps, "unit": "Second"},
+        }
+        for every in ("0.0.0.0/0", "::/0")
     ]
-    return [{"clientSelectors": selectors, "limit": {"requests": rate_limit.rps, "unit": "Second"}}]
+
+
+def client_ip_detection(client_ip: ClientIp) -> dict:
+    """ClientTrafficPolicy.clientIPDetection: exactly one source (a CEL rule of
+    the CRD, gateway.envoyproxy.io_clienttrafficpolicies.yaml, Envoy Gateway 1.9)."""
+    if client_ip.source == "x-forwarded-for":
+        if client_ip.trusted_hops is not None:
+            return {"xForwardedFor": {"numTrustedHops": client_ip.trusted_hops}}
+        return {"xForwardedFor": {"trustedCIDRs": list(client_ip.trusted_cidrs)}}
+    if client_ip.source == "header":
+        # No header, no address: refuse (403) rather than limit everyone as one client.
+        return {"customHeader": {"name": client_ip.header, "failClosed": True}}
+    return {"directSourceIP": {}}
 
 
 def ingress_rule(host: str, path: str, service: pulumi.Input[str]) -> k8s.networking.v1.IngressRuleArgs:
@@ -289,6 +313,8 @@ class AppEdge(pulumi.ComponentResource):
                     "targetRefs": [{"group": GATEWAY_API, "kind": "Gateway", "name": gateway_name}],
                     "connection": {"connectionLimit": {"value": args.edge.gateway.max_connections}},
                     "timeout": {"http": {"requestReceivedTimeout": f"{args.edge.proxy_read_timeout_seconds}s"}},
+                    "clientIPDetection": client_ip_detection(args.edge.gateway.client_ip),
+                    "tls": {"minVersion": args.edge.gateway.min_tls_version},
                 },
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[gateway]),
             )
@@ -301,6 +327,27 @@ class AppEdge(pulumi.ComponentResource):
                 ref["sectionName"] = section
             return ref
 
+        # A rule without backends is answered 500 (Gateway API); this one
+        # answers 404, as if the path did not exist.
+        not_found = k8s.apiextensions.CustomResource(
+            f"{name}-not-found-filter",
+            api_version="gateway.envoyproxy.io/v1alpha1",
+            kind="HTTPRouteFilter",
+            metadata=self._metadata(args, NOT_FOUND_FILTER),
+            spec={
+                "directResponse": {
+                    "statusCode": 404,
+                    "contentType": "text/plain",
+                    "body": {"type": "Inline", "inline": "Not Found\n"},
+                }
+            },
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        depends.append(not_found)
+        not_found_filter = {
+            "type": "ExtensionRef",
+            "extensionRef": {"group": "gateway.envoyproxy.io", "kind": "HTTPRouteFilter", "name": NOT_FOUND_FILTER},
+        }
         after_gateway = pulumi.ResourceOptions(parent=self, depends_on=depends)
         hsts_filter = {
             "type": "ResponseHeaderModifier",
@@ -329,10 +376,10 @@ class AppEdge(pulumi.ComponentResource):
                             "timeouts": {"request": f"{args.edge.proxy_read_timeout_seconds}s"},
                         },
                         # The longer prefix wins: the metrics path is answered
-                        # by the Gateway itself, never forwarded.
+                        # by the Gateway itself (404), never forwarded.
                         {
                             "matches": [{"path": {"type": "PathPrefix", "value": args.metrics_path}}],
-                            "filters": [hsts_filter],
+                            "filters": [hsts_filter, not_found_filter],
                         },
                     ],
                 },
@@ -395,7 +442,7 @@ class AppEdge(pulumi.ComponentResource):
                 "targetRefs": [
                     {"group": GATEWAY_API, "kind": "HTTPRoute", "name": route_name} for route_name in route_names
                 ],
-                "rateLimit": {"type": "Local", "local": {"rules": envoy_rate_limit_rules(args.rate_limit)}},
+                "rateLimit": {"local": {"rules": envoy_rate_limit_rules(args.rate_limit)}},
             },
             opts=pulumi.ResourceOptions(parent=self, depends_on=routes),
         )

@@ -165,6 +165,44 @@ CASES = [
         key="edge.gateway.maxConnections",
     ),
     Case("hsts-huge", ("edge.hstsMaxAgeSeconds=99999999999",), key="edge.hstsMaxAgeSeconds"),
+    # --- client addresses: a header no proxy sets lets clients pick their own rate limit
+    Case(
+        "client-ip-xff-untrusted",
+        ("edge.kind=gateway", "edge.gateway.clientIp.source=x-forwarded-for"),
+        key="edge.gateway.clientIp.trustedHops",
+    ),
+    Case(
+        "client-ip-xff-both",
+        (
+            "edge.kind=gateway",
+            "edge.gateway.clientIp.source=x-forwarded-for",
+            "edge.gateway.clientIp.trustedHops=1",
+            "edge.gateway.clientIp.trustedCidrs[0]=10.0.0.0/8",
+        ),
+        key="edge.gateway.clientIp.trustedHops",
+    ),
+    Case(
+        "client-ip-hops-for-direct",
+        ("edge.kind=gateway", "edge.gateway.clientIp.trustedHops=2"),
+        key="edge.gateway.clientIp.trustedHops",
+    ),
+    Case(
+        "client-ip-header-missing",
+        ("edge.kind=gateway", "edge.gateway.clientIp.source=header"),
+        key="edge.gateway.clientIp.header",
+    ),
+    Case(
+        "client-ip-header-bad",
+        ("edge.kind=gateway", "edge.gateway.clientIp.source=header", "edge.gateway.clientIp.header=X Real IP"),
+        key="edge.gateway.clientIp.header",
+        bad_value="X Real IP",
+    ),
+    Case(
+        "client-ip-on-shared-gateway",
+        (*SHARED, "edge.gateway.minTlsVersion=1.3"),
+        key="edge.gateway.minTlsVersion",
+    ),
+    Case("tls-1-1", ("edge.kind=gateway", "edge.gateway.minTlsVersion=1.1"), key="edge.gateway.minTlsVersion"),
     Case(
         "memory-below-heap-floor",
         ("resources.requests.memory=200Mi",),

@@ -42,5 +42,13 @@ def test_edge_component_gateway_mode_without_preview(run_component):
     edge = Edge(kind="gateway", preview={"enabled": False})
     run = run_component(lambda: AppEdge("edge", edge_args(edge=edge)))
     kinds = sorted(child.inputs["kind"] for child in children_of(run, "monad:edge:AppEdge"))
-    assert kinds == ["BackendTrafficPolicy", "Certificate", "ClientTrafficPolicy", "Gateway", "HTTPRoute", "HTTPRoute"]
+    assert kinds == [
+        "BackendTrafficPolicy",
+        "Certificate",
+        "ClientTrafficPolicy",
+        "Gateway",
+        "HTTPRoute",
+        "HTTPRoute",
+        "HTTPRouteFilter",
+    ]
     assert "SecurityPolicy" not in kinds  # no preview, no allow list

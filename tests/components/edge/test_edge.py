@@ -173,7 +173,7 @@ def test_same_rate_limit_keys_mean_the_same_in_both_modes(stack_objects):
     envoy = stack_objects("production", "edge.kind=gateway", *sets)[
         "BackendTrafficPolicy/production/monad-synapse-rate-limit"
     ]
-    (rule,) = envoy["spec"]["rateLimit"]["local"]["rules"]
+    rule = envoy["spec"]["rateLimit"]["local"]["rules"][0]
     assert nginx[f"{NGINX}/limit-rps"] == str(rule["limit"]["requests"]) == "7"
     assert rule["limit"]["unit"] == "Second"
     assert {"sourceCIDR": {"type": "Distinct", "value": "0.0.0.0/0"}} in rule["clientSelectors"]
@@ -219,6 +219,7 @@ def test_migration_to_gateway_changes_only_edge_objects_and_the_edge_source(stac
             "ConfigMap",
             "Gateway",
             "HTTPRoute",
+            "HTTPRouteFilter",
             "BackendTrafficPolicy",
             "ClientTrafficPolicy",
             "SecurityPolicy",
@@ -257,7 +258,7 @@ def test_rate_limit_helpers():
 
 # --- the metrics path is never public ------------------------------------------------
 
-from tests.edge_routing import http_route_rule, ingress_route  # noqa: E402
+from tests.edge_routing import gateway_answer, http_route_rule, ingress_route  # noqa: E402
 
 METRICS_URLS = ["/api/metrics", "/api/metrics/", "/api/metrics/default"]
 
@@ -305,3 +306,79 @@ def test_a_custom_metrics_path_is_blocked_too(stack_objects):
     assert not denied_to_everyone(ingress_route(objects, "monad-synapse.com", "/api/metrics")[0])
     gateway = stack_objects("production", "edge.kind=gateway", "monitoring.metricsPath=/internal/prom")
     assert not http_route_rule(gateway, "monad-synapse.com", "/internal/prom")[1].get("backendRefs")
+
+
+@pytest.mark.parametrize("host", ["monad-synapse.com", "preview.monad-synapse.com"])
+@pytest.mark.parametrize("path", METRICS_URLS)
+def test_gateway_answers_the_metrics_path_not_found(stack_objects, host, path):
+    """A rule without backends makes the Gateway answer 500 (an error that
+    pages, and looks like an outage); the metrics path is simply not there."""
+    objects = stack_objects("production", "edge.kind=gateway")
+    assert gateway_answer(objects, host, path) == 404
+    assert gateway_answer(objects, host, "/api/health") in ("monad-synapse", "monad-synapse-preview")
+
+
+# --- Envoy Gateway 1.9: rate limits, client addresses, TLS ----------------------------
+
+
+def rate_limit_rules(objects: dict) -> list[dict]:
+    policy = objects["BackendTrafficPolicy/production/monad-synapse-rate-limit"]["spec"]["rateLimit"]
+    assert "type" not in policy  # deprecated since Envoy Gateway 1.6: local and global stand alone
+    return policy["local"]["rules"]
+
+
+@pytest.mark.parametrize("rps", [None, "5"], ids=["normal", "ddos"])
+def test_rate_limits_cover_ipv4_and_ipv6_clients(stack_objects, rps):
+    sets = (
+        "edge.kind=gateway",
+        "rateLimit.allowlistCidrs[0]=203.0.113.0/24",
+        "rateLimit.allowlistCidrs[1]=2001:db8::/32",
+    )
+    rules = rate_limit_rules(stack_objects("production", *sets, *([f"rateLimit.rps={rps}"] if rps else [])))
+    buckets = {
+        selector["sourceCIDR"]["value"]
+        for rule in rules
+        for selector in rule["clientSelectors"]
+        if selector["sourceCIDR"]["type"] == "Distinct"
+    }
+    assert buckets == {"0.0.0.0/0", "::/0"}
+    for rule in rules:
+        assert rule["limit"] == {"requests": int(rps or 20), "unit": "Second"}
+        excluded = {s["sourceCIDR"]["value"] for s in rule["clientSelectors"] if s["sourceCIDR"].get("invert")}
+        assert excluded == {"203.0.113.0/24", "2001:db8::/32"}
+
+
+def client_traffic(objects: dict) -> dict:
+    return objects["ClientTrafficPolicy/production/monad-synapse-connections"]["spec"]
+
+
+def test_client_addresses_come_from_the_connection_by_default_and_tls_is_at_least_1_2(stack_objects):
+    """The TCP peer cannot be forged; an X-Forwarded-For header can, unless
+    the proxies that append it are known."""
+    spec = client_traffic(stack_objects("production", "edge.kind=gateway"))
+    assert spec["clientIPDetection"] == {"directSourceIP": {}}
+    assert spec["tls"] == {"minVersion": "1.2"}
+
+
+@pytest.mark.parametrize(
+    ("sets", "detection"),
+    [
+        (
+            ("edge.gateway.clientIp.source=x-forwarded-for", "edge.gateway.clientIp.trustedHops=1"),
+            {"xForwardedFor": {"numTrustedHops": 1}},
+        ),
+        (
+            ("edge.gateway.clientIp.source=x-forwarded-for", "edge.gateway.clientIp.trustedCidrs[0]=10.0.0.0/8"),
+            {"xForwardedFor": {"trustedCIDRs": ["10.0.0.0/8"]}},
+        ),
+        (
+            ("edge.gateway.clientIp.source=header", "edge.gateway.clientIp.header=CF-Connecting-IP"),
+            {"customHeader": {"name": "CF-Connecting-IP", "failClosed": True}},
+        ),
+    ],
+    ids=["hops", "cidrs", "header"],
+)
+def test_client_addresses_behind_a_load_balancer(stack_objects, sets, detection):
+    spec = client_traffic(stack_objects("production", "edge.kind=gateway", "edge.gateway.minTlsVersion=1.3", *sets))
+    assert spec["clientIPDetection"] == detection
+    assert spec["tls"] == {"minVersion": "1.3"}
