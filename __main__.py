@@ -104,6 +104,7 @@ edge = AppEdge(
         live_service_name=app.live_service_name,
         preview_service_name=app.preview_service_name,
         metrics_path=settings.monitoring.metrics_path,
+        namespace_name=settings.namespace,
     ),
     opts=on_kubernetes(),
 )
@@ -112,7 +113,9 @@ edge = AppEdge(
 monitoring = AppMonitoring(
     "monad-synapse-monitoring",
     # The live-color alerts and panels move with live traffic, not before.
-    AppMonitoringArgs.for_stack(settings, secrets, edge.certificate_name, live_traffic_moved=tuple(app.switched)),
+    AppMonitoringArgs.for_stack(
+        settings, secrets, edge.certificate_name, tuple(app.switched), edge_proxies=edge.proxy_selector
+    ),
     # Its objects live in the namespace: create it first, delete them first.
     opts=on_kubernetes(depends_on=[namespace]),
 )

@@ -66,6 +66,14 @@ DATABASE_SOURCE_STORE = "monad-synapse-db-source-store"
 DATABASE_S3_SECRET = "monad-synapse-db-s3"
 DATABASE_INSTANCES_MONITOR = "monad-synapse-db"
 DATABASE_POOLER_MONITOR = DATABASE_POOLER
+# The Gateway's Envoy proxies (gateway mode): their own metrics, scraped by a
+# PodMonitor of this name, so an edge that fails while the app is healthy pages.
+EDGE_PROXIES_MONITOR = f"{APP_NAME}-edge"
+# Envoy Gateway labels the proxy pods of a Gateway with it
+# (internal/infrastructure/kubernetes/proxy/resource_provider.go) and serves
+# Envoy's stats on the `metrics` port (19001) at /stats/prometheus.
+OWNING_GATEWAY_NAME = "gateway.envoyproxy.io/owning-gateway-name"
+OWNING_GATEWAY_NAMESPACE = "gateway.envoyproxy.io/owning-gateway-namespace"
 
 
 def pod_monitor_job(namespace: str, name: str) -> str:

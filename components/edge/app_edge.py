@@ -29,7 +29,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.common.labels import common_labels, object_metadata
-from components.common.vocabulary import APP_NAME
+from components.common.vocabulary import APP_NAME, OWNING_GATEWAY_NAME, OWNING_GATEWAY_NAMESPACE
 from settings import ClientIp, Edge, RateLimit
 
 NGINX = "nginx.ingress.kubernetes.io"
@@ -143,6 +143,8 @@ class EdgeArgs:
     preview_service_name: pulumi.Input[str]
     # Served to Prometheus inside the cluster only; never by the public edge.
     metrics_path: str = "/api/metrics"
+    # The plain namespace name (the Gateway's, unless it is shared).
+    namespace_name: str = "default"
 
 
 class AppEdge(pulumi.ComponentResource):
@@ -179,8 +181,16 @@ class AppEdge(pulumi.ComponentResource):
         )
         if args.edge.serves_ingress:
             self._ingresses(args, certificate)
+        # The labels of the Gateway's proxy pods (None without a Gateway):
+        # what the monitoring scrapes to see the edge itself.
+        self.proxy_selector: Optional[dict[str, str]] = None
         if args.edge.serves_gateway:
             self._gateway_routes(args, certificate)
+            shared = args.edge.gateway.shared
+            self.proxy_selector = {
+                OWNING_GATEWAY_NAME: shared.name if shared else f"{APP_NAME}-{args.environment}-gateway",
+                OWNING_GATEWAY_NAMESPACE: shared.namespace if shared else args.namespace_name,
+            }
 
         # A plain fact for the components that watch the certificate (alerts).
         self.certificate_name: str = self._tls_name

@@ -30,6 +30,55 @@ def _outside_maintenance(context: RuleContext, expr: str, window: str) -> str:
     return f"({expr}) unless on () max_over_time(ALERTS{{{maintenance}}}[{window}])"
 
 
+# Share of the edge's answers that are rejections (429 rate limits, 403 allow
+# lists, other 4xx) before a storm warns: normal traffic sees a few percent.
+EDGE_REJECTION_RATIO = 0.25
+
+
+def edge_alerts(context: RuleContext) -> list[Alert]:
+    """The Gateway's Envoy proxies, from their own metrics (Envoy's HTTP
+    connection manager stats: downstream_rq_total and downstream_rq_<N>xx,
+    tagged envoy_response_code_class; source/common/config/well_known_names.cc)."""
+    edge = label_matchers(job=context.edge_job)
+    answers = f"sum(rate(envoy_http_downstream_rq_total{{{edge}}}[5m]))"
+
+    def share(code_class: str) -> str:
+        return (
+            f'sum(rate(envoy_http_downstream_rq_xx{{{edge}, envoy_response_code_class="{code_class}"}}[5m])) '
+            f"/ {answers}"
+        )
+
+    return [
+        Alert(
+            "MonadSynapseEdgeDown",
+            f"(sum(up{{{edge}}}) or vector(0)) < 1 and on () (sum(up{{{context.live()}}}) or vector(0)) >= 1",
+            "critical",
+            "The edge is down while the app is up",
+            "No Envoy proxy of the Gateway has answered a scrape for 2 minutes while the live color's pods are up: "
+            "users cannot reach a healthy app.",
+            "2m",
+        ),
+        Alert(
+            "MonadSynapseEdgeErrors",
+            f"{share('5')} > {context.alerting.error_ratio}",
+            "warning",
+            "The edge answers 5xx",
+            "{{ $value | humanizePercentage }} of the edge's answers are 5xx over 5 minutes: failures the app's "
+            "own metrics may not see (no healthy backend, timeouts, resets).",
+            "5m",
+        ),
+        Alert(
+            "MonadSynapseEdgeRejecting",
+            f"{share('4')} > {EDGE_REJECTION_RATIO}",
+            "warning",
+            "The edge rejects many requests",
+            "{{ $value | humanizePercentage }} of requests are rejected at the edge (429 rate limits, 403 allow "
+            "lists, other 4xx) for 10 minutes: an attack being held off, or limits too tight for real traffic.",
+            "10m",
+        ),
+    ]
+
+
 def alerts(context: RuleContext) -> list[Alert]:
     thresholds = context.alerting
     app = context.app
@@ -275,6 +324,8 @@ def alerts(context: RuleContext) -> list[Alert]:
                 "promotion.analysis.enabled true.",
             )
         )
+    if context.edge_job:
+        result += edge_alerts(context)
     if context.maintenance_mode:
         result.append(
             Alert(

@@ -26,6 +26,8 @@ class DashboardContext:
     live_color: str = "blue"
     # The in-cluster database's row (None with the external database).
     database: Optional[DatabaseWatch] = None
+    # The Gateway's Envoy proxies' scrape job (gateway mode): edge rejections.
+    edge_job: Optional[str] = None
 
     @property
     def live(self) -> str:
@@ -295,7 +297,7 @@ def business_metrics(context: DashboardContext) -> dashboard.Dashboard:
 def security(context: DashboardContext) -> dashboard.Dashboard:
     ns = context.namespace
     app = f'job="{APP_JOB}", namespace="{ns}"'
-    return (
+    board = (
         _base("Monad Synapse / Security", f"monad-synapse-security-{ns}", context)
         .with_panel(
             _series(
@@ -335,6 +337,20 @@ def security(context: DashboardContext) -> dashboard.Dashboard:
             )
         )
     )
+    if context.edge_job:
+        edge = f'job="{context.edge_job}"'
+        board = board.with_panel(
+            _series(
+                "Rejected at the edge (Envoy, by class)",
+                "reqps",
+                _query(
+                    f"sum by (envoy_response_code_class) (rate(envoy_http_downstream_rq_xx{{{edge}, "
+                    'envoy_response_code_class=~"4|5"}[5m]))',
+                    "{{envoy_response_code_class}}xx",
+                ),
+            )
+        )
+    return board
 
 
 def sli_slo(context: DashboardContext) -> dashboard.Dashboard:

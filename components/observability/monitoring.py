@@ -11,7 +11,15 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.common.labels import COLOR_LABEL, NAME_LABEL, common_labels, object_metadata, selector_labels
-from components.common.vocabulary import APP_JOB, APP_NAME, APP_PORT, BACKUP_CRONJOB, DRILL_CRONJOB
+from components.common.vocabulary import (
+    APP_JOB,
+    APP_NAME,
+    APP_PORT,
+    BACKUP_CRONJOB,
+    DRILL_CRONJOB,
+    EDGE_PROXIES_MONITOR,
+    pod_monitor_job,
+)
 from components.observability.alert_rules import RuleContext, alerts, rule_groups
 from components.observability.dashboards import DASHBOARDS, DashboardContext, dashboard_json
 from components.observability.rule_context import DatabaseWatch
@@ -99,10 +107,23 @@ class AppMonitoringArgs:
     # those children themselves, not on the component, so that the rest of
     # the monitoring (ServiceMonitor, Alertmanager config) does not wait.
     live_traffic_moved: tuple = ()
+    # Pod labels of the Gateway's Envoy proxies, and their namespace
+    # (gateway mode; None with ingress-nginx, whose controller is not watched).
+    edge_proxies: Optional[Mapping[str, str]] = None
+    edge_proxy_namespace: str = "envoy-gateway-system"
+
+    @property
+    def edge_job(self) -> Optional[str]:
+        return pod_monitor_job(self.namespace, EDGE_PROXIES_MONITOR) if self.edge_proxies else None
 
     @classmethod
     def for_stack(
-        cls, settings: Settings, secrets: StackSecrets, certificate_name: str, live_traffic_moved: tuple = ()
+        cls,
+        settings: Settings,
+        secrets: StackSecrets,
+        certificate_name: str,
+        live_traffic_moved: tuple = (),
+        edge_proxies: Optional[Mapping[str, str]] = None,
     ) -> AppMonitoringArgs:
         """The stack's facts as the rules and dashboards need them."""
         backup = settings.backup
@@ -123,6 +144,8 @@ class AppMonitoringArgs:
             restore_drill_cronjob=DRILL_CRONJOB if backup.enabled and backup.drill.enabled else None,
             backup_max_age_seconds=backup.stale_after_seconds,
             database=DatabaseWatch.of(settings),
+            edge_proxies=edge_proxies,
+            edge_proxy_namespace=settings.network.ingress_namespace or "envoy-gateway-system",
         )
 
     def rule_context(self) -> RuleContext:
@@ -192,6 +215,27 @@ class AppMonitoring(pulumi.ComponentResource):
             },
             opts=pulumi.ResourceOptions(parent=self, depends_on=[metrics_service]),
         )
+        if args.edge_proxies:
+            # The edge's own health and answers: the app's metrics cannot see
+            # an edge that is down, nor what it rejects before the app.
+            k8s.apiextensions.CustomResource(
+                f"{name}-edge-pod-monitor",
+                api_version="monitoring.coreos.com/v1",
+                kind="PodMonitor",
+                metadata=metadata(EDGE_PROXIES_MONITOR, operator_labels),
+                spec={
+                    "namespaceSelector": {"matchNames": [args.edge_proxy_namespace]},
+                    "selector": {"matchLabels": dict(args.edge_proxies)},
+                    "podMetricsEndpoints": [
+                        {
+                            "port": "metrics",
+                            "path": "/stats/prometheus",
+                            "interval": f"{monitoring.scrape_interval_seconds}s",
+                        }
+                    ],
+                },
+                opts=child,
+            )
         groups = rule_groups(rule_context)
         k8s.apiextensions.CustomResource(
             f"{name}-prometheus-rule",
@@ -232,7 +276,11 @@ class AppMonitoring(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[alerting_secret]),
         )
         dashboard_context = DashboardContext(
-            namespace, monitoring.availability_objective, live_color=args.active_color, database=args.database
+            namespace,
+            monitoring.availability_objective,
+            live_color=args.active_color,
+            database=args.database,
+            edge_job=args.edge_job,
         )
         config_maps = []
         for slug in DASHBOARDS:

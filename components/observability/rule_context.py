@@ -92,6 +92,8 @@ class RuleContext:
     backup_max_age_seconds: Optional[int] = None
     # The in-cluster database (None with the external one).
     database: Optional[DatabaseWatch] = None
+    # The scrape job of the Gateway's Envoy proxies (gateway mode), else None.
+    edge_job: Optional[str] = None
 
     def app(self, **matchers: str) -> str:
         """Label matchers of the app's own metrics, plus `matchers`."""

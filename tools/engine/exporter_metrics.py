@@ -18,6 +18,12 @@ test (tests/components/observability/test_vocabulary.py) instead of staying sile
 * kube-state-metrics (kube-state-metrics c92fe0c5ce02): internal/store/
   (pod, cronjob, job, horizontalpodautoscaler, deployment,
   persistentvolumeclaim, statefulset).
+* Envoy, as Envoy Gateway runs it (the proxies' /stats/prometheus): the
+  HTTP connection manager's downstream_rq_total and downstream_rq_<N>xx
+  (source/common/http/conn_manager_impl.h, ALL_HTTP_CONN_MAN_STATS), the
+  class tagged envoy_response_code_class (source/common/config/
+  well_known_names.cc), names prefixed envoy_ with "." as "_". Only the
+  names the program reads are listed.
 Every scrape also yields Prometheus's own `up` per target.
 """
 
@@ -348,5 +354,14 @@ BARMAN_CLOUD_PLUGIN = frozenset(
     {
         f"barman_cloud_cloudnative_pg_io_{name}"
         for name in ("first_recoverability_point", "last_available_backup_timestamp", "last_failed_backup_timestamp")
+    }
+)
+
+ENVOY_PROXY = frozenset(
+    {
+        "envoy_http_downstream_rq_total",
+        "envoy_http_downstream_rq_xx",
+        "envoy_http_downstream_cx_active",
+        "envoy_http_downstream_rq_time_bucket",
     }
 )

@@ -224,10 +224,14 @@ def test_migration_to_gateway_changes_only_edge_objects_and_the_edge_source(stac
             "ClientTrafficPolicy",
             "SecurityPolicy",
             "NetworkPolicy",
+            # The edge's own monitoring comes with it.
+            "PodMonitor",
+            "PrometheusRule",
         }
         for identity in touched
     )
     assert "NetworkPolicy/production/monad-synapse-app" in touched
+    assert "PodMonitor/production/monad-synapse-edge" in touched
     assert not any(identity.startswith(("Deployment/", "Service/", "Certificate/")) for identity in touched)
 
 

@@ -36,6 +36,7 @@ RULE_RENDERS = {
     "switched": ("production", "activeColor=green"),
     "skipped": ("production", "promotion.skipAnalysis=true"),
     "disabled": ("production", "promotion.analysis.enabled=false"),
+    "gateway": ("production", "edge.kind=gateway"),
     "database": ("production", *CLOUDNATIVEPG),
     "dr-site": ("production", *CLOUDNATIVEPG, *DR_SITE, "database.replica.minApplyDelay=1h"),
 }
@@ -115,6 +116,17 @@ class Case:
         }
 
 
+def edge_answers(ok: int, client_errors: int, server_errors: int, minutes: int) -> list[dict]:
+    """Envoy's downstream counters per minute, by response class."""
+    total = ok + client_errors + server_errors
+    return [
+        series("envoy_http_downstream_rq_total", EDGE, f"0+{total}x{minutes}"),
+        series("envoy_http_downstream_rq_xx", EDGE + ', envoy_response_code_class="2"', f"0+{ok}x{minutes}"),
+        series("envoy_http_downstream_rq_xx", EDGE + ', envoy_response_code_class="4"', f"0+{client_errors}x{minutes}"),
+        series("envoy_http_downstream_rq_xx", EDGE + ', envoy_response_code_class="5"', f"0+{server_errors}x{minutes}"),
+    ]
+
+
 def replica_set(deployment: str, created: str, suffix: str) -> list[dict]:
     """A Deployment's ReplicaSet as kube-state-metrics reports it (creation time in seconds)."""
     name = f'replicaset="{deployment}-{suffix}"'
@@ -143,6 +155,8 @@ POD = 'pod="monad-synapse-blue-7d9f-abcde", container="monad-synapse"'
 POD_LABELS = {"pod": "monad-synapse-blue-7d9f-abcde"}
 HPA = 'horizontalpodautoscaler="monad-synapse-blue-hpa"'
 CERT = 'name="monad-synapse-prod-tls"'
+# The Gateway's Envoy proxies, as their PodMonitor labels them.
+EDGE = f'job="{NS}/monad-synapse-edge", namespace="envoy-gateway-system", pod="envoy-production-gw-abc"'
 # The maintenance alert's ALERTS series, on for the first 10 minutes: what a
 # stack that just left maintenance mode still has in Prometheus.
 MAINTENANCE_FOR_10_MINUTES = series(
@@ -549,6 +563,62 @@ CASES = [
         False,
         "20m",
         [ns("certmanager_certificate_ready_status", "0x30", CERT + ', condition="False"')],
+    ),
+    Case(
+        "MonadSynapseEdgeDown",
+        True,
+        "5m",
+        [series("up", EDGE, "0x10"), app("up", "1x10")],
+        rules="gateway",
+        why="no proxy answers while the app is up",
+    ),
+    Case(
+        "MonadSynapseEdgeDown",
+        False,
+        "5m",
+        [series("up", EDGE, "1x10"), app("up", "1x10")],
+        rules="gateway",
+        why="proxies up",
+    ),
+    Case(
+        "MonadSynapseEdgeDown",
+        False,
+        "5m",
+        [series("up", EDGE, "0x10"), app("up", "0x10")],
+        rules="gateway",
+        why="the app is down too: MonadSynapseDown pages for it",
+    ),
+    Case(
+        "MonadSynapseEdgeErrors",
+        True,
+        "10m",
+        edge_answers(ok=900, client_errors=0, server_errors=100, minutes=20),
+        rules="gateway",
+        why="10% 5xx at the edge",
+    ),
+    Case(
+        "MonadSynapseEdgeErrors",
+        False,
+        "10m",
+        edge_answers(ok=990, client_errors=0, server_errors=10, minutes=20),
+        rules="gateway",
+        why="1% 5xx at the edge",
+    ),
+    Case(
+        "MonadSynapseEdgeRejecting",
+        True,
+        "15m",
+        edge_answers(ok=500, client_errors=500, server_errors=0, minutes=20),
+        rules="gateway",
+        why="half the requests rate-limited",
+    ),
+    Case(
+        "MonadSynapseEdgeRejecting",
+        False,
+        "15m",
+        edge_answers(ok=950, client_errors=50, server_errors=0, minutes=20),
+        rules="gateway",
+        why="5% rejected: normal",
     ),
     Case(
         "MonadSynapseDeployment",

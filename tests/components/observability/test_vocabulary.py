@@ -17,6 +17,7 @@ from tools.engine.exporter_metrics import (
     BARMAN_CLOUD_PLUGIN,
     CLOUDNATIVEPG_INSTANCE,
     CLOUDNATIVEPG_POOLER,
+    ENVOY_PROXY,
     KUBE_STATE_METRICS,
 )
 
@@ -75,13 +76,15 @@ def queries(objects: dict[str, dict]) -> list[tuple[str, str]]:
 
 # Metric names of the exporters tools.engine.exporter_metrics catalogues (labels
 # like cnpg_io_cluster are podTargetLabels, not metrics).
-CATALOGUED_METRIC = re.compile(r"\b((?:cnpg|kube|barman_cloud_cloudnative_pg_io)_[a-zA-Z0-9_]+)\b")
-EXPORTED = CLOUDNATIVEPG_INSTANCE | CLOUDNATIVEPG_POOLER | BARMAN_CLOUD_PLUGIN | KUBE_STATE_METRICS
+CATALOGUED_METRIC = re.compile(r"\b((?:cnpg|kube|barman_cloud_cloudnative_pg_io|envoy)_[a-zA-Z0-9_]+)\b")
+# Label names that share the exporters' prefixes (podTargetLabels, Envoy's tags).
+LABEL_PREFIXES = ("cnpg_io_", "envoy_response_code_class")
+EXPORTED = CLOUDNATIVEPG_INSTANCE | CLOUDNATIVEPG_POOLER | BARMAN_CLOUD_PLUGIN | KUBE_STATE_METRICS | ENVOY_PROXY
 
 
 def unexported_metrics(expr: str) -> list[str]:
     return [
-        name for name in CATALOGUED_METRIC.findall(expr) if not name.startswith("cnpg_io_") and name not in EXPORTED
+        name for name in CATALOGUED_METRIC.findall(expr) if not name.startswith(LABEL_PREFIXES) and name not in EXPORTED
     ]
 
 
