@@ -147,7 +147,7 @@ class GatewayEdge(_Model):
 
 
 class Edge(_Model):
-    kind: Literal["ingress-nginx", "gateway"] = "ingress-nginx"
+    kind: Literal["ingress-nginx", "gateway"] = "gateway"
     ingress_class_name: ObjectName = "nginx"
     cluster_issuer: ObjectName = "letsencrypt-prod"
     proxy_body_size: str = "8m"

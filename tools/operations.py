@@ -41,7 +41,12 @@ OPERATIONS = (
     Operation("switch / roll back", ("activeColor=green",)),
     Operation("emergency switch (no analysis)", ("activeColor=green", "promotion.skipAnalysis=true")),
     Operation("VPA Initial", ("vpa.updateMode=Initial",)),
-    Operation("DDoS: connections 10", ("rateLimit.connections=10",)),
+    Operation("DDoS: rps 5", ("rateLimit.rps=5",)),
+    Operation(
+        "DDoS on ingress-nginx: connections 10",
+        ("rateLimit.connections=10",),
+        base=("edge.kind=ingress-nginx", "edge.keepIngressDuringMigration=false"),
+    ),
     Operation("allow-list a source", ("rateLimit.allowlistCidrs[0]=203.0.113.0/24",)),
     Operation(
         "restore latest backup",

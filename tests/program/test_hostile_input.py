@@ -280,7 +280,11 @@ CASES = [
     Case("bad-cidr", ("network.redis.cidrs[0]=10.0.0.0/33",), key="network.redis.cidrs"),
     Case("bad-quantity", ("resources.limits.cpu=lots",), key="resources.limits.cpu", bad_value="lots"),
     Case("millibyte-memory", ("resources.limits.memory=1024m",), key="resources.limits.memory", bad_value="1024m"),
-    Case("migration-without-gateway", ("edge.keepIngressDuringMigration=true",), key="edge.keepIngressDuringMigration"),
+    Case(
+        "migration-without-gateway",
+        ("edge.kind=ingress-nginx", "edge.keepIngressDuringMigration=true"),
+        key="edge.keepIngressDuringMigration",
+    ),
     Case(
         "priority-create-without-name", ("priorityClass.create=true", "priorityClass.name="), key="priorityClass.name"
     ),
@@ -872,7 +876,9 @@ def test_private_and_office_ranges_are_fine(stack_objects):
     objects = stack_objects(
         "production", "rateLimit.allowlistCidrs[0]=203.0.113.0/24", "rateLimit.allowlistCidrs[1]=44.0.0.0/8"
     )
-    assert "limit-whitelist" in str(objects["Ingress/production/monad-synapse-prod-ingress"]["metadata"]["annotations"])
+    rules = objects["BackendTrafficPolicy/production/monad-synapse-rate-limit"]["spec"]["rateLimit"]["local"]["rules"]
+    excluded = {selector["sourceCIDR"]["value"] for selector in rules[0]["clientSelectors"][1:]}
+    assert excluded == {"203.0.113.0/24", "44.0.0.0/8"}
 
 
 # --- the output directory ----------------------------------------------------------------

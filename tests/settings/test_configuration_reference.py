@@ -195,6 +195,6 @@ def test_every_stated_default_is_the_models():
     assert wrong == []
 
 
-@pytest.mark.parametrize("key, default", [("backup.activeDeadlineSeconds", 1800), ("edge.kind", "ingress-nginx")])
+@pytest.mark.parametrize("key, default", [("backup.activeDeadlineSeconds", 1800), ("edge.kind", "gateway")])
 def test_the_model_walk_sees_nested_defaults(key, default):
     assert dict(model_keys())[key] == default

@@ -343,16 +343,18 @@ def test_edge_names_and_sources():
     assert (production.edge_environment, production.preview_host, production.edge_namespaces) == (
         "prod",
         "preview.monad-synapse.com",
-        ("ingress-nginx",),
+        ("envoy-gateway-system",),
     )
-    assert settings_with(edge={"kind": "gateway"}).edge_namespaces == ("envoy-gateway-system",)
+    assert settings_with(edge={"kind": "ingress-nginx"}).edge_namespaces == ("ingress-nginx",)
     migrating = settings_with(edge={"kind": "gateway", "keepIngressDuringMigration": True})
     assert migrating.edge_namespaces == ("ingress-nginx", "envoy-gateway-system")
     assert settings_with(network={"ingressNamespace": "edge"}).edge_namespaces == ("edge",)
 
 
 def test_keeping_ingresses_needs_gateway_mode():
-    problem = problems_of(edge={"keepIngressDuringMigration": True})["edge.keepIngressDuringMigration"]
+    problem = problems_of(edge={"kind": "ingress-nginx", "keepIngressDuringMigration": True})[
+        "edge.keepIngressDuringMigration"
+    ]
     assert "edge.kind gateway" in problem
 
 

@@ -59,8 +59,10 @@ EXPECTED = {
         "kinds": {"Service", "HorizontalPodAutoscaler", "Job", "PrometheusRule", "ConfigMap", "NetworkPolicy"},
     },
     "VPA Initial": {"rolls": set(), "kinds": {"VerticalPodAutoscaler"}},
-    "DDoS: connections 10": {"rolls": set(), "kinds": {"Ingress"}},
-    "allow-list a source": {"rolls": set(), "kinds": {"Ingress"}},
+    # While DNS moves both edges serve: both limits change.
+    "DDoS: rps 5": {"rolls": set(), "kinds": {"BackendTrafficPolicy", "Ingress"}},
+    "DDoS on ingress-nginx: connections 10": {"rolls": set(), "kinds": {"Ingress"}},
+    "allow-list a source": {"rolls": set(), "kinds": {"BackendTrafficPolicy", "Ingress"}},
     "restore latest backup": {"rolls": {"monad-synapse-blue", "monad-synapse-green"}},
     # The app's DATABASE_URL moves to the pooler: both colors and the
     # PostgreSQL exporter roll; the database objects are added.

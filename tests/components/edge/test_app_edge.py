@@ -24,7 +24,7 @@ def edge_args(**changes) -> EdgeArgs:
 
 
 def test_edge_component_ingress_mode(run_component):
-    run = run_component(lambda: AppEdge("edge", edge_args()))
+    run = run_component(lambda: AppEdge("edge", edge_args(edge=Edge(kind="ingress-nginx"))))
     children = children_of(run, "monad:edge:AppEdge")
     assert {child.inputs["kind"] for child in children} == {"Certificate", "Ingress"}
     objects = objects_of(run)

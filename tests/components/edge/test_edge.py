@@ -10,6 +10,10 @@ from settings import RateLimit
 from tools.diff import diff_objects as compare
 
 NGINX = "nginx.ingress.kubernetes.io"
+# Each mode alone (the committed stacks serve both while their DNS moves):
+# ingress-nginx, the legacy edge retired upstream in March 2026, and the Gateway.
+INGRESS = ("edge.kind=ingress-nginx", "edge.keepIngressDuringMigration=false")
+GATEWAY = ("edge.kind=gateway", "edge.keepIngressDuringMigration=false")
 # Every ingress-nginx annotation the program may use; all exist upstream.
 KNOWN_NGINX_ANNOTATIONS = {
     f"{NGINX}/{name}"
@@ -40,7 +44,7 @@ def edge_objects(objects: dict) -> dict:
     [("production", "prod", "monad-synapse.com"), ("staging", "staging", "staging.monad-synapse.com")],
 )
 def test_ingress_and_certificate_keep_runbook_names(stack_objects, stack, env, domain):
-    objects = stack_objects(stack)
+    objects = stack_objects(stack, *INGRESS)
     ingress = objects[f"Ingress/{stack}/monad-synapse-{env}-ingress"]
     assert ingress["spec"]["ingressClassName"] == "nginx"
     (rule,) = ingress["spec"]["rules"]
@@ -60,7 +64,7 @@ def test_ingress_and_certificate_keep_runbook_names(stack_objects, stack, env, d
 
 
 def test_https_redirect_timeouts_and_no_snippets(stack_objects):
-    objects = stack_objects("production")
+    objects = stack_objects("production", *INGRESS)
     ingresses = [obj for obj in objects.values() if obj["kind"] == "Ingress"]
     assert sorted(obj["metadata"]["name"] for obj in ingresses) == [
         "monad-synapse-prod-ingress",
@@ -83,7 +87,9 @@ def test_https_redirect_timeouts_and_no_snippets(stack_objects):
 
 
 def test_opt_in_security_headers(stack_objects):
-    objects = stack_objects("production", "edge.customResponseHeaders=true", "edge.hstsMaxAgeSeconds=63072000")
+    objects = stack_objects(
+        "production", *INGRESS, "edge.customResponseHeaders=true", "edge.hstsMaxAgeSeconds=63072000"
+    )
     for obj in objects.values():
         if obj["kind"] == "Ingress" and not obj["metadata"]["name"].endswith("-metrics-block"):
             assert (
@@ -94,7 +100,7 @@ def test_opt_in_security_headers(stack_objects):
 
 
 def test_rate_limits_are_on_by_default_with_real_annotation_names(stack_objects):
-    annotations = stack_objects("production")["Ingress/production/monad-synapse-prod-ingress"]["metadata"][
+    annotations = stack_objects("production", *INGRESS)["Ingress/production/monad-synapse-prod-ingress"]["metadata"][
         "annotations"
     ]
     assert annotations[f"{NGINX}/limit-connections"] == "50"
@@ -103,7 +109,9 @@ def test_rate_limits_are_on_by_default_with_real_annotation_names(stack_objects)
 
 
 def test_ddos_mode_touches_only_the_edge(stack_objects):
-    changes = compare(stack_objects("production"), stack_objects("production", "rateLimit.connections=10"))
+    changes = compare(
+        stack_objects("production", *INGRESS), stack_objects("production", *INGRESS, "rateLimit.connections=10")
+    )
     assert {change.identity for change in changes} == {
         "Ingress/production/monad-synapse-prod-ingress",
         "Ingress/production/monad-synapse-prod-preview-ingress",
@@ -113,14 +121,14 @@ def test_ddos_mode_touches_only_the_edge(stack_objects):
 
 
 def test_allowlist_is_never_limited(stack_objects):
-    annotations = stack_objects("production", "rateLimit.allowlistCidrs[0]=203.0.113.0/24")[
+    annotations = stack_objects("production", *INGRESS, "rateLimit.allowlistCidrs[0]=203.0.113.0/24")[
         "Ingress/production/monad-synapse-prod-ingress"
     ]["metadata"]["annotations"]
     assert annotations[f"{NGINX}/limit-whitelist"] == "203.0.113.0/24"
 
 
 def test_preview_host_routes_to_the_idle_color_and_is_restricted(stack_objects):
-    objects = stack_objects("production")
+    objects = stack_objects("production", *INGRESS)
     preview = objects["Ingress/production/monad-synapse-prod-preview-ingress"]
     assert preview["spec"]["rules"][0]["host"] == "preview.monad-synapse.com"
     assert preview["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["name"] == "monad-synapse-preview"
@@ -131,13 +139,13 @@ def test_preview_host_routes_to_the_idle_color_and_is_restricted(stack_objects):
 
 
 def test_preview_can_be_disabled(stack_objects):
-    objects = stack_objects("production", "edge.preview.enabled=false")
+    objects = stack_objects("production", *INGRESS, "edge.preview.enabled=false")
     assert "Ingress/production/monad-synapse-prod-preview-ingress" not in objects
     assert objects["Certificate/production/monad-synapse-prod-tls"]["spec"]["dnsNames"] == ["monad-synapse.com"]
 
 
 def test_gateway_mode_replaces_ingresses_with_gateway_api(stack_objects):
-    objects = stack_objects("production", "edge.kind=gateway")
+    objects = stack_objects("production", *GATEWAY)
     kinds = {obj["kind"] for obj in edge_objects(objects).values()}
     assert "Ingress" not in kinds
     assert {
@@ -167,12 +175,10 @@ def test_gateway_mode_replaces_ingresses_with_gateway_api(stack_objects):
 
 def test_same_rate_limit_keys_mean_the_same_in_both_modes(stack_objects):
     sets = ("rateLimit.rps=7", "rateLimit.allowlistCidrs[0]=203.0.113.0/24")
-    nginx = stack_objects("production", *sets)["Ingress/production/monad-synapse-prod-ingress"]["metadata"][
+    nginx = stack_objects("production", *INGRESS, *sets)["Ingress/production/monad-synapse-prod-ingress"]["metadata"][
         "annotations"
     ]
-    envoy = stack_objects("production", "edge.kind=gateway", *sets)[
-        "BackendTrafficPolicy/production/monad-synapse-rate-limit"
-    ]
+    envoy = stack_objects("production", *GATEWAY, *sets)["BackendTrafficPolicy/production/monad-synapse-rate-limit"]
     rule = envoy["spec"]["rateLimit"]["local"]["rules"][0]
     assert nginx[f"{NGINX}/limit-rps"] == str(rule["limit"]["requests"]) == "7"
     assert rule["limit"]["unit"] == "Second"
@@ -183,8 +189,8 @@ def test_same_rate_limit_keys_mean_the_same_in_both_modes(stack_objects):
 
 
 def test_ddos_mode_in_gateway_mode_touches_only_the_rate_limit_policy(stack_objects):
-    before = stack_objects("production", "edge.kind=gateway")
-    after = stack_objects("production", "edge.kind=gateway", "rateLimit.rps=5")
+    before = stack_objects("production", *GATEWAY)
+    after = stack_objects("production", *GATEWAY, "rateLimit.rps=5")
     assert [change.identity for change in compare(before, after)] == [
         "BackendTrafficPolicy/production/monad-synapse-rate-limit"
     ]
@@ -193,7 +199,7 @@ def test_ddos_mode_in_gateway_mode_touches_only_the_rate_limit_policy(stack_obje
 def test_shared_gateway_is_attached_to_not_declared(stack_objects):
     objects = stack_objects(
         "production",
-        "edge.kind=gateway",
+        *GATEWAY,
         "edge.gateway.shared.name=public",
         "edge.gateway.shared.namespace=gateways",
         "edge.gateway.shared.httpsSectionName=websecure",
@@ -210,7 +216,7 @@ def test_shared_gateway_is_attached_to_not_declared(stack_objects):
 
 
 def test_migration_to_gateway_changes_only_edge_objects_and_the_edge_source(stack_objects):
-    changes = compare(stack_objects("production"), stack_objects("production", "edge.kind=gateway"))
+    changes = compare(stack_objects("production", *INGRESS), stack_objects("production", *GATEWAY))
     touched = {change.identity for change in changes}
     assert all(
         identity.split("/")[0]
@@ -242,7 +248,7 @@ def test_migration_overlap_serves_both_edges_then_drops_the_ingresses(stack_obje
     sources = overlap["NetworkPolicy/production/monad-synapse-app"]["spec"]["ingress"][0]["from"]
     allowed = {peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] for peer in sources}
     assert {"ingress-nginx", "envoy-gateway-system"} <= allowed
-    finished = compare(overlap, stack_objects("production", "edge.kind=gateway"))
+    finished = compare(overlap, stack_objects("production", *GATEWAY))
     assert {change.identity for change in finished if change.action == "removed"} == {
         "Ingress/production/monad-synapse-prod-ingress",
         "Ingress/production/monad-synapse-prod-preview-ingress",
@@ -278,7 +284,7 @@ def denied_to_everyone(ingress: dict) -> bool:
 @pytest.mark.parametrize("host", ["monad-synapse.com", "preview.monad-synapse.com"])
 @pytest.mark.parametrize("path", METRICS_URLS)
 def test_ingress_nginx_never_serves_the_metrics_path(stack_objects, host, path):
-    objects = stack_objects("production")
+    objects = stack_objects("production", *INGRESS)
     ingress, entry = ingress_route(objects, host, path)
     assert denied_to_everyone(ingress), f"https://{host}{path} is served by {ingress['metadata']['name']}"
     assert host in {tls_host for tls in ingress["spec"]["tls"] for tls_host in tls["hosts"]}
@@ -286,7 +292,7 @@ def test_ingress_nginx_never_serves_the_metrics_path(stack_objects, host, path):
 
 @pytest.mark.parametrize("host", ["monad-synapse.com", "preview.monad-synapse.com"])
 def test_ingress_nginx_serves_everything_else(stack_objects, host):
-    objects = stack_objects("production")
+    objects = stack_objects("production", *INGRESS)
     for path in ("/", "/api/health", "/api/metricsx", "/games/dice"):
         ingress, entry = ingress_route(objects, host, path)
         assert not denied_to_everyone(ingress), path
@@ -296,7 +302,7 @@ def test_ingress_nginx_serves_everything_else(stack_objects, host):
 @pytest.mark.parametrize("host", ["monad-synapse.com", "preview.monad-synapse.com"])
 @pytest.mark.parametrize("path", METRICS_URLS)
 def test_gateway_never_forwards_the_metrics_path(stack_objects, host, path):
-    objects = stack_objects("production", "edge.kind=gateway")
+    objects = stack_objects("production", *GATEWAY)
     route, rule = http_route_rule(objects, host, path)
     assert not rule.get("backendRefs"), f"https://{host}{path} is forwarded by {route['metadata']['name']}"
     route, rule = http_route_rule(objects, host, "/api/health")
@@ -304,11 +310,11 @@ def test_gateway_never_forwards_the_metrics_path(stack_objects, host, path):
 
 
 def test_a_custom_metrics_path_is_blocked_too(stack_objects):
-    objects = stack_objects("production", "monitoring.metricsPath=/internal/prom")
+    objects = stack_objects("production", *INGRESS, "monitoring.metricsPath=/internal/prom")
     ingress, _ = ingress_route(objects, "monad-synapse.com", "/internal/prom")
     assert denied_to_everyone(ingress)
     assert not denied_to_everyone(ingress_route(objects, "monad-synapse.com", "/api/metrics")[0])
-    gateway = stack_objects("production", "edge.kind=gateway", "monitoring.metricsPath=/internal/prom")
+    gateway = stack_objects("production", *GATEWAY, "monitoring.metricsPath=/internal/prom")
     assert not http_route_rule(gateway, "monad-synapse.com", "/internal/prom")[1].get("backendRefs")
 
 
@@ -317,7 +323,7 @@ def test_a_custom_metrics_path_is_blocked_too(stack_objects):
 def test_gateway_answers_the_metrics_path_not_found(stack_objects, host, path):
     """A rule without backends makes the Gateway answer 500 (an error that
     pages, and looks like an outage); the metrics path is simply not there."""
-    objects = stack_objects("production", "edge.kind=gateway")
+    objects = stack_objects("production", *GATEWAY)
     assert gateway_answer(objects, host, path) == 404
     assert gateway_answer(objects, host, "/api/health") in ("monad-synapse", "monad-synapse-preview")
 
@@ -334,7 +340,7 @@ def rate_limit_rules(objects: dict) -> list[dict]:
 @pytest.mark.parametrize("rps", [None, "5"], ids=["normal", "ddos"])
 def test_rate_limits_cover_ipv4_and_ipv6_clients(stack_objects, rps):
     sets = (
-        "edge.kind=gateway",
+        *GATEWAY,
         "rateLimit.allowlistCidrs[0]=203.0.113.0/24",
         "rateLimit.allowlistCidrs[1]=2001:db8::/32",
     )
@@ -359,7 +365,7 @@ def client_traffic(objects: dict) -> dict:
 def test_client_addresses_come_from_the_connection_by_default_and_tls_is_at_least_1_2(stack_objects):
     """The TCP peer cannot be forged; an X-Forwarded-For header can, unless
     the proxies that append it are known."""
-    spec = client_traffic(stack_objects("production", "edge.kind=gateway"))
+    spec = client_traffic(stack_objects("production", *GATEWAY))
     assert spec["clientIPDetection"] == {"directSourceIP": {}}
     assert spec["tls"] == {"minVersion": "1.2"}
 
@@ -383,6 +389,6 @@ def test_client_addresses_come_from_the_connection_by_default_and_tls_is_at_leas
     ids=["hops", "cidrs", "header"],
 )
 def test_client_addresses_behind_a_load_balancer(stack_objects, sets, detection):
-    spec = client_traffic(stack_objects("production", "edge.kind=gateway", "edge.gateway.minTlsVersion=1.3", *sets))
+    spec = client_traffic(stack_objects("production", *GATEWAY, "edge.gateway.minTlsVersion=1.3", *sets))
     assert spec["clientIPDetection"] == detection
     assert spec["tls"] == {"minVersion": "1.3"}

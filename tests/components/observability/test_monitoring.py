@@ -189,8 +189,11 @@ def test_the_five_runbook_dashboards(stack_objects, slug, title):
     for panel in panels:
         assert panel["targets"], panel["title"]
         assert all(target["datasource"]["uid"] == "${datasource}" for target in panel["targets"])
+        # Scoped to the stack: its namespace, or a PodMonitor job named after it.
         assert all(
-            'namespace="production"' in target["expr"] or target["expr"].startswith("vector(")
+            'namespace="production"' in target["expr"]
+            or 'job="production/' in target["expr"]
+            or target["expr"].startswith("vector(")
             for target in panel["targets"]
         )
     assert [variable["name"] for variable in model["templating"]["list"]] == ["datasource"]
