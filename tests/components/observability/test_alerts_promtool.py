@@ -5,6 +5,7 @@ yet past its `for`)."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 from dataclasses import dataclass, field
@@ -1004,27 +1005,49 @@ def test_every_alert_has_a_firing_and_a_quiet_case(rule_files):
 
 @pytest.fixture(scope="module")
 def promtool_runs(rule_files) -> dict[tuple[str, str], subprocess.CompletedProcess]:
-    """Every case, one promtool process per rule file and evaluation
-    interval (promtool runs many tests per file; starting it per alert cost
-    most of this module's time)."""
+    """Every case, in a few promtool processes per rule file and evaluation
+    interval, run side by side (promtool runs many tests per file; starting
+    it per alert cost most of this module's time, and one process per file
+    left the other cores idle)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     severities = every_severity(rule_files)
     directory = rule_files["all"].parent
-    runs = {}
+    jobs = []
     for rules, evaluation in sorted({(case.rules, case.evaluation) for case in CASES}):
         cases = [case for case in CASES if case.rules == rules and case.evaluation == evaluation]
-        test_file = directory / f"test-{rules}-{evaluation}.yaml"
-        test_file.write_text(
-            yaml.safe_dump(
-                {
-                    "rule_files": [rule_files[rules].name.replace(".yaml", "-logic.yaml")],
-                    "evaluation_interval": evaluation,
-                    "tests": [case.promtool_test(severities[case.alert]) for case in cases],
-                },
-                sort_keys=False,
+        for part in range(PROMTOOL_PARTS):
+            chunk = cases[part::PROMTOOL_PARTS]
+            if not chunk:
+                continue
+            test_file = directory / f"test-{rules}-{evaluation}-{part}.yaml"
+            test_file.write_text(
+                yaml.safe_dump(
+                    {
+                        "rule_files": [rule_files[rules].name.replace(".yaml", "-logic.yaml")],
+                        "evaluation_interval": evaluation,
+                        "tests": [case.promtool_test(severities[case.alert]) for case in chunk],
+                    },
+                    sort_keys=False,
+                )
             )
+            jobs.append(((rules, evaluation), test_file.name))
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        results = list(pool.map(lambda job: run_promtool("test", "rules", job[1], cwd=directory), jobs))
+    runs: dict[tuple[str, str], subprocess.CompletedProcess] = {}
+    for (key, _), result in zip(jobs, results, strict=True):
+        before = runs.get(key)
+        runs[key] = subprocess.CompletedProcess(
+            result.args,
+            max(result.returncode, before.returncode if before else 0),
+            (before.stdout if before else "") + result.stdout,
+            (before.stderr if before else "") + result.stderr,
         )
-        runs[(rules, evaluation)] = run_promtool("test", "rules", test_file.name, cwd=directory)
     return runs
+
+
+# Each rule file's cases are split over this many promtool processes.
+PROMTOOL_PARTS = 3
 
 
 DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
