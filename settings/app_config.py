@@ -32,6 +32,19 @@ def _check_app_config_key(key: str) -> str:
     if not _ENV_VAR_NAME.match(key):
         renamed = re.sub(r"[^A-Z0-9_]", "_", key.upper())
         renamed = renamed if _ENV_VAR_NAME.match(renamed) else f"_{renamed}"
+        if renamed in MANAGED_APP_KEYS or _SECRET_LOOKING_KEY.search(renamed):
+            # The name it would become is refused too: say why, suggest no rename.
+            why = (
+                "managed by the program (use its own config)"
+                if renamed in MANAGED_APP_KEYS
+                else "secret-looking, and appConfig lands in a plaintext ConfigMap (keep it in a Pulumi secret)"
+            )
+            raise _custom_error(
+                "bad_app_config_key",
+                "not an environment variable name ([A-Z_][A-Z0-9_]*), and {renamed} would be " + why,
+                renamed=renamed,
+                remove=True,
+            )
         raise _custom_error(
             "bad_app_config_key",
             "not an environment variable name ([A-Z_][A-Z0-9_]*); did you mean {renamed}?",

@@ -6,6 +6,7 @@ import dataclasses
 import difflib
 import json
 import shlex
+import typing
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Mapping, Optional
@@ -164,6 +165,8 @@ def _describe_error(error: Mapping[str, Any], stack: str, secret_keys: frozenset
         message = message.replace("Input should be", "must be")
         if kind.startswith(("greater_than", "less_than")) and field_annotation(location) is int:
             message += " (a whole number)"
+    if context.get("remove_key"):  # what was meant is removing another key
+        return Problem(path, value, message, _remove_command(str(context["remove_key"]), stack), secret)
     if context.get("remove"):
         fix = _remove_command(path, stack)
         if context.get("rename"):  # the same entry under a key that is allowed
@@ -182,13 +185,42 @@ def _describe_error(error: Mapping[str, Any], stack: str, secret_keys: frozenset
         text = str(value) if value is not _MISSING else ""
         if text and text in message:
             message = message.replace(text, "[secret]")
-    suggestion = context.get("suggestion", default_for(tuple(location)))
+    suggestion = context.get("suggestion", _meant(kind, value, location, context) or default_for(tuple(location)))
     if path == "namespace" and _DNS_LABEL.match(stack) and stack not in SYSTEM_NAMESPACES:
         suggestion = stack
     if suggestion is not None and value is not _MISSING and str(suggestion) == str(value):
         suggestion = None  # never suggest the mistake itself
     wants_secret = path in SECRET_KEYS or path in OPTIONAL_SECRET_KEYS
     return Problem(path, value, message, _fix_command(path, stack, suggestion, secret=wants_secret), secret)
+
+
+_TRUE_WORDS = frozenset({"yes", "y", "on", "1", "enable", "enabled", "t"})
+_FALSE_WORDS = frozenset({"no", "n", "off", "0", "disable", "disabled", "f"})
+
+
+def _meant(kind: str, value: Any, location: list[str], context: Mapping[str, Any]) -> Any:
+    """What a refused value most likely meant, for the fix: `yes` is true,
+    `Green` is green, `gren` is green. None when nothing is close."""
+    if not isinstance(value, str):
+        return None
+    word = value.strip()
+    if kind in ("not_boolean", "bool_parsing", "bool_type"):
+        if word.lower() in _TRUE_WORDS:
+            return True
+        if word.lower() in _FALSE_WORDS:
+            return False
+        return None
+    choices: list[str] = list(context.get("choices") or ())
+    annotation = field_annotation(location) if kind == "literal_error" else None
+    if typing.get_origin(annotation) is typing.Literal:
+        choices = [str(choice) for choice in typing.get_args(annotation)]
+    if not choices:
+        return None
+    same = [choice for choice in choices if choice.lower() == word.lower()]
+    if same:
+        return same[0]
+    close = difflib.get_close_matches(word.lower(), [choice.lower() for choice in choices], n=1, cutoff=0.6)
+    return next((choice for choice in choices if close and choice.lower() == close[0]), None)
 
 
 def _remove_command(path: str, stack: str) -> str:

@@ -136,12 +136,16 @@ def restore_is_guarded(settings: Settings) -> Iterator[PydanticCustomError]:
             suggestion=settings.namespace,
         )
     if not settings.maintenance_mode:
+        # Maintenance mode goes off after a restore: a restore still set then
+        # has run. Before one, maintenance mode goes on first.
         yield _custom_error(
             "restore_outside_maintenance",
-            "a restore replaces the data under a running app; turn maintenance mode on first",
+            "a restore replaces the data under a running app. If it has run, remove it (the fix); to restore now, "
+            "turn maintenance mode on first: pulumi config set maintenanceMode true -s {stack}",
             field="maintenanceMode",
             value=settings.maintenance_mode,
-            suggestion=True,
+            stack=settings.stack,
+            remove_key="restore",
         )
     if not settings.backup.enabled:
         yield _custom_error(

@@ -236,7 +236,7 @@ class Vpa(_Model):
                 mode=mode,
             )
         if mode not in ("Off", "Initial"):
-            raise _custom_error("bad_vpa_mode", "must be Off or Initial")
+            raise _custom_error("bad_vpa_mode", "must be Off or Initial", choices=("Off", "Initial"))
         return mode
 
 

@@ -503,3 +503,40 @@ def test_independent_cross_section_problems_are_reported_together():
         "database.cloudnativepg.instances",
         "edge.preview.allowCidrs",
     } <= set(problems), problems
+
+
+# --- fix lines move toward what the user meant -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("overrides", "path", "meant"),
+    [
+        ({"maintenanceMode": "yes"}, "maintenanceMode", "pulumi config set maintenanceMode true"),
+        ({"maintenanceMode": "off"}, "maintenanceMode", "pulumi config set maintenanceMode false"),
+        ({"adoptExistingObjects": "enabled"}, "adoptExistingObjects", "pulumi config set adoptExistingObjects true"),
+        ({"activeColor": "Green"}, "activeColor", "pulumi config set activeColor green"),
+        ({"activeColor": "gren"}, "activeColor", "pulumi config set activeColor green"),
+        ({"vpa": {"updateMode": "initial"}}, "vpa.updateMode", "vpa.updateMode Initial"),
+    ],
+)
+def test_a_fix_keeps_the_meaning_of_a_mistyped_value(overrides, path, meant):
+    assert meant in problems_of(**overrides)[path]
+
+
+@pytest.mark.parametrize("key", ["stripe-api-key", "jwt-secret", "node-env"])
+def test_a_renamed_key_is_never_one_the_rules_refuse(key):
+    """`stripe-api-key` would become STRIPE_API_KEY (secret-looking) and
+    `jwt-secret` JWT_SECRET (managed): suggesting either repeats a refusal."""
+    problem = problems_of(appConfig={key: "1"})[f"appConfig.{key}"]
+    fix = problem.split("fix: ")[1]
+    assert f"appConfig.{key.upper().replace('-', '_')}" not in fix
+    assert f"pulumi config rm --path appConfig.{key}" in fix
+
+
+def test_a_restore_left_after_maintenance_is_removed_not_maintenance_turned_back_on():
+    problem = problems_of(
+        backup={"enabled": True}, restore={"fromBackup": "latest", "confirm": "production", "requestId": "inc-1"}
+    )["maintenanceMode"]
+    fix = problem.split("fix: ")[1]
+    assert fix.startswith("pulumi config rm restore -s production")
+    assert "maintenanceMode true" in problem.split("fix: ")[0]  # the other way is said, not the default
