@@ -61,6 +61,7 @@ app_configuration = AppConfiguration(
         jwt_secret_version=settings.jwt_secret_version,
         database_url=secrets.database_url,
         redis_url=secrets.redis_url,
+        app_secrets=secrets.app_secrets,
     ),
     opts=on_kubernetes(),
 )

@@ -34,16 +34,18 @@ def _check_app_config_key(key: str) -> str:
         renamed = renamed if _ENV_VAR_NAME.match(renamed) else f"_{renamed}"
         if renamed in MANAGED_APP_KEYS or _SECRET_LOOKING_KEY.search(renamed):
             # The name it would become is refused too: say why, suggest no rename.
+            managed = renamed in MANAGED_APP_KEYS
             why = (
                 "managed by the program (use its own config)"
-                if renamed in MANAGED_APP_KEYS
-                else "secret-looking, and appConfig lands in a plaintext ConfigMap (keep it in a Pulumi secret)"
+                if managed
+                else "secret-looking, and appConfig lands in a plaintext ConfigMap: it belongs in appSecrets"
             )
             raise _custom_error(
                 "bad_app_config_key",
                 "not an environment variable name ([A-Z_][A-Z0-9_]*), and {renamed} would be " + why,
                 renamed=renamed,
                 remove=True,
+                **({} if managed else {"instead": f"appSecrets.{renamed}", "instead_secret": True}),
             )
         raise _custom_error(
             "bad_app_config_key",
@@ -66,8 +68,10 @@ def _check_app_config_key(key: str) -> str:
         raise _custom_error(
             "secret_in_app_config",
             "looks like a secret, and appConfig lands in a plaintext ConfigMap; "
-            "keep secrets in Pulumi secrets (pulumi config set --secret)",
+            "app secrets go in appSecrets, encrypted, which reach the pods through their Secret",
             remove=True,
+            instead=f"appSecrets.{key}",
+            instead_secret=True,
         )
     return key
 

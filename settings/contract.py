@@ -97,6 +97,8 @@ EXAMPLES: Mapping[str, str] = MappingProxyType(
     }
 )
 
+# The app's own secrets: a map of KEY -> value, every value encrypted.
+APP_SECRETS = "appSecrets"
 _SECRET_LOOKING_KEY = re.compile(r"(PASSWORD|PASSWD|SECRET|TOKEN|PRIVATE_KEY|API_KEY|CREDENTIAL)")
 _CREDENTIAL_URL = re.compile(r"^\s*[a-z][a-z0-9+.-]*://[^/\s:@]*:[^/\s@]+@", re.IGNORECASE)
 # The API server's limit on a ConfigMap is 1 MiB in all; keep room for the

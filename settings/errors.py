@@ -177,7 +177,7 @@ def _describe_error(error: Mapping[str, Any], stack: str, secret_keys: frozenset
                 instead,
                 stack,
                 context.get("instead_value"),
-                secret=instead in SECRET_KEYS or instead in OPTIONAL_SECRET_KEYS,
+                secret=instead in SECRET_KEYS or instead in OPTIONAL_SECRET_KEYS or bool(context.get("instead_secret")),
             )
         return Problem(path, value, message, fix, secret)
     if secret:

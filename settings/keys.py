@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from settings.contract import OPTIONAL_SECRET_KEYS, SECRET_KEYS
+from settings.contract import APP_SECRETS, OPTIONAL_SECRET_KEYS, SECRET_KEYS
 from settings.model import Settings
 
 
@@ -64,4 +64,4 @@ def known_keys(parent: tuple[str, ...]) -> list[str]:
     return sorted(field.alias or name for name, field in model.model_fields.items() if name != "stack")
 
 
-TOP_LEVEL_KEYS = tuple(known_keys(())) + tuple(SECRET_KEYS) + tuple(OPTIONAL_SECRET_KEYS)
+TOP_LEVEL_KEYS = tuple(known_keys(())) + tuple(SECRET_KEYS) + tuple(OPTIONAL_SECRET_KEYS) + (APP_SECRETS,)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import shlex
-from dataclasses import dataclass
-from typing import Any, Optional
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Optional
 
 import pulumi
 from pydantic.alias_generators import to_snake
 
+from settings.app_secrets import read_app_secrets
 from settings.contract import (
+    APP_SECRETS,
     OPTIONAL_SECRET_KEYS,
     OPTIONAL_SECRET_NEEDED_BY,
     PROJECT,
@@ -40,6 +42,8 @@ class StackSecrets:
     database_s3_secret_access_key: Optional[pulumi.Output[str]] = None
     # The application role's password on both sites of a DR topology.
     database_app_password: Optional[pulumi.Output[str]] = None
+    # appSecrets: KEY -> its value, each a secret Output (the keys are not secret).
+    app_secrets: Mapping[str, pulumi.Output[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -115,7 +119,7 @@ def load_settings(config: pulumi.Config, stack: str) -> StackInputs:
     encrypted = frozenset(key for key in configured if given_encrypted(key))
     settings_keys = set(known_keys(()))
     for key in sorted(configured | settings_keys):
-        if key in SECRET_KEYS or key in OPTIONAL_SECRET_KEYS:
+        if key in SECRET_KEYS or key in OPTIONAL_SECRET_KEYS or key == APP_SECRETS:
             continue
         if key in encrypted and key in settings_keys:
             # A plain setting would be written in plaintext into the cluster's
@@ -248,13 +252,20 @@ def load_settings(config: pulumi.Config, stack: str) -> StackInputs:
                     kind="missing_secret",
                 )
             )
+    app_secret_problems, app_secrets = read_app_secrets(
+        plaintext(APP_SECRETS), given_encrypted(APP_SECRETS), stack, settings.app_config
+    )
+    problems += app_secret_problems
     if problems:
         raise SettingsError(stack, problems)
     secrets.update(optional)
     kubernetes = pulumi.Config("kubernetes")
     return StackInputs(
         settings=settings,
-        secrets=StackSecrets(**{to_snake(key): value for key, value in secrets.items()}),
+        secrets=StackSecrets(
+            **{to_snake(key): value for key, value in secrets.items()},
+            app_secrets={key: pulumi.Output.secret(value) for key, value in app_secrets.items()},
+        ),
         kubernetes=KubernetesConfig(
             context=kubernetes.get("context"),
             cluster=kubernetes.get("cluster"),

@@ -19,7 +19,9 @@ def settings_from_raw(raw: Mapping[str, Any], stack: str, secret_keys: frozenset
     SettingsError naming every problem. Values under `secret_keys` (given
     encrypted) are never shown in a problem."""
     problems = _unknown_key_problems(raw, stack, secret_keys)
-    known = {key: value for key, value in raw.items() if key in TOP_LEVEL_KEYS and value is not None}
+    # The secrets are read by the loader, never by the model.
+    model_keys = set(known_keys(()))
+    known = {key: value for key, value in raw.items() if key in model_keys and value is not None}
     try:
         settings = Settings.model_validate({**known, "stack": stack})
     except ValidationError as error:

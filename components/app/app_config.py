@@ -3,7 +3,7 @@ the checksums that roll pods when they change."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Mapping, Optional
 
 import pulumi
@@ -51,6 +51,8 @@ class AppConfigurationArgs:
     # CloudNativePG's generated credentials (database_access.py).
     database_url: Optional[pulumi.Output[str]]
     redis_url: pulumi.Output[str]
+    # appSecrets: the app's own secrets, KEY -> secret value.
+    app_secrets: Mapping[str, pulumi.Output[str]] = field(default_factory=dict)
 
 
 class AppConfiguration(pulumi.ComponentResource):
@@ -112,13 +114,18 @@ class AppConfiguration(pulumi.ComponentResource):
             **({"DATABASE_URL": args.database_url} if args.database_url is not None else {}),
             "REDIS_URL": args.redis_url,
         }
+        # The app's own secrets hash with their names (a renamed key rolls the
+        # pods too); a stack without any keeps the checksum it had.
+        named_app_secrets = [pulumi.Output.concat(key, "=", value) for key, value in sorted(args.app_secrets.items())]
         secret = k8s.core.v1.Secret(
             f"{name}-secret",
             metadata=k8s.meta.v1.ObjectMetaArgs(
                 name=SECRET_NAME, namespace=args.namespace, labels=common_labels("web")
             ),
             type="Opaque",
-            string_data={key: pulumi.Output.secret(value) for key, value in secret_values.items()},
+            string_data={
+                key: pulumi.Output.secret(value) for key, value in {**args.app_secrets, **secret_values}.items()
+            },
             opts=child,
         )
         # The checksum must not be a secret, or the whole pod template would be
@@ -126,7 +133,7 @@ class AppConfiguration(pulumi.ComponentResource):
         # JWT secret together with the URLs, so it cannot be brute-forced back
         # to a URL's password.
         secret_checksum = pulumi.Output.unsecret(
-            pulumi.Output.all(*(secret_values[key] for key in sorted(secret_values))).apply(
+            pulumi.Output.all(*(secret_values[key] for key in sorted(secret_values)), *named_app_secrets).apply(
                 lambda values: checksum({str(index): value for index, value in enumerate(values)})
             )
         )
