@@ -22,12 +22,13 @@ import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import yaml
 
+from tools.engine.operator_rollouts import restarts_instances
 from tools.engine.provider_rules import ProviderConfig, force_new_paths, provider_diff
-from tools.manifest import changed_paths, load_objects
+from tools.manifest import changed_leaves, load_objects
 
 # Kinds whose running pods restart when their pod template changes. A
 # CronJob's template only shapes its next run.
@@ -52,6 +53,8 @@ class Change:
     # A replacement under a new name whose old object has retainOnDelete:
     # the old one is left running (its data kept), no longer managed.
     keeps_old: bool = False
+    # (path, old, new) of the changed plain values (None: not set on that side).
+    values: tuple[tuple[str, Any, Any], ...] = ()
 
     @property
     def identity(self) -> str:
@@ -68,6 +71,7 @@ class Change:
             "replaces": self.replaces,
             "deletesFirst": self.deletes_first,
             "keepsOld": self.keeps_old,
+            "values": [{"path": path, "before": old, "after": new} for path, old, new in self.values],
         }
 
 
@@ -87,6 +91,10 @@ def replaces_object(
 
 
 def rolls_pods(kind: str, paths: tuple[str, ...]) -> bool:
+    """Running pods restart: a workload's pod template changed, or a
+    CloudNativePG Cluster's image, resources or a start-only parameter."""
+    if kind == "Cluster":
+        return restarts_instances(paths)
     return kind in ROLLING_KINDS and any(_under(path, ("spec.template",)) for path in paths)
 
 
@@ -178,10 +186,16 @@ def diff_objects(
             changes.append(Change(kind, namespace, name, "added", (), False, False))
         else:
             provider = providers.get(identity, ProviderConfig())
-            paths = tuple(
-                path
-                for path in changed_paths(before[identity], after[identity])
-                if not _under(path, ignored.get(identity, ()))
+            leaves = [
+                leaf
+                for leaf in changed_leaves(before[identity], after[identity])
+                if not _under(leaf[0], ignored.get(identity, ()))
+            ]
+            paths = tuple(path for path, _, _ in leaves)
+            values = tuple(
+                (path, old, new)
+                for path, old, new in leaves
+                if not isinstance(old, (dict, list)) and not isinstance(new, (dict, list))
             )
             if identity in secret_changes:
                 paths += (SECRET_VALUES_FIELD,)
@@ -200,6 +214,7 @@ def diff_objects(
                         rolls_pods(kind, paths),
                         replaces,
                         replaces and (diff.delete_before_replace or not diff.paths),
+                        values=values,
                     )
                 )
     return changes
@@ -248,9 +263,22 @@ def summary(changes: list[Change]) -> str:
     )
 
 
-def _fields_text(fields: tuple[str, ...], limit: int = 3) -> str:
-    shown = ", ".join(fields[:limit])
-    return shown + (f" (+{len(fields) - limit} more)" if len(fields) > limit else "")
+def _shown(value: Any) -> str:
+    return (
+        "unset" if value is None else json.dumps(value) if isinstance(value, str) and not value.strip() else str(value)
+    )
+
+
+def _fields_text(change: "Change", limit: int = 3) -> str:
+    """The changed fields, with old → new for plain values (secrets are
+    compared by fingerprint and never shown)."""
+    values = {path: (old, new) for path, old, new in change.values}
+    shown = [
+        f"{field} {_shown(values[field][0])} → {_shown(values[field][1])}" if field in values else field
+        for field in change.fields[:limit]
+    ]
+    more = len(change.fields) - limit
+    return ", ".join(shown) + (f" (+{more} more)" if more > 0 else "")
 
 
 def _replaces_text(change: Change) -> str:
@@ -271,7 +299,7 @@ def table(changes: list[Change], markdown: bool = False) -> str:
             c.name,
             "yes" if c.rolls_pods else "no",
             _replaces_text(c),
-            _fields_text(c.fields) or "-",
+            _fields_text(c) or "-",
         )
         for c in changes
     ]

@@ -284,6 +284,18 @@ def _legacy_render(directory: Path) -> bool:
     )
 
 
+def _withdraw_previous_render(out_dir: Path) -> bool:
+    """Remove the renderer's own files from its output directory (a render
+    refused now leaves no stale one behind to diff). True if any was there."""
+    removed = False
+    for name in sorted(RENDERED_FILES):
+        path = out_dir / name
+        if path.is_file() and not path.is_symlink():
+            path.unlink()
+            removed = True
+    return removed
+
+
 def mark_directory(directory: Path) -> None:
     """Claim a new directory as the renderer's (tools that write render trees)."""
     check_output_directory(directory)
@@ -370,13 +382,21 @@ def _main(args: argparse.Namespace) -> int:
     from settings import SettingsError  # the program's own validation
 
     out_dir = args.out or PROJECT_DIR / "build" / args.stack
+    checked = False
     try:
         if not is_stack_name(args.stack):  # it names build/<stack>: never a path
             resolve_config(args.stack)  # raises, saying what a stack name is
         check_output_directory(out_dir)  # before the render: fail fast, touch nothing
+        checked = True
         rendering = render(args.stack, tuple(args.set), tuple(args.set_secret))
     except (ConfigInputError, SettingsError, OutputDirectoryError) as error:
         print(f"error: {error}", file=sys.stderr)
+        if checked and _withdraw_previous_render(out_dir):
+            print(
+                f"note: removed the previous render's files from {out_dir}: they describe a configuration that no "
+                "longer renders, and a diff against them would mislead",
+                file=sys.stderr,
+            )
         return 2
     except SecretLeak as error:
         print(f"internal error: {error}", file=sys.stderr)

@@ -218,6 +218,7 @@ ENGINE_MODELS = (
     "schemas",
     "network_policy",
     "operator_pods",
+    "operator_rollouts",
     "exporter_metrics",
 )
 

@@ -83,3 +83,21 @@ def test_the_settings_refuse_exactly_what_the_server_refuses(data_directory, nam
         if ours != server_accepts(data_directory, name, value):
             disagreements.append(f"{value!r}: settings {'accept' if ours else 'refuse'}, the server does not")
     assert disagreements == []
+
+
+def test_the_parameters_that_restart_instances_are_the_servers_start_only_ones():
+    """The diff says which database changes restart every instance: those
+    PostgreSQL reads only at start (context postmaster)."""
+    from tools.engine.operator_rollouts import RESTART_PARAMETERS
+
+    described = subprocess.run(
+        as_server_user([str(postgres_bin() / "postgres"), "--describe-config"]),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    ).stdout
+    context = {line.split("\t")[0]: line.split("\t")[1] for line in described.splitlines() if "\t" in line}
+    start_only = {name for name in ALLOWED_PARAMETERS - EXTENSION_PARAMETERS if context.get(name) == "postmaster"}
+    assert start_only == RESTART_PARAMETERS - EXTENSION_PARAMETERS
+    assert RESTART_PARAMETERS <= ALLOWED_PARAMETERS

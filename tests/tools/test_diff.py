@@ -103,7 +103,18 @@ def test_diff_reports_each_runbook_operation(render_dir, operation):
     assert changes, "an operation must change something"
     assert all(
         set(change)
-        == {"kind", "namespace", "name", "action", "fields", "rollsPods", "replaces", "deletesFirst", "keepsOld"}
+        == {
+            "kind",
+            "namespace",
+            "name",
+            "action",
+            "fields",
+            "rollsPods",
+            "replaces",
+            "deletesFirst",
+            "keepsOld",
+            "values",
+        }
         for change in changes
     )
     # Nothing is replaced: a switch adds the new color's promotion Jobs and
@@ -341,3 +352,64 @@ def test_ignored_fields_are_not_reported_as_changes(render_dir):
         secrets=secrets,
     )
     assert json.loads(run_diff(retired, tidied, "--json").stdout)["changes"] == []
+
+
+# --- what the on-call reads: values, env vars by name, quantities by meaning ----------
+
+
+def test_scalar_changes_show_their_values(render_dir):
+    before = render_dir("before", "production")
+    after = render_dir("after", "production", "autoscaling.minReplicas=8")
+    changes = json.loads(run_diff(before, after, "--json").stdout)["changes"]
+    hpa = next(change for change in changes if change["name"] == "monad-synapse-blue-hpa")
+    assert {"path": "spec.minReplicas", "before": 3, "after": 8} in hpa["values"]
+    text = run_diff(before, after).stdout
+    assert "spec.minReplicas 3 → 8" in text
+
+
+def test_env_vars_are_named_not_numbered():
+    from tools.manifest import changed_paths
+
+    container = {"name": "app", "env": [{"name": "NODE_OPTIONS", "value": "a"}, {"name": "PORT", "value": "3000"}]}
+    changed = {"name": "app", "env": [{"name": "NODE_OPTIONS", "value": "b"}, {"name": "PORT", "value": "3000"}]}
+    assert list(changed_paths({"containers": [container]}, {"containers": [changed]})) == [
+        "containers[app].env[NODE_OPTIONS].value"
+    ]
+    added = {"name": "app", "env": [{"name": "EXTRA", "value": "1"}, *container["env"]]}
+    assert list(changed_paths({"containers": [container]}, {"containers": [added]})) == ["containers[app].env[EXTRA]"]
+
+
+def test_equal_quantities_are_no_change():
+    """The runbook's `cpu: 1000m` is the default `1`: nothing rolls."""
+    from tools.diff import diff_objects
+
+    def deployment(cpu: str, memory: str) -> dict:
+        container = {"name": "app", "resources": {"limits": {"cpu": cpu, "memory": memory}}}
+        return {"kind": "Deployment", "spec": {"template": {"spec": {"containers": [container]}}}}
+
+    same = diff_objects(
+        {"Deployment/ns/app": deployment("1", "1Gi")}, {"Deployment/ns/app": deployment("1000m", "1024Mi")}
+    )
+    assert same == []
+    (more,) = diff_objects(
+        {"Deployment/ns/app": deployment("1", "1Gi")}, {"Deployment/ns/app": deployment("1500m", "1Gi")}
+    )
+    assert more.rolls_pods and more.values == (
+        ("spec.template.spec.containers[app].resources.limits.cpu", "1", "1500m"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("parameter", "restarts"),
+    [("max_connections=300", True), ("shared_buffers=512MB", True), ("work_mem=8MB", False)],
+)
+def test_database_parameters_that_restart_every_instance_say_so(render_dir, parameter, restarts):
+    base = ("database.kind=cloudnativepg", "database.cloudnativepg.objectStore.bucket=monad-synapse-wal")
+    secrets = ("databaseS3AccessKeyId=AKIAEXAMPLEKEY0001", "databaseS3SecretAccessKey=example-secret-access-key")
+    before = render_dir("before", "production", *base, secrets=secrets)
+    after = render_dir(
+        "after", "production", *base, f"database.cloudnativepg.postgresql.parameters.{parameter}", secrets=secrets
+    )
+    changes = json.loads(run_diff(before, after, "--json").stdout)["changes"]
+    (cluster,) = [change for change in changes if change["kind"] == "Cluster"]
+    assert cluster["rollsPods"] is restarts

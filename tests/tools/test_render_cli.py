@@ -255,7 +255,9 @@ def test_unset_secrets_render_with_a_warning(tmp_path, render_main):
     assert "warning: secret databaseUrl is not set" in result.stderr
 
 
-def test_bad_config_exits_2_with_every_error_and_leaves_the_directory_alone(tmp_path, render_main):
+def test_bad_config_exits_2_with_every_error_and_withdraws_the_stale_render(tmp_path, render_main):
+    """Nothing new is written; the previous render's files go (its directory
+    and mark stay), so no diff compares a configuration that no longer renders."""
     out = tmp_path / "out"
     assert render_main("staging", "--out", str(out)).returncode == 0
     before = snapshot(out)
@@ -274,7 +276,7 @@ def test_bad_config_exits_2_with_every_error_and_leaves_the_directory_alone(tmp_
     assert "Traceback" not in result.stderr
     for key in ("activeColor", "autoscaling.minReplicas", "vpa.updateMode"):
         assert key in result.stderr
-    assert snapshot(out) == before
+    assert snapshot(out) == {name: text for name, text in before.items() if name == ".monad-synapse-render"}
 
 
 def test_bad_config_does_not_create_the_directory(tmp_path, render_main):
@@ -335,3 +337,16 @@ def test_unknown_top_level_key_is_refused_with_a_suggestion(tmp_path, render_mai
     result = render_main("production", "--out", str(tmp_path / "x"), "--set", "maxReplicas=15")
     assert result.returncode == 2
     assert "maxReplicas" in result.stderr and "did you mean autoscaling.maxReplicas" in result.stderr
+
+
+def test_a_refused_render_leaves_no_stale_render_to_diff(tmp_path):
+    out = tmp_path / "out"
+    assert run_render("staging", "--out", str(out)).returncode == 0
+    refused = run_render("staging", "--out", str(out), "--set", "autoscaling.minReplicas=0")
+    assert refused.returncode == 2
+    assert "removed the previous render" in refused.stderr
+    assert not (out / "manifest.yaml").exists()
+    diff = subprocess.run(
+        [sys.executable, "-m", "tools.diff", str(out), str(out)], capture_output=True, text=True, cwd=PROJECT_DIR
+    )
+    assert diff.returncode == 2

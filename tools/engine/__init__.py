@@ -7,6 +7,7 @@ provider and the cluster when none can run.
     replay, live                  `pulumi up` replayed against a model of the cluster
     admission, schemas            what the API server and the operators' webhooks refuse
     network_policy, operator_pods what a CNI allows, between the pods the operators create
+    operator_rollouts             what makes CloudNativePG restart a cluster's instances
     exporter_metrics              the metric names exporters really expose
 
 Each model cites the upstream source it follows. Nothing here imports the

@@ -347,7 +347,7 @@ def test_memory_limit_updates_the_containers_only(stack_objects):
     for change in changes.values():
         # The heap follows the tighter bound, here the HPA's memory target.
         assert set(change.fields) == {
-            "spec.template.spec.containers[0].resources.limits.memory",
+            "spec.template.spec.containers[monad-synapse].resources.limits.memory",
         }
 
 
