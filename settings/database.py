@@ -8,7 +8,7 @@ import base64
 import binascii
 import json
 import re
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Annotated, Any, Literal, Optional
 
 from pydantic import AfterValidator, BeforeValidator, Field, field_validator, model_validator
@@ -371,6 +371,29 @@ class Database(_Model):
                 field="recovery.targetTime",
                 value=self.recovery.target_time,
                 remove=True,
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _target_within_the_kept_backups(self) -> "Database":
+        """A target older than the object store's retention has no base
+        backup to start from: the Barman Cloud plugin prunes backups and WAL
+        past `retention` (a recovery window: RECOVERY WINDOW OF n DAYS/WEEKS/
+        MONTHS, months counted as 31 days so nothing kept is refused)."""
+        store = self.cloudnativepg.object_store
+        if not self.recovering or store is None:
+            return self
+        count, unit = int(store.retention[:-1]), store.retention[-1]
+        window = timedelta(days=count * {"d": 1, "w": 7, "m": 31}[unit])
+        target = datetime.fromisoformat(str(self.recovery.target_time).replace("Z", "+00:00"))
+        if target < datetime.now(timezone.utc) - window:
+            raise _custom_error(
+                "target_beyond_retention",
+                "is older than database.cloudnativepg.objectStore.retention ({retention}): base backups and WAL "
+                "past it are pruned, so nothing can recover to it; give a moment within the last {retention}",
+                field="recovery.targetTime",
+                value=self.recovery.target_time,
+                retention=store.retention,
             )
         return self
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tools.operations import RECOVERED_CLUSTER, RECOVERY_MOMENT, RECOVERY_TARGET  # noqa: F401 (the tests import them from here)
 from tools.render import Rendering, render
 
 # Where the session's renders are shared between test workers (set by the
@@ -57,10 +58,15 @@ DATABASE_S3_SECRETS = (
     "databaseS3AccessKeyId=AKIAEXAMPLEKEY0001",
     "databaseS3SecretAccessKey=example-secret-access-key",
 )
-# A recovery target in the past (the settings refuse future ones).
+# A recovery target in the past and within the object store's retention (the
+# settings refuse future ones, and ones older than the kept backups): 10:00
+# UTC yesterday, so the suite never ages out.
+RECOVERY_DAY = RECOVERY_MOMENT.strftime("%Y-%m-%d")
+# The same day's 10:00 at UTC+01:00 is 09:00 UTC.
+RECOVERED_CLUSTER_AT_0900 = "monad-synapse-db-pitr-" + RECOVERY_MOMENT.strftime("%Y%m%d") + "0900"
 RECOVERY = (
     "maintenanceMode=true",
-    "database.recovery.targetTime=2026-11-29T10:00:00Z",
+    f"database.recovery.targetTime={RECOVERY_TARGET}",
     "database.recovery.confirm=production",
 )
 # The application role's password, the same on both sites of a DR topology.

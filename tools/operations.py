@@ -4,6 +4,7 @@ shared by the benchmark and the tests)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,13 @@ class Operation:
 # The in-cluster database, and each step of a point-in-time recovery.
 IN_CLUSTER = ("database.kind=cloudnativepg", "database.cloudnativepg.objectStore.bucket=monad-synapse-wal")
 OBJECT_STORE_KEYS = ("databaseS3AccessKeyId=AKIAEXAMPLEKEY0001", "databaseS3SecretAccessKey=example-secret-access-key")
-RECOVER = ("database.recovery.targetTime=2026-11-29T10:00:00Z", "database.recovery.confirm={namespace}")
+# A target the settings accept on any day: in the past, and within the object
+# store's retention (30 days by default): 10:00 UTC yesterday.
+RECOVERY_MOMENT = (datetime.now(timezone.utc) - timedelta(days=1)).replace(hour=10, minute=0, second=0, microsecond=0)
+RECOVERY_TARGET = RECOVERY_MOMENT.strftime("%Y-%m-%dT%H:%M:%SZ")
+# The recovered cluster's name ends with the target's UTC minutes.
+RECOVERED_CLUSTER = "monad-synapse-db-pitr-" + RECOVERY_MOMENT.strftime("%Y%m%d%H%M")
+RECOVER = (f"database.recovery.targetTime={RECOVERY_TARGET}", "database.recovery.confirm={namespace}")
 
 
 OPERATIONS = (

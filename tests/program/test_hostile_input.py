@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import RECOVERY_TARGET
 from tools import render as renderer
 
 SECRET = "Hunter2-Very-Secret-Value"
@@ -22,7 +23,7 @@ CNPG = ("database.kind=cloudnativepg", "database.cloudnativepg.objectStore.bucke
 CNPG_KEYS = ("databaseS3AccessKeyId=AKIA0000", "databaseS3SecretAccessKey=" + SECRET)
 PITR = (
     "maintenanceMode=true",
-    "database.recovery.targetTime=2026-11-29T10:00:00Z",
+    f"database.recovery.targetTime={RECOVERY_TARGET}",
     "database.recovery.confirm=production",
 )
 DR = (
@@ -510,20 +511,20 @@ CASES = [
     db(
         "pitr-unconfirmed",
         "maintenanceMode=true",
-        "database.recovery.targetTime=2026-11-29T10:00:00Z",
+        f"database.recovery.targetTime={RECOVERY_TARGET}",
         key="database.recovery.confirm",
     ),
     db(
         "pitr-wrong-namespace",
         "maintenanceMode=true",
-        "database.recovery.targetTime=2026-11-29T10:00:00Z",
+        f"database.recovery.targetTime={RECOVERY_TARGET}",
         "database.recovery.confirm=staging",
         key="database.recovery.confirm",
         bad_value="staging",
     ),
     db(
         "pitr-outside-maintenance",
-        "database.recovery.targetTime=2026-11-29T10:00:00Z",
+        f"database.recovery.targetTime={RECOVERY_TARGET}",
         "database.recovery.confirm=production",
         key="maintenanceMode",
     ),
@@ -669,6 +670,13 @@ CASES = [
         "pitr-target-1970",
         "maintenanceMode=true",
         "database.recovery.targetTime=1970-01-01T00:00:00Z",
+        "database.recovery.confirm=production",
+        key="database.recovery.targetTime",
+    ),
+    db(
+        "pitr-target-past-the-kept-backups",
+        "maintenanceMode=true",
+        "database.recovery.targetTime=2025-01-01T00:00:00Z",
         "database.recovery.confirm=production",
         key="database.recovery.targetTime",
     ),

@@ -10,6 +10,7 @@ import sys
 
 import pytest
 
+from tests.helpers import RECOVERED_CLUSTER
 from tools.diff import diff_objects, replaces_object
 from tools.engine.live import ProviderConfig
 from tools.engine.stack_config import PROJECT_DIR
@@ -332,7 +333,7 @@ def test_ignored_fields_are_not_reported_as_changes(render_dir):
     bootstrap and external clusters, both under ignoreChanges (the engine
     keeps the old values): the diff shows no change at all."""
     secrets = ("databaseS3AccessKeyId=AKIAEXAMPLEKEY0001", "databaseS3SecretAccessKey=example-secret-access-key")
-    recovered = "monad-synapse-db-pitr-202611291000"
+    recovered = RECOVERED_CLUSTER
     retired = render_dir(
         "retired",
         "production",

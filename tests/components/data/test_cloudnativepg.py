@@ -6,7 +6,7 @@ from pulumi.runtime import rpc
 
 from components.data.cloudnativepg import InClusterDatabase, InClusterDatabaseArgs
 from settings.database import Database
-from tests.helpers import objects_of, secret
+from tests.helpers import RECOVERED_CLUSTER_AT_0900, RECOVERY_DAY, objects_of, secret
 
 # A demotion token as CloudNativePG writes it (base64 of its JSON).
 TOKEN = (
@@ -71,21 +71,18 @@ def test_database_component_with_fake_args(run_component):
 
 
 def test_database_component_through_a_point_in_time_recovery(run_component):
-    recovery = {"targetTime": "2026-11-29T10:00:00+01:00", "confirm": "team-a"}
+    recovery = {"targetTime": f"{RECOVERY_DAY}T10:00:00+01:00", "confirm": "team-a"}
     run = run_database(run_component, database(recovery=recovery))
     clusters = {
         r.inputs["metadata"]["name"]: r for r in run.resources if r.is_kubernetes and r.inputs["kind"] == "Cluster"
     }
-    assert set(clusters) == {"monad-synapse-db", "monad-synapse-db-pitr-202611290900"}
-    recovered = clusters["monad-synapse-db-pitr-202611290900"].inputs["spec"]
-    assert recovered["bootstrap"]["recovery"]["recoveryTarget"] == {"targetTime": "2026-11-29T10:00:00+01:00"}
+    assert set(clusters) == {"monad-synapse-db", RECOVERED_CLUSTER_AT_0900}
+    recovered = clusters[RECOVERED_CLUSTER_AT_0900].inputs["spec"]
+    assert recovered["bootstrap"]["recovery"]["recoveryTarget"] == {"targetTime": f"{RECOVERY_DAY}T10:00:00+01:00"}
     assert recovered["externalClusters"][0]["plugin"]["parameters"]["serverName"] == "monad-synapse-db"
     # It archives into its own folder, never the one it recovers from.
-    assert recovered["plugins"][0]["parameters"]["serverName"] == "monad-synapse-db-pitr-202611290900"
-    assert (
-        clusters["monad-synapse-db"].retain_on_delete
-        and not clusters["monad-synapse-db-pitr-202611290900"].retain_on_delete
-    )
+    assert recovered["plugins"][0]["parameters"]["serverName"] == RECOVERED_CLUSTER_AT_0900
+    assert clusters["monad-synapse-db"].retain_on_delete and not clusters[RECOVERED_CLUSTER_AT_0900].retain_on_delete
 
     assert objects_of(run)["Pooler/monad-synapse-db-pooler-rw"]["spec"]["cluster"] == {"name": "monad-synapse-db"}
     switched = run_database(run_component, database(recovery={**recovery, "serveApp": True}))
@@ -93,19 +90,19 @@ def test_database_component_through_a_point_in_time_recovery(run_component):
     # A Pooler's cluster cannot change: the recovered cluster gets its own,
     # and the old one is no longer declared.
     poolers = {key: obj["spec"]["cluster"]["name"] for key, obj in objects.items() if key.startswith("Pooler/")}
-    assert poolers == {"Pooler/monad-synapse-db-pitr-202611290900-pooler-rw": "monad-synapse-db-pitr-202611290900"}
+    assert poolers == {f"Pooler/{RECOVERED_CLUSTER_AT_0900}-pooler-rw": RECOVERED_CLUSTER_AT_0900}
     retained = {
         r.inputs["metadata"]["name"]: r.retain_on_delete
         for r in switched.resources
         if r.is_kubernetes and r.inputs["kind"] == "Cluster"
     }
     # The old cluster no longer serves: the retire step may delete it.
-    assert retained == {"monad-synapse-db": False, "monad-synapse-db-pitr-202611290900": True}
+    assert retained == {"monad-synapse-db": False, RECOVERED_CLUSTER_AT_0900: True}
 
     retired = objects_of(
         run_database(run_component, database(recovery={**recovery, "serveApp": True, "retireSource": True}))
     )
-    assert [key for key in retired if key.startswith("Cluster/")] == ["Cluster/monad-synapse-db-pitr-202611290900"]
+    assert [key for key in retired if key.startswith("Cluster/")] == [f"Cluster/{RECOVERED_CLUSTER_AT_0900}"]
 
 
 def test_database_component_as_a_dr_site(run_component):

@@ -9,7 +9,17 @@ import pytest
 
 from settings import Settings, SettingsError, settings_from_raw
 from settings.database import Database, Recovery
-from tests.helpers import CLOUDNATIVEPG, DATABASE_S3_SECRETS, DR_SITE, RECOVERY, secrets_for
+from tests.helpers import (
+    CLOUDNATIVEPG,
+    DATABASE_S3_SECRETS,
+    DR_SITE,
+    RECOVERED_CLUSTER,
+    RECOVERED_CLUSTER_AT_0900,
+    RECOVERY,
+    RECOVERY_DAY,
+    RECOVERY_TARGET,
+    secrets_for,
+)
 
 BASE = {
     "namespace": "production",
@@ -59,21 +69,21 @@ def test_base_backups_are_judged_by_their_six_field_schedule():
 @pytest.mark.parametrize(
     ("step", "serving", "declared"),
     [
-        ({}, "monad-synapse-db", ("monad-synapse-db", "monad-synapse-db-pitr-202611290900")),
+        ({}, "monad-synapse-db", ("monad-synapse-db", RECOVERED_CLUSTER_AT_0900)),
         (
             {"serveApp": True},
-            "monad-synapse-db-pitr-202611290900",
-            ("monad-synapse-db-pitr-202611290900", "monad-synapse-db"),
+            RECOVERED_CLUSTER_AT_0900,
+            (RECOVERED_CLUSTER_AT_0900, "monad-synapse-db"),
         ),
         (
             {"serveApp": True, "retireSource": True},
-            "monad-synapse-db-pitr-202611290900",
-            ("monad-synapse-db-pitr-202611290900",),
+            RECOVERED_CLUSTER_AT_0900,
+            (RECOVERED_CLUSTER_AT_0900,),
         ),
     ],
 )
 def test_each_recovery_step_declares_the_clusters_it_needs(step, serving, declared):
-    recovery = {"targetTime": "2026-11-29T10:00:00+01:00", "confirm": "production", **step}
+    recovery = {"targetTime": f"{RECOVERY_DAY}T10:00:00+01:00", "confirm": "production", **step}
     database = settings({**IN_CLUSTER, "recovery": recovery}, maintenanceMode=True).database
     assert database.serving_cluster_name == serving
     assert database.cluster_names == declared
@@ -81,13 +91,15 @@ def test_each_recovery_step_declares_the_clusters_it_needs(step, serving, declar
 
 def test_a_second_recovery_names_its_cluster_after_the_base_name_not_a_chain():
     recovery = Recovery(target_time="2026-11-30T01:00:00Z", confirm="production")
-    assert recovery.recovered_cluster_name("monad-synapse-db-pitr-202611290900") == "monad-synapse-db-pitr-202611300100"
+    assert recovery.recovered_cluster_name(RECOVERED_CLUSTER_AT_0900) == "monad-synapse-db-pitr-202611300100"
     assert len(recovery.recovered_cluster_name("a" * 50)) <= 50
 
 
 def test_after_the_switch_maintenance_mode_may_end():
-    recovery = {"targetTime": "2026-11-29T10:00:00Z", "confirm": "production", "serveApp": True}
-    assert settings({**IN_CLUSTER, "recovery": recovery}).database.serving_cluster_name.endswith("-pitr-202611291000")
+    recovery = {"targetTime": RECOVERY_TARGET, "confirm": "production", "serveApp": True}
+    assert settings({**IN_CLUSTER, "recovery": recovery}).database.serving_cluster_name.endswith(
+        RECOVERED_CLUSTER.removeprefix("monad-synapse-db")
+    )
 
 
 def test_a_bad_promotion_token_says_where_the_right_one_is():
@@ -189,8 +201,8 @@ def test_a_recovery_leaves_the_running_cluster_and_the_app_alone(stack_objects):
     ):
         assert before[key] == after[key], key
     assert set(after) - set(before) == {
-        "Cluster/production/monad-synapse-db-pitr-202611291000",
-        "ScheduledBackup/production/monad-synapse-db-pitr-202611291000-daily",
+        f"Cluster/production/{RECOVERED_CLUSTER}",
+        f"ScheduledBackup/production/{RECOVERED_CLUSTER}-daily",
     }
 
 
@@ -201,7 +213,7 @@ def test_tidying_the_config_after_a_recovery_changes_only_what_ignoreChanges_cov
     and the external cluster it recovered from."""
     from tools.diff import diff_objects
 
-    recovered = "monad-synapse-db-pitr-202611291000"
+    recovered = RECOVERED_CLUSTER
     retired = stack_objects(
         "production",
         *CLOUDNATIVEPG,
@@ -256,7 +268,7 @@ def test_every_pod_the_operator_creates_can_do_its_job_and_nothing_else_gets_in(
     sets = (*CLOUDNATIVEPG, "maintenanceMode=true", *(RECOVERY if step == "recovering" else ()))
     objects = stack_objects("production", *sets, secrets=DATABASE_S3_SECRETS)
     network = network_of(objects)
-    cluster = "monad-synapse-db-pitr-202611291000" if step == "recovering" else "monad-synapse-db"
+    cluster = RECOVERED_CLUSTER if step == "recovering" else "monad-synapse-db"
     inherited = {"app": "postgresql"}
     primary = instance_pod("production", cluster, 1, primary=True, inherited=inherited)
     replica = instance_pod("production", cluster, 2, primary=False, inherited=inherited)
@@ -352,3 +364,22 @@ def test_the_cluster_name_refused_for_the_app_is_the_app_service_account(stack_o
 
     accounts = [key for key in stack_objects("production") if key.startswith("ServiceAccount/")]
     assert accounts == [f"ServiceAccount/production/{APP_SERVICE_ACCOUNT}"]
+
+
+def test_a_recovery_target_older_than_the_kept_backups_is_refused():
+    from datetime import datetime, timedelta, timezone
+
+    def recovering(days_ago: int, retention: str) -> dict:
+        moment = (datetime.now(timezone.utc) - timedelta(days=days_ago)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return {
+            "kind": "cloudnativepg",
+            "cloudnativepg": {"objectStore": {"bucket": "monad-synapse-wal", "retention": retention}},
+            "recovery": {"targetTime": moment, "confirm": "production"},
+        }
+
+    with pytest.raises(SettingsError) as caught:
+        settings_from_raw({**BASE, "maintenanceMode": True, "database": recovering(40, "30d")}, "production")
+    (problem,) = [p for p in caught.value.problems if p.path == "database.recovery.targetTime"]
+    assert problem.kind == "target_beyond_retention" and "30d" in problem.message
+    assert settings_from_raw({**BASE, "maintenanceMode": True, "database": recovering(40, "8w")}, "production")
+    assert settings_from_raw({**BASE, "maintenanceMode": True, "database": recovering(2, "30d")}, "production")

@@ -10,6 +10,7 @@ from pulumi_policy import PolicyResource, StackValidationArgs
 
 from policy import rules
 from tests.engine_model import ModelStack, desired_resources, provider_config
+from tests.helpers import RECOVERED_CLUSTER
 from tools.engine.live import ApplyConflict, LiveCluster, ProviderConfig
 from tools.engine.replay import simulate_up
 from tools.manifest import pulumi_type
@@ -232,14 +233,14 @@ def test_a_point_in_time_recovery_replayed_as_ups_keeps_the_data_it_must(render_
     from tools.operations import IN_CLUSTER, OBJECT_STORE_KEYS, RECOVER
 
     recover = tuple(item.format(namespace="production") for item in RECOVER)
-    old, new = "Cluster/production/monad-synapse-db", "Cluster/production/monad-synapse-db-pitr-202611291000"
+    old, new = "Cluster/production/monad-synapse-db", f"Cluster/production/{RECOVERED_CLUSTER}"
     stack = ModelStack()
     steps = [
         (*IN_CLUSTER, "maintenanceMode=true"),
         (*IN_CLUSTER, "maintenanceMode=true", *recover),
         (*IN_CLUSTER, *recover, "database.recovery.serveApp=true"),
         (*IN_CLUSTER, *recover, "database.recovery.serveApp=true", "database.recovery.retireSource=true"),
-        (*IN_CLUSTER, "database.cloudnativepg.clusterName=monad-synapse-db-pitr-202611291000"),
+        (*IN_CLUSTER, f"database.cloudnativepg.clusterName={RECOVERED_CLUSTER}"),
         (),  # database.kind back to external by mistake
     ]
     results = []
