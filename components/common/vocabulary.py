@@ -18,6 +18,8 @@ APP_JOB = APP_NAME
 # The dumps and the restore drill: CronJobs the backup alerts watch by name.
 BACKUP_CRONJOB = f"{APP_NAME}-db-backup"
 DRILL_CRONJOB = f"{APP_NAME}-restore-drill"
+# Suspended: run by hand to list the dumps a restore can name.
+LIST_DUMPS_CRONJOB = f"{APP_NAME}-list-dumps"
 # The container port the Services, probes, scrapes and policies name.
 APP_PORT = 3000
 

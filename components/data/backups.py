@@ -25,7 +25,7 @@ from components.common.pod_security import (
     restricted_container_security,
     restricted_pod_security,
 )
-from components.common.vocabulary import APP_NAME, BACKUP_CRONJOB, DRILL_CRONJOB
+from components.common.vocabulary import APP_NAME, BACKUP_CRONJOB, DRILL_CRONJOB, LIST_DUMPS_CRONJOB
 from components.data.database_access import DatabaseAccess
 from settings import Backup, Restore
 
@@ -173,6 +173,18 @@ class DatabaseBackups(pulumi.ComponentResource):
                 needs,
                 backup.drill.active_deadline_seconds,
             )
+        # Never scheduled: the on-call runs it to see which dumps a restore can
+        # name (`kubectl create job --from=cronjob/...`, docs/operations.md).
+        self._cronjob(
+            args,
+            f"{name}-list",
+            LIST_DUMPS_CRONJOB,
+            backup.drill.schedule,
+            [("s3.sh", ["list"], {})] if self._s3 else [("list.sh", [], {})],
+            needs,
+            600,
+            suspend=True,
+        )
         restore_name: Optional[str] = None
         if args.restore.from_backup is not None:
             restore_name = restore_job_name(args.restore)
@@ -233,12 +245,14 @@ class DatabaseBackups(pulumi.ComponentResource):
         steps: list,
         needs: list,
         deadline_seconds: int,
+        suspend: bool = False,
     ):
         return k8s.batch.v1.CronJob(
             logical,
             metadata=self._metadata(args, name, name),
             spec=k8s.batch.v1.CronJobSpecArgs(
                 schedule=schedule,
+                suspend=suspend or None,
                 time_zone="Etc/UTC",
                 # Never two dumps at once: a slow dump must not pile up behind itself.
                 concurrency_policy="Forbid",

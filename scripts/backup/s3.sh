@@ -4,6 +4,7 @@
 #   s3.sh upload           upload the newest local dump (+ .sha256), then prune remotely
 #   s3.sh download NAME    fetch NAME, or "latest", into $BACKUP_DIR
 #   s3.sh prune            delete remote dumps older than RETENTION_DAYS, never the newest
+#   s3.sh list             the remote dumps a restore can name, oldest first
 # S3_BUCKET, S3_PREFIX and optionally S3_ENDPOINT (S3-compatible stores);
 # credentials come from the usual AWS_* variables.
 set -eu
@@ -63,9 +64,20 @@ prune() {
   done
 }
 
+list() {
+  names=$(remote_dumps)
+  if [ -z "$names" ]; then
+    echo "no dump under s3://$S3_BUCKET/${prefix} yet"
+    return 0
+  fi
+  for name in $names; do printf '%s\n' "$name"; done
+  echo "restore one with: pulumi config set --path restore.fromBackup <name> (or latest)"
+}
+
 case "${1:-}" in
   upload) upload ;;
   download) download "${2:-latest}" ;;
   prune) prune ;;
-  *) fail "usage: s3.sh upload | download NAME|latest | prune" ;;
+  list) list ;;
+  *) fail "usage: s3.sh upload | download NAME|latest | prune | list" ;;
 esac

@@ -655,3 +655,42 @@ def test_the_drills_sanity_query_can_only_read(server, cnpg_shaped, tmp_path, qu
         text=True,
     )
     assert login.stdout.strip() == "1", "the app role's password was changed"
+
+
+# --- listing the dumps a restore can name ------------------------------------------------
+
+
+def test_list_prints_the_dumps_a_restore_can_name_newest_last(server, tmp_path):
+    for stamp in ("20261201T000000Z", "20261202T000000Z"):
+        fake_dump(tmp_path, stamp, 0)
+    (tmp_path / "monad-synapse-20261203T000000Z.dump.partial").write_bytes(b"half")
+    listed = run_script(server, "list.sh", BACKUP_DIR=str(tmp_path))
+    assert listed.returncode == 0, listed.stderr
+    names = [line.split()[0] for line in listed.stdout.splitlines() if line.startswith("monad-synapse-")]
+    assert names == ["monad-synapse-20261201T000000Z.dump", "monad-synapse-20261202T000000Z.dump"]
+    assert "restore.fromBackup" in listed.stdout  # says how to use a name
+
+
+def test_list_says_so_when_there_is_no_dump(server, tmp_path):
+    listed = run_script(server, "list.sh", BACKUP_DIR=str(tmp_path))
+    assert listed.returncode == 0 and "no dump" in listed.stdout
+
+
+def test_object_storage_lists_its_dumps(server, object_store, tmp_path):
+    import boto3
+
+    make_bucket(object_store, "backups-list")
+    client = boto3.client(
+        "s3",
+        endpoint_url=object_store,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        region_name="us-east-1",
+    )
+    for stamp in ("20261202T000000Z", "20261201T000000Z"):
+        client.put_object(Bucket="backups-list", Key=f"production/monad-synapse-{stamp}.dump", Body=b"dump")
+        client.put_object(Bucket="backups-list", Key=f"production/monad-synapse-{stamp}.dump.sha256", Body=b"x")
+    listed = s3(server, s3_env(server, object_store, "backups-list", tmp_path), "list")
+    assert listed.returncode == 0, listed.stderr
+    names = [line.split()[0] for line in listed.stdout.splitlines() if line.startswith("monad-synapse-")]
+    assert names == ["monad-synapse-20261201T000000Z.dump", "monad-synapse-20261202T000000Z.dump"]

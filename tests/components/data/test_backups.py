@@ -306,3 +306,14 @@ def test_bad_object_storage_config_is_refused(sets, secrets, key):
     with pytest.raises(SettingsError) as caught:
         render("production", sets, secrets)
     assert key in {problem.path for problem in caught.value.problems}
+
+
+@pytest.mark.parametrize("storage", [(), ("backup.storage.kind=s3", "backup.storage.s3.bucket=monad-backups")])
+def test_the_dumps_a_restore_can_name_are_listed_by_a_job_the_on_call_runs(stack_objects, storage):
+    secrets = ("backupS3AccessKeyId=AKIAEXAMPLEKEY0001", "backupS3SecretAccessKey=example-secret") if storage else ()
+    cronjob = stack_objects("production", *storage, secrets=secrets)["CronJob/production/monad-synapse-list-dumps"]
+    assert cronjob["spec"]["suspend"] is True  # never on a schedule
+    pod = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert container["command"][-1:] == (["list"] if storage else ["/scripts/list.sh"])[-1:]
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True

@@ -19,7 +19,7 @@ def test_backups_component_with_fake_args(run_component):
     )
     run = run_component(lambda: DatabaseBackups("bk", args))
     kinds = sorted(child.inputs["kind"] for child in children_of(run, "monad:data:DatabaseBackups"))
-    assert kinds == ["ConfigMap", "CronJob", "CronJob", "NetworkPolicy", "PersistentVolumeClaim"]
+    assert kinds == ["ConfigMap", "CronJob", "CronJob", "CronJob", "NetworkPolicy", "PersistentVolumeClaim"]
     cronjob = objects_of(run)["CronJob/monad-synapse-db-backup"]
     (container,) = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
     assert {"name": "app-secret", "key": "DATABASE_URL"} in [
