@@ -12,6 +12,7 @@ from settings.database import Database, Recovery
 from tests.helpers import (
     CLOUDNATIVEPG,
     DATABASE_S3_SECRETS,
+    DR_APP_PASSWORD,
     DR_SITE,
     RECOVERED_CLUSTER,
     RECOVERED_CLUSTER_AT_0900,
@@ -383,3 +384,34 @@ def test_a_recovery_target_older_than_the_kept_backups_is_refused():
     assert problem.kind == "target_beyond_retention" and "30d" in problem.message
     assert settings_from_raw({**BASE, "maintenanceMode": True, "database": recovering(40, "8w")}, "production")
     assert settings_from_raw({**BASE, "maintenanceMode": True, "database": recovering(2, "30d")}, "production")
+
+
+def test_the_dr_stack_template_renders(tmp_path):
+    """docs/templates/Pulumi.production-dr.yaml is a working DR stack, once its
+    secrets are set: a replica of production's database, in its own bucket."""
+    import shutil
+
+    from tools.engine.stack_config import PROJECT_DIR
+    from tools.manifest import load_objects
+    from tools.render import render
+
+    project = tmp_path / "project"
+    project.mkdir()
+    for name in ("Pulumi.yaml", "__main__.py"):
+        shutil.copy(PROJECT_DIR / name, project / name)
+    for package in ("components", "settings", "scripts"):
+        (project / package).symlink_to(PROJECT_DIR / package)
+    shutil.copy(PROJECT_DIR / "docs" / "templates" / "Pulumi.production-dr.yaml", project / "Pulumi.production-dr.yaml")
+    rendering = render(
+        "production-dr",
+        (),
+        (DR_APP_PASSWORD, *DATABASE_S3_SECRETS, "redisUrl=rediss://:pw0rd-dr@redis-dr:6379/0"),
+        project_dir=project,
+    )
+    objects = load_objects(rendering.files["manifest.yaml"])
+    cluster = objects["Cluster/production/monad-synapse-db"]["spec"]
+    assert (cluster["replica"]["self"], cluster["replica"]["primary"]) == ("dr", "main")
+    stores = {key: obj["spec"] for key, obj in objects.items() if key.startswith("ObjectStore/")}
+    buckets = {spec["configuration"]["destinationPath"] for spec in stores.values()}
+    assert any("monad-synapse-wal-dr" in bucket for bucket in buckets)
+    assert any("monad-synapse-wal-main" in bucket for bucket in buckets)
