@@ -51,6 +51,16 @@ def require_tool(name: str) -> str:
     return path
 
 
+# The smallest valid production config (settings_from_raw input).
+VALID_SETTINGS = {
+    "colors": {
+        "blue": {"image": "ghcr.io/monad-synapse/monad-synapse:1.4.2"},
+        "green": {"image": "ghcr.io/monad-synapse/monad-synapse:1.5.0"},
+    },
+    "domain": "monad-synapse.com",
+    "namespace": "production",
+}
+
 # The in-cluster database's minimum: the kind, the bucket, and the
 # object-store credentials (as --set-secret).
 CLOUDNATIVEPG = ("database.kind=cloudnativepg", "database.cloudnativepg.objectStore.bucket=monad-synapse-wal")

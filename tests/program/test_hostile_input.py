@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import RECOVERY_TARGET
+from tests.helpers import DR_SITE, RECOVERY_TARGET
 from tools import render as renderer
 
 SECRET = "Hunter2-Very-Secret-Value"
@@ -26,14 +26,7 @@ PITR = (
     f"database.recovery.targetTime={RECOVERY_TARGET}",
     "database.recovery.confirm=production",
 )
-DR = (
-    "database.replica.enabled=true",
-    "database.replica.self=dr",
-    "database.replica.primary=main",
-    "database.replica.source.name=main",
-    "database.replica.source.objectStore.bucket=monad-synapse-wal-main",
-    "database.replica.source.objectStore.path=production",
-)
+DR = DR_SITE
 
 
 # A demotion token as CloudNativePG writes it: base64 of its JSON.

@@ -3,15 +3,7 @@
 from __future__ import annotations
 
 from settings import advice, settings_from_raw
-
-BASE = {
-    "colors": {
-        "blue": {"image": "ghcr.io/monad-synapse/monad-synapse:1.4.2"},
-        "green": {"image": "ghcr.io/monad-synapse/monad-synapse:1.4.2"},
-    },
-    "domain": "monad-synapse.com",
-    "namespace": "production",
-}
+from tests.helpers import VALID_SETTINGS as BASE
 
 
 def warnings_for(**overrides) -> list[str]:

@@ -9,15 +9,9 @@ import pytest
 from pydantic import ValidationError
 
 from settings import Settings, SettingsError, parse_quantity, settings_from_raw
+from tests.helpers import VALID_SETTINGS
 
-VALID = {
-    "colors": {
-        "blue": {"image": "ghcr.io/monad-synapse/monad-synapse:1.4.2"},
-        "green": {"image": "ghcr.io/monad-synapse/monad-synapse:1.5.0"},
-    },
-    "domain": "monad-synapse.com",
-    "namespace": "production",
-}
+VALID = VALID_SETTINGS
 
 
 def settings_with(**overrides: Any) -> Settings:
