@@ -99,6 +99,17 @@ def _encrypted_section_fix(key: str, text: Optional[str], stack: str) -> str:
     return f"pulumi config rm {shlex.quote(key)} -s {stack} && {sets}"
 
 
+def _secret_value_problem(key: str, value: str, example: str, stack: str) -> Optional[Problem]:
+    """What is wrong with a secret's value (empty, or not the shape its key
+    needs), never quoting it; None when it is usable."""
+    message, kind = (
+        ("is empty", "empty_secret") if not value.strip() else (secret_shape_problem(key, value), "malformed_secret")
+    )
+    if not message:
+        return None
+    return Problem(key, None, message, _fix_command(key, stack, example, secret=True), secret=True, kind=kind)
+
+
 def load_settings(config: pulumi.Config, stack: str) -> StackInputs:
     """Read and validate the whole stack config. Raises SettingsError.
 
@@ -161,28 +172,8 @@ def load_settings(config: pulumi.Config, stack: str) -> StackInputs:
                     kind="missing_secret",
                 )
             )
-        elif not value.strip():
-            problems.append(
-                Problem(
-                    key,
-                    None,
-                    "is empty",
-                    _fix_command(key, stack, example, secret=True),
-                    secret=True,
-                    kind="empty_secret",
-                )
-            )
-        elif secret_shape_problem(key, value):
-            problems.append(
-                Problem(
-                    key,
-                    None,
-                    secret_shape_problem(key, value),
-                    _fix_command(key, stack, example, secret=True),
-                    secret=True,
-                    kind="malformed_secret",
-                )
-            )
+        elif problem := _secret_value_problem(key, value, example, stack):
+            problems.append(problem)
         else:
             secrets[key] = config.get_secret(key)
 
@@ -203,29 +194,8 @@ def load_settings(config: pulumi.Config, stack: str) -> StackInputs:
                 )
             )
             continue
-        if not value.strip():
-            problems.append(
-                Problem(
-                    key,
-                    None,
-                    "is empty",
-                    _fix_command(key, stack, example, secret=True),
-                    secret=True,
-                    kind="empty_secret",
-                )
-            )
-            continue
-        if secret_shape_problem(key, value):
-            problems.append(
-                Problem(
-                    key,
-                    None,
-                    secret_shape_problem(key, value),
-                    _fix_command(key, stack, example, secret=True),
-                    secret=True,
-                    kind="malformed_secret",
-                )
-            )
+        if problem := _secret_value_problem(key, value, example, stack):
+            problems.append(problem)
             continue
         optional[key] = config.get_secret(key)
     try:
