@@ -27,11 +27,16 @@ _MANAGING_SETTING = {
 }
 
 
+def env_var_name_for(key: str) -> str:
+    """The environment variable name a mistyped key most likely meant: feature-x is FEATURE_X."""
+    renamed = re.sub(r"[^A-Z0-9_]", "_", key.upper())
+    return renamed if _ENV_VAR_NAME.match(renamed) else f"_{renamed}"
+
+
 def _check_app_config_key(key: str) -> str:
     # Every fix removes the key first: setting it again would repeat the refusal.
     if not _ENV_VAR_NAME.match(key):
-        renamed = re.sub(r"[^A-Z0-9_]", "_", key.upper())
-        renamed = renamed if _ENV_VAR_NAME.match(renamed) else f"_{renamed}"
+        renamed = env_var_name_for(key)
         if renamed in MANAGED_APP_KEYS or _SECRET_LOOKING_KEY.search(renamed):
             # The name it would become is refused too: say why, suggest no rename.
             managed = renamed in MANAGED_APP_KEYS

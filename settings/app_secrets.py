@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any, Mapping, Optional
 
+from settings.app_config import env_var_name_for
 from settings.contract import _ENV_VAR_NAME, APP_SECRETS, MANAGED_APP_KEYS
 from settings.errors import Problem, _remove_command
 
@@ -55,10 +56,10 @@ def read_app_secrets(
         path = f"{APP_SECRETS}.{key}"
         remove = _remove_command(path, stack)
         if not _ENV_VAR_NAME.match(str(key)):
-            renamed = "".join(char if char.isalnum() else "_" for char in str(key).upper())
+            renamed = env_var_name_for(str(key))
             message = "not an environment variable name ([A-Z_][A-Z0-9_]*)"
             fix = remove
-            if _ENV_VAR_NAME.match(renamed) and renamed not in MANAGED_APP_KEYS:
+            if renamed not in MANAGED_APP_KEYS:
                 message += f"; did you mean {renamed}?"
                 fix += f" && {_set_command(stack, renamed)}"
             problems.append(Problem(path, None, message, fix, secret=True, kind="bad_app_secret_key"))

@@ -148,6 +148,11 @@ class Settings(_Model):
         return self.edge.preview.host or f"preview.{self.domain}"
 
     @property
+    def gateway_proxy_namespace(self) -> str:
+        """Where Envoy Gateway runs the Gateway's proxies (its controller's namespace)."""
+        return self.network.ingress_namespace or "envoy-gateway-system"
+
+    @property
     def edge_namespaces(self) -> tuple[str, ...]:
         """Where the edge proxies run: the sources the app accepts traffic from."""
         if self.network.ingress_namespace:
@@ -156,7 +161,7 @@ class Settings(_Model):
             namespace
             for namespace, serves in (
                 ("ingress-nginx", self.edge.serves_ingress),
-                ("envoy-gateway-system", self.edge.serves_gateway),
+                (self.gateway_proxy_namespace, self.edge.serves_gateway),
             )
             if serves
         )

@@ -88,7 +88,10 @@ _SUFFIXES = {
 
 
 def quantity(value: Any) -> Optional[Decimal]:
-    """A Kubernetes quantity's amount (k8s.io/apimachinery/pkg/api/resource), or None."""
+    """A Kubernetes quantity's amount (k8s.io/apimachinery/pkg/api/resource), or None.
+    The settings' parse_quantity reads the same grammar; the tools do not
+    import the settings (they run without the SDK), and a test holds the two
+    to the same answers."""
     match = _QUANTITY.match(str(value).strip())
     if not match:
         return None

@@ -145,7 +145,7 @@ class AppMonitoringArgs:
             backup_max_age_seconds=backup.stale_after_seconds,
             database=DatabaseWatch.of(settings),
             edge_proxies=edge_proxies,
-            edge_proxy_namespace=settings.network.ingress_namespace or "envoy-gateway-system",
+            edge_proxy_namespace=settings.gateway_proxy_namespace,
         )
 
     def rule_context(self) -> RuleContext:

@@ -414,3 +414,11 @@ def test_database_parameters_that_restart_every_instance_say_so(render_dir, para
     changes = json.loads(run_diff(before, after, "--json").stdout)["changes"]
     (cluster,) = [change for change in changes if change["kind"] == "Cluster"]
     assert cluster["rollsPods"] is restarts
+
+
+@pytest.mark.parametrize("text", ["1", "1000m", "250m", "1Gi", "1024Mi", "1e3", "1.5", "0.5Gi", "2k", "1M"])
+def test_the_diff_reads_quantities_as_the_settings_do(text):
+    from settings import parse_quantity
+    from tools.manifest import quantity
+
+    assert quantity(text) == parse_quantity(text)

@@ -350,3 +350,6 @@ def test_a_refused_render_leaves_no_stale_render_to_diff(tmp_path):
         [sys.executable, "-m", "tools.diff", str(out), str(out)], capture_output=True, text=True, cwd=PROJECT_DIR
     )
     assert diff.returncode == 2
+    # The fixed config renders into the same directory again.
+    assert run_render("staging", "--out", str(out)).returncode == 0
+    assert (out / "manifest.yaml").is_file()

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
@@ -21,19 +20,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import require_tool
+from tests.helpers import free_port, require_tool
 from tools.engine.stack_config import PROJECT_DIR
 
 SCRIPT = PROJECT_DIR / "scripts" / "promotion" / "analysis.py"
 # Requests per second of each profile: (ok, 5xx, seconds each request takes).
 PROFILES = {"healthy": (50, 0, 0.05), "failing": (40, 10, 0.05), "slow": (50, 0, 4.0), "quiet": (0, 0, 0.05)}
 BUCKETS = (0.1, 0.5, 1.0, 2.5, 5.0)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class Colors(BaseHTTPRequestHandler):

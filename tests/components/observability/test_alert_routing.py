@@ -6,7 +6,6 @@ it), which then routes and inhibits alerts sent to its API."""
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import tempfile
 import time
@@ -17,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.helpers import require_tool
+from tests.helpers import free_port, require_tool
 
 NS = "production"
 CONFIG = f"AlertmanagerConfig/{NS}/monad-synapse"
@@ -77,12 +76,6 @@ def operator_config(resource: dict) -> dict:
             for rule in spec.get("inhibitRules", [])
         ],
     }
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def rendered_config() -> dict:
