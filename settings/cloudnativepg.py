@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal, Mapping, Optional
 
 from pydantic import AfterValidator, BeforeValidator, Field, field_validator, model_validator
 
+from platform_contract import CLOUDNATIVEPG_NAMESPACE
 from settings import postgres_parameters
 from settings.addresses import EgressCidrs
 from settings.base import _custom_error, _Model
@@ -324,7 +325,7 @@ class CloudNativePg(_Model):
     # A standby further behind than this alerts: a failover would lose it.
     replication_lag_seconds: int = Field(60, ge=5, le=86400)
     # Where the CloudNativePG operator runs: it talks to the instances.
-    operator_namespace: NamespaceName = "cnpg-system"
+    operator_namespace: NamespaceName = CLOUDNATIVEPG_NAMESPACE
     # The Kubernetes API server's addresses: the instance manager in every
     # database and pooler pod watches the Cluster through it.
     api_server_cidrs: EgressCidrs = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")

@@ -6,6 +6,8 @@ import re
 from types import MappingProxyType
 from typing import Mapping, Optional
 
+from platform_contract import OPERATOR_SELECTOR_LABELS
+
 PROJECT = "monad-synapse"
 COLORS = ("blue", "green")
 
@@ -110,4 +112,4 @@ _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 SYSTEM_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease", "default"})
 
 
-DEFAULT_OPERATOR_LABELS: Mapping[str, str] = MappingProxyType({"release": "kube-prometheus-stack"})
+DEFAULT_OPERATOR_LABELS: Mapping[str, str] = OPERATOR_SELECTOR_LABELS

@@ -11,6 +11,7 @@ from pydantic import (
     model_validator,
 )
 
+from platform_contract import CLUSTER_ISSUER, DNS_NAMESPACE, GATEWAY_CLASS, MONITORING_NAMESPACE
 from settings.addresses import _PRIVATE_RANGES, Cidrs, EgressCidrs, covers_the_internet
 from settings.base import _custom_error, _Model
 from settings.fields import NamespaceName, ObjectName, SectionName
@@ -117,7 +118,7 @@ class ClientIp(_Model):
 
 
 class GatewayEdge(_Model):
-    class_name: ObjectName = "eg"
+    class_name: ObjectName = GATEWAY_CLASS
     # Attach to a Gateway someone else runs instead of declaring one.
     shared: Optional[SharedGateway] = None
     # Envoy Gateway has no per-client connection limit: cap all concurrent
@@ -149,7 +150,7 @@ class GatewayEdge(_Model):
 class Edge(_Model):
     kind: Literal["ingress-nginx", "gateway"] = "gateway"
     ingress_class_name: ObjectName = "nginx"
-    cluster_issuer: ObjectName = "letsencrypt-prod"
+    cluster_issuer: ObjectName = CLUSTER_ISSUER
     proxy_body_size: str = "8m"
     proxy_connect_timeout_seconds: int = Field(5, ge=1, le=75)
     proxy_read_timeout_seconds: int = Field(60, ge=1, le=3600)
@@ -217,8 +218,8 @@ class RpcEgress(EgressTarget):
 class Network(_Model):
     # Namespace of the edge proxies; default follows edge.kind.
     ingress_namespace: Optional[NamespaceName] = None
-    monitoring_namespace: NamespaceName = "monitoring"
-    dns_namespace: NamespaceName = "kube-system"
+    monitoring_namespace: NamespaceName = MONITORING_NAMESPACE
+    dns_namespace: NamespaceName = DNS_NAMESPACE
     postgres: PostgresEgress = PostgresEgress()
     redis: RedisEgress = RedisEgress()
     rpc: RpcEgress = RpcEgress()

@@ -7,6 +7,7 @@ from typing import Any, Literal, Union
 
 from pydantic import Field, field_validator
 
+from platform_contract import EDGE_NAMESPACE, app_environment, prometheus_url
 from settings.app_config import AppConfig
 from settings.base import _custom_error, _Model
 from settings.contract import _DNS_LABEL, SYSTEM_NAMESPACES
@@ -139,9 +140,7 @@ class Settings(_Model):
 
     @property
     def prometheus_url(self) -> str:
-        return self.promotion.analysis.prometheus_url or (
-            f"http://kube-prometheus-stack-prometheus.{self.network.monitoring_namespace}.svc:9090"
-        )
+        return self.promotion.analysis.prometheus_url or prometheus_url(self.network.monitoring_namespace)
 
     @property
     def preview_host(self) -> str:
@@ -150,7 +149,7 @@ class Settings(_Model):
     @property
     def gateway_proxy_namespace(self) -> str:
         """Where Envoy Gateway runs the Gateway's proxies (its controller's namespace)."""
-        return self.network.ingress_namespace or "envoy-gateway-system"
+        return self.network.ingress_namespace or EDGE_NAMESPACE
 
     @property
     def edge_namespaces(self) -> tuple[str, ...]:
@@ -169,7 +168,7 @@ class Settings(_Model):
     @property
     def edge_environment(self) -> str:
         """Short environment name in the runbook's edge object names (prod, staging)."""
-        return "prod" if self.stack == "production" else self.stack
+        return app_environment(self.stack)
 
     @property
     def idle_color(self) -> str:

@@ -14,6 +14,7 @@ from urllib.parse import urlparse
 
 from pydantic_core import PydanticCustomError
 
+from platform_contract import prometheus_url
 from settings.addresses import covers_the_internet
 from settings.base import _custom_error
 from settings.contract import _DNS_LABEL
@@ -74,7 +75,7 @@ def analysis_can_reach_prometheus(settings: Settings) -> Iterator[PydanticCustom
             field="promotion.analysis.prometheusUrl",
             value=url,
             namespace=namespace,
-            suggestion=f"http://kube-prometheus-stack-prometheus.{namespace}.svc:9090",
+            suggestion=prometheus_url(namespace),
         )
 
 

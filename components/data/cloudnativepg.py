@@ -33,10 +33,10 @@ from components.data.database_access import (
     pooler_name,
     pooler_selector,
 )
+from platform_contract import BARMAN_CLOUD_PLUGIN
 from settings.cloudnativepg import DEFAULT_CLUSTER_NAME, DatabaseObjectStore
 from settings.database import Database
 
-BARMAN_CLOUD_PLUGIN = "barman-cloud.cloudnative-pg.io"
 # The runbook's `kubectl get pods -l app=postgresql`.
 RUNBOOK_POD_LABELS = {"app": "postgresql"}
 # Loading pg_stat_statements: CloudNativePG adds the library to

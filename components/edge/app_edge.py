@@ -30,6 +30,7 @@ import pulumi_kubernetes as k8s
 
 from components.common.labels import common_labels, object_metadata
 from components.common.vocabulary import APP_NAME, OWNING_GATEWAY_NAME, OWNING_GATEWAY_NAMESPACE
+from platform_contract import app_gateway_name
 from settings import ClientIp, Edge, RateLimit
 
 NGINX = "nginx.ingress.kubernetes.io"
@@ -282,7 +283,7 @@ class AppEdge(pulumi.ComponentResource):
     def _gateway_routes(self, args: EdgeArgs, certificate: pulumi.Resource) -> None:
         name = self._name
         shared = args.edge.gateway.shared
-        gateway_name = shared.name if shared else f"{APP_NAME}-{args.environment}-gateway"
+        gateway_name = shared.name if shared else app_gateway_name(args.environment)
         gateway_namespace = shared.namespace if shared else None
         https_section = shared.https_section_name if shared else "https"
         http_section = shared.http_section_name if shared else "http"

@@ -23,6 +23,7 @@ from components.common.vocabulary import (
 from components.observability.alert_rules import RuleContext, alerts, rule_groups
 from components.observability.dashboards import DASHBOARDS, DashboardContext, dashboard_json
 from components.observability.rule_context import DatabaseWatch
+from platform_contract import EDGE_NAMESPACE, GRAFANA_DASHBOARD_LABEL, GRAFANA_DASHBOARD_LABEL_VALUE
 from settings import Monitoring, Settings, StackSecrets
 
 METRICS_LABEL = "monad-synapse.com/metrics"
@@ -110,7 +111,7 @@ class AppMonitoringArgs:
     # Pod labels of the Gateway's Envoy proxies, and their namespace
     # (gateway mode; None with ingress-nginx, whose controller is not watched).
     edge_proxies: Optional[Mapping[str, str]] = None
-    edge_proxy_namespace: str = "envoy-gateway-system"
+    edge_proxy_namespace: str = EDGE_NAMESPACE
 
     @property
     def edge_job(self) -> Optional[str]:
@@ -286,7 +287,9 @@ class AppMonitoring(pulumi.ComponentResource):
         for slug in DASHBOARDS:
             config_map = k8s.core.v1.ConfigMap(
                 f"{name}-dashboard-{slug}",
-                metadata=metadata(f"{APP_NAME}-dashboard-{slug}", {"grafana_dashboard": "1"}),
+                metadata=metadata(
+                    f"{APP_NAME}-dashboard-{slug}", {GRAFANA_DASHBOARD_LABEL: GRAFANA_DASHBOARD_LABEL_VALUE}
+                ),
                 data={f"{APP_NAME}-{slug}.json": dashboard_json(slug, dashboard_context)},
                 opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.live_traffic_moved)),
             )

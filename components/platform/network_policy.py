@@ -11,6 +11,7 @@ import pulumi_kubernetes as k8s
 from components.common.egress import egress_rule
 from components.common.labels import NAME_LABEL, common_labels, selector_labels
 from components.common.vocabulary import APP_NAME, APP_PORT, PROMOTION_ANALYSIS
+from platform_contract import DNS_POD_LABELS
 from settings import Network
 
 _NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
@@ -64,7 +65,7 @@ class AppNetworkPolicies(pulumi.ComponentResource):
                             "to": [
                                 {
                                     **from_namespace(network.dns_namespace),
-                                    "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+                                    "podSelector": {"matchLabels": dict(DNS_POD_LABELS)},
                                 }
                             ],
                             "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
