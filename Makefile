@@ -7,7 +7,7 @@ STACK ?= staging
 BASE ?=
 DIFF_FLAGS ?=
 
-.PHONY: help render render-all test format scan diff bench deps clean
+.PHONY: help render render-platform render-all test format scan diff bench deps clean
 
 ## help: this list
 help:
@@ -44,6 +44,10 @@ policy/venv/.installed: policy/requirements.txt
 ## render: offline render of $(STACK) (default staging) into build/$(STACK)
 render: $(VENV)/.runtime-installed
 	$(PYTHON) -m tools.render $(STACK)
+
+## render-platform: offline render of the platform add-ons' $(STACK) into build/addons-$(STACK)
+render-platform: $(VENV)/.runtime-installed
+	$(PYTHON) -m tools.render $(STACK) --project addons
 
 ## render-all: both stacks
 render-all: $(VENV)/.runtime-installed

@@ -79,6 +79,10 @@ KIND_ORDER = (
 )
 
 
+# The Pulumi projects of this repository, by the name --project takes.
+PROJECTS = {"app": PROJECT_DIR, "addons": PROJECT_DIR / "addons"}
+
+
 class _ManifestDumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # libyaml when PyYAML has it
     """Block-style YAML; multi-line strings (scripts, dashboards) as literals."""
 
@@ -201,10 +205,44 @@ def build_files(run: ProgramRun) -> dict[str, str]:
         return key_cache[0]
 
     resources = [_resource_entry(resource, key_source) for resource in sorted(run.resources, key=lambda item: item.urn)]
-    return {
+    files = {
         "manifest.yaml": manifest,
         "outputs.json": json.dumps(outputs, indent=2, sort_keys=True) + "\n",
         "resources.json": json.dumps(resources, indent=2) + "\n",
+    }
+    packages = _install_order([resource for resource in run.resources if resource.is_helm])
+    if packages:
+        files[PACKAGES_FILE] = yaml.dump(
+            [_helm_package(resource) for resource in packages],
+            Dumper=_ManifestDumper,
+            sort_keys=False,
+            default_flow_style=False,
+            width=100,
+        )
+    return files
+
+
+def _install_order(packages: list) -> list:
+    """Each package after those it depends on, by name among equals: the
+    engine's registration order is not stable, this is."""
+    by_urn = {resource.urn: resource for resource in packages}
+    placed: list = []
+    waiting = sorted(packages, key=lambda resource: resource.name)
+    while waiting:
+        ready = [r for r in waiting if all(u not in by_urn or by_urn[u] in placed for u in r.depends_on)] or waiting[:1]
+        placed.extend(ready)
+        waiting = [resource for resource in waiting if resource not in ready]
+    return placed
+
+
+def _helm_package(resource) -> dict[str, Any]:
+    """A Helm release or chart as the engine receives it, in registration order:
+    the mock engine never renders the chart, so this is what there is to review."""
+    return {
+        "resource": resource.name,
+        "type": resource.type,
+        "dependsOn": [urn.rsplit("::", 1)[-1] for urn in resource.depends_on],
+        "inputs": _sorted_deep(redact(resource.inputs)),
     }
 
 
@@ -271,6 +309,9 @@ def check_output_directory(out_dir: Path) -> Path:
 
 
 RENDERED_FILES = frozenset({"manifest.yaml", "outputs.json", "resources.json"})
+# Only a project with Helm packages writes it (the platform project, which
+# came after the mark: no legacy render has it).
+PACKAGES_FILE = "charts.yaml"
 
 
 def _legacy_render(directory: Path) -> bool:
@@ -288,7 +329,7 @@ def _withdraw_previous_render(out_dir: Path) -> bool:
     """Remove the renderer's own files from its output directory (a render
     refused now leaves no stale one behind to diff). True if any was there."""
     removed = False
-    for name in sorted(RENDERED_FILES):
+    for name in sorted(RENDERED_FILES | {PACKAGES_FILE}):
         path = out_dir / name
         if path.is_file() and not path.is_symlink():
             path.unlink()
@@ -342,6 +383,12 @@ def _parser() -> argparse.ArgumentParser:
         description="Render a stack's Kubernetes objects offline under Pulumi's mock engine.",
     )
     parser.add_argument("stack", help="stack name (a Pulumi.STACK.yaml must exist)")
+    parser.add_argument(
+        "--project",
+        choices=sorted(PROJECTS),
+        default="app",
+        help="which Pulumi project: the app (default) or the platform add-ons (addons/)",
+    )
     parser.add_argument("--out", type=Path, help="output directory (default: build/STACK)")
     parser.add_argument(
         "--set",
@@ -379,17 +426,20 @@ def main(argv: Optional[list[str]] = None) -> int:
 
 
 def _main(args: argparse.Namespace) -> int:
-    from settings import SettingsError  # the program's own validation
+    from pulumi import RunError  # each project's own validation (the app's SettingsError is one)
 
-    out_dir = args.out or PROJECT_DIR / "build" / args.stack
+    project_dir = PROJECTS[args.project]
+    out_dir = args.out or PROJECT_DIR / "build" / (
+        args.stack if args.project == "app" else f"{args.project}-{args.stack}"
+    )
     checked = False
     try:
         if not is_stack_name(args.stack):  # it names build/<stack>: never a path
-            resolve_config(args.stack)  # raises, saying what a stack name is
+            resolve_config(args.stack, project_dir=project_dir)  # raises, saying what a stack name is
         check_output_directory(out_dir)  # before the render: fail fast, touch nothing
         checked = True
-        rendering = render(args.stack, tuple(args.set), tuple(args.set_secret))
-    except (ConfigInputError, SettingsError, OutputDirectoryError) as error:
+        rendering = render(args.stack, tuple(args.set), tuple(args.set_secret), project_dir)
+    except (ConfigInputError, RunError, OutputDirectoryError) as error:
         print(f"error: {error}", file=sys.stderr)
         if checked and _withdraw_previous_render(out_dir):
             print(

@@ -353,3 +353,17 @@ def test_a_refused_render_leaves_no_stale_render_to_diff(tmp_path):
     # The fixed config renders into the same directory again.
     assert run_render("staging", "--out", str(out)).returncode == 0
     assert (out / "manifest.yaml").is_file()
+
+
+def test_the_platform_project_renders_its_packages_and_refuses_bad_config(tmp_path, render_main):
+    out = tmp_path / "platform"
+    result = render_main("production", "--project", "addons", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    packages = yaml.safe_load((out / "charts.yaml").read_text())
+    assert [entry["resource"] for entry in packages][:2] == ["gateway-crds", "metrics-server"]
+    assert {entry["inputs"]["name"] for entry in packages} >= {"kube-prometheus-stack", "eg", "cert-manager"}
+    refused = render_main("production", "--project", "addons", "--out", str(out), "--set", "replicas=0")
+    assert refused.returncode == 2
+    assert "replicas" in refused.stderr and "Traceback" not in refused.stderr
+    assert not (out / "charts.yaml").exists()  # withdrawn with the rest of the stale render
+    assert render_main("prod", "--project", "addons", "--out", str(tmp_path / "x")).returncode == 2

@@ -46,7 +46,13 @@ class RegisteredResource:
 
     @property
     def is_kubernetes(self) -> bool:
-        return self.type.startswith("kubernetes:") and not self.type.startswith("pulumi:providers:")
+        """A Kubernetes object (a Helm release or chart is a package of them, not one)."""
+        return self.type.startswith("kubernetes:") and not self.is_helm
+
+    @property
+    def is_helm(self) -> bool:
+        """A helm.v3.Release or helm.v4.Chart: under the mock engine, one resource with its inputs."""
+        return self.type.startswith("kubernetes:helm.sh/")
 
     @property
     def is_provider(self) -> bool:

@@ -205,7 +205,7 @@ def resolve_config(
     # Secrets the program itself requires, some declared with an empty default
     # (databaseUrl: the in-cluster database needs none): unset, they render
     # with a placeholder too, and are never taken from --set.
-    program_secrets = declared_secrets | set(SECRETS_WITH_EMPTY_DEFAULT)
+    program_secrets = declared_secrets | (set(SECRETS_WITH_EMPTY_DEFAULT) & set(declarations))
 
     resolved = ResolvedConfig(project=project, stack=stack, values={}, foreign={})
     for key, declaration in declarations.items():
