@@ -115,23 +115,23 @@ def settings_from_raw(stack: str, raw: Mapping[str, Optional[str]]) -> PlatformS
     )
 
 
-def _integer(text: Optional[str], default: int) -> Optional[int]:
+def _decoded(text: Optional[str], default: Any) -> Any:
+    """A config value as the CLI stores it (JSON for numbers and lists); None when it is not JSON."""
     if text is None or text == "":
         return default
     try:
-        value = json.loads(text)
+        return json.loads(text)
     except ValueError:
         return None
+
+
+def _integer(text: Optional[str], default: int) -> Optional[int]:
+    value = _decoded(text, default)
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _string_list(text: Optional[str], default: list[str]) -> Optional[list[Any]]:
-    if text is None or text == "":
-        return default
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return None
+    value = _decoded(text, default)
     return value if isinstance(value, list) else None
 
 
