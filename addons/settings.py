@@ -59,7 +59,7 @@ def settings_from_raw(stack: str, raw: Mapping[str, Optional[str]]) -> PlatformS
         problems.append(f"{key} = {shown}: {what}\n      fix: {_fix(key, stack, suggestion)}")
 
     email = (raw.get("acmeEmail") or "").strip()
-    if not _EMAIL.match(email):
+    if not _EMAIL.fullmatch(email):
         problem(
             "acmeEmail",
             raw.get("acmeEmail"),
@@ -83,7 +83,7 @@ def settings_from_raw(stack: str, raw: Mapping[str, Optional[str]]) -> PlatformS
     bad = [
         name
         for name in gateways or []
-        if not (isinstance(name, str) and _DNS_SUBDOMAIN.match(name) and len(name) <= 253)
+        if not (isinstance(name, str) and _DNS_SUBDOMAIN.fullmatch(name) and len(name) <= 253)
     ]
     if gateways is None or bad:
         problem(

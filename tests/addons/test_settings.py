@@ -46,3 +46,11 @@ def test_replicas_must_be_a_small_whole_number(replicas):
 def test_a_missing_email_is_named():
     with pytest.raises(PlatformSettingsError, match=r"acmeEmail = <not set>"):
         settings_from_raw("staging", {})
+
+
+@pytest.mark.parametrize("name", ["monad-synapse-prod-gateway\n", "-gw", "gw_1", "GW"])
+def test_a_gateway_must_be_an_object_name(name):
+    import json
+
+    with pytest.raises(PlatformSettingsError, match="challengeGateways"):
+        settings_from_raw("staging", {"acmeEmail": "ops@monad-synapse.com", "challengeGateways": json.dumps([name])})
