@@ -30,7 +30,8 @@ def cert_manager(settings: PlatformSettings) -> dict[str, Any]:
         "podDisruptionBudget": {"enabled": replicas > 1},
         "webhook": {"replicaCount": replicas, "podDisruptionBudget": {"enabled": replicas > 1}},
         "cainjector": {"replicaCount": replicas, "podDisruptionBudget": {"enabled": replicas > 1}},
-        # HTTP-01 challenges answered through the app's Gateway (HTTPRoute solver).
+        # HTTP-01 challenges answered through the app's Gateway (the gatewayHTTPRoute solver);
+        # cert-manager pkg/apis/config/controller/v1alpha1/types.go EnableGatewayAPI.
         "config": {
             "apiVersion": "controller.config.cert-manager.io/v1alpha1",
             "kind": "ControllerConfiguration",
