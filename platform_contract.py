@@ -22,7 +22,7 @@ CLUSTER_ISSUER = "letsencrypt-prod"
 # and the app admits edge traffic from it.
 EDGE_NAMESPACE = "envoy-gateway-system"
 GATEWAY_CLASS = "eg"
-# envoyproxy/gateway api/v1alpha1/shared_types.go GatewayControllerName.
+# envoyproxy/gateway api/v1alpha1/envoygateway_types.go GatewayControllerName.
 GATEWAY_CONTROLLER = "gateway.envoyproxy.io/gatewayclass-controller"
 
 # kube-prometheus-stack. Its operator selects monitors, rules and
