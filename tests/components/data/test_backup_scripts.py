@@ -126,14 +126,36 @@ FINGERPRINT_SQL = (
 
 @pytest.fixture(scope="module")
 def source_database(server):
-    psql(server, "postgres", "DROP DATABASE IF EXISTS app")
-    psql(server, "postgres", "CREATE DATABASE app")
+    fresh_database(server, "app")
     psql(server, "app", FIXTURE_SQL)
     return f"{server['url']}/app"
 
 
 def dumps(directory: Path) -> list[Path]:
     return sorted(directory.glob("monad-synapse-*.dump"))
+
+
+def back_up(server, database_url: str, directory: Path) -> None:
+    result = run_script(server, "backup.sh", DATABASE_URL=database_url, BACKUP_DIR=str(directory), RETENTION_DAYS="7")
+    assert result.returncode == 0, result.stderr
+
+
+def fresh_database(server, name: str) -> None:
+    psql(server, "postgres", f"DROP DATABASE IF EXISTS {name}")
+    psql(server, "postgres", f"CREATE DATABASE {name}")
+
+
+def restore_request(
+    server, backup_dir: Path, database: str, request_id: str, source: str = "latest"
+) -> subprocess.CompletedProcess:
+    return run_script(
+        server,
+        "restore.sh",
+        BACKUP_DIR=str(backup_dir),
+        RESTORE_FROM=source,
+        TARGET_DATABASE_URL=f"{server['url']}/{database}",
+        RESTORE_REQUEST_ID=request_id,
+    )
 
 
 def test_backup_writes_a_verified_dump_and_restore_reproduces_the_data(server, source_database, tmp_path):
@@ -146,16 +168,8 @@ def test_backup_writes_a_verified_dump_and_restore_reproduces_the_data(server, s
     checksum = subprocess.run(["sha256sum", "-c", f"{dump.name}.sha256"], cwd=tmp_path, capture_output=True)
     assert checksum.returncode == 0
 
-    psql(server, "postgres", "DROP DATABASE IF EXISTS restored")
-    psql(server, "postgres", "CREATE DATABASE restored")
-    restored = run_script(
-        server,
-        "restore.sh",
-        BACKUP_DIR=str(tmp_path),
-        RESTORE_FROM="latest",
-        TARGET_DATABASE_URL=f"{server['url']}/restored",
-        RESTORE_REQUEST_ID="roundtrip",
-    )
+    fresh_database(server, "restored")
+    restored = restore_request(server, tmp_path, "restored", "roundtrip")
     assert restored.returncode == 0, restored.stderr
     assert psql(server, "restored", FINGERPRINT_SQL) == psql(server, "app", FINGERPRINT_SQL)
     assert psql(server, "restored", "SELECT count(*) FROM bets") == "5000"
@@ -164,91 +178,41 @@ def test_backup_writes_a_verified_dump_and_restore_reproduces_the_data(server, s
 
 
 def test_restore_by_name_over_existing_data(server, source_database, tmp_path):
-    assert (
-        run_script(
-            server, "backup.sh", DATABASE_URL=source_database, BACKUP_DIR=str(tmp_path), RETENTION_DAYS="7"
-        ).returncode
-        == 0
-    )
+    back_up(server, source_database, tmp_path)
     (dump,) = dumps(tmp_path)
-    psql(server, "postgres", "DROP DATABASE IF EXISTS drifted")
-    psql(server, "postgres", "CREATE DATABASE drifted")
+    fresh_database(server, "drifted")
     psql(server, "drifted", FIXTURE_SQL + "DELETE FROM bets WHERE id > 10; UPDATE players SET balance = 0;")
-    result = run_script(
-        server,
-        "restore.sh",
-        BACKUP_DIR=str(tmp_path),
-        RESTORE_FROM=dump.name,
-        TARGET_DATABASE_URL=f"{server['url']}/drifted",
-        RESTORE_REQUEST_ID="by-name",
-    )
+    result = restore_request(server, tmp_path, "drifted", "by-name", source=dump.name)
     assert result.returncode == 0, result.stderr
     assert psql(server, "drifted", FINGERPRINT_SQL) == psql(server, "app", FINGERPRINT_SQL)
 
 
 def test_restore_refuses_unknown_or_escaping_names(server, tmp_path):
     for name in ("missing.dump", "../etc/passwd"):
-        result = run_script(
-            server,
-            "restore.sh",
-            BACKUP_DIR=str(tmp_path),
-            RESTORE_FROM=name,
-            TARGET_DATABASE_URL=f"{server['url']}/postgres",
-            RESTORE_REQUEST_ID=f"escape-{name}",
-        )
+        result = restore_request(server, tmp_path, "postgres", f"escape-{name}", source=name)
         assert result.returncode != 0
         assert "ERROR" in result.stderr
 
 
 def test_corrupt_dump_is_refused_and_restore_leaves_target_unchanged(server, source_database, tmp_path):
-    assert (
-        run_script(
-            server, "backup.sh", DATABASE_URL=source_database, BACKUP_DIR=str(tmp_path), RETENTION_DAYS="7"
-        ).returncode
-        == 0
-    )
+    back_up(server, source_database, tmp_path)
     (dump,) = dumps(tmp_path)
     dump.write_bytes(dump.read_bytes()[: dump.stat().st_size // 3])
     (tmp_path / f"{dump.name}.sha256").unlink()
-    psql(server, "postgres", "DROP DATABASE IF EXISTS untouched")
-    psql(server, "postgres", "CREATE DATABASE untouched")
+    fresh_database(server, "untouched")
     psql(server, "untouched", "CREATE TABLE marker (x int); INSERT INTO marker VALUES (42)")
-    result = run_script(
-        server,
-        "restore.sh",
-        BACKUP_DIR=str(tmp_path),
-        RESTORE_FROM="latest",
-        TARGET_DATABASE_URL=f"{server['url']}/untouched",
-        RESTORE_REQUEST_ID="corrupt",
-    )
+    result = restore_request(server, tmp_path, "untouched", "corrupt")
     assert result.returncode != 0
     assert psql(server, "untouched", "SELECT x FROM marker") == "42"
     # Remembered as failed: the same request never touches the data again.
     assert psql(server, "untouched", "SELECT status FROM monad_synapse_ops.restore_requests") == "failed"
 
 
-def restore_request(server, backup_dir: Path, database: str, request_id: str) -> subprocess.CompletedProcess:
-    return run_script(
-        server,
-        "restore.sh",
-        BACKUP_DIR=str(backup_dir),
-        RESTORE_FROM="latest",
-        TARGET_DATABASE_URL=f"{server['url']}/{database}",
-        RESTORE_REQUEST_ID=request_id,
-    )
-
-
 def test_a_repeated_restore_request_never_touches_the_data_again(server, source_database, tmp_path):
     """Whoever re-creates the restore Job (a changed template, a refresh after
     its TTL, a retried up), the same request id restores once."""
-    assert (
-        run_script(
-            server, "backup.sh", DATABASE_URL=source_database, BACKUP_DIR=str(tmp_path), RETENTION_DAYS="7"
-        ).returncode
-        == 0
-    )
-    psql(server, "postgres", "DROP DATABASE IF EXISTS repeated")
-    psql(server, "postgres", "CREATE DATABASE repeated")
+    back_up(server, source_database, tmp_path)
+    fresh_database(server, "repeated")
     first = restore_request(server, tmp_path, "repeated", "incident-4711")
     assert first.returncode == 0, first.stderr
     assert psql(server, "repeated", FINGERPRINT_SQL) == psql(server, "app", FINGERPRINT_SQL)
@@ -278,15 +242,9 @@ def test_a_repeated_restore_request_never_touches_the_data_again(server, source_
 
 
 def test_a_failed_restore_request_is_not_retried_and_quotes_are_harmless(server, source_database, tmp_path):
-    assert (
-        run_script(
-            server, "backup.sh", DATABASE_URL=source_database, BACKUP_DIR=str(tmp_path), RETENTION_DAYS="7"
-        ).returncode
-        == 0
-    )
+    back_up(server, source_database, tmp_path)
     (dump,) = dumps(tmp_path)
-    psql(server, "postgres", "DROP DATABASE IF EXISTS retried")
-    psql(server, "postgres", "CREATE DATABASE retried")
+    fresh_database(server, "retried")
     psql(server, "retried", "CREATE TABLE marker (x int); INSERT INTO marker VALUES (1)")
     request = "o'brien's; DROP TABLE marker; --"
     (tmp_path / f"{dump.name}.sha256").write_text("0" * 64 + f"  {dump.name}\n")  # a checksum that fails
@@ -318,12 +276,7 @@ def test_dumps_leave_out_the_restore_ledger(server, source_database, tmp_path):
         "CREATE SCHEMA IF NOT EXISTS monad_synapse_ops; "
         "CREATE TABLE IF NOT EXISTS monad_synapse_ops.restore_requests (request_id text)",
     )
-    assert (
-        run_script(
-            server, "backup.sh", DATABASE_URL=source_database, BACKUP_DIR=str(tmp_path), RETENTION_DAYS="7"
-        ).returncode
-        == 0
-    )
+    back_up(server, source_database, tmp_path)
     (dump,) = dumps(tmp_path)
     listing = subprocess.run(["pg_restore", "--list", str(dump)], env=env_for(server), capture_output=True, text=True)
     assert "monad_synapse_ops" not in listing.stdout and "TABLE DATA public bets" in listing.stdout
@@ -387,9 +340,7 @@ def test_prune_refuses_bad_retention(server, tmp_path, retention):
 )
 def test_drill_restores_the_newest_dump_into_a_scratch_database(server, request, tmp_path, database):
     url = request.getfixturevalue(database)
-    assert (
-        run_script(server, "backup.sh", DATABASE_URL=url, BACKUP_DIR=str(tmp_path), RETENTION_DAYS="7").returncode == 0
-    )
+    back_up(server, url, tmp_path)
     result = run_script(
         server, "drill.sh", DATABASE_URL=url, BACKUP_DIR=str(tmp_path), DRILL_SANITY_QUERY="SELECT count(*) FROM bets"
     )
@@ -400,12 +351,7 @@ def test_drill_restores_the_newest_dump_into_a_scratch_database(server, request,
 
 
 def test_drill_fails_on_a_corrupt_newest_dump(server, source_database, tmp_path):
-    assert (
-        run_script(
-            server, "backup.sh", DATABASE_URL=source_database, BACKUP_DIR=str(tmp_path), RETENTION_DAYS="7"
-        ).returncode
-        == 0
-    )
+    back_up(server, source_database, tmp_path)
     (dump,) = dumps(tmp_path)
     dump.write_bytes(b"PGDMP garbage")
     result = run_script(server, "drill.sh", DATABASE_URL=source_database, BACKUP_DIR=str(tmp_path))
@@ -414,14 +360,8 @@ def test_drill_fails_on_a_corrupt_newest_dump(server, source_database, tmp_path)
 
 
 def test_drill_fails_when_the_sanity_query_finds_nothing(server, tmp_path):
-    psql(server, "postgres", "DROP DATABASE IF EXISTS empty")
-    psql(server, "postgres", "CREATE DATABASE empty")
-    assert (
-        run_script(
-            server, "backup.sh", DATABASE_URL=f"{server['url']}/empty", BACKUP_DIR=str(tmp_path), RETENTION_DAYS="7"
-        ).returncode
-        == 0
-    )
+    fresh_database(server, "empty")
+    back_up(server, f"{server['url']}/empty", tmp_path)
     result = run_script(server, "drill.sh", DATABASE_URL=f"{server['url']}/empty", BACKUP_DIR=str(tmp_path))
     assert result.returncode != 0
     assert "returned '0'" in result.stderr
@@ -497,12 +437,7 @@ def test_dump_goes_to_object_storage_and_restores_from_it(server, source_databas
     make_bucket(object_store, "backups-roundtrip")
     local = tmp_path / "local"
     local.mkdir()
-    assert (
-        run_script(
-            server, "backup.sh", DATABASE_URL=source_database, BACKUP_DIR=str(local), RETENTION_DAYS="7"
-        ).returncode
-        == 0
-    )
+    back_up(server, source_database, local)
     (dump,) = dumps(local)
     env = s3_env(server, object_store, "backups-roundtrip", local, RETENTION_DAYS="7")
     uploaded = s3(server, env, "upload")
@@ -517,16 +452,8 @@ def test_dump_goes_to_object_storage_and_restores_from_it(server, source_databas
     downloaded = s3(server, {**env, "BACKUP_DIR": str(fresh)}, "download", "latest")
     assert downloaded.returncode == 0, downloaded.stderr
     assert (fresh / dump.name).read_bytes() == dump.read_bytes()
-    psql(server, "postgres", "DROP DATABASE IF EXISTS from_s3")
-    psql(server, "postgres", "CREATE DATABASE from_s3")
-    restored = run_script(
-        server,
-        "restore.sh",
-        BACKUP_DIR=str(fresh),
-        RESTORE_FROM="latest",
-        TARGET_DATABASE_URL=f"{server['url']}/from_s3",
-        RESTORE_REQUEST_ID="from-s3",
-    )
+    fresh_database(server, "from_s3")
+    restored = restore_request(server, fresh, "from_s3", "from-s3")
     assert restored.returncode == 0, restored.stderr
     assert psql(server, "from_s3", FINGERPRINT_SQL) == psql(server, "app", FINGERPRINT_SQL)
 
@@ -604,12 +531,7 @@ def cnpg_shaped(server):
 
 
 def test_a_restore_as_the_app_role_over_its_live_database_keeps_the_superusers_extension(server, cnpg_shaped, tmp_path):
-    assert (
-        run_script(
-            server, "backup.sh", DATABASE_URL=cnpg_shaped, BACKUP_DIR=str(tmp_path), RETENTION_DAYS="7"
-        ).returncode
-        == 0
-    )
+    back_up(server, cnpg_shaped, tmp_path)
     psql(server, "cnpg_app", "DELETE FROM bets WHERE id > 100")
     restored = run_script(
         server,
@@ -636,12 +558,7 @@ def test_a_restore_as_the_app_role_over_its_live_database_keeps_the_superusers_e
 def test_the_drills_sanity_query_can_only_read(server, cnpg_shaped, tmp_path, query):
     """It runs as the owner of the live database: a query that writes must
     fail, and the live database and its role stay as they were."""
-    assert (
-        run_script(
-            server, "backup.sh", DATABASE_URL=cnpg_shaped, BACKUP_DIR=str(tmp_path), RETENTION_DAYS="7"
-        ).returncode
-        == 0
-    )
+    back_up(server, cnpg_shaped, tmp_path)
     result = run_script(
         server, "drill.sh", DATABASE_URL=cnpg_shaped, BACKUP_DIR=str(tmp_path), DRILL_SANITY_QUERY=query
     )
