@@ -57,57 +57,27 @@ class Server:
         self.binaries, self.data, self.socket_dir, self.log = binaries, data, socket_dir, log
         self.port = free_port()
 
-    def start(self, settings: dict[str, str]) -> None:
-        options = " ".join(f"-c {key}={value}" for key, value in settings.items())
+    def _pg_ctl(self, *arguments: str) -> None:
         subprocess.run(
-            as_server_user(
-                [
-                    str(self.binaries / "pg_ctl"),
-                    "-D",
-                    str(self.data),
-                    "-l",
-                    str(self.log),
-                    "-w",
-                    "-t",
-                    "120",
-                    "start",
-                    "-o",
-                    f"-p {self.port} -k {self.socket_dir} -c listen_addresses='' {options}",
-                ]
-            ),
+            as_server_user([str(self.binaries / "pg_ctl"), "-D", str(self.data), *arguments]),
             check=True,
             capture_output=True,
         )
+
+    def start(self, settings: dict[str, str]) -> None:
+        options = " ".join(f"-c {key}={value}" for key, value in settings.items())
+        self._pg_ctl(
+            "-l", str(self.log), "-w", "-t", "120", "start",
+            "-o", f"-p {self.port} -k {self.socket_dir} -c listen_addresses='' {options}",
+        )  # fmt: skip
 
     def restart(self) -> None:
         """A clean restart (a pod rolled, a node rebooted): the shutdown checkpoint, then up again."""
-        subprocess.run(
-            as_server_user(
-                [
-                    str(self.binaries / "pg_ctl"),
-                    "-D",
-                    str(self.data),
-                    "-l",
-                    str(self.log),
-                    "-m",
-                    "fast",
-                    "-w",
-                    "-t",
-                    "120",
-                    "restart",
-                ]
-            ),
-            check=True,
-            capture_output=True,
-        )
+        self._pg_ctl("-l", str(self.log), "-m", "fast", "-w", "-t", "120", "restart")
 
     def crash(self) -> None:
         """Stop at once, as a lost node does: no shutdown checkpoint, no final switch."""
-        subprocess.run(
-            as_server_user([str(self.binaries / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop"]),
-            check=True,
-            capture_output=True,
-        )
+        self._pg_ctl("-m", "immediate", "stop")
 
     def psql(self, sql: str, database: str = "postgres") -> str:
         result = subprocess.run(
