@@ -92,6 +92,16 @@ def settings_from_raw(stack: str, raw: Mapping[str, Optional[str]]) -> PlatformS
             "must list the Gateways (object names) whose port-80 listener answers Let's Encrypt's HTTP-01 challenges",
             [contract.app_gateway_name(contract.app_environment(stack))],
         )
+    elif len(set(gateways)) != len(gateways):
+        # The challenge HTTPRoute would name one parent twice with one section, which the
+        # Gateway API refuses (HTTPRoute CRD: "sectionName must be unique when parentRefs
+        # includes 2 or more references to the same parent").
+        problem(
+            "challengeGateways",
+            gateways,
+            "names a Gateway more than once; list each once",
+            list(dict.fromkeys(gateways)),
+        )
     version = _integer(raw.get("grafanaAdminPasswordVersion"), 1)
     if version is None or version < 1:
         problem(

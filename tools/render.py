@@ -1,9 +1,10 @@
 """Offline render of a stack: what `pulumi up` would apply, without a cluster.
 
-    python -m tools.render STACK [--out DIR] [--set PATH=VALUE]... [--set-secret PATH=VALUE]...
+    python -m tools.render STACK [--project app|addons] [--out DIR] [--set PATH=VALUE]... [--set-secret PATH=VALUE]...
 
-Runs the real `__main__.py` under Pulumi's mock engine and writes to DIR
-(default build/STACK):
+Runs the project's real `__main__.py` (the app's, or the platform add-ons'
+with --project addons) under Pulumi's mock engine and writes to DIR (default
+build/STACK, or build/addons-STACK):
 
 * manifest.yaml  - every Kubernetes object as it would be sent, one document
                    each, in apply order; Secret values redacted;
@@ -13,11 +14,15 @@ Runs the real `__main__.py` under Pulumi's mock engine and writes to DIR
                    inputs; objects holding secrets with a fingerprint of
                    their values (HMAC-SHA256 under a key kept on this
                    machine), so `tools.diff` sees a secret change without
-                   the secret being written.
+                   the secret being written;
+* charts.yaml    - only for a project with Helm packages (the add-ons): each
+                   helm.v3.Release or helm.v4.Chart with its inputs (chart,
+                   version, values) and what it waits for, in install order.
 
 Exit codes: 0 rendered; 2 bad input (config, stack name, flags, an output
-directory it may not use), with every problem on stderr and DIR left
-untouched; 1 an internal error (one line, no traceback, no secret).
+directory it may not use), with every problem on stderr, nothing new written
+and the previous render's files removed from DIR (a diff must not compare a
+configuration that no longer renders); 1 an internal error (one line, no traceback, no secret).
 
 DIR is only ever replaced if the renderer made it: it marks its directories
 (`.monad-synapse-render`) and refuses an existing directory without that
@@ -256,7 +261,7 @@ def render(
     secret_sets: tuple[str, ...] = (),
     project_dir: Path = PROJECT_DIR,
 ) -> Rendering:
-    """Render in memory. Raises ConfigInputError, SettingsError or SecretLeak."""
+    """Render in memory. Raises ConfigInputError, a project's settings error (a pulumi.RunError) or SecretLeak."""
     resolved = resolve_config(stack, sets, secret_sets, project_dir)
     run = run_program(resolved, project_dir)
     files = build_files(run)

@@ -91,6 +91,12 @@ def test_the_dependency_reader_sees_a_missing_dependency():
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_the_platform_objects_pass_their_schemas(stack, crds):
+    assert sorted({obj["kind"] for obj in objects(stack).values()}) == [
+        "ClusterIssuer",
+        "GatewayClass",
+        "Namespace",
+        "Secret",
+    ]
     for obj in objects(stack).values():
         if obj["kind"] in ("Namespace", "Secret"):
             kubernetes_validate.validate(obj, "1.31.0", strict=True)
@@ -105,6 +111,7 @@ def test_no_secret_is_written(stack):
     rendering = platform(stack)
     (secret,) = [obj for obj in objects(stack).values() if obj["kind"] == "Secret"]
     assert set(secret["stringData"].values()) == {"[secret]"}
+    assert rendering.run.generated_secrets  # Grafana's password
     for generated in rendering.run.generated_secrets:
         assert not any(generated in text for text in rendering.files.values())
 

@@ -54,3 +54,10 @@ def test_a_gateway_must_be_an_object_name(name):
 
     with pytest.raises(PlatformSettingsError, match="challengeGateways"):
         settings_from_raw("staging", {"acmeEmail": "ops@monad-synapse.com", "challengeGateways": json.dumps([name])})
+
+
+def test_a_gateway_named_twice_is_refused():
+    """cert-manager's challenge HTTPRoute would carry the same parent twice, which the
+    Gateway API's CEL rule on parentRefs refuses (the same parent needs distinct sections)."""
+    with pytest.raises(PlatformSettingsError, match="more than once"):
+        settings_from_raw("staging", {"acmeEmail": "ops@monad-synapse.com", "challengeGateways": '["gw", "gw"]'})
