@@ -5,7 +5,8 @@ what merging this change would do, for pull requests from forks too.
 
 The base is rendered with its own code (a temporary git worktree), the
 working tree with the current code; both without cluster or credentials.
-Exit code 2 when the working tree's config is refused (the errors are shown).
+Exit code 2 when the working tree's config is refused (the errors are shown),
+3 when a stack's change is a hazard that needs splitting (tools.diff says which).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import tempfile
 from pathlib import Path
 from typing import Optional
 
-from tools.diff import diff_directories, table
+from tools.diff import HAZARD_EXIT, change_hazards, diff_directories, hazards_text, table
 from tools.engine.stack_config import PROJECT_DIR, available_stacks
 from tools.render import OutputDirectoryError, check_output_directory, mark_directory, write_atomically
 
@@ -98,7 +99,10 @@ def main(argv: Optional[list[str]] = None) -> int:
                     f"This change does not render; `pulumi up` would refuse it:\n{fence}\n{head_render.stderr.strip()}\n{fence}\n"
                 )
                 continue
-            print(table(diff_directories(before, after), markdown=args.markdown))
+            hazards = change_hazards(before, after)
+            print(table(diff_directories(before, after), markdown=args.markdown) + hazards_text(hazards, args.markdown))
+            if hazards and status == 0:
+                status = HAZARD_EXIT
     finally:
         _git("worktree", "remove", "--force", str(worktree / "src"))
         shutil.rmtree(worktree, ignore_errors=True)

@@ -1,6 +1,6 @@
 """Offline diff of two render directories: what a config change would do.
 
-    python -m tools.diff BEFORE_DIR AFTER_DIR [--json]
+    python -m tools.diff BEFORE_DIR AFTER_DIR [--json | --markdown]
 
 For every Kubernetes object added, removed or changed: its kind, namespace,
 name, the changed fields, `rollsPods` (running pods restart because their
@@ -13,6 +13,12 @@ enableConfigMapMutable / enableSecretMutable (read from resources.json).
 Secret values are compared through the render's fingerprints, so a changed
 Secret is listed although its values are redacted.
 Works without a cluster or credentials, so it runs for every pull request.
+
+Then the hazards: transitions each render accepts alone but not in one
+change (a restore with the switch into maintenance mode; the app served from
+a cluster the same change creates). The program sees only the config it is
+given; the diff sees where it came from. Exit code 3 when there is one: split
+the change as the hazard says. 2 for a directory that is not a render.
 """
 
 from __future__ import annotations
@@ -247,6 +253,88 @@ def diff_directories(before_dir: Path, after_dir: Path) -> list[Change]:
     )
 
 
+# --- transitions: what only a before and an after can show ------------------------
+
+# The runbook's ConfigMap, which carries MAINTENANCE_MODE (tools run without
+# the SDK, so not imported from the program's vocabulary).
+APP_CONFIG_MAP = "monad-synapse-config"
+
+
+def _outputs(directory: Path) -> dict[str, Any]:
+    try:
+        outputs = json.loads((directory / "outputs.json").read_text())
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        raise RenderDirectoryError(
+            f"{directory / 'outputs.json'} is not a render's outputs ({type(error).__name__})"
+        ) from None
+    return outputs if isinstance(outputs, dict) else {}
+
+
+def _in_maintenance(objects: dict[str, dict]) -> bool:
+    return any(
+        obj.get("kind") == "ConfigMap"
+        and obj.get("metadata", {}).get("name") == APP_CONFIG_MAP
+        and str((obj.get("data") or {}).get("MAINTENANCE_MODE")).lower() == "true"
+        for obj in objects.values()
+    )
+
+
+def _cluster(objects: dict[str, dict], name: str) -> Optional[dict]:
+    return next(
+        (
+            obj
+            for obj in objects.values()
+            if obj.get("kind") == "Cluster"
+            and obj.get("apiVersion", "").startswith("postgresql.cnpg.io/")
+            and obj.get("metadata", {}).get("name") == name
+        ),
+        None,
+    )
+
+
+def change_hazards(before_dir: Path, after_dir: Path) -> list[str]:
+    """Transitions each render accepts alone but not in one change: the
+    program sees only the config it is given, the diff sees where it came from.
+
+    * A restore requested in the change that turns maintenance mode on: the
+      restore Job starts while the pods still roll, and the old pods keep
+      writing while the dump is loaded.
+    * The app moved, while it serves (maintenance mode off after the change),
+      to a database cluster this change creates: empty from initdb, or
+      recovered data nobody has checked (serveApp set with the recovery target).
+    A new stack (no app before) has none: nothing is served yet.
+    """
+    before, after = _load_manifest(before_dir), _load_manifest(after_dir)
+    before_outputs, after_outputs = _outputs(before_dir), _outputs(after_dir)
+    if not before_outputs.get("liveService"):
+        return []
+    hazards = []
+    was_in_maintenance, in_maintenance = _in_maintenance(before), _in_maintenance(after)
+    restore = after_outputs.get("restoreJob")
+    if restore and restore != before_outputs.get("restoreJob") and in_maintenance and not was_in_maintenance:
+        hazards.append(
+            f"restore Job {restore} is requested in the same change that turns maintenance mode on: it starts "
+            "while the pods still roll, and the old ones keep writing while the dump is loaded. Turn maintenance "
+            "mode on in one change (pulumi up), then request the restore in the next"
+        )
+    serving = after_outputs.get("databaseCluster")
+    cluster = _cluster(after, serving) if serving else None
+    if cluster and serving != before_outputs.get("databaseCluster") and not in_maintenance:
+        if _cluster(before, serving) is None:
+            bootstrap = cluster.get("spec", {}).get("bootstrap") or {}
+            what = (
+                "recovered data nobody has checked yet (serveApp is set in the change that sets the recovery target)"
+                if "recovery" in bootstrap
+                else "an empty database (a new cluster starts from initdb)"
+            )
+            hazards.append(
+                f"the app moves to database cluster {serving}, which this change creates, and serves {what}. "
+                "Make the change with maintenanceMode true, check the data (or restore a dump into it), then "
+                "turn maintenance mode off in a change of its own"
+            )
+    return hazards
+
+
 def summary(changes: list[Change]) -> str:
     counts = {
         action: sum(1 for change in changes if change.action == action)
@@ -315,6 +403,18 @@ def table(changes: list[Change], markdown: bool = False) -> str:
     return "\n".join((lines if rows else []) + [summary(changes)]) + "\n"
 
 
+# A change that needs splitting: CI's offline diff fails on it, and the
+# on-call's `make diff` says so before `pulumi up`.
+HAZARD_EXIT = 3
+
+
+def hazards_text(hazards: list[str], markdown: bool = False) -> str:
+    if not hazards:
+        return ""
+    prefix = "- **hazard:** " if markdown else "hazard: "
+    return "\n" + "\n".join(prefix + hazard for hazard in hazards) + "\n"
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.diff", description=__doc__.split("\n\n")[0])
     parser.add_argument("before", type=Path, help="render directory before the change")
@@ -332,14 +432,15 @@ def main(argv: Optional[list[str]] = None) -> int:
             return 2
     try:
         changes = diff_directories(args.before, args.after)
+        hazards = change_hazards(args.before, args.after)
     except RenderDirectoryError as error:
         print(f"error: {error}; render it again with python -m tools.render STACK --out DIR", file=sys.stderr)
         return 2
     if args.json:
-        print(json.dumps({"changes": [change.as_json() for change in changes]}, indent=2))
+        print(json.dumps({"changes": [change.as_json() for change in changes], "hazards": hazards}, indent=2))
     else:
-        sys.stdout.write(table(changes, markdown=args.markdown))
-    return 0
+        sys.stdout.write(table(changes, markdown=args.markdown) + hazards_text(hazards, markdown=args.markdown))
+    return HAZARD_EXIT if hazards else 0
 
 
 if __name__ == "__main__":

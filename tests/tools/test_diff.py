@@ -4,6 +4,7 @@ the immutable-field rules, plus its command line."""
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 import subprocess
 import sys
@@ -15,7 +16,7 @@ from tools.diff import diff_objects, replaces_object
 from tools.engine.live import ProviderConfig
 from tools.engine.stack_config import PROJECT_DIR
 from tools.manifest import kubernetes_identity
-from tools.operations import IN_CLUSTER, OPERATIONS, RECOVER
+from tools.operations import IN_CLUSTER, OBJECT_STORE_KEYS, OPERATIONS, RECOVER
 from tools.render import write_atomically
 
 
@@ -64,7 +65,8 @@ EXPECTED = {
     "DDoS: rps 5": {"rolls": set(), "kinds": {"BackendTrafficPolicy", "Ingress"}},
     "DDoS on ingress-nginx: connections 10": {"rolls": set(), "kinds": {"Ingress"}},
     "allow-list a source": {"rolls": set(), "kinds": {"BackendTrafficPolicy", "Ingress"}},
-    "restore latest backup": {"rolls": {"monad-synapse-blue", "monad-synapse-green"}},
+    # In maintenance mode already: only the restore Job is added.
+    "restore latest backup": {"rolls": set(), "kinds": {"Job"}, "added": {"Job"}},
     # The app's DATABASE_URL moves to the pooler: both colors and the
     # PostgreSQL exporter roll; the database objects are added.
     "database: external to in-cluster": {
@@ -422,3 +424,73 @@ def test_the_diff_reads_quantities_as_the_settings_do(text):
     from tools.manifest import quantity
 
     assert quantity(text) == parse_quantity(text)
+
+
+# --- transitions one render cannot judge: the diff has both sides -----------------
+
+RESTORE = ("restore.fromBackup=latest", "restore.confirm=production", "restore.requestId=incident-4711")
+
+
+def hazards_between(render_dir, before_sets, after_sets, secrets=()):
+    before = render_dir("before", "production", *before_sets, secrets=secrets)
+    after = render_dir("after", "production", *after_sets, secrets=secrets)
+    result = run_diff(before, after, "--json")
+    return result, json.loads(result.stdout)["hazards"] if result.stdout else None
+
+
+def test_a_restore_set_with_maintenance_mode_in_one_change_is_a_hazard(render_dir):
+    """The restore Job starts while the pods still roll into maintenance mode:
+    old pods keep writing while the dump is loaded."""
+    result, hazards = hazards_between(render_dir, (), ("maintenanceMode=true", *RESTORE))
+    assert result.returncode == 3, result.stderr
+    assert len(hazards) == 1 and "maintenance mode" in hazards[0] and "same change" in hazards[0]
+    # The runbook's order: maintenance first, the restore in the next change.
+    result, hazards = hazards_between(render_dir, ("maintenanceMode=true",), ("maintenanceMode=true", *RESTORE))
+    assert (result.returncode, hazards) == (0, [])
+
+
+def test_moving_the_app_to_a_new_empty_cluster_while_serving_is_a_hazard(render_dir):
+    result, hazards = hazards_between(render_dir, (), IN_CLUSTER, secrets=OBJECT_STORE_KEYS)
+    assert result.returncode == 3
+    assert len(hazards) == 1 and "monad-synapse-db" in hazards[0] and "empty" in hazards[0]
+    # The documented move: in maintenance mode, then a dump restored into the cluster.
+    result, hazards = hazards_between(
+        render_dir, ("maintenanceMode=true",), ("maintenanceMode=true", *IN_CLUSTER), secrets=OBJECT_STORE_KEYS
+    )
+    assert (result.returncode, hazards) == (0, [])
+
+
+def test_serving_a_recovered_cluster_in_the_change_that_recovers_it_is_a_hazard(render_dir):
+    """serveApp lifts the maintenance-mode rule of a recovery: set together
+    with the target, the app serves data nobody has checked."""
+    recover = tuple(assignment.format(namespace="production") for assignment in RECOVER)
+    result, hazards = hazards_between(
+        render_dir, IN_CLUSTER, (*IN_CLUSTER, *recover, "database.recovery.serveApp=true"), secrets=OBJECT_STORE_KEYS
+    )
+    assert result.returncode == 3
+    assert len(hazards) == 1 and RECOVERED_CLUSTER in hazards[0] and "checked" in hazards[0]
+
+
+def test_the_documented_recovery_steps_raise_no_hazard_one_over_the_other(render_dir, tmp_path):
+    recover = tuple(assignment.format(namespace="production") for assignment in RECOVER)
+    steps = [
+        (*IN_CLUSTER,),
+        (*IN_CLUSTER, "maintenanceMode=true", *recover),
+        (*IN_CLUSTER, "maintenanceMode=true", *recover, "database.recovery.serveApp=true"),
+        (*IN_CLUSTER, *recover, "database.recovery.serveApp=true"),
+    ]
+    directories = [
+        render_dir(f"step-{index}", "production", *sets, secrets=OBJECT_STORE_KEYS) for index, sets in enumerate(steps)
+    ]
+    for before, after in itertools.pairwise(directories):
+        result = run_diff(before, after, "--json")
+        assert (result.returncode, json.loads(result.stdout)["hazards"]) == (0, []), (before.name, after.name)
+
+
+def test_a_new_stack_has_no_hazard(render_dir, tmp_path):
+    empty = tmp_path / "empty"
+    write_atomically({"manifest.yaml": "", "outputs.json": "{}\n", "resources.json": "[]\n"}, empty)
+    after = render_dir("after", "production", *IN_CLUSTER, secrets=OBJECT_STORE_KEYS)
+    result = run_diff(empty, after)
+    assert result.returncode == 0, result.stdout
+    assert "hazard" not in result.stdout

@@ -239,3 +239,33 @@ def test_an_in_cluster_database_stack_needs_object_store_keys_not_a_url(tmp_path
         "databaseS3SecretAccessKey",
         "databaseAppPassword",
     ]
+
+
+@pytest.mark.skipif(shutil.which("git") is None or not (PROJECT_DIR / ".git").exists(), reason="needs the git checkout")
+def test_branch_diff_fails_on_a_hazard_and_says_how_to_split_it(tmp_path):
+    """A pull request that turns maintenance mode on and requests a restore in
+    one change: the offline diff (CI's check) exits 3 and names the hazard."""
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "--quiet", "--no-hardlinks", str(PROJECT_DIR), str(clone)], check=True)
+    # The clone's base is this working tree, uncommitted edits included.
+    edits = subprocess.run(["git", "diff", "HEAD", "--binary"], cwd=PROJECT_DIR, capture_output=True, check=True).stdout
+    if edits:
+        subprocess.run(["git", "apply", "--whitespace=nowarn"], cwd=clone, input=edits, check=True)
+        subprocess.run(
+            ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "base"], cwd=clone, check=True
+        )
+    stack_file = clone / "Pulumi.staging.yaml"
+    stack_file.write_text(
+        stack_file.read_text()
+        + "  monad-synapse:maintenanceMode: true\n"
+        + "  monad-synapse:restore:\n    fromBackup: latest\n    confirm: staging\n    requestId: incident-1\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "tools.branch_diff", "--base", "HEAD", "--stack", "staging", "--markdown"],
+        cwd=clone,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "**hazard:** restore Job" in result.stdout and "in the next" in result.stdout
