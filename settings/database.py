@@ -28,11 +28,24 @@ _RFC3339 = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.
 
 
 EARLIEST_TARGET = datetime(2022, 1, 1, tzinfo=timezone.utc)
+# Go's time.Time.String() of a UTC time: what the CLI passes for a time left
+# unquoted in the stack file (yaml.v3 reads it as a time.Time; Pulumi's
+# config object.go keeps v.String()).
+_GO_TIME_TEXT = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2}) ([0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?) \+0000 UTC")
 
 
 def _check_target_time(value: Any) -> Any:
     if value is None:
         return None
+    go_text = _GO_TIME_TEXT.fullmatch(value) if isinstance(value, str) else None
+    if go_text:
+        meant = f"{go_text[1]}T{go_text[2]}Z"
+        raise _custom_error(
+            "unquoted_target_time",
+            f"is Go's text for a time: the stack file has it unquoted, so the CLI read it as a time; quote it "
+            f"there (targetTime: '{meant}') or set it with the command below",
+            suggestion=meant,
+        )
     if not isinstance(value, str) or not _RFC3339.fullmatch(value):
         raise _custom_error(
             "bad_target_time",

@@ -487,6 +487,14 @@ CASES = [
         "database.recovery.confirm=production",
         key="database.recovery.targetTime",
     ),
+    # What the CLI passes for a time left unquoted in the stack file.
+    db(
+        "pitr-unquoted-in-the-stack-file",
+        "maintenanceMode=true",
+        "database.recovery.targetTime=2026-11-29 10:00:00 +0000 UTC",
+        "database.recovery.confirm=production",
+        key="database.recovery.targetTime",
+    ),
     db(
         "pitr-no-offset",
         "maintenanceMode=true",

@@ -1,12 +1,21 @@
 """A stack file as the Pulumi CLI reads it (pure: no Pulumi SDK), bounded.
 
-Stack files are decoded by Go's gopkg.in/yaml.v3
+Stack files are decoded by Go's gopkg.in/yaml.v3 v3.0.1
 (pulumi/sdk/go/common/workspace/project.go, `ProjectStack`), whose scalar
 resolution is YAML 1.2-like, not PyYAML's YAML 1.1 (`yes`, `on`, `Off` are
-strings; `0755` is octal; `1_000` is a number). A top-level value is first
-decoded into a Go string (config.Value.UnmarshalYAML in
-pulumi/sdk/go/common/resource/config/value.go), so it keeps its source
-text: `maintenanceMode: on` stays the string "on".
+strings; `0755` and `010` are octal; `1_000` is a number; an unquoted
+`2026-11-30T01:55:00Z` is a time.Time: resolve.go, and decode.go `scalar`
+sets whatever it resolved into an interface{}). Then Pulumi round-trips each
+value (pulumi/sdk/go/common/resource/config/value.go `UnmarshalYAML`,
+object.go `unmarshalObject` and `MarshalString`): strings stay as they are;
+numbers and bools become their JSON text (`1.0` is "1", `1e3` "1000", `0x10`
+"16"); a time becomes Go's time.Time.String() ("2026-11-30 01:55:00 +0000
+UTC"); null becomes "null"; maps and lists go through JSON, with the same
+rules inside. Keys are parsed by config.ParseKey: `<namespace>:<name>`, or
+the legacy `<namespace>:config:<name>`; anything else is an error.
+What the CLI would make depend on the machine (a time with a numeric offset
+takes the local zone's name when it matches) or refuse (infinity in JSON) is
+refused here with the reason.
 
 No file makes the reader hang or crash: its size, encoding, nesting and
 alias expansion are bounded, each refusal a ConfigInputError naming the file.
@@ -14,8 +23,12 @@ alias expansion are bounded, each refusal a ConfigInputError naming the file.
 
 from __future__ import annotations
 
+import calendar
+import json
 import math
 import re
+from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Optional
 
@@ -81,6 +94,10 @@ def resolve_plain_scalar(text: str) -> Any:
         return None
     if text in _YAML_V3_SPECIAL_FLOATS:
         return _YAML_V3_SPECIAL_FLOATS[text]
+    if text[:1] and (text[0].isdigit() or text[0] in "+-"):
+        moment = _yaml_v3_timestamp(text)  # tried first (resolve.go, hints D and S)
+        if moment is not None:
+            return moment
     if text[:1] and (text[0].isdigit() or text[0] in "+-."):
         plain = text.replace("_", "")
         number = _go_parse_int_base0(plain)
@@ -88,9 +105,92 @@ def resolve_plain_scalar(text: str) -> Any:
             return number
         if _YAML_V3_FLOAT.match(plain):
             return float(plain)
-    # Timestamps stay strings when decoded into interface{} (yaml.v3 keeps
-    # them as text "for backward compatibility"), like everything else.
     return text
+
+
+@dataclass(frozen=True)
+class GoTime:
+    """An unquoted scalar yaml.v3 resolves to a time.Time, as parsed."""
+
+    text: str  # the source text
+    date: tuple[int, int, int]
+    clock: tuple[int, int, int]
+    nanoseconds: int
+    offset: Optional[str]  # None for UTC ("Z" or no zone), "+01:00" otherwise
+
+    def go_string(self) -> str:
+        """time.Time.String(): "2006-01-02 15:04:05.999999999 -0700 MST"."""
+        if self.offset is not None:
+            raise ConfigInputError(
+                f"{self.text!r} is an unquoted time with a numeric offset: the CLI turns it into Go's text for a "
+                f"time, whose zone name depends on the time zone of the machine that runs it; quote it "
+                f"('{self.text}')"
+            )
+        fraction = f".{self.nanoseconds:09d}".rstrip("0") if self.nanoseconds else ""
+        (year, month, day), (hour, minute, second) = self.date, self.clock
+        return f"{year:04d}-{month:02d}-{day:02d} {hour:02d}:{minute:02d}:{second:02d}{fraction} +0000 UTC"
+
+
+# yaml.v3 resolve.go allowedTimestampFormats, as Go's time.Parse reads them:
+# "2006-1-2T15:4:5.999999999Z07:00" (T or t), "2006-1-2 15:4:5.999999999", "2006-1-2".
+_TIMESTAMP = re.compile(
+    r"(?P<y>\d{4})-(?P<mo>\d{1,2})-(?P<d>\d{1,2})"
+    r"(?:(?P<sep>[Tt ])(?P<h>\d{1,2}):(?P<mi>\d{1,2}):(?P<s>\d{1,2})(?:\.(?P<f>\d{1,9}))?(?P<z>Z|[+-]\d{2}:\d{2})?)?"
+)
+
+
+def _yaml_v3_timestamp(text: str) -> Optional[GoTime]:
+    match = _TIMESTAMP.fullmatch(text)
+    if not match:
+        return None
+    zone = match["z"]
+    if match["sep"] in ("T", "t") and zone is None:
+        return None  # the T layouts need a zone
+    if match["sep"] == " " and zone is not None:
+        return None  # the space layout has none
+    year, month, day = int(match["y"]), int(match["mo"]), int(match["d"])
+    hour, minute, second = (int(match[key] or 0) for key in ("h", "mi", "s"))
+    if not (1 <= month <= 12 and 1 <= day <= calendar.monthrange(max(year, 1), month)[1]):
+        return None
+    if hour > 23 or minute > 59 or second > 59:
+        return None
+    nanoseconds = int((match["f"] or "").ljust(9, "0"))
+    return GoTime(text, (year, month, day), (hour, minute, second), nanoseconds, None if zone in (None, "Z") else zone)
+
+
+def _go_json_float(value: float) -> str:
+    """encoding/json's text for a float64 (encode.go floatEncoder): the
+    shortest digits, in exponent form only below 1e-6 or from 1e21, where
+    strconv's `e-07` is cleaned to `e-7`. Python's repr has the same shortest
+    digits and, in that range, strconv's exponent spelling."""
+    if math.isinf(value) or math.isnan(value):
+        raise ConfigInputError(f"{value} cannot be written as JSON, which the CLI refuses (json: unsupported value)")
+    magnitude = abs(value)
+    if magnitude != 0 and (magnitude < 1e-6 or magnitude >= 1e21):
+        text = repr(value)
+        if len(text) >= 4 and text[-4:-1] in ("e-0",):
+            text = text[:-2] + text[-1]
+        return text
+    text = format(Decimal(repr(value)), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def program_value(value: Any, top_level: bool) -> Any:
+    """What the program receives for a value yaml.v3 resolved: Pulumi's
+    object round trip (object.go). Top-level scalars become text; nested
+    values become what JSON gives back."""
+    if isinstance(value, GoTime):
+        return value.go_string()
+    if isinstance(value, float):
+        text = _go_json_float(value)
+        return text if top_level else json.loads(text)
+    if isinstance(value, bool):
+        return ("true" if value else "false") if top_level else value
+    if isinstance(value, int):
+        return str(value) if top_level else value
+    if value is None:
+        return "null" if top_level else None
+    return value
 
 
 # Bounds of a stack file, so that no file makes the reader hang or crash:
@@ -225,21 +325,33 @@ def _node_value(node: yaml.Node, top_level: bool, budget: Optional["_Budget"] = 
     budget.spend(depth)
     if isinstance(node, yaml.ScalarNode):
         plain = node.style in (None, "")  # libyaml reports plain scalars as ""
-        if top_level:
-            # Decoded into a Go string: the source text, quotes removed; null is "".
-            return (
-                ""
-                if plain and not _explicit_string(node) and node.value in ("~", "null", "Null", "NULL")
-                else node.value
-            )
         if not plain or _explicit_string(node):  # quoted, block or !!str scalars are strings
             return node.value
-        return resolve_plain_scalar(node.value)
+        try:
+            return program_value(resolve_plain_scalar(node.value), top_level)
+        except ConfigInputError as error:
+            raise ConfigInputError(f"{budget.source} line {node.start_mark.line + 1}: {error}") from None
     if isinstance(node, yaml.SequenceNode):
         return [_node_value(item, False, budget, depth + 1) for item in node.value]
     if isinstance(node, yaml.MappingNode):
         return _mapping(node, budget, depth)
     raise ConfigInputError(f"unsupported YAML node {node!r}")
+
+
+def parse_config_key(key: str, where: str) -> str:
+    """config.ParseKey (pulumi/sdk/go/common/resource/config/key.go):
+    `<namespace>:<name>`, or the legacy `<namespace>:config:<name>`, which
+    names the same key; anything else the CLI refuses."""
+    parts = key.split(":")
+    if len(parts) == 2:
+        return key
+    if len(parts) == 3 and parts[1] == "config" and parts[0] and parts[2]:
+        return f"{parts[0]}:{parts[2]}"
+    namespace = parts[0] if len(parts) > 1 and parts[0] else "monad-synapse"
+    raise ConfigInputError(
+        f"{where}: {key!r} is not a config key the CLI can read (configuration keys should be of the form "
+        f"`<namespace>:<name>`); write it as `{namespace}:{parts[-1]}`"
+    )
 
 
 def load_stack_yaml(text: str, source: str = "stack file") -> dict[str, Any]:
@@ -278,11 +390,13 @@ def load_stack_yaml(text: str, source: str = "stack file") -> dict[str, Any]:
                 )
             config: dict[str, Any] = {}
             for config_key, config_value in value_node.value:
-                name = str(getattr(config_key, "value", ""))
+                written = str(getattr(config_key, "value", ""))
+                name = parse_config_key(written, f"{source} line {config_key.start_mark.line + 1}")
                 if name in config:
+                    same = "" if name == written else f" (as {written!r}: the same key)"
                     raise ConfigInputError(
                         f"{source} line {config_key.start_mark.line + 1}: config key {name!r} is "
-                        f"already defined; the CLI refuses the file (keep one)"
+                        f"already defined{same}; the CLI refuses the file (keep one)"
                     )
                 config[name] = _node_value(config_value, True, budget, 1)
             document["config"] = config
