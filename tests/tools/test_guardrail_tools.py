@@ -247,13 +247,26 @@ def test_branch_diff_fails_on_a_hazard_and_says_how_to_split_it(tmp_path):
     one change: the offline diff (CI's check) exits 3 and names the hazard."""
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "--quiet", "--no-hardlinks", str(PROJECT_DIR), str(clone)], check=True)
-    # The clone's base is this working tree, uncommitted edits included.
+    # The clone's base is this working tree, uncommitted edits and new files included.
     edits = subprocess.run(["git", "diff", "HEAD", "--binary"], cwd=PROJECT_DIR, capture_output=True, check=True).stdout
     if edits:
         subprocess.run(["git", "apply", "--whitespace=nowarn"], cwd=clone, input=edits, check=True)
-        subprocess.run(
-            ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "base"], cwd=clone, check=True
-        )
+    new_files = subprocess.run(
+        ["git", "ls-files", "--others", "--exclude-standard"],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    for name in new_files:
+        (clone / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(PROJECT_DIR / name, clone / name)
+    subprocess.run(["git", "add", "-A"], cwd=clone, check=True)
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "--allow-empty", "-m", "base"],
+        cwd=clone,
+        check=True,
+    )
     stack_file = clone / "Pulumi.staging.yaml"
     stack_file.write_text(
         stack_file.read_text()
