@@ -73,7 +73,8 @@ scan: $(VENV)/.runtime-installed $(SCAN_VENV)/.installed scripts/ci/node_modules
 	$(PYTHON) -m tools.render production --out build/scan/production-gateway --set edge.kind=gateway \
 	  --set promotion.verification.enabled=true
 	$(PYTHON) -m tools.render production --out build/scan/production-s3 --set backup.storage.kind=s3 \
-	  --set backup.storage.s3.bucket=monad-backups --set-secret backupS3AccessKeyId=SCANPLACEHOLDER1 \
+	  --set backup.storage.s3.bucket=monad-backups --set toolbox.enabled=true \
+	  --set-secret backupS3AccessKeyId=SCANPLACEHOLDER1 \
 	  --set-secret backupS3SecretAccessKey=scan-placeholder-secret
 	$(PYTHON) -m tools.render production --out build/scan/production-cloudnativepg \
 	  --set database.kind=cloudnativepg --set database.cloudnativepg.objectStore.bucket=monad-synapse-wal \

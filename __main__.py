@@ -12,6 +12,7 @@ from components.observability.monitoring import AppMonitoring, AppMonitoringArgs
 from components.platform.kubernetes_provider import kubernetes_provider
 from components.platform.namespace import AppNamespace, AppNamespaceArgs
 from components.platform.network_policy import AppNetworkPolicies, AppNetworkPoliciesArgs
+from components.platform.toolbox import DebugToolbox, ToolboxArgs
 from settings import COLORS, advice, load_settings
 
 # Validates every key first: a bad value stops the program before any resource exists.
@@ -152,6 +153,11 @@ if settings.backup.enabled:
         opts=on_kubernetes(depends_on=[network_policies]),
     )
     pulumi.export("restoreJob", backups.restore_job_name)
+
+# --- on-call: the debugging toolbox (Deployment monad-synapse-toolbox) while toolbox.enabled
+if settings.toolbox.enabled:
+    toolbox = ToolboxArgs(namespace.namespace, settings, database_access, app_configuration.secret_name)
+    DebugToolbox("monad-synapse-toolbox", toolbox, opts=on_kubernetes(depends_on=[network_policies]))
 
 outputs = {
     **database.outputs,

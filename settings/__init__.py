@@ -66,6 +66,7 @@ from settings.workload import (
     Probes,
     Resources,
     SwitchGate,
+    Toolbox,
     Vpa,
     node_heap_mebibytes,
 )
@@ -96,6 +97,7 @@ __all__ = [
     "PreviewEdge",
     "PriorityClassSettings",
     "Probes",
+    "Toolbox",
     "Problem",
     "Promotion",
     "SmokeCheck",

@@ -17,6 +17,12 @@ def advice(settings: Settings) -> list[str]:
             "fields to this program's values. Keep it for the first `pulumi up` over the hand-made objects only, "
             f"then: pulumi config rm adoptExistingObjects -s {settings.stack} && pulumi up"
         )
+    if settings.toolbox.enabled:
+        said.append(
+            "the debugging toolbox is on: Deployment monad-synapse-toolbox can reach the database and Redis with the "
+            "app's credentials. Turn it off when the incident is over: pulumi config set --path toolbox.enabled false "
+            f"-s {settings.stack} && pulumi up"
+        )
     if settings.idle_is_cold:
         said.append(
             f"the idle color {settings.idle_color} keeps {settings.warm_idle_replicas} pod(s), fewer than the live "

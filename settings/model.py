@@ -24,6 +24,7 @@ from settings.workload import (
     Probes,
     Resources,
     SwitchGate,
+    Toolbox,
     Vpa,
     node_heap_mebibytes,
 )
@@ -57,6 +58,7 @@ class Settings(_Model):
     switch_gate: SwitchGate = SwitchGate()
     promotion: Promotion = Field(default_factory=Promotion)
     probes: Probes = Probes()
+    toolbox: Toolbox = Toolbox()
     priority_class: PriorityClassSettings = PriorityClassSettings()
     domain: str
     namespace: str

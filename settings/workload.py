@@ -247,3 +247,14 @@ class SwitchGate(_Model):
     enabled: bool = True
     timeout_seconds: int = Field(600, ge=30, le=3600)
     image: ImageRef = "python:3.13.5-alpine3.22"
+
+
+class Toolbox(_Model):
+    """A pod to debug from inside the namespace: the runbook's `kubectl run ...
+    psql` and `redis-cli`, which Pod Security `restricted` and the default-deny
+    egress otherwise refuse. Off by default; on for an incident, off after."""
+
+    enabled: bool = False
+    # psql: the image the backup Jobs already trust; redis-cli: Redis's own.
+    postgres_image: ImageRef = "postgres:15.10-alpine"
+    redis_image: ImageRef = "redis:7.4.5-alpine"

@@ -20,6 +20,8 @@ BACKUP_CRONJOB = f"{APP_NAME}-db-backup"
 DRILL_CRONJOB = f"{APP_NAME}-restore-drill"
 # Suspended: run by hand to list the dumps a restore can name.
 LIST_DUMPS_CRONJOB = f"{APP_NAME}-list-dumps"
+# The on-call's debugging pod (toolbox.enabled): its own name label, never the app's.
+TOOLBOX = f"{APP_NAME}-toolbox"
 # The container port the Services, probes, scrapes and policies name.
 APP_PORT = 3000
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from components.common.egress import ip_blocks
 from components.common.labels import NAME_LABEL, selector_labels
-from components.common.vocabulary import DATABASE_POOLER
+from components.common.vocabulary import DATABASE_POOLER, TOOLBOX
 from components.data.database_access import POSTGRES_PORT, database_pod_selector, instance_selector, pooler_selector
 from settings import EgressTarget
 from settings.database import Database
@@ -29,11 +29,12 @@ def _namespace(name: str) -> dict:
 
 
 def database_policies(
-    database: Database, monitoring_namespace: str, exporter_labels: dict, backup_job_name: str
+    database: Database, monitoring_namespace: str, exporter_labels: dict, backup_job_name: str, toolbox: bool = False
 ) -> list[tuple[str, dict]]:
     """(name, spec) of each policy: the PostgreSQL pods (instances and the
     operator's Jobs), and the poolers.
-    `exporter_labels` select the PostgreSQL exporter's pods."""
+    `exporter_labels` select the PostgreSQL exporter's pods; with `toolbox`,
+    the on-call's debugging pod connects too (as the dumps do, to the primary)."""
     cnpg = database.cloudnativepg
     # The instances and the operator's bootstrap Jobs (their pods need the
     # same flows: initdb the API server, join the primary, a recovery the
@@ -59,6 +60,7 @@ def database_policies(
         {"podSelector": {"matchLabels": selector_labels()}},
         {"podSelector": {"matchLabels": dict(exporter_labels)}},
         {"podSelector": {"matchLabels": {NAME_LABEL: backup_job_name}}},
+        *([{"podSelector": {"matchLabels": {NAME_LABEL: TOOLBOX}}}] if toolbox else []),
     ]
     instance_policy = {
         "podSelector": postgres_pods,

@@ -103,7 +103,11 @@ class ServingDatabase:
                 scrape_interval_seconds=settings.monitoring.scrape_interval_seconds,
                 network_policies=tuple(
                     database_policies(
-                        settings.database, settings.network.monitoring_namespace, exporter_labels, BACKUP_JOB_LABEL
+                        settings.database,
+                        settings.network.monitoring_namespace,
+                        exporter_labels,
+                        BACKUP_JOB_LABEL,
+                        toolbox=settings.toolbox.enabled,
                     )
                 ),
             ),

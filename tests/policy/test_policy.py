@@ -297,7 +297,7 @@ RENDERS = [
         "restore.confirm=production",
         "restore.requestId=incident-4711",
     ),
-    ("production", "backup.storage.kind=s3", "backup.storage.s3.bucket=monad-backups"),
+    ("production", "backup.storage.kind=s3", "backup.storage.s3.bucket=monad-backups", "toolbox.enabled=true"),
     ("production", *CLOUDNATIVEPG, *RECOVERY),
     ("staging", *CLOUDNATIVEPG, *DR_SITE),
 ]

@@ -35,7 +35,7 @@ VARIANTS = [
         "restore.confirm=production",
         "restore.requestId=incident-4711",
     ),
-    ("production", *CLOUDNATIVEPG),
+    ("production", *CLOUDNATIVEPG, "toolbox.enabled=true"),
     ("production", *CLOUDNATIVEPG, *RECOVERY, "database.cloudnativepg.objectStore.endpoint=https://minio.example.com"),
     (
         "staging",
