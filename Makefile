@@ -76,9 +76,10 @@ scan: $(VENV)/.runtime-installed $(SCAN_VENV)/.installed scripts/ci/node_modules
 	  --set backup.storage.s3.bucket=monad-backups --set toolbox.enabled=true \
 	  --set-secret backupS3AccessKeyId=SCANPLACEHOLDER1 \
 	  --set-secret backupS3SecretAccessKey=scan-placeholder-secret
+	# A recovery target the settings accept on any day: yesterday (tools.operations).
 	$(PYTHON) -m tools.render production --out build/scan/production-cloudnativepg \
 	  --set database.kind=cloudnativepg --set database.cloudnativepg.objectStore.bucket=monad-synapse-wal \
-	  --set maintenanceMode=true --set database.recovery.targetTime=2026-11-29T10:00:00Z \
+	  --set maintenanceMode=true --set database.recovery.targetTime=$$($(PYTHON) -c 'from tools.operations import RECOVERY_TARGET; print(RECOVERY_TARGET)') \
 	  --set database.recovery.confirm=production \
 	  --set-secret databaseS3AccessKeyId=SCANPLACEHOLDER01 --set-secret databaseS3SecretAccessKey=scan-placeholder-secret
 	$(SCAN_VENV)/bin/checkov --config-file .checkov.yaml --directory build/scan

@@ -96,3 +96,12 @@ def test_a_failed_preview_says_so_on_the_pull_request():
 def test_drift_and_e2e_run_on_a_schedule_with_their_tested_drivers(workflow, command):
     assert WORKFLOWS[workflow][True]["schedule"]  # PyYAML reads the key `on` as True
     assert any(command in step.get("run", "") for name, _, _, step in steps() if name == workflow)
+
+
+def test_no_ci_render_names_a_recovery_target_that_will_age_out():
+    """A fixed targetTime falls out of objectStore.retention a month later,
+    and from then on every scan would fail: CI computes it from today."""
+    texts = [(PROJECT_DIR / "Makefile").read_text(), (PROJECT_DIR / ".ci" / "run").read_text()]
+    texts += [path.read_text() for path in (PROJECT_DIR / ".github" / "workflows").glob("*.yml")]
+    assert [match for text in texts for match in re.findall(r"targetTime[= ]+[0-9]{4}-", text)] == []
+    assert "RECOVERY_TARGET" in texts[0]
