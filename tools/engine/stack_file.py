@@ -10,7 +10,8 @@ value (pulumi/sdk/go/common/resource/config/value.go `UnmarshalYAML`,
 object.go `unmarshalObject` and `MarshalString`): strings stay as they are;
 numbers and bools become their JSON text (`1.0` is "1", `1e3` "1000", `0x10`
 "16"); a time becomes Go's time.Time.String() ("2026-11-30 01:55:00 +0000
-UTC"); null becomes "null"; maps and lists go through JSON, with the same
+UTC"); a top-level null stays the empty string (yaml.v3 calls no
+Unmarshaler for null: decode.go `prepare`); maps and lists go through JSON, with the same
 rules inside. Keys are parsed by config.ParseKey: `<namespace>:<name>`, or
 the legacy `<namespace>:config:<name>`; anything else is an error.
 What the CLI would make depend on the machine (a time with a numeric offset
@@ -189,7 +190,9 @@ def program_value(value: Any, top_level: bool) -> Any:
     if isinstance(value, int):
         return str(value) if top_level else value
     if value is None:
-        return "null" if top_level else None
+        # yaml.v3 never calls an Unmarshaler for a null node (decode.go
+        # `prepare`): the config.Value stays empty. Inside a map it is JSON null.
+        return "" if top_level else None
     return value
 
 

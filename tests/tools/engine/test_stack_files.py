@@ -72,7 +72,7 @@ def test_values_take_the_clis_round_trip():
     assert document["p:maintenanceMode"] == "on"
     assert (document["p:count"], document["p:hex"], document["p:octal"]) == ("493", "16", "8")
     assert (document["p:ratio"], document["p:many"], document["p:flag"]) == ("1", "1000", "true")
-    assert document["p:quoted"] == "0755" and document["p:empty"] == "null"
+    assert document["p:quoted"] == "0755" and document["p:empty"] == ""
     assert document["p:appConfig"] == {
         "FEATURE_X": "yes",
         "QUOTED": "0755",
