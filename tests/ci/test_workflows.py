@@ -105,3 +105,25 @@ def test_no_ci_render_names_a_recovery_target_that_will_age_out():
     texts += [path.read_text() for path in (PROJECT_DIR / ".github" / "workflows").glob("*.yml")]
     assert [match for text in texts for match in re.findall(r"targetTime[= ]+[0-9]{4}-", text)] == []
     assert "RECOVERY_TARGET" in texts[0]
+
+
+def test_every_test_run_installs_the_system_tools_the_tests_require():
+    """One script installs them; .ci/run and every workflow job that runs
+    `make test` call it first, and it covers every tool a test requires."""
+    script = (PROJECT_DIR / "scripts" / "ci" / "system-packages.sh").read_text()
+    required = {
+        match
+        for path in (PROJECT_DIR / "tests").rglob("*.py")
+        for match in re.findall(r'require_tool\("([\w-]+)"\)', path.read_text())
+    }
+    assert required >= {"promtool", "prometheus", "prometheus-alertmanager", "amtool"}
+    assert [tool for tool in sorted(required) if f"command -v {tool}" not in script] == []
+    assert "bin/initdb" in script  # the PostgreSQL server (tests.helpers.postgres_bin)
+    ci_run = (PROJECT_DIR / ".ci" / "run").read_text()
+    assert ci_run.index("scripts/ci/system-packages.sh") < ci_run.index("make test")
+    for workflow, document in WORKFLOWS.items():
+        for name, job in document["jobs"].items():
+            runs = [step.get("run", "") for step in job["steps"]]
+            if any("make test" in run for run in runs):
+                first_test = next(index for index, run in enumerate(runs) if "make test" in run)
+                assert any("scripts/ci/system-packages.sh" in run for run in runs[:first_test]), f"{workflow}/{name}"
