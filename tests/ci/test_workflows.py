@@ -86,10 +86,14 @@ def test_the_pulumi_cli_is_the_sdk_version():
     assert pulumi_steps and all(str(step["with"]["pulumi-version"]) == sdk for step in pulumi_steps)
 
 
-def test_a_failed_preview_says_so_on_the_pull_request():
-    job = WORKFLOWS["pull-request.yml"]["jobs"]["preview"]
+@pytest.mark.parametrize("job_name, work_dir", [("preview", None), ("platform-preview", "addons")])
+def test_a_failed_preview_says_so_on_the_pull_request(job_name, work_dir):
+    job = WORKFLOWS["pull-request.yml"]["jobs"][job_name]
     (comment,) = [step for step in job["steps"] if "gh pr comment" in step.get("run", "")]
     assert comment["if"] == "failure()"
+    (preview,) = [step for step in job["steps"] if step.get("uses", "").startswith("pulumi/actions@")]
+    assert preview["with"].get("work-dir") == work_dir
+    assert (PROJECT_DIR / (work_dir or ".") / "Pulumi.yaml").is_file()
 
 
 @pytest.mark.parametrize("workflow, command", [("drift.yml", "tools.drift"), ("e2e.yml", "tools.e2e")])
