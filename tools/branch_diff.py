@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 from typing import Optional
 
-from tools.diff import HAZARD_EXIT, change_hazards, diff_directories, hazards_text, table
+from tools.diff import HAZARD_EXIT, compare, hazards_text, table
 from tools.engine.stack_config import PROJECT_DIR, available_stacks
 from tools.render import OutputDirectoryError, check_output_directory, mark_directory, write_atomically
 
@@ -99,8 +99,8 @@ def main(argv: Optional[list[str]] = None) -> int:
                     f"This change does not render; `pulumi up` would refuse it:\n{fence}\n{head_render.stderr.strip()}\n{fence}\n"
                 )
                 continue
-            hazards = change_hazards(before, after)
-            print(table(diff_directories(before, after), markdown=args.markdown) + hazards_text(hazards, args.markdown))
+            changes, hazards = compare(before, after)
+            print(table(changes, markdown=args.markdown) + hazards_text(hazards, args.markdown))
             if hazards and status == 0:
                 status = HAZARD_EXIT
     finally:

@@ -234,9 +234,33 @@ def _load_manifest(directory: Path) -> dict[str, dict]:
         raise RenderDirectoryError(f"{path} is not a rendered manifest ({type(error).__name__})") from None
 
 
+@dataclass(frozen=True)
+class Render:
+    """A render directory, read once: its objects, its outputs and its facts."""
+
+    directory: Path
+    objects: dict[str, dict]
+    outputs: dict[str, Any]
+    facts: RenderFacts
+
+    @classmethod
+    def read(cls, directory: Path) -> "Render":
+        return cls(directory, _load_manifest(directory), _outputs(directory), _render_facts(directory))
+
+
+def compare(before_dir: Path, after_dir: Path) -> tuple[list[Change], list[str]]:
+    """The changes and the hazards between two render directories, each read once."""
+    before, after = Render.read(before_dir), Render.read(after_dir)
+    return _changes(before, after), _hazards(before, after)
+
+
 def diff_directories(before_dir: Path, after_dir: Path) -> list[Change]:
-    before, after = _load_manifest(before_dir), _load_manifest(after_dir)
-    before_facts, after_facts = _render_facts(before_dir), _render_facts(after_dir)
+    return _changes(Render.read(before_dir), Render.read(after_dir))
+
+
+def _changes(before_render: "Render", after_render: "Render") -> list[Change]:
+    before, after = before_render.objects, after_render.objects
+    before_facts, after_facts = before_render.facts, after_render.facts
     before_urns, after_urns = before_facts.urn_objects, after_facts.urn_objects
     renames = {
         before_urns[urn]: after_urns[urn]
@@ -292,7 +316,7 @@ def _cluster(objects: dict[str, dict], name: str) -> Optional[dict]:
     )
 
 
-def change_hazards(before_dir: Path, after_dir: Path) -> list[str]:
+def _hazards(before_render: Render, after_render: Render) -> list[str]:
     """Transitions each render accepts alone but not in one change: the
     program sees only the config it is given, the diff sees where it came from.
 
@@ -304,8 +328,8 @@ def change_hazards(before_dir: Path, after_dir: Path) -> list[str]:
       recovered data nobody has checked (serveApp set with the recovery target).
     A new stack (no app before) has none: nothing is served yet.
     """
-    before, after = _load_manifest(before_dir), _load_manifest(after_dir)
-    before_outputs, after_outputs = _outputs(before_dir), _outputs(after_dir)
+    before, after = before_render.objects, after_render.objects
+    before_outputs, after_outputs = before_render.outputs, after_render.outputs
     if not before_outputs.get("liveService"):
         return []
     hazards = []
@@ -431,8 +455,7 @@ def main(argv: Optional[list[str]] = None) -> int:
             )
             return 2
     try:
-        changes = diff_directories(args.before, args.after)
-        hazards = change_hazards(args.before, args.after)
+        changes, hazards = compare(args.before, args.after)
     except RenderDirectoryError as error:
         print(f"error: {error}; render it again with python -m tools.render STACK --out DIR", file=sys.stderr)
         return 2

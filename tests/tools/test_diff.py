@@ -3,7 +3,9 @@ the immutable-field rules, plus its command line."""
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import io
 import itertools
 import json
 import subprocess
@@ -13,6 +15,7 @@ import pytest
 
 from tests.helpers import RECOVERED_CLUSTER
 from tools.diff import diff_objects, replaces_object
+from tools.diff import main as diff_main
 from tools.engine.live import ProviderConfig
 from tools.engine.stack_config import PROJECT_DIR
 from tools.manifest import kubernetes_identity
@@ -31,13 +34,25 @@ def render_dir(render_stack, tmp_path):
 
 
 def run_diff(*args) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "tools.diff", *map(str, args)],
-        cwd=PROJECT_DIR,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    """`python -m tools.diff ARGS`, in this process (a new interpreter per
+    call cost most of this module's time); the command itself is run once
+    below, as a process."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = diff_main([str(arg) for arg in args])
+        except SystemExit as exit:  # argparse's usage errors
+            code = exit.code
+    return subprocess.CompletedProcess(["tools.diff", *map(str, args)], code, out.getvalue(), err.getvalue())
+
+
+def test_the_command_runs_as_a_process(render_dir):
+    before = render_dir("before", "production")
+    after = render_dir("after", "production", "maintenanceMode=true")
+    command = [sys.executable, "-m", "tools.diff", str(before), str(after), "--json"]
+    result = subprocess.run(command, cwd=PROJECT_DIR, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == json.loads(run_diff(before, after, "--json").stdout)
 
 
 # Expected blast radius of each runbook operation on production.
