@@ -1003,35 +1003,80 @@ def test_every_alert_has_a_firing_and_a_quiet_case(rule_files):
     assert {case.alert for case in CASES} <= alerts, "cases for alerts that do not exist"
 
 
+def _mentions(expr: str, name: str) -> bool:
+    return re.search(rf"(?<![\w:]){re.escape(name)}(?![\w:])", expr) is not None
+
+
+def rules_for(groups: list[dict], alerts: set[str]) -> list[dict]:
+    """The groups cut to the alerts asked for and every rule they read:
+    recording rules by name, alerts through ALERTS{alertname=...}, to a
+    fixed point. promtool evaluates every rule of its files at every step,
+    so a case that spans hours pays for the whole catalogue unless cut."""
+    rules = [rule for group in groups for rule in group["rules"]]
+    kept = [rule for rule in rules if rule.get("alert") in alerts]
+    grew = True
+    while grew:
+        grew = False
+        for rule in rules:
+            if any(rule is other for other in kept):
+                continue
+            name = rule.get("record") or rule.get("alert")
+            if any(_mentions(str(other["expr"]), name) for other in kept):
+                kept.append(rule)
+                grew = True
+    cut = [{**group, "rules": [rule for rule in group["rules"] if any(rule is k for k in kept)]} for group in groups]
+    return [group for group in cut if group["rules"]]
+
+
+def test_the_cut_keeps_what_an_alert_reads():
+    groups = [
+        {"name": "r", "rules": [{"record": "a:b", "expr": "sum(x)"}, {"record": "a:c", "expr": "a:b * 2"}]},
+        {
+            "name": "alerts",
+            "rules": [
+                {"alert": "Quiet", "expr": 'up unless ALERTS{alertname="Maint"}'},
+                {"alert": "Maint", "expr": "maint == 1"},
+                {"alert": "Other", "expr": "a:b_total > 1"},
+                {"alert": "Ratio", "expr": "a:c > 1"},
+            ],
+        },
+    ]
+    assert [[rule.get("alert") or rule["record"] for rule in g["rules"]] for g in rules_for(groups, {"Quiet"})] == [
+        ["Quiet", "Maint"]
+    ]
+    assert [[rule.get("alert") or rule["record"] for rule in g["rules"]] for g in rules_for(groups, {"Ratio"})] == [
+        ["a:b", "a:c"],
+        ["Ratio"],
+    ]
+
+
 @pytest.fixture(scope="module")
 def promtool_runs(rule_files) -> dict[tuple[str, str], subprocess.CompletedProcess]:
-    """Every case, in a few promtool processes per rule file and evaluation
-    interval, run side by side (promtool runs many tests per file; starting
-    it per alert cost most of this module's time, and one process per file
-    left the other cores idle)."""
+    """Every case, one promtool process per alert, rule file and evaluation
+    interval, run side by side; each process gets only the rules its alert
+    reads (rules_for), since promtool evaluates every rule at every step."""
     from concurrent.futures import ThreadPoolExecutor
 
     severities = every_severity(rule_files)
     directory = rule_files["all"].parent
     jobs = []
-    for rules, evaluation in sorted({(case.rules, case.evaluation) for case in CASES}):
-        cases = [case for case in CASES if case.rules == rules and case.evaluation == evaluation]
-        for part in range(PROMTOOL_PARTS):
-            chunk = cases[part::PROMTOOL_PARTS]
-            if not chunk:
-                continue
-            test_file = directory / f"test-{rules}-{evaluation}-{part}.yaml"
-            test_file.write_text(
-                yaml.safe_dump(
-                    {
-                        "rule_files": [rule_files[rules].name.replace(".yaml", "-logic.yaml")],
-                        "evaluation_interval": evaluation,
-                        "tests": [case.promtool_test(severities[case.alert]) for case in chunk],
-                    },
-                    sort_keys=False,
-                )
+    for rules, evaluation, alert in sorted({(case.rules, case.evaluation, case.alert) for case in CASES}):
+        chunk = [case for case in CASES if (case.rules, case.evaluation, case.alert) == (rules, evaluation, alert)]
+        logic = yaml.safe_load((directory / rule_files[rules].name.replace(".yaml", "-logic.yaml")).read_text())
+        rule_file = directory / f"rules-{rules}-{evaluation}-{alert}.yaml"
+        rule_file.write_text(yaml.safe_dump({"groups": rules_for(logic["groups"], {alert})}, sort_keys=False))
+        test_file = directory / f"test-{rules}-{evaluation}-{alert}.yaml"
+        test_file.write_text(
+            yaml.safe_dump(
+                {
+                    "rule_files": [rule_file.name],
+                    "evaluation_interval": evaluation,
+                    "tests": [case.promtool_test(severities[case.alert]) for case in chunk],
+                },
+                sort_keys=False,
             )
-            jobs.append(((rules, evaluation), test_file.name))
+        )
+        jobs.append(((rules, evaluation), test_file.name))
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
         results = list(pool.map(lambda job: run_promtool("test", "rules", job[1], cwd=directory), jobs))
     runs: dict[tuple[str, str], subprocess.CompletedProcess] = {}
@@ -1044,10 +1089,6 @@ def promtool_runs(rule_files) -> dict[tuple[str, str], subprocess.CompletedProce
             (before.stderr if before else "") + result.stderr,
         )
     return runs
-
-
-# Each rule file's cases are split over this many promtool processes.
-PROMTOOL_PARTS = 3
 
 
 DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
