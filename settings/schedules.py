@@ -129,9 +129,12 @@ def max_interval_seconds(schedule: str, samples: int = 400, seconds_field: bool 
 VOLUME_HANDOVER_SECONDS = 300
 
 
+@functools.lru_cache(maxsize=64)
 def first_overlap(first: str, first_seconds: int, second: str, second_seconds: int, days: int = 366) -> Optional[float]:
     """The first run of `second` within a year that overlaps a run of `first`
-    (each run lasting at most its deadline plus the volume handover), or None."""
+    (each run lasting at most its deadline plus the volume handover), or None.
+    Cached: a daily schedule is 366 runs to follow, and every render judges
+    the same default schedules."""
     first_seconds += VOLUME_HANDOVER_SECONDS
     second_seconds += VOLUME_HANDOVER_SECONDS
     start = _cron_epoch()
