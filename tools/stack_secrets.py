@@ -18,9 +18,14 @@ import sys
 from pathlib import Path
 from typing import Optional
 
-import yaml
-
-from tools.engine.stack_config import PROJECT_DIR, ConfigInputError, available_stacks, load_stack_yaml, read_stack_file
+from tools.engine.stack_config import (
+    PROJECT_DIR,
+    ConfigInputError,
+    available_stacks,
+    load_stack_yaml,
+    read_project_file,
+    read_stack_file,
+)
 
 # An example value per secret, for the fix command (never a real value).
 EXAMPLES = {
@@ -42,7 +47,7 @@ def missing_secrets(stack: str, project_dir: Path = PROJECT_DIR) -> tuple[list[s
             f"unknown stack {stack!r}: there is no Pulumi.{stack}.yaml. Known stacks: "
             f"{', '.join(available_stacks(project_dir)) or 'none'}"
         )
-    project = yaml.safe_load((project_dir / "Pulumi.yaml").read_text())
+    project = read_project_file(project_dir)
     name = project["name"]
     required = [
         key
