@@ -192,3 +192,66 @@ def test_merge_keys_and_explicit_string_tags_decode_as_the_cli_does():
     autoscaling = document["config"]["monad-synapse:autoscaling"]
     assert autoscaling["live"] == {"minReplicas": 3, "maxReplicas": 30}  # written-out keys win over merged ones
     assert (autoscaling["version"], autoscaling["octal"]) == ("010", 8)
+
+
+def _flow_nesting_by_character(text: str) -> int:
+    """The flow-nesting rule read one character at a time: the model the
+    scanner must agree with."""
+    depth = deepest = 0
+    quote = ""
+    in_comment = False
+    for index, char in enumerate(text):
+        if in_comment:
+            in_comment = char != "\n"
+        elif quote:
+            if char == quote and not (quote == '"' and text[index - 1] == "\\"):
+                quote = ""
+        elif char in "'\"":
+            quote = char
+        elif char == "#" and (index == 0 or text[index - 1] in " \t\n"):
+            in_comment = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth = max(0, depth - 1)
+    return deepest
+
+
+FLOW_NESTING_CASES = [
+    "a: [1, [2, {b: [3]}]]",
+    "a: '[[[' \nb: [x]",
+    'a: "[[\\"[[" \nb: [[x]]',
+    'a: "\\\\" [[x]]',
+    'a: "[\\\\\\"[" [x]',
+    "a: x#[[[\nb: [[y]]",
+    "#[[[\n[[x]]",
+    "a: [x] # [[[\nb: {c: d}",
+    "a: \t#{{{\n{x: [y]}",
+    "a: 'it''s [' [[[x]]]",
+    "a: '[[[",
+    'a: "[[[',
+    "]]]]] [[x]]",
+    "",
+    "{[{[{[",
+    "k: v\n- [a, 'b]', \"c}\", {d: [e]}]\n# ]]]\n",
+]
+
+
+@pytest.mark.parametrize("text", FLOW_NESTING_CASES)
+def test_the_flow_nesting_scan_reads_quotes_and_comments_as_the_character_model_does(text):
+    from tools.engine.stack_file import _flow_nesting
+
+    assert _flow_nesting(text) == _flow_nesting_by_character(text)
+
+
+def test_the_flow_nesting_scan_agrees_on_random_text():
+    import random
+
+    from tools.engine.stack_file import _flow_nesting
+
+    generator = random.Random(20261204)
+    alphabet = "[]{}'\"\\# \t\nab:-"
+    for _ in range(3000):
+        text = "".join(generator.choice(alphabet) for _ in range(generator.randrange(40)))
+        assert _flow_nesting(text) == _flow_nesting_by_character(text), repr(text)
