@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import copy
 import functools
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Optional
 
 import pytest
 
+from tests import analysis_scenario, recovery_scenario
 from tests.helpers import cached_render
 from tools.engine.mock_engine import ProgramRun, run_in_stack_with_mocks
 from tools.engine.schemas import crd_directory
@@ -67,17 +69,62 @@ def project_dir() -> Path:
     return PROJECT_DIR
 
 
-# --- the real-PostgreSQL recovery scenario, started once in the background ---
-
-_RECOVERY_TESTS = PROJECT_DIR / "tests" / "components" / "data" / "test_database_recovery.py"
+# --- scenarios that mostly wait on the clock, started once in the background ---
 
 
-def _selects_recovery_tests(config: pytest.Config) -> bool:
-    if not _RECOVERY_TESTS.exists():  # moved: say so, rather than lose the head start silently
-        raise pytest.UsageError(f"{_RECOVERY_TESTS} is gone; point _RECOVERY_TESTS at the recovery tests")
+@dataclass(frozen=True)
+class BackgroundScenario:
+    """`python -m <module> DIR [ARGS]`, started by the controlling process
+    before the workers exist (they inherit DIR through `variable`) when any
+    of `tests` is selected and the tools it needs are here; the tests collect
+    its result from DIR, or run it themselves when it was not started."""
+
+    tests: Path
+    module: str
+    variable: str
+    # The scenario's extra arguments, or None when a tool it needs is missing
+    # (the tests then skip, or fail in CI, on their own).
+    arguments: Callable[[], Optional[list[str]]]
+    owned_by_postgres: bool = False
+
+
+def _initdb_present() -> Optional[list[str]]:
+    return [] if list(Path("/usr/lib/postgresql").glob("*/bin/initdb")) else None
+
+
+def _prometheus_binary() -> Optional[list[str]]:
+    import shutil
+
+    binary = shutil.which("prometheus")
+    return [binary] if binary else None
+
+
+BACKGROUND_SCENARIOS = (
+    # The lost-primary recovery: most of a minute on PostgreSQL's archive_timeout.
+    BackgroundScenario(
+        PROJECT_DIR / "tests" / "components" / "data" / "test_database_recovery.py",
+        recovery_scenario.__name__,
+        recovery_scenario.DIRECTORY_VARIABLE,
+        _initdb_present,
+        owned_by_postgres=True,
+    ),
+    # The promotion analysis: Prometheus' first scrapes, then each
+    # analysis' measurements, about ten seconds of waiting.
+    BackgroundScenario(
+        PROJECT_DIR / "tests" / "components" / "app" / "test_promotion_analysis.py",
+        analysis_scenario.__name__,
+        analysis_scenario.DIRECTORY_VARIABLE,
+        _prometheus_binary,
+    ),
+)
+
+
+def _selects(config: pytest.Config, tests: Path) -> bool:
+    if not tests.exists():  # moved: say so, rather than lose the head start silently
+        raise pytest.UsageError(f"{tests} is gone; point BACKGROUND_SCENARIOS at where it went")
     for argument in config.args or [str(PROJECT_DIR / "tests")]:
         path = Path(argument.split("::")[0]).resolve()
-        if path == _RECOVERY_TESTS or (path.is_dir() and _RECOVERY_TESTS.is_relative_to(path)):
+        if path == tests or (path.is_dir() and tests.is_relative_to(path)):
             return True
     return False
 
@@ -113,38 +160,40 @@ _RENDER_CACHE = pytest.StashKey[str]()
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionstart(session: pytest.Session) -> None:
-    """Start the lost-primary scenario at once: it spends most of a minute
-    waiting on PostgreSQL's archive_timeout, which would otherwise hold a
-    test worker. Only the controlling process starts it (before the workers
-    exist, so they inherit where it runs); the recovery tests collect it."""
+    """Start the background scenarios at once: each would otherwise hold a
+    test worker while it waits."""
     import os
     import shutil
     import subprocess
     import sys
     import tempfile
 
-    from tests.recovery_scenario import DIRECTORY_VARIABLE
-
     config = session.config
-    if hasattr(config, "workerinput") or DIRECTORY_VARIABLE in os.environ or not _selects_recovery_tests(config):
+    if hasattr(config, "workerinput"):
         return
-    if not list(Path("/usr/lib/postgresql").glob("*/bin/initdb")):
-        return  # the tests skip (or fail in CI) on their own
-    base = Path(tempfile.mkdtemp(prefix="monad-synapse-pitr-"))
-    if os.geteuid() == 0:
-        shutil.chown(base, "postgres")
-    log = open(base / "scenario.log", "w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tests.recovery_scenario", str(base)],
-        cwd=PROJECT_DIR,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    os.environ[DIRECTORY_VARIABLE] = str(base)
-    config.stash[_SCENARIO] = (process, base, log)
+    started = []
+    for scenario in BACKGROUND_SCENARIOS:
+        if scenario.variable in os.environ or not _selects(config, scenario.tests):
+            continue
+        arguments = scenario.arguments()
+        if arguments is None:
+            continue
+        base = Path(tempfile.mkdtemp(prefix=f"{scenario.module.rsplit('.', 1)[-1]}-"))
+        if scenario.owned_by_postgres and os.geteuid() == 0:
+            shutil.chown(base, "postgres")
+        log = open(base / "scenario.log", "w")
+        process = subprocess.Popen(
+            [sys.executable, "-m", scenario.module, str(base), *arguments],
+            cwd=PROJECT_DIR,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        os.environ[scenario.variable] = str(base)
+        started.append((scenario, process, base, log))
+    config.stash[_SCENARIOS] = started
 
 
-_SCENARIO = pytest.StashKey[tuple]()
+_SCENARIOS = pytest.StashKey[list]()
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
@@ -152,24 +201,22 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     import shutil
     import subprocess
 
-    running = session.config.stash.get(_SCENARIO, None)
-    if running is None:
-        return
-    process, base, log = running
-    if process.poll() is None:
-        process.kill()
-        process.wait()
-    log.close()
-    # Stop any server the tests left (each recovery stops its own; a failure may not).
-    for data in base.glob("*/postmaster.pid"):
-        subprocess.run(["pkill", "-F", str(data)], capture_output=True)
-    os.environ.pop("MONAD_SYNAPSE_RECOVERY_SCENARIO", None)
-    shutil.rmtree(base, ignore_errors=True)
+    for scenario, process, base, log in session.config.stash.get(_SCENARIOS, []):
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        log.close()
+        # Stop any server the tests left (each recovery stops its own; a failure may not).
+        for data in base.glob("*/postmaster.pid"):
+            subprocess.run(["pkill", "-F", str(data)], capture_output=True)
+        os.environ.pop(scenario.variable, None)
+        shutil.rmtree(base, ignore_errors=True)
 
 
 def pytest_collection_modifyitems(items: list) -> None:
-    """The recovery tests last: by then the background scenario is done."""
-    items.sort(key=lambda item: Path(str(item.fspath)) == _RECOVERY_TESTS)
+    """The background scenarios' tests last: by then their runs are done."""
+    waiting = {scenario.tests for scenario in BACKGROUND_SCENARIOS}
+    items.sort(key=lambda item: Path(str(item.fspath)) in waiting)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
