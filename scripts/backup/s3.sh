@@ -50,8 +50,11 @@ prune() {
   require_env RETENTION_DAYS
   case "$RETENTION_DAYS" in ''|*[!0-9]*|0) fail "RETENTION_DAYS must be a whole number of days >= 1" ;; esac
   cutoff="${DUMP_PREFIX}-$(date -u -d "@$(( $(date -u +%s) - RETENTION_DAYS * 86400 ))" +%Y%m%dT%H%M%SZ).dump"
-  newest=$(remote_dumps | tail -n 1)
-  for name in $(remote_dumps); do
+  # One listing: the newest kept is one of the names judged (and each aws
+  # start costs a second of CPU).
+  names=$(remote_dumps)
+  newest=$(printf '%s\n' "$names" | tail -n 1)
+  for name in $names; do
     # Same fixed-width names: string order is time order ("sort", as
     # `[ a \< b ]` is not POSIX).
     older=$(printf '%s\n%s\n' "$name" "$cutoff" | sort | head -n 1)
