@@ -5,6 +5,7 @@ yet past its `for`)."""
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import subprocess
@@ -15,6 +16,26 @@ import pytest
 import yaml
 
 from tests.helpers import CLOUDNATIVEPG, DR_SITE, require_tool
+
+# libyaml where PyYAML has it: the rule files are read and written once per
+# promtool process, and the pure-Python parser took a quarter of this module.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+def dump_yaml(data) -> str:
+    return yaml.dump(data, Dumper=_DUMPER, sort_keys=False)
+
+
+@functools.lru_cache(maxsize=None)
+def _parsed(path: Path, modified_ns: int):
+    return yaml.load(path.read_text(), Loader=_LOADER)
+
+
+def load_yaml(path: Path):
+    """A rule file's content, parsed once while it is unchanged (never modify it)."""
+    return _parsed(path, path.stat().st_mtime_ns)
+
 
 NS = "production"
 # The app's series as scraped: the pod's color is a label (blue is live by default).
@@ -955,7 +976,7 @@ def rule_files(tmp_path_factory, request) -> dict[str, Path]:
         objects = load_objects(cached_render(stack, tuple(sets), secrets_for(tuple(sets))).files["manifest.yaml"])
         groups = objects[f"PrometheusRule/{NS}/monad-synapse"]["spec"]["groups"]
         path = directory / f"{key}.yaml"
-        path.write_text(yaml.safe_dump({"groups": groups}, sort_keys=False))
+        path.write_text(dump_yaml({"groups": groups}))
         files[key] = path
         # promtool compares annotations exactly and descriptions template $value;
         # the firing logic is tested on a copy without annotations (the real
@@ -964,12 +985,12 @@ def rule_files(tmp_path_factory, request) -> dict[str, Path]:
             {**group, "rules": [{k: v for k, v in rule.items() if k != "annotations"} for rule in group["rules"]]}
             for group in groups
         ]
-        (directory / f"{key}-logic.yaml").write_text(yaml.safe_dump({"groups": bare}, sort_keys=False))
+        (directory / f"{key}-logic.yaml").write_text(dump_yaml({"groups": bare}))
     return files
 
 
 def alert_severities(rule_file: Path) -> dict[str, str]:
-    groups = yaml.safe_load(rule_file.read_text())["groups"]
+    groups = load_yaml(rule_file)["groups"]
     return {rule["alert"]: rule["labels"]["severity"] for group in groups for rule in group["rules"] if "alert" in rule}
 
 
@@ -1062,18 +1083,17 @@ def promtool_runs(rule_files) -> dict[tuple[str, str], subprocess.CompletedProce
     jobs = []
     for rules, evaluation, alert in sorted({(case.rules, case.evaluation, case.alert) for case in CASES}):
         chunk = [case for case in CASES if (case.rules, case.evaluation, case.alert) == (rules, evaluation, alert)]
-        logic = yaml.safe_load((directory / rule_files[rules].name.replace(".yaml", "-logic.yaml")).read_text())
+        logic = load_yaml(directory / rule_files[rules].name.replace(".yaml", "-logic.yaml"))
         rule_file = directory / f"rules-{rules}-{evaluation}-{alert}.yaml"
-        rule_file.write_text(yaml.safe_dump({"groups": rules_for(logic["groups"], {alert})}, sort_keys=False))
+        rule_file.write_text(dump_yaml({"groups": rules_for(logic["groups"], {alert})}))
         test_file = directory / f"test-{rules}-{evaluation}-{alert}.yaml"
         test_file.write_text(
-            yaml.safe_dump(
+            dump_yaml(
                 {
                     "rule_files": [rule_file.name],
                     "evaluation_interval": evaluation,
                     "tests": [case.promtool_test(severities[case.alert]) for case in chunk],
-                },
-                sort_keys=False,
+                }
             )
         )
         jobs.append(((rules, evaluation), test_file.name))
