@@ -12,6 +12,7 @@ read renders (`diff`, `manifest`, `schemas`) use instead of this module.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -85,6 +86,7 @@ def engine_urn(stack: str, project: str, parent_urn: str, type_: str, name: str)
     return f"urn:pulumi:{stack}::{project}::{qualified}::{name}"
 
 
+@functools.cache  # redact and the secret helpers call it at every level of every value
 def _import_pulumi():
     import pulumi
     from pulumi.runtime import mocks, resource, rpc
