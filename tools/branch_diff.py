@@ -12,6 +12,8 @@ Exit code 2 when the working tree's config is refused (the errors are shown),
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import shutil
 import subprocess
 import sys
@@ -35,10 +37,22 @@ def default_base() -> str:
     return "HEAD"
 
 
-def _render(source: Path, stack: str, out: Path) -> subprocess.CompletedProcess:
+def _render_base(source: Path, stack: str, out: Path) -> subprocess.CompletedProcess:
+    """The base renders with its own code: a process in its checkout."""
     return subprocess.run(
         [sys.executable, "-m", "tools.render", stack, "--out", str(out)], cwd=source, capture_output=True, text=True
     )
+
+
+def _render_head(stack: str, out: Path) -> subprocess.CompletedProcess:
+    """The working tree renders with the code running here, in this process
+    (no second interpreter and SDK import per stack)."""
+    from tools import render as renderer
+
+    printed, errors = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(errors):
+        code = renderer.main([stack, "--out", str(out)])
+    return subprocess.CompletedProcess(["tools.render", stack], code, printed.getvalue(), errors.getvalue())
 
 
 def _empty_render(out: Path) -> None:
@@ -86,11 +100,11 @@ def main(argv: Optional[list[str]] = None) -> int:
         print(f"{heading} Offline diff of {', '.join(stacks)} against {base}\n")
         for stack in stacks:
             before, after = args.out / "base" / stack, args.out / "head" / stack
-            base_render = _render(worktree / "src", stack, before)
+            base_render = _render_base(worktree / "src", stack, before)
             if base_render.returncode != 0:
                 # A new stack, or a base that could not render: compare with nothing.
                 _empty_render(before)
-            head_render = _render(PROJECT_DIR, stack, after)
+            head_render = _render_head(stack, after)
             print(f"{heading} {stack}\n")
             if head_render.returncode != 0:
                 status = 2

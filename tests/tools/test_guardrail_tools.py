@@ -244,7 +244,8 @@ def test_an_in_cluster_database_stack_needs_object_store_keys_not_a_url(tmp_path
 @pytest.mark.skipif(shutil.which("git") is None or not (PROJECT_DIR / ".git").exists(), reason="needs the git checkout")
 def test_branch_diff_fails_on_a_hazard_and_says_how_to_split_it(tmp_path):
     """A pull request that turns maintenance mode on and requests a restore in
-    one change: the offline diff (CI's check) exits 3 and names the hazard."""
+    one change: the offline diff (CI's check) names the hazard and exits 3.
+    A stack the change leaves unable to render is shown refused, exit 2."""
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "--quiet", "--no-hardlinks", str(PROJECT_DIR), str(clone)], check=True)
     # The clone's base is this working tree, uncommitted edits and new files included.
@@ -273,12 +274,13 @@ def test_branch_diff_fails_on_a_hazard_and_says_how_to_split_it(tmp_path):
         + "  monad-synapse:maintenanceMode: true\n"
         + "  monad-synapse:restore:\n    fromBackup: latest\n    confirm: staging\n    requestId: incident-1\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-m", "tools.branch_diff", "--base", "HEAD", "--stack", "staging", "--markdown"],
-        cwd=clone,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    command = [sys.executable, "-m", "tools.branch_diff", "--base", "HEAD", "--markdown", "--stack"]
+    result = subprocess.run([*command, "staging"], cwd=clone, capture_output=True, text=True, timeout=180)
     assert result.returncode == 3, result.stdout + result.stderr
     assert "**hazard:** restore Job" in result.stdout and "in the next" in result.stdout
+
+    production = clone / "Pulumi.production.yaml"
+    production.write_text(production.read_text() + "  monad-synapse:autoscaling:\n    minReplicas: 0\n")
+    refused = subprocess.run([*command, "production"], cwd=clone, capture_output=True, text=True, timeout=180)
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "This change does not render" in refused.stdout and "autoscaling.minReplicas" in refused.stdout
