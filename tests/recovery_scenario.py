@@ -35,10 +35,12 @@ DIRECTORY_VARIABLE = "MONAD_SYNAPSE_RECOVERY_SCENARIO"
 # The smallest RPO the settings accept: archive_timeout 30 s, so the run
 # stays short while covering a forced segment switch or more.
 RPO_SECONDS = 60
-# Long enough for more than one forced switch before the crash, and one
-# after the restart.
-WRITE_SECONDS = 50
-RESTART_AFTER_SECONDS = 15
+# After the restart, the first segment switch comes with the first
+# checkpoint, checkpoint_timeout (= archive_timeout, 30 s) later: 35 s of
+# writes after the restart leave a few seconds archived past that switch
+# and a few lost. The restart comes early, as the session waits on this run.
+WRITE_SECONDS = 40
+RESTART_AFTER_SECONDS = 5
 # The writer after the restart numbers its rows from here.
 SECOND_WRITER_FIRST_ID = 1001
 
