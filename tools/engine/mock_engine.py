@@ -89,7 +89,7 @@ def engine_urn(stack: str, project: str, parent_urn: str, type_: str, name: str)
 @functools.cache  # redact and the secret helpers call it at every level of every value
 def _import_pulumi():
     import pulumi
-    from pulumi.runtime import mocks, resource, rpc
+    from pulumi.runtime import mocks, resource, rpc, stack
     from pulumi.runtime.proto import source_pb2
 
     # The SDK walks the Python stack at every registration to tell the engine
@@ -97,7 +97,56 @@ def _import_pulumi():
     # _get_stack_trace), for its error messages. The mock monitor drops it,
     # and it was a tenth of every render.
     resource._get_stack_trace = source_pb2.StackTrace
+    global SDK_WAIT_FOR_RPCS
+    SDK_WAIT_FOR_RPCS = stack.wait_for_rpcs
+    stack.wait_for_rpcs = _wait_for_rpcs  # looked up at call time by run_pulumi_func
     return pulumi, mocks, rpc
+
+
+SDK_WAIT_FOR_RPCS = None  # the SDK's own, kept for tests/tools/engine/test_mock_engine.py
+
+
+async def _wait_for_rpcs(await_all_outstanding_tasks: bool = True) -> None:
+    """pulumi/runtime/stack.py `wait_for_rpcs` (SDK 3.272.0), which the
+    runtime awaits at the end of a program, waiting on the outstanding
+    outputs in one pass each round. The SDK waits for the FIRST_COMPLETED of
+    them, and puts the rest back, over and over: a done-callback added to
+    and removed from every pending output per completion, quadratic in their
+    number, a tenth of a render here. Waiting for FIRST_EXCEPTION returns as
+    soon as one fails (re-raised as before) or when all are done; outputs
+    created meanwhile are waited on in the next round, as before. Only the
+    offline engine runs this; `pulumi up` runs the SDK's own."""
+    import asyncio
+
+    from pulumi.runtime.settings import SETTINGS, _get_rpc_manager
+
+    rpc_manager = _get_rpc_manager()
+    while True:
+        while len(rpc_manager.rpcs) > 0:
+            await asyncio.sleep(0)
+            try:
+                await rpc_manager.rpcs.pop()
+            except Exception as exn:
+                if rpc_manager.unhandled_exception is not None:
+                    cause = rpc_manager.unhandled_exception.with_traceback(rpc_manager.exception_traceback)
+                    raise exn from cause
+                raise
+        if rpc_manager.unhandled_exception is not None:
+            raise rpc_manager.unhandled_exception.with_traceback(rpc_manager.exception_traceback)
+        if await_all_outstanding_tasks:
+            while True:
+                with SETTINGS.lock:
+                    if len(SETTINGS.outputs) == 0:
+                        break
+                    pending = list(SETTINGS.outputs)
+                    SETTINGS.outputs.clear()
+                # Returns when all are done, or early when one failed, which
+                # awaiting it re-raises (so none is ever left unfinished).
+                done, _ = await asyncio.wait(pending, return_when=asyncio.FIRST_EXCEPTION)
+                for task in done:
+                    await task
+        if len(rpc_manager.rpcs) == 0:
+            break
 
 
 _ROOT_PLACEHOLDER = object()
