@@ -13,9 +13,10 @@ from tests.helpers import CLOUDNATIVEPG, DR_SITE, RECOVERY, secrets_for
 from tools.engine.schemas import is_core_object, validate_custom_resource
 
 # kubernetes-validate reads its schema files (the definitions are megabytes)
-# again for every object; they never change, so read each once. Validation
-# itself is unchanged.
+# and lists its schema folders twice, again for every object; they never
+# change, so read each once. Validation itself is unchanged.
 kubernetes_validate.utils.schema_contents = functools.lru_cache(maxsize=None)(kubernetes_validate.utils.schema_contents)
+kubernetes_validate.utils.all_versions = functools.lru_cache(maxsize=None)(kubernetes_validate.utils.all_versions)
 
 # Oldest supported (sleep preStop action, unhealthyPodEvictionPolicy GA) and newest.
 KUBERNETES_VERSIONS = ("1.31.0", "1.37.0")
