@@ -169,7 +169,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     import tempfile
 
     config = session.config
-    if hasattr(config, "workerinput"):
+    if hasattr(config, "workerinput") or config.option.collectonly:
         return
     started = []
     for scenario in BACKGROUND_SCENARIOS:
@@ -187,6 +187,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
             cwd=PROJECT_DIR,
             stdout=log,
             stderr=subprocess.STDOUT,
+            start_new_session=True,  # its servers go with it when it is stopped early
         )
         os.environ[scenario.variable] = str(base)
         started.append((scenario, process, base, log))
@@ -199,11 +200,12 @@ _SCENARIOS = pytest.StashKey[list]()
 def pytest_sessionfinish(session: pytest.Session) -> None:
     import os
     import shutil
+    import signal
     import subprocess
 
     for scenario, process, base, log in session.config.stash.get(_SCENARIOS, []):
         if process.poll() is None:
-            process.kill()
+            os.killpg(process.pid, signal.SIGKILL)
             process.wait()
         log.close()
         # Stop any server the tests left (each recovery stops its own; a failure may not).
