@@ -215,10 +215,30 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         shutil.rmtree(base, ignore_errors=True)
 
 
+# Files that take a worker longest (`make bench` names them): handed out
+# first, so no long file starts last while the other worker runs dry.
+LONGEST_FILES = tuple(
+    PROJECT_DIR / "tests" / path
+    for path in (
+        "components/data/test_backup_scripts.py",
+        "tools/test_guardrail_tools.py",
+        "program/test_release_path.py",
+        "settings/test_postgres_parameters.py",
+        "tools/test_diff.py",
+    )
+)
+
+
 def pytest_collection_modifyitems(items: list) -> None:
-    """The background scenarios' tests last: by then their runs are done."""
+    """The longest files first; the background scenarios' tests last, when
+    their runs are done."""
     waiting = {scenario.tests for scenario in BACKGROUND_SCENARIOS}
-    items.sort(key=lambda item: Path(str(item.fspath)) in waiting)
+
+    def order(item) -> tuple[bool, int]:
+        path = Path(str(item.fspath))
+        return path in waiting, LONGEST_FILES.index(path) if path in LONGEST_FILES else len(LONGEST_FILES)
+
+    items.sort(key=order)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
