@@ -10,7 +10,7 @@ collect the outcomes later:
 
     python -m tests.analysis_scenario DIR
 
-leaves DIR/outcomes.json (or DIR/failed.txt).
+leaves DIR/outcomes.json (or DIR/failed.txt, tests/background.py).
 """
 
 from __future__ import annotations
@@ -24,19 +24,18 @@ import sys
 import tempfile
 import threading
 import time
-import traceback
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Iterator
 
+from tests import background
 from tests.helpers import free_port
 from tools.engine.stack_config import PROJECT_DIR
 
 SCRIPT = PROJECT_DIR / "scripts" / "promotion" / "analysis.py"
 OUTCOMES = "outcomes.json"
-FAILED = "failed.txt"
 # Where the session's background run is (set by conftest.py for the workers).
 DIRECTORY_VARIABLE = "MONAD_SYNAPSE_ANALYSIS_SCENARIO"
 
@@ -190,34 +189,21 @@ def run(binary: str) -> dict[str, subprocess.CompletedProcess]:
 
 def wait_for(base: Path, timeout: float = 120) -> dict[str, subprocess.CompletedProcess]:
     """The outcomes of a run in `base`, waiting for it to finish."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if (base / OUTCOMES).is_file():
-            outcomes = json.loads((base / OUTCOMES).read_text())
-            return {
-                name: subprocess.CompletedProcess([str(SCRIPT)], o["returncode"], o["stdout"], o["stderr"])
-                for name, o in outcomes.items()
-            }
-        if (base / FAILED).is_file():
-            raise AssertionError(f"the analysis scenarios failed:\n{(base / FAILED).read_text()}")
-        time.sleep(0.2)
-    raise AssertionError(f"the analysis scenarios did not finish within {timeout:.0f}s ({base})")
+    outcomes = background.wait_for(base, OUTCOMES, "the analysis scenarios", timeout)
+    return {
+        name: subprocess.CompletedProcess([str(SCRIPT)], o["returncode"], o["stdout"], o["stderr"])
+        for name, o in outcomes.items()
+    }
 
 
 def main(argv: list[str]) -> int:
-    base = Path(argv[0])
-    try:
-        outcomes = {
+    def outcomes() -> dict[str, dict]:
+        return {
             name: {"returncode": result.returncode, "stdout": result.stdout, "stderr": result.stderr}
             for name, result in run(argv[1]).items()
         }
-        partial = base / f"{OUTCOMES}.partial"
-        partial.write_text(json.dumps(outcomes))
-        os.replace(partial, base / OUTCOMES)  # whole or absent for the waiting test
-        return 0
-    except BaseException:  # the waiting test reports it
-        (base / FAILED).write_text(traceback.format_exc())
-        return 1
+
+    return background.record(Path(argv[0]), OUTCOMES, outcomes)
 
 
 if __name__ == "__main__":

@@ -9,26 +9,24 @@ that recover from it collect it later:
 
     python -m tests.recovery_scenario DIR
 
-leaves DIR/base-backup, DIR/archive and DIR/result.json (or DIR/failed.txt).
+leaves DIR/base-backup, DIR/archive and DIR/result.json (or DIR/failed.txt, tests/background.py).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
 import sys
 import time
-import traceback
 from datetime import datetime, timezone
 from pathlib import Path
 
+from tests import background
 from tests.helpers import CLOUDNATIVEPG, DATABASE_S3_SECRETS, as_server_user, cached_render, free_port
 from tools.manifest import load_objects
 
 RESULT = "result.json"
-FAILED = "failed.txt"
 # Where the session's background run is (set by conftest.py for the workers).
 DIRECTORY_VARIABLE = "MONAD_SYNAPSE_RECOVERY_SCENARIO"
 
@@ -122,7 +120,7 @@ class Server:
 
 
 def run(base: Path, binaries: Path) -> dict:
-    """Archive, write, crash; returns what recovery needs (also in base/result.json)."""
+    """Archive, write, crash; returns what recovery needs."""
     parameters = rendered_parameters()
     archive = base / "archive"  # the object store
     for directory in (archive, base / "sockets"):
@@ -218,34 +216,20 @@ def run(base: Path, binaries: Path) -> dict:
     crashed_at = datetime.now(timezone.utc)
     second.kill()
     second.wait()
-    result = {"crashed_at": crashed_at.isoformat(), "restarted_at": restarted_at.isoformat(), "parameters": parameters}
-    (base / RESULT).write_text(json.dumps(result))
-    return result
+    return {"crashed_at": crashed_at.isoformat(), "restarted_at": restarted_at.isoformat(), "parameters": parameters}
 
 
 def wait_for(base: Path, timeout: float = 240) -> dict:
     """The result of a run in `base`, waiting for it to finish."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if (base / RESULT).is_file():
-            result = json.loads((base / RESULT).read_text())
-            return {**result, "crashed_at": datetime.fromisoformat(result["crashed_at"])}
-        if (base / FAILED).is_file():
-            raise AssertionError(f"the recovery scenario failed:\n{(base / FAILED).read_text()}")
-        time.sleep(0.5)
-    raise AssertionError(f"the recovery scenario did not finish within {timeout:.0f}s ({base})")
+    result = background.wait_for(base, RESULT, "the recovery scenario", timeout)
+    return {**result, "crashed_at": datetime.fromisoformat(result["crashed_at"])}
 
 
 def main(argv: list[str]) -> int:
-    base = Path(argv[0])
-    try:
-        from tests.helpers import postgres_bin
+    from tests.helpers import postgres_bin
 
-        run(base, postgres_bin())
-        return 0
-    except BaseException:  # the waiting test reports it
-        (base / FAILED).write_text(traceback.format_exc())
-        return 1
+    base = Path(argv[0])
+    return background.record(base, RESULT, lambda: run(base, postgres_bin()))
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ from settings import settings_from_raw
 from tests.helpers import postgres_bin
 from tests.recovery_scenario import (
     DIRECTORY_VARIABLE,
+    RESULT,
     RPO_SECONDS,
     SECOND_WRITER_FIRST_ID,
     WRITE_SECONDS,
@@ -49,7 +50,7 @@ def lost_primary():
         base = Path(tempfile.mkdtemp(prefix="monad-synapse-pitr-"))
         if os.geteuid() == 0:
             shutil.chown(base, "postgres")
-        run(base, binaries)
+        background.record(base, RESULT, lambda: run(base, binaries))
     result = wait_for(base)
     yield {**result, "binaries": binaries, "base": base, "backup": base / "base-backup", "archive": base / "archive"}
     if not background:
