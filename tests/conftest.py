@@ -178,7 +178,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         arguments = scenario.arguments()
         if arguments is None:
             continue
-        base = Path(tempfile.mkdtemp(prefix=f"{scenario.module.rsplit('.', 1)[-1]}-"))
+        base = Path(tempfile.mkdtemp(prefix=f"monad-synapse-{scenario.module.rsplit('.', 1)[-1]}-"))
         if scenario.owned_by_postgres and os.geteuid() == 0:
             shutil.chown(base, "postgres")
         log = open(base / "scenario.log", "w")
@@ -232,6 +232,9 @@ LONGEST_FILES = tuple(
 def pytest_collection_modifyitems(items: list) -> None:
     """The longest files first; the background scenarios' tests last, when
     their runs are done."""
+    moved = [path for path in LONGEST_FILES if not path.exists()]
+    if moved:  # say so, rather than lose the head start silently
+        raise pytest.UsageError(f"{moved[0]} is gone; point LONGEST_FILES at where it went")
     waiting = {scenario.tests for scenario in BACKGROUND_SCENARIOS}
 
     def order(item) -> tuple[bool, int]:

@@ -51,7 +51,7 @@ prune() {
   case "$RETENTION_DAYS" in ''|*[!0-9]*|0) fail "RETENTION_DAYS must be a whole number of days >= 1" ;; esac
   cutoff="${DUMP_PREFIX}-$(date -u -d "@$(( $(date -u +%s) - RETENTION_DAYS * 86400 ))" +%Y%m%dT%H%M%SZ).dump"
   # One listing: the newest kept is one of the names judged (and each aws
-  # start costs a second of CPU).
+  # start costs about half a second of CPU).
   names=$(remote_dumps)
   newest=$(printf '%s\n' "$names" | tail -n 1)
   for name in $names; do
