@@ -126,13 +126,6 @@ def as_server_user(command: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
 
 
-def server_user_options() -> dict:
-    """subprocess.run options with the effect of as_server_user, for commands
-    run hundreds of times: no runuser, whose PAM session is a sixth of a
-    `postgres -C` (22 ms to 19 ms)."""
-    return {"user": "postgres", "group": "postgres", "extra_groups": []} if os.geteuid() == 0 else {}
-
-
 # --- a component run under the mock engine ---
 
 

@@ -16,7 +16,7 @@ import pytest
 
 from settings import postgres_parameters
 from settings.cloudnativepg import ALLOWED_PARAMETERS
-from tests.helpers import as_server_user, postgres_bin, server_user_options
+from tests.helpers import as_server_user, postgres_bin
 
 SAMPLES = {
     "integer": ["1", "0", "-1", "100", "1.5", "2147483648", "12abc", "1e3"],
@@ -57,11 +57,10 @@ def data_directory():
 def server_accepts(data_directory, name: str, value: str) -> bool:
     binaries, data = data_directory
     result = subprocess.run(
-        [str(binaries / "postgres"), "-D", str(data), "-c", f"{name}={value}", "-C", name],
+        as_server_user([str(binaries / "postgres"), "-D", str(data), "-c", f"{name}={value}", "-C", name]),
         capture_output=True,
         text=True,
         timeout=30,
-        **server_user_options(),
     )
     return result.returncode == 0
 
