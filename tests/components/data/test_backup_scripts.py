@@ -408,29 +408,26 @@ def s3(server, env: dict, *args: str) -> subprocess.CompletedProcess:
     )
 
 
-def bucket_keys(endpoint: str, bucket: str) -> list[str]:
+def s3_client(endpoint: str):
+    """A client of the local S3 server, with the credentials the scripts get."""
     import boto3
 
-    client = boto3.client(
+    return boto3.client(
         "s3",
         endpoint_url=endpoint,
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
         region_name="us-east-1",
     )
+
+
+def bucket_keys(endpoint: str, bucket: str) -> list[str]:
+    client = s3_client(endpoint)
     return sorted(item["Key"] for item in client.list_objects_v2(Bucket=bucket).get("Contents", []))
 
 
 def make_bucket(endpoint: str, name: str) -> None:
-    import boto3
-
-    boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        region_name="us-east-1",
-    ).create_bucket(Bucket=name)
+    s3_client(endpoint).create_bucket(Bucket=name)
 
 
 def test_dump_goes_to_object_storage_and_restores_from_it(server, source_database, object_store, tmp_path):
@@ -468,16 +465,8 @@ def test_object_storage_prune_keeps_the_newest_dump(server, object_store, tmp_pa
         fake_dump(tmp_path, stamp, 0)
     env = s3_env(server, object_store, "backups-prune", tmp_path, RETENTION_DAYS="7")
     # Uploaded as s3.sh upload names them (that path has its own test above),
-    # straight through the API: each aws CLI start costs a second.
-    import boto3
-
-    client = boto3.client(
-        "s3",
-        endpoint_url=object_store,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        region_name="us-east-1",
-    )
+    # straight through the API: each aws CLI start costs half a second.
+    client = s3_client(object_store)
     for name in [p.name for p in dumps(tmp_path)]:
         client.put_object(Bucket="backups-prune", Key=f"production/{name}", Body=b"dump")
         client.put_object(Bucket="backups-prune", Key=f"production/{name}.sha256", Body=b"x")
@@ -594,16 +583,8 @@ def test_list_says_so_when_there_is_no_dump(server, tmp_path):
 
 
 def test_object_storage_lists_its_dumps(server, object_store, tmp_path):
-    import boto3
-
     make_bucket(object_store, "backups-list")
-    client = boto3.client(
-        "s3",
-        endpoint_url=object_store,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        region_name="us-east-1",
-    )
+    client = s3_client(object_store)
     for stamp in ("20261202T000000Z", "20261201T000000Z"):
         client.put_object(Bucket="backups-list", Key=f"production/monad-synapse-{stamp}.dump", Body=b"dump")
         client.put_object(Bucket="backups-list", Key=f"production/monad-synapse-{stamp}.dump.sha256", Body=b"x")
