@@ -46,6 +46,23 @@ def test_a_failure_inside_an_output_fails_the_run():
         run(program)
 
 
+def test_a_failure_in_an_output_made_while_others_settle_fails_the_run():
+    """The runtime's own wait is all that watches an output nothing exports:
+    one made late, by another output's apply, fails the run too."""
+    import pulumi
+
+    def program():
+        def step(depth: int):
+            if depth == 0:
+                raise RuntimeError("late failure")
+            pulumi.Output.from_input(depth - 1).apply(step)
+
+        pulumi.Output.from_input(20).apply(step)
+
+    with pytest.raises(RuntimeError, match="late failure"):
+        run(program)
+
+
 # pulumi/runtime/stack.py `wait_for_rpcs` of the pinned SDK (3.272.0), which
 # the mock engine replaces with a version that waits on the outputs in one
 # pass: a change upstream needs a new look at the replacement.
