@@ -1,12 +1,20 @@
 """settings/postgres_parameters.py against a real PostgreSQL: for sample
 values of every parameter a stack may set, the settings refuse exactly what
-the server refuses (`postgres -C NAME -c NAME=VALUE` parses the setting as
-the server does at start, without starting it), and the table matches the
-server's pg_settings for the allow list."""
+the server refuses, and the table matches the server's pg_settings for the
+allow list.
+
+The server reads the samples as it reads CloudNativePG's custom.conf: from
+a configuration file, at start (`postgres -C` parses the files and exits
+without starting). At start it reports every bad line of a file before it
+gives up (ProcessConfigFileInternal, src/backend/utils/misc/guc-file.l in
+PostgreSQL 15: a value that fails is logged and the loop goes on; "During
+postmaster startup, any error is fatal" only after it), so one file holds
+one sample of every parameter and a dozen runs judge them all."""
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -54,15 +62,31 @@ def data_directory():
     shutil.rmtree(base, ignore_errors=True)
 
 
-def server_accepts(data_directory, name: str, value: str) -> bool:
+def quoted(value: str) -> str:
+    """A configuration file's string literal, as CloudNativePG writes one."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def refused_by_the_server(data_directory, file_name: str, values: dict[str, str]) -> set[str]:
+    """The parameters whose value the server refuses when `values` is its
+    configuration file (one value per parameter: a later line would
+    silently replace an earlier one)."""
     binaries, data = data_directory
+    config = data.parent / file_name
+    config.write_text("".join(f"{name} = {quoted(value)}\n" for name, value in values.items()))
     result = subprocess.run(
-        as_server_user([str(binaries / "postgres"), "-D", str(data), "-c", f"{name}={value}", "-C", name]),
+        as_server_user([str(binaries / "postgres"), "-D", str(data), "-c", f"config_file={config}", "-C", "work_mem"]),
         capture_output=True,
         text=True,
         timeout=30,
     )
-    return result.returncode == 0
+    # Each refusal names its parameter: 'invalid value for parameter "x"',
+    # '... is outside the valid range for parameter "x"', 'parameter "x"
+    # requires a Boolean value'.
+    refused = set(re.findall(r'parameter "([^"]+)"', result.stderr))
+    if (result.returncode == 0) == bool(refused) or not refused <= set(values):
+        raise AssertionError(f"unexpected answer from postgres (exit {result.returncode}):\n{result.stderr}")
+    return refused
 
 
 # An extension's parameters are placeholders until its library loads, and
@@ -75,12 +99,54 @@ def test_the_table_covers_the_allow_list():
     assert set(postgres_parameters.PARAMETERS) == set(ALLOWED_PARAMETERS) - {"timezone"}
 
 
-@pytest.mark.parametrize("name", sorted(set(postgres_parameters.PARAMETERS) - EXTENSION_PARAMETERS))
-def test_the_settings_refuse_exactly_what_the_server_refuses(data_directory, name):
+MAX_BACKENDS_SHARERS = ("max_connections", "max_worker_processes", "autovacuum_max_workers")
+
+
+def is_int_sized(value: str) -> bool:
+    try:
+        return float(value) < 2**31
+    except ValueError:
+        return False
+
+
+CHECKED_PARAMETERS = sorted(set(postgres_parameters.PARAMETERS) - EXTENSION_PARAMETERS)
+
+
+@pytest.fixture(scope="module")
+def server_refuses(data_directory) -> set[tuple[str, str]]:
+    """Every (parameter, sample) the server refuses: run i sets each
+    parameter to its i-th sample.
+
+    Only max_connections, max_worker_processes and autovacuum_max_workers
+    are judged against each other (check_maxconnections and its siblings in
+    guc.c: their sum with max_wal_senders + 1 must stay within MAX_BACKENDS,
+    262143), and their samples are too small for a file to cross it."""
+    largest = [max(float(v) for v in samples(name) if is_int_sized(v)) for name in MAX_BACKENDS_SHARERS]
+    max_wal_senders, max_backends = 10, 262143  # the default, and PostgreSQL 15's limit
+    assert sum(largest) + max_wal_senders + 1 < max_backends
+    refused = set()
+    for run in range(max(len(samples(name)) for name in CHECKED_PARAMETERS)):
+        values = {name: samples(name)[run] for name in CHECKED_PARAMETERS if run < len(samples(name))}
+        refused |= {(name, values[name]) for name in refused_by_the_server(data_directory, f"run{run}.conf", values)}
+    return refused
+
+
+def test_the_server_reports_every_bad_line_of_a_file(data_directory):
+    """What the batched runs rely on: not only the first bad line is named."""
+    values = {"work_mem": "64MB", "jit": "maybe", "max_connections": "12abc", "wal_compression": "fast"}
+    assert refused_by_the_server(data_directory, "three-bad.conf", values) == {
+        "jit",
+        "max_connections",
+        "wal_compression",
+    }
+
+
+@pytest.mark.parametrize("name", CHECKED_PARAMETERS)
+def test_the_settings_refuse_exactly_what_the_server_refuses(server_refuses, name):
     disagreements = []
     for value in samples(name):
         ours = postgres_parameters.problem(name, value) is None
-        if ours != server_accepts(data_directory, name, value):
+        if ours == ((name, value) in server_refuses):
             disagreements.append(f"{value!r}: settings {'accept' if ours else 'refuse'}, the server does not")
     assert disagreements == []
 
