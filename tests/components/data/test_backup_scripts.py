@@ -471,14 +471,24 @@ def test_object_storage_prune_keeps_the_newest_dump(server, object_store, tmp_pa
         client.put_object(Bucket="backups-prune", Key=f"production/{name}", Body=b"dump")
         client.put_object(Bucket="backups-prune", Key=f"production/{name}.sha256", Body=b"x")
     assert len(bucket_keys(object_store, "backups-prune")) == 6
-    pruned = s3(server, env, "prune")
+    # One dump per delete request: both requests are made.
+    pruned = s3(server, {**env, "S3_DELETE_BATCH": "1"}, "prune")
     assert pruned.returncode == 0, pruned.stderr
+    assert pruned.stderr.count("pruned s3://") == 2, pruned.stderr
     assert bucket_keys(object_store, "backups-prune") == sorted(
         f"production/monad-synapse-{stamp}.dump{suffix}" for stamp in stamps[2:] for suffix in ("", ".sha256")
     )
-    # Everything old: the newest one stays anyway.
-    assert s3(server, {**env, "RETENTION_DAYS": "1"}, "prune").returncode == 0
-    assert f"production/monad-synapse-{stamps[2]}.dump" in bucket_keys(object_store, "backups-prune")
+    # Everything old: the newest one stays anyway, and an object that only
+    # looks like a dump (someone's manual copy) neither counts as the newest
+    # nor is deleted: prune judges only the names the backup writes.
+    stray = ["production/monad-synapse-manual.dump", "production/monad-synapse-20250101T000000Z.dump.bak"]
+    for key in stray:
+        client.put_object(Bucket="backups-prune", Key=key, Body=b"not ours")
+    again = s3(server, {**env, "RETENTION_DAYS": "1"}, "prune")
+    assert again.returncode == 0, again.stderr
+    assert bucket_keys(object_store, "backups-prune") == sorted(
+        [f"production/monad-synapse-{stamps[2]}.dump", f"production/monad-synapse-{stamps[2]}.dump.sha256", *stray]
+    )
 
 
 def test_object_storage_download_refuses_paths_and_missing_dumps(server, object_store, tmp_path):
@@ -486,6 +496,12 @@ def test_object_storage_download_refuses_paths_and_missing_dumps(server, object_
     env = s3_env(server, object_store, "backups-empty", tmp_path)
     assert s3(server, env, "download", "latest").returncode != 0
     assert s3(server, env, "download", "../x.dump").returncode != 0
+    # A name is a dump's name, never a pattern that could match others.
+    globbed = s3(server, env, "download", "monad-synapse-*.dump")
+    assert globbed.returncode != 0 and "not a dump name" in globbed.stderr
+    # The prefix goes into the CLI's filters and a delete request's JSON.
+    quoted = s3(server, {**env, "S3_PREFIX": 'prod"uction'}, "prune")
+    assert quoted.returncode != 0 and "S3_PREFIX may hold only" in quoted.stderr
     assert s3(server, env, "bogus").returncode != 0
 
 
@@ -588,7 +604,16 @@ def test_object_storage_lists_its_dumps(server, object_store, tmp_path):
     for stamp in ("20261202T000000Z", "20261201T000000Z"):
         client.put_object(Bucket="backups-list", Key=f"production/monad-synapse-{stamp}.dump", Body=b"dump")
         client.put_object(Bucket="backups-list", Key=f"production/monad-synapse-{stamp}.dump.sha256", Body=b"x")
-    listed = s3(server, s3_env(server, object_store, "backups-list", tmp_path), "list")
+    # Sorts after every timestamp: taken for a dump, it would be "latest".
+    client.put_object(Bucket="backups-list", Key="production/monad-synapse-manual.dump", Body=b"not ours")
+    env = s3_env(server, object_store, "backups-list", tmp_path)
+    listed = s3(server, env, "list")
     assert listed.returncode == 0, listed.stderr
     names = [line.split()[0] for line in listed.stdout.splitlines() if line.startswith("monad-synapse-")]
     assert names == ["monad-synapse-20261201T000000Z.dump", "monad-synapse-20261202T000000Z.dump"]
+    latest = s3(server, env, "download", "latest")
+    assert latest.returncode == 0, latest.stderr
+    assert [path.name for path in sorted(tmp_path.iterdir())] == [
+        "monad-synapse-20261202T000000Z.dump",
+        "monad-synapse-20261202T000000Z.dump.sha256",
+    ]
