@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import glob
 import hashlib
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tools.engine.stack_config import resolve_config
 from tools.operations import RECOVERED_CLUSTER, RECOVERY_MOMENT, RECOVERY_TARGET  # noqa: F401 (the tests import them from here)
 from tools.render import Rendering, render
 
@@ -24,19 +26,29 @@ RENDER_CACHE_VARIABLE = "MONAD_SYNAPSE_TEST_RENDERS"
 
 @functools.lru_cache(maxsize=None)
 def cached_render(stack: str, sets: tuple[str, ...], secret_sets: tuple[str, ...]) -> Rendering:
-    """One render per distinct input in the session, shared by every test
-    and every worker (the code cannot change during a session)."""
+    """One render per distinct program input in the session, shared by every
+    test and every worker (the code cannot change during a session).
+
+    Keyed by the config the program receives, so two spellings of one
+    config (a default set explicitly, sets in another order) render once;
+    a worker that needs a render another is making waits for it."""
     directory = os.environ.get(RENDER_CACHE_VARIABLE)
     if not directory:
         return render(stack, sets, secret_sets)
-    key = hashlib.sha256(json.dumps([stack, sets, secret_sets]).encode()).hexdigest()
+    resolved = resolve_config(stack, sets, secret_sets)
+    flat_config, secret_keys = resolved.runtime_config()
+    key = hashlib.sha256(
+        json.dumps([resolved.project, resolved.stack, sorted(flat_config.items()), secret_keys]).encode()
+    ).hexdigest()
     path = Path(directory) / f"{key}.pickle"
-    if path.exists():
-        return pickle.loads(path.read_bytes())
-    rendering = render(stack, sets, secret_sets)
-    partial = path.with_suffix(f".{os.getpid()}")
-    partial.write_bytes(pickle.dumps(rendering))
-    os.replace(partial, path)  # whole or absent for the other workers
+    with open(path.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if path.exists():
+            made = pickle.loads(path.read_bytes())
+            # This spelling's own warnings (about the config as given).
+            return Rendering(files=made.files, warnings=resolved.warnings + made.run.warnings, run=made.run)
+        rendering = render(stack, sets, secret_sets)
+        path.write_bytes(pickle.dumps(rendering))
     return rendering
 
 
