@@ -30,11 +30,23 @@ def run_render(*args: str) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture
-def render_main(capsys):
+def render_main(capsys, monkeypatch):
     """The same command line, in this process (no interpreter start-up or
     SDK import per call): exit code, stdout and stderr as a subprocess gives
-    them. Tests of what reaches the terminal keep the real subprocess."""
+    them. Tests of what reaches the terminal keep the real subprocess.
+
+    The app's program runs once per config in the session (these tests are
+    about the command around it; the subprocess above runs it afresh)."""
+    from tests.helpers import cached_render
     from tools import render as renderer
+
+    def render_once(stack, sets=(), secret_sets=(), project_dir=PROJECT_DIR):
+        if project_dir != PROJECT_DIR:
+            return program_render(stack, sets, secret_sets, project_dir)
+        return cached_render(stack, tuple(sets), tuple(secret_sets))
+
+    program_render = renderer.render
+    monkeypatch.setattr(renderer, "render", render_once)
 
     def _run(*args: str) -> subprocess.CompletedProcess:
         capsys.readouterr()
