@@ -5,6 +5,9 @@ what merging this change would do, for pull requests from forks too.
 
 The base is rendered with its own code (a temporary git worktree), the
 working tree with the current code; both without cluster or credentials.
+When only stack files differ (a config change, as most runbook operations
+are), the base's code is this code and its stack files render in this
+process too.
 Exit code 2 when the working tree's config is refused (the errors are shown),
 3 when a stack's change is a hazard that needs splitting (tools.diff says which).
 """
@@ -37,11 +40,34 @@ def default_base() -> str:
     return "HEAD"
 
 
-def _render_base(source: Path, stack: str, out: Path) -> subprocess.CompletedProcess:
-    """The base renders with its own code: a process in its checkout."""
-    return subprocess.run(
-        [sys.executable, "-m", "tools.render", stack, "--out", str(out)], cwd=source, capture_output=True, text=True
-    )
+# Every stack file of the app and of the platform add-ons.
+STACK_FILES = ":(exclude,glob)**/Pulumi.*.yaml"
+
+
+def only_stack_files_differ(base: str, checkout: Path = PROJECT_DIR) -> bool:
+    """Whether the working tree (untracked files included) differs from
+    `base` in stack files only: then the base's code is the code running here."""
+    if _git("diff", "--quiet", base, "--", ".", STACK_FILES, cwd=checkout).returncode != 0:
+        return False
+    untracked = _git("ls-files", "--others", "--exclude-standard", "--", ".", STACK_FILES, cwd=checkout)
+    return untracked.returncode == 0 and not untracked.stdout.strip()
+
+
+def _render_base(source: Path, stack: str, out: Path, same_code: bool) -> bool:
+    """Render the base's stack file with the base's code: in a process in its
+    checkout, or here when that code is this code. False if it did not render
+    (a stack the base lacks, or a config the base's code refuses)."""
+    if not same_code:
+        command = [sys.executable, "-m", "tools.render", stack, "--out", str(out)]
+        return subprocess.run(command, cwd=source, capture_output=True, text=True).returncode == 0
+    from tools.render import render
+
+    try:
+        rendering = render(stack, project_dir=source, program_dir=PROJECT_DIR)
+    except Exception:  # noqa: BLE001 - as the base's own process failing: compared with nothing
+        return False
+    write_atomically(rendering.files, out)
+    return True
 
 
 def _render_head(stack: str, out: Path) -> subprocess.CompletedProcess:
@@ -96,12 +122,13 @@ def main(argv: Optional[list[str]] = None) -> int:
         if added.returncode != 0:
             print(f"error: cannot check out {base}: {added.stderr.strip()}", file=sys.stderr)
             return 2
+        same_code = only_stack_files_differ(base)
         heading = "###" if args.markdown else "==>"
-        print(f"{heading} Offline diff of {', '.join(stacks)} against {base}\n")
+        note = " (only stack files changed: the base renders with this code)" if same_code else ""
+        print(f"{heading} Offline diff of {', '.join(stacks)} against {base}{note}\n")
         for stack in stacks:
             before, after = args.out / "base" / stack, args.out / "head" / stack
-            base_render = _render_base(worktree / "src", stack, before)
-            if base_render.returncode != 0:
+            if not _render_base(worktree / "src", stack, before, same_code):
                 # A new stack, or a base that could not render: compare with nothing.
                 _empty_render(before)
             head_render = _render_head(stack, after)

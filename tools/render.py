@@ -261,10 +261,15 @@ def render(
     sets: tuple[str, ...] = (),
     secret_sets: tuple[str, ...] = (),
     project_dir: Path = PROJECT_DIR,
+    program_dir: Optional[Path] = None,
 ) -> Rendering:
-    """Render in memory. Raises ConfigInputError, a project's settings error (a pulumi.RunError) or SecretLeak."""
+    """Render in memory: project_dir's stack config through program_dir's
+    __main__.py (default: the same project; tools.branch_diff renders a
+    base's stack files with this checkout's code when the two are identical).
+    Raises ConfigInputError, a project's settings error (a pulumi.RunError)
+    or SecretLeak."""
     resolved = resolve_config(stack, sets, secret_sets, project_dir)
-    run = run_program(resolved, project_dir)
+    run = run_program(resolved, program_dir or project_dir)
     files = build_files(run)
     # Belt and braces: redaction works on Pulumi's secret markers; also refuse
     # to write any file that contains a known secret value in plaintext.

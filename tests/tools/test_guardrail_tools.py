@@ -277,9 +277,45 @@ def test_branch_diff_fails_on_a_hazard_and_says_how_to_split_it(tmp_path):
     result = subprocess.run([*command, "staging"], cwd=clone, capture_output=True, text=True, timeout=180)
     assert result.returncode == 3, result.stdout + result.stderr
     assert "**hazard:** restore Job" in result.stdout and "in the next" in result.stdout
+    # Only a stack file changed: the base's code is this code.
+    assert SAME_CODE in result.stdout
 
     production = clone / "Pulumi.production.yaml"
     production.write_text(production.read_text() + "  monad-synapse:autoscaling:\n    minReplicas: 0\n")
+    # With a code change too, the base renders with its own code, in its checkout.
+    with (clone / "components" / "__init__.py").open("a") as module:
+        module.write("# changed\n")
     refused = subprocess.run([*command, "production"], cwd=clone, capture_output=True, text=True, timeout=180)
     assert refused.returncode == 2, refused.stdout + refused.stderr
     assert "This change does not render" in refused.stdout and "autoscaling.minReplicas" in refused.stdout
+    assert SAME_CODE not in refused.stdout
+    assert "kind: Deployment" in (clone / "build" / "diff" / "base" / "production" / "manifest.yaml").read_text()
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_only_stack_file_changes_let_the_base_render_with_this_code(tmp_path):
+    from tools.branch_diff import only_stack_files_differ
+
+    checkout = tmp_path / "checkout"
+    (checkout / "addons").mkdir(parents=True)
+    for name in ("Pulumi.yaml", "Pulumi.staging.yaml", "addons/Pulumi.staging.yaml", "module.py"):
+        (checkout / name).write_text("a: 1\n")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run([*git, "init", "-q"], cwd=checkout, check=True)
+    subprocess.run([*git, "add", "-A"], cwd=checkout, check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "base"], cwd=checkout, check=True)
+    assert only_stack_files_differ("HEAD", checkout)
+    for name in ("Pulumi.staging.yaml", "addons/Pulumi.staging.yaml", "Pulumi.production.yaml"):
+        (checkout / name).write_text("a: 2\n")
+    assert only_stack_files_differ("HEAD", checkout)
+    (checkout / "new_module.py").write_text("")  # untracked code counts
+    assert not only_stack_files_differ("HEAD", checkout)
+    (checkout / "new_module.py").unlink()
+    (checkout / "Pulumi.yaml").write_text("a: 2\n")  # the project file is no stack file
+    assert not only_stack_files_differ("HEAD", checkout)
+    subprocess.run(["git", "checkout", "-q", "Pulumi.yaml"], cwd=checkout, check=True)
+    (checkout / "module.py").write_text("a: 2\n")
+    assert not only_stack_files_differ("HEAD", checkout)
+
+
+SAME_CODE = "only stack files changed: the base renders with this code"
