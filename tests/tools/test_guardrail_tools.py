@@ -246,7 +246,7 @@ def test_branch_diff_fails_on_a_hazard_and_says_how_to_split_it(tmp_path):
     one change: the offline diff (CI's check) names the hazard and exits 3.
     A stack the change leaves unable to render is shown refused, exit 2."""
     clone = tmp_path / "clone"
-    subprocess.run(["git", "clone", "--quiet", "--no-hardlinks", str(PROJECT_DIR), str(clone)], check=True)
+    subprocess.run(["git", "clone", "--quiet", str(PROJECT_DIR), str(clone)], check=True)
     # The clone's base is this working tree, uncommitted edits and new files included.
     edits = subprocess.run(["git", "diff", "HEAD", "--binary"], cwd=PROJECT_DIR, capture_output=True, check=True).stdout
     if edits:
