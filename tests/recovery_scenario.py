@@ -36,9 +36,10 @@ RPO_SECONDS = 60
 # After the restart, the first segment switch comes with the first
 # checkpoint, checkpoint_timeout (= archive_timeout, 30 s) later: 35 s of
 # writes after the restart leave a few seconds archived past that switch
-# and a few lost. The restart comes early, as the session waits on this run.
-WRITE_SECONDS = 40
-RESTART_AFTER_SECONDS = 5
+# and a few lost. The restart comes early (two rows before it), as the
+# session waits on this run.
+RESTART_AFTER_SECONDS = 2
+WRITE_SECONDS = RESTART_AFTER_SECONDS + 35
 # The writer after the restart numbers its rows from here.
 SECOND_WRITER_FIRST_ID = 1001
 
@@ -121,7 +122,6 @@ class Server:
 
 def run(base: Path, binaries: Path) -> dict:
     """Archive, write, crash; returns what recovery needs."""
-    parameters = rendered_parameters()
     archive = base / "archive"  # the object store
     for directory in (archive, base / "sockets"):
         directory.mkdir()
@@ -129,11 +129,19 @@ def run(base: Path, binaries: Path) -> dict:
         for path in (base, archive, base / "sockets"):
             shutil.chown(path, "postgres")
     data = base / "primary"
-    subprocess.run(
+    # initdb needs no parameters: it runs while the program renders them.
+    initdb = subprocess.Popen(
         as_server_user([str(binaries / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "--no-sync"]),
-        check=True,
-        capture_output=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
+    try:
+        parameters = rendered_parameters()
+    finally:
+        _, errors = initdb.communicate()
+    if initdb.returncode != 0:
+        raise RuntimeError(f"initdb failed: {errors}")
     primary = Server(binaries, data, base / "sockets", base / "primary.log")
     primary.start(
         {
