@@ -15,32 +15,33 @@ import yaml
 from tools import e2e
 from tools.engine.stack_config import PROJECT_DIR
 
-# A `pulumi` that keeps the stack file as the CLI would and a "cluster" (the
-# live color) in $STATE: `up` fails when the analysis would judge against an
+# A `pulumi` that keeps the stack file as the CLI would (written as JSON, which
+# is YAML too: the stand-in starts about 50 times, PyYAML's import would be
+# most of each start) and a "cluster" (the live color) in $STATE: `up` fails when the analysis would judge against an
 # unreachable Prometheus (as it fails closed), else moves live traffic to
 # activeColor. $BREAK names a behaviour to get wrong.
 FAKE_PULUMI = textwrap.dedent(f"""\
     #!{sys.executable}
-    import json, os, sys, yaml
+    import json, os, sys
     args, calls = sys.argv[1:], os.environ["CALLS"]
     open(calls, "a").write(" ".join(args) + "\\n")
     state = json.load(open(os.environ["STATE"])) if os.path.exists(os.environ["STATE"]) else {{}}
     stack = args[args.index("-s") + 1] if "-s" in args else (args[-1] if args[:2] == ["stack", "init"] else "")
     path = f"Pulumi.{{stack}}.yaml"
     if args[:2] == ["stack", "init"]:
-        yaml.safe_dump({{"config": {{}}}}, open(path, "w"))
+        json.dump({{"config": {{}}}}, open(path, "w"))
     elif args[:2] == ["config", "set"]:
         words = [word for word in args[2:] if word not in ("--path", "--secret")]
         key, value = words[0], ({{"secure": "v1:ZmFrZQ=="}} if "--secret" in args else words[1])
-        document = yaml.safe_load(open(path))
+        document = json.load(open(path))
         node, parts = document["config"], key.split(".")
         parts[0] = "monad-synapse:" + parts[0]
         for part in parts[:-1]:
             node = node.setdefault(part, {{}})
         node[parts[-1]] = value
-        yaml.safe_dump(document, open(path, "w"))
+        json.dump(document, open(path, "w"))
     elif args[0] == "up":
-        config = yaml.safe_load(open(path))["config"]
+        config = json.load(open(path))["config"]
         color = config.get("monad-synapse:activeColor", "blue")
         promotion = config.get("monad-synapse:promotion", {{}})
         analysis = promotion.get("analysis", {{}})
