@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 
 from tools.engine.stack_config import resolve_config
+from tools.manifest import kubernetes_identity
 from tools.operations import RECOVERED_CLUSTER, RECOVERY_MOMENT, RECOVERY_TARGET  # noqa: F401 (the tests import them from here)
-from tools.render import Rendering, render
+from tools.render import Rendering, manifest_objects, render
 
 # Where the session's renders are shared between test workers (set by the
 # controlling process in conftest.py; unset, each process renders its own).
@@ -50,6 +51,13 @@ def cached_render(stack: str, sets: tuple[str, ...], secret_sets: tuple[str, ...
         rendering = render(stack, sets, secret_sets)
         path.write_bytes(pickle.dumps(rendering))
     return rendering
+
+
+def rendered_objects(rendering: Rendering) -> dict[str, dict]:
+    """A render's manifest objects keyed by Kind/namespace/name, as
+    load_objects(rendering.files["manifest.yaml"]) gives them (the caller's
+    own to change: manifest_objects builds every dict and list afresh)."""
+    return {kubernetes_identity(obj): obj for obj in manifest_objects(rendering.run)}
 
 
 def require_tool(name: str) -> str:

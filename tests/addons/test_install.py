@@ -12,9 +12,8 @@ import yaml
 import platform_contract as contract
 from addons.install import CRDS_FROM_ELSEWHERE
 from addons.pins import BY_KEY, PINS
-from tests.helpers import CLOUDNATIVEPG, secrets_for
+from tests.helpers import CLOUDNATIVEPG, rendered_objects, secrets_for
 from tools.engine.schemas import validate_custom_resource
-from tools.manifest import load_objects
 from tools.render import PROJECTS, render
 
 STACKS = ("staging", "production")
@@ -30,7 +29,7 @@ def packages(stack: str) -> dict[str, dict]:
 
 
 def objects(stack: str) -> dict[str, dict]:
-    return load_objects(platform(stack).files["manifest.yaml"])
+    return rendered_objects(platform(stack))
 
 
 def depends_transitively(stack: str, key: str) -> set[str]:

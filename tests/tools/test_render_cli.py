@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.helpers import CLOUDNATIVEPG, DR_SITE
 from tools.engine.stack_config import PROJECT_DIR
 from tools.manifest import CLUSTER_SCOPED_KINDS
 
@@ -379,3 +380,25 @@ def test_the_platform_project_renders_its_packages_and_refuses_bad_config(tmp_pa
     assert "replicas" in refused.stderr and "Traceback" not in refused.stderr
     assert not (out / "charts.yaml").exists()  # withdrawn with the rest of the stale render
     assert render_main("prod", "--project", "addons", "--out", str(tmp_path / "x")).returncode == 2
+
+
+@pytest.mark.parametrize(
+    "stack, sets",
+    [
+        ("staging", ()),
+        ("production", ("maintenanceMode=true",)),
+        ("production", ("edge.kind=gateway", "activeColor=green")),
+        ("production", (*CLOUDNATIVEPG, *DR_SITE)),
+    ],
+    ids=["staging", "maintenance", "gateway", "dr-site"],
+)
+def test_the_manifest_parses_back_to_the_objects_it_was_written_from(stack, sets):
+    """What lets the tests read a render's objects without parsing its
+    manifest (tests/helpers.py rendered_objects)."""
+    from tests.helpers import cached_render, rendered_objects, secrets_for
+    from tools.manifest import load_objects
+
+    rendering = cached_render(stack, sets, secrets_for(sets))
+    parsed = load_objects(rendering.files["manifest.yaml"])
+    assert parsed == rendered_objects(rendering)
+    assert list(parsed) == list(rendered_objects(rendering))  # the same order too

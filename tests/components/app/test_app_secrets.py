@@ -7,20 +7,20 @@ from __future__ import annotations
 import pytest
 
 from settings import SettingsError
+from tests.helpers import cached_render, rendered_objects
 from tools.engine.stack_config import ConfigInputError
-from tools.manifest import load_objects
 from tools.render import render
 
 STRIPE = "appSecrets.STRIPE_API_KEY=sk_live_0123456789abcdef"
 
 
 def objects(*secrets: str, sets: tuple[str, ...] = ()) -> dict:
-    return load_objects(render("production", sets, secrets).files["manifest.yaml"])
+    return rendered_objects(cached_render("production", tuple(sets), tuple(secrets)))
 
 
 def test_an_app_secret_reaches_the_pods_through_the_app_secret_only():
-    rendered = render("production", (), (STRIPE,))
-    found = load_objects(rendered.files["manifest.yaml"])
+    found = objects(STRIPE)
+    rendered = cached_render("production", (), (STRIPE,))
     secret = found["Secret/production/monad-synapse-secrets"]["stringData"]
     assert secret["STRIPE_API_KEY"] == "[secret]"
     assert not any("STRIPE_API_KEY" in (obj.get("data") or {}) for obj in found.values() if obj["kind"] == "ConfigMap")

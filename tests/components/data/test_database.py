@@ -391,8 +391,8 @@ def test_the_dr_stack_template_renders(tmp_path):
     secrets are set: a replica of production's database, in its own bucket."""
     import shutil
 
+    from tests.helpers import rendered_objects
     from tools.engine.stack_config import PROJECT_DIR
-    from tools.manifest import load_objects
     from tools.render import render
 
     project = tmp_path / "project"
@@ -408,7 +408,7 @@ def test_the_dr_stack_template_renders(tmp_path):
         (DR_APP_PASSWORD, *DATABASE_S3_SECRETS, "redisUrl=rediss://:pw0rd-dr@redis-dr:6379/0"),
         project_dir=project,
     )
-    objects = load_objects(rendering.files["manifest.yaml"])
+    objects = rendered_objects(rendering)
     cluster = objects["Cluster/production/monad-synapse-db"]["spec"]
     assert (cluster["replica"]["self"], cluster["replica"]["primary"]) == ("dr", "main")
     stores = {key: obj["spec"] for key, obj in objects.items() if key.startswith("ObjectStore/")}

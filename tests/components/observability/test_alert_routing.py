@@ -79,10 +79,9 @@ def operator_config(resource: dict) -> dict:
 
 
 def rendered_config() -> dict:
-    from tests.helpers import cached_render
-    from tools.manifest import load_objects
+    from tests.helpers import cached_render, rendered_objects
 
-    return load_objects(cached_render(NS, (), ()).files["manifest.yaml"])[CONFIG]
+    return rendered_objects(cached_render(NS, (), ()))[CONFIG]
 
 
 @pytest.fixture(scope="module")

@@ -967,13 +967,12 @@ CASES = [
 
 @pytest.fixture(scope="module")
 def rule_files(tmp_path_factory, request) -> dict[str, Path]:
-    from tests.helpers import cached_render, secrets_for
-    from tools.manifest import load_objects
+    from tests.helpers import cached_render, rendered_objects, secrets_for
 
     directory = tmp_path_factory.mktemp("rules")
     files = {}
     for key, (stack, *sets) in RULE_RENDERS.items():
-        objects = load_objects(cached_render(stack, tuple(sets), secrets_for(tuple(sets))).files["manifest.yaml"])
+        objects = rendered_objects(cached_render(stack, tuple(sets), secrets_for(tuple(sets))))
         groups = objects[f"PrometheusRule/{NS}/monad-synapse"]["spec"]["groups"]
         path = directory / f"{key}.yaml"
         path.write_text(dump_yaml({"groups": groups}))
