@@ -198,7 +198,14 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 _SCENARIOS = pytest.StashKey[list]()
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Stop the background scenarios; then, as the renderer does on exit
+    (tools/render.py run_as_command), move what the session leaves alive
+    (its cached renders above all) out of the collector's sight: the
+    interpreter's shutdown would traverse it, and the controlling process
+    waits for every worker's shutdown (about half a second each)."""
+    import gc
     import os
     import shutil
     import signal
@@ -214,6 +221,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
             subprocess.run(["pkill", "-F", str(data)], capture_output=True)
         os.environ.pop(scenario.variable, None)
         shutil.rmtree(base, ignore_errors=True)
+    gc.freeze()
 
 
 # Files that take a worker longest (`make bench` names them): handed out
