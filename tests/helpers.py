@@ -49,7 +49,9 @@ def cached_render(stack: str, sets: tuple[str, ...], secret_sets: tuple[str, ...
             # This spelling's own warnings (about the config as given).
             return Rendering(files=made.files, warnings=resolved.warnings + made.run.warnings, run=made.run)
         rendering = render(stack, sets, secret_sets)
-        path.write_bytes(pickle.dumps(rendering))
+        partial = path.with_suffix(f".{os.getpid()}")
+        partial.write_bytes(pickle.dumps(rendering))
+        os.replace(partial, path)  # whole or absent, should this process die while writing
     return rendering
 
 
