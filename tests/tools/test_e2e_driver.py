@@ -16,10 +16,11 @@ from tools import e2e
 from tools.engine.stack_config import PROJECT_DIR
 
 # A `pulumi` that keeps the stack file as the CLI would (written as JSON, which
-# is YAML too: the stand-in starts about 50 times, PyYAML's import would be
-# most of each start) and a "cluster" (the live color) in $STATE: `up` fails when the analysis would judge against an
-# unreachable Prometheus (as it fails closed), else moves live traffic to
-# activeColor. $BREAK names a behaviour to get wrong.
+# is YAML too: the stand-in starts about 50 times, and importing PyYAML would
+# be most of each start) and a "cluster" (the live color) in $STATE: `up`
+# fails when the analysis would judge against an unreachable Prometheus (as
+# it fails closed), else moves live traffic to activeColor. $BREAK names a
+# behaviour to get wrong.
 FAKE_PULUMI = textwrap.dedent(f"""\
     #!{sys.executable}
     import json, os, sys
