@@ -30,6 +30,6 @@ newest_dump() {
 verify_dump() {
   # pg_restore reads the whole table of contents; a truncated or corrupt
   # custom-format dump fails here.
-  pg_restore --list "$1" > /dev/null || return 1
-  [ "$(pg_restore --list "$1" | grep -c ' TABLE DATA ')" -ge "${MIN_TABLES:-0}" ]
+  contents=$(pg_restore --list "$1") || return 1
+  [ "$(printf '%s\n' "$contents" | grep -c ' TABLE DATA ')" -ge "${MIN_TABLES:-0}" ]
 }
