@@ -232,7 +232,7 @@ LONGEST_FILES = tuple(
         "components/data/test_backup_scripts.py",
         "tools/test_guardrail_tools.py",
         "program/test_release_path.py",
-        "settings/test_postgres_parameters.py",
+        "components/observability/test_alerts_promtool.py",
         "tools/test_diff.py",
     )
 )
