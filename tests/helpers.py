@@ -18,7 +18,7 @@ import pytest
 from tools.engine.stack_config import resolve_config
 from tools.manifest import kubernetes_identity
 from tools.operations import RECOVERED_CLUSTER, RECOVERY_MOMENT, RECOVERY_TARGET  # noqa: F401 (the tests import them from here)
-from tools.render import Rendering, manifest_objects, render
+from tools.render import Rendering, manifest_objects, render, render_resolved
 
 # Where the session's renders are shared between test workers (set by the
 # controlling process in conftest.py; unset, each process renders its own).
@@ -48,7 +48,7 @@ def cached_render(stack: str, sets: tuple[str, ...], secret_sets: tuple[str, ...
             made = pickle.loads(path.read_bytes())
             # This spelling's own warnings (about the config as given).
             return Rendering(files=made.files, warnings=resolved.warnings + made.run.warnings, run=made.run)
-        rendering = render(stack, sets, secret_sets)
+        rendering = render_resolved(resolved)
         partial = path.with_suffix(f".{os.getpid()}")
         partial.write_bytes(pickle.dumps(rendering))
         os.replace(partial, path)  # whole or absent, should this process die while writing

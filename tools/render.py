@@ -48,7 +48,7 @@ from typing import Any, Optional
 import yaml
 
 from tools.engine.mock_engine import ProgramRun, contains_secret, redact, run_program, unwrap_secrets
-from tools.engine.stack_config import PROJECT_DIR, ConfigInputError, is_stack_name, resolve_config
+from tools.engine.stack_config import PROJECT_DIR, ConfigInputError, ResolvedConfig, is_stack_name, resolve_config
 from tools.manifest import kubernetes_identity
 
 # Apply order for the manifest (the order Helm installs kinds in): what others
@@ -277,7 +277,14 @@ def render(
     Raises ConfigInputError, a project's settings error (a pulumi.RunError)
     or SecretLeak."""
     resolved = resolve_config(stack, sets, secret_sets, project_dir)
-    run = run_program(resolved, program_dir or project_dir)
+    return render_resolved(resolved, program_dir or project_dir)
+
+
+def render_resolved(resolved: ResolvedConfig, program_dir: Path = PROJECT_DIR) -> Rendering:
+    """`render` for a stack config already resolved (the tests key their
+    shared renders by it)."""
+    stack = resolved.stack
+    run = run_program(resolved, program_dir)
     files = build_files(run)
     # Belt and braces: redaction works on Pulumi's secret markers; also refuse
     # to write any file that contains a known secret value in plaintext.
