@@ -319,3 +319,21 @@ def test_only_stack_file_changes_let_the_base_render_with_this_code(tmp_path):
 
 
 SAME_CODE = "only stack files changed: the base renders with this code"
+
+
+def test_a_base_with_this_code_renders_its_own_stack_files_here(tmp_path):
+    """The in-process path of the base render: the base's stack file, never
+    the working tree's, and a stack the base lacks is compared with nothing."""
+    from tests.helpers import cached_render
+    from tools.branch_diff import _render_base
+
+    base = tmp_path / "base"
+    base.mkdir()
+    shutil.copy(PROJECT_DIR / "Pulumi.yaml", base / "Pulumi.yaml")
+    staging = (PROJECT_DIR / "Pulumi.staging.yaml").read_text()
+    (base / "Pulumi.staging.yaml").write_text(staging + "  monad-synapse:maintenanceMode: true\n")
+    assert _render_base(base, "staging", tmp_path / "out" / "staging", same_code=True)
+    written = (tmp_path / "out" / "staging" / "manifest.yaml").read_text()
+    assert written == cached_render("staging", ("maintenanceMode=true",), ()).files["manifest.yaml"]
+    assert not _render_base(base, "production", tmp_path / "out" / "production", same_code=True)
+    assert not (tmp_path / "out" / "production").exists()
