@@ -53,7 +53,8 @@ upload() {
 download() {
   name="$1"
   if [ "$name" = "latest" ]; then
-    name=$(remote_dumps | tail -n 1)
+    names=$(remote_dumps) || exit 1  # a failed listing is no empty bucket
+    name=$(printf '%s\n' "$names" | tail -n 1)
     [ -n "$name" ] || fail "no dump under s3://$S3_BUCKET/${prefix}"
   fi
   is_dump_name "$name" || fail "not a dump name (${DUMP_PREFIX}-YYYYMMDDTHHMMSSZ.dump): $name"

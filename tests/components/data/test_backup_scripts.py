@@ -500,6 +500,9 @@ def test_object_storage_download_refuses_paths_and_missing_dumps(server, object_
     make_bucket(object_store, "backups-empty")
     env = s3_env(server, object_store, "backups-empty", tmp_path)
     assert s3(server, env, "download", "latest").returncode != 0
+    # A listing that fails says so, never that the bucket is empty.
+    unlisted = s3(server, {**env, "S3_BUCKET": "no-such-bucket"}, "download", "latest")
+    assert unlisted.returncode != 0 and "cannot list" in unlisted.stderr and "no dump" not in unlisted.stderr
     assert s3(server, env, "download", "../x.dump").returncode != 0
     # A name is a dump's name, never a pattern that could match others.
     globbed = s3(server, env, "download", "monad-synapse-*.dump")
